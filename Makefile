@@ -1,0 +1,36 @@
+PYTHON ?= python3.11
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+TEST_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/clickmeter
+TEST_REDIS_URL ?= redis://127.0.0.1:6379/15
+
+.PHONY: run test lint bench-ingest services
+
+$(STAMP): requirements/base.txt requirements/dev.txt
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -r requirements/dev.txt
+	touch $(STAMP)
+
+## Serve the embedded default (SQLite, in-process tasks, demo data) on http://127.0.0.1:8000
+run: $(STAMP)
+	DEBUG=true $(BIN)/python manage.py migrate --verbosity 0
+	DEBUG=true $(BIN)/python manage.py demo_setup
+	DEBUG=true $(BIN)/python manage.py runserver 127.0.0.1:8000
+
+services:
+	scripts/services-up
+
+lint: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+## Lint, then the whole suite against local PostgreSQL and Redis (started if down), with real workers
+test: $(STAMP) services lint
+	DATABASE_URL=$(TEST_DATABASE_URL) REDIS_URL=$(TEST_REDIS_URL) $(BIN)/pytest
+
+## Ingest throughput against the production-shaped stack (see docs/benchmarks.md)
+bench-ingest: $(STAMP) services
+	$(BIN)/python bench/ingest.py

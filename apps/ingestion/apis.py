@@ -1,0 +1,64 @@
+from django.utils import timezone
+from rest_framework import status
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from apps.ingestion.schema import MAX_BODY_BYTES, envelope_parse, envelope_validate
+from apps.ingestion.services import AcceptedBatch, events_accept
+from apps.keys.authentication import WriteKeyAuthentication
+from apps.keys.permissions import HasApiKey
+from config.api import ApplicationError
+
+ACCEPTED_CONTENT_TYPES = frozenset({"", "application/json", "text/plain"})
+
+
+class EventIngestApi(APIView):
+    """`POST /v1/events`: validate an envelope and make its good events durable before answering 202."""
+
+    authentication_classes = [WriteKeyAuthentication]
+    permission_classes = [HasApiKey]
+    parser_classes = []
+
+    def post(self, request):
+        received_at = timezone.now()
+        body = _body_read(request)
+        key = request.auth
+        batch = envelope_validate(
+            envelope_parse(body), property_public_id=key.property_public_id, received_at=received_at
+        )
+        if batch.events:
+            events_accept(
+                batch=AcceptedBatch(
+                    property_id=key.property_id, key_id=key.id, received_at=received_at, events=batch.events
+                )
+            )
+        return Response(
+            {"accepted": len(batch.events), "rejected": len(batch.errors), "errors": batch.errors},
+            status=status.HTTP_202_ACCEPTED,
+        )
+
+
+def _body_read(request) -> bytes:
+    content_type = request.content_type.partition(";")[0].strip().lower()
+    if content_type not in ACCEPTED_CONTENT_TYPES:
+        raise ApplicationError(
+            "unsupported_media_type",
+            "Send the envelope as application/json (or text/plain, as navigator.sendBeacon does).",
+            status_code=status.HTTP_415_UNSUPPORTED_MEDIA_TYPE,
+        )
+    too_large = ApplicationError(
+        "payload_too_large",
+        f"The body exceeds {MAX_BODY_BYTES} bytes; send fewer events per batch.",
+        status_code=status.HTTP_413_REQUEST_ENTITY_TOO_LARGE,
+    )
+    try:
+        declared = int(request.META.get("CONTENT_LENGTH") or 0)
+    except ValueError:
+        declared = 0
+    if declared > MAX_BODY_BYTES:
+        raise too_large
+    stream = request.stream
+    body = stream.read(MAX_BODY_BYTES + 1) if stream is not None else b""
+    if len(body) > MAX_BODY_BYTES:
+        raise too_large
+    return body

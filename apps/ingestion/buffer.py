@@ -1,0 +1,132 @@
+"""The durable ingest buffer: a Redis stream read through a consumer group.
+
+The ingest view appends one entry per accepted batch (one round trip, no Celery publish per
+request) and answers 202 once Redis has it; Redis must run with AOF and `noeviction` (`/readyz`
+fails otherwise). The `ingest_buffer_drain` task reads many entries at once, stores them in one
+transaction and acknowledges them only after the commit, so a worker killed mid-batch leaves its
+entries pending; another drain claims them once they have been idle for
+`CLICKMETER_INGEST_CLAIM_IDLE_SECONDS`. Storing is idempotent, so a redelivered entry adds nothing.
+"""
+
+import logging
+import os
+import socket
+from functools import cache
+
+import redis
+from django.conf import settings
+
+logger = logging.getLogger(__name__)
+
+GROUP = "clickmeter-drain"
+MAX_DELIVERIES = 5
+# Set by an append while no drain is scheduled; a drain clears it before it reads (see append).
+DRAIN_SCHEDULED_FLAG = "clickmeter:ingest:drain-scheduled"
+DRAIN_SCHEDULED_TTL_MS = 5000
+
+
+@cache
+def redis_client() -> redis.Redis:
+    return redis.Redis.from_url(
+        settings.REDIS_URL,
+        socket_timeout=settings.REDIS_SOCKET_TIMEOUT,
+        socket_connect_timeout=settings.REDIS_SOCKET_TIMEOUT,
+        health_check_interval=30,
+    )
+
+
+def buffer_enabled() -> bool:
+    return bool(settings.REDIS_URL)
+
+
+def stream_name() -> str:
+    return settings.CLICKMETER_INGEST_STREAM
+
+
+def dead_letter_stream_name() -> str:
+    return settings.CLICKMETER_INGEST_STREAM + ":dead"
+
+
+def consumer_name() -> str:
+    return f"{socket.gethostname()}-{os.getpid()}"
+
+
+def buffer_append(payload: bytes) -> bool:
+    """Append one batch; return True if no drain was scheduled and the caller must schedule one.
+
+    The entry is written before the flag is tested, so an entry is always either seen by a drain
+    that has already cleared the flag or followed by a newly scheduled drain.
+    """
+    pipe = redis_client().pipeline(transaction=False)
+    pipe.xadd(stream_name(), {"b": payload})
+    pipe.set(DRAIN_SCHEDULED_FLAG, 1, nx=True, px=DRAIN_SCHEDULED_TTL_MS)
+    _, newly_flagged = pipe.execute()
+    return bool(newly_flagged)
+
+
+def drain_flag_clear() -> None:
+    redis_client().delete(DRAIN_SCHEDULED_FLAG)
+
+
+def group_ensure() -> None:
+    try:
+        redis_client().xgroup_create(stream_name(), GROUP, id="0", mkstream=True)
+    except redis.ResponseError as exc:
+        if "BUSYGROUP" not in str(exc):
+            raise
+
+
+def entries_read_own_pending(count: int) -> list[tuple[bytes, dict]]:
+    """Entries delivered to this process before but not yet acknowledged (e.g. a retried drain)."""
+    return _entries(redis_client().xreadgroup(GROUP, consumer_name(), {stream_name(): "0"}, count=count))
+
+
+def entries_read_new(count: int) -> list[tuple[bytes, dict]]:
+    return _entries(redis_client().xreadgroup(GROUP, consumer_name(), {stream_name(): ">"}, count=count))
+
+
+def _entries(response) -> list[tuple[bytes, dict]]:
+    if not response:
+        return []
+    return [(entry_id, fields) for entry_id, fields in response[0][1] if fields]
+
+
+def entries_claim_stale(count: int) -> int:
+    """Take over entries idle for too long (their consumer died); dead-letter ones that keep failing."""
+    client = redis_client()
+    idle_ms = settings.CLICKMETER_INGEST_CLAIM_IDLE_SECONDS * 1000
+    pending = client.xpending_range(stream_name(), GROUP, min="-", max="+", count=count, idle=idle_ms)
+    claim = []
+    for entry in pending:
+        if entry["times_delivered"] >= MAX_DELIVERIES:
+            fields = client.xrange(stream_name(), entry["message_id"], entry["message_id"])
+            entry_dead_letter(entry["message_id"], fields[0][1] if fields else {}, reason="too many deliveries")
+        else:
+            claim.append(entry["message_id"])
+    if claim:
+        client.xclaim(stream_name(), GROUP, consumer_name(), min_idle_time=idle_ms, message_ids=claim)
+    return len(claim)
+
+
+def entries_ack(entry_ids: list[bytes]) -> None:
+    if not entry_ids:
+        return
+    pipe = redis_client().pipeline(transaction=True)
+    pipe.xack(stream_name(), GROUP, *entry_ids)
+    pipe.xdel(stream_name(), *entry_ids)
+    pipe.execute()
+
+
+def entry_dead_letter(entry_id: bytes, fields: dict, *, reason: str) -> None:
+    """Move an entry that cannot be stored aside, for an operator to inspect; never drop it silently."""
+    logger.error("ingest buffer entry %s moved to %s: %s", entry_id, dead_letter_stream_name(), reason)
+    pipe = redis_client().pipeline(transaction=True)
+    pipe.xadd(dead_letter_stream_name(), {**fields, "reason": reason, "entry_id": entry_id})
+    pipe.xack(stream_name(), GROUP, entry_id)
+    pipe.xdel(stream_name(), entry_id)
+    pipe.execute()
+
+
+def buffer_depth() -> int:
+    """Entries appended and not yet stored (queued or being stored)."""
+    return redis_client().xlen(stream_name())

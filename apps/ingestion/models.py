@@ -1,0 +1,62 @@
+from django.db import models
+
+from apps.properties.models import Property
+
+
+class Event(models.Model):
+    """One raw event, append-only. Absent text values are stored as ''.
+
+    `day` is the event's date in the property's timezone and `campaign_key` is `campaign_id`, else
+    `utm_campaign`: both are fixed at insert so that reports and rollups group the same way.
+    """
+
+    property = models.ForeignKey(Property, on_delete=models.CASCADE, related_name="+", db_index=False)
+    event_id = models.CharField(max_length=64)
+    type = models.CharField(max_length=64)
+    ts = models.DateTimeField()
+    received_at = models.DateTimeField()
+    day = models.DateField()
+    url = models.CharField(max_length=2048, blank=True)
+    path = models.CharField(max_length=1024, blank=True)
+    title = models.CharField(max_length=512, blank=True)
+    referrer = models.CharField(max_length=2048, blank=True)
+    visitor_id = models.CharField(max_length=128, blank=True)
+    session_id = models.CharField(max_length=128, blank=True)
+    user_id_hash = models.CharField(max_length=128, blank=True)
+    campaign_id = models.CharField(max_length=128, blank=True)
+    utm_source = models.CharField(max_length=256, blank=True)
+    utm_medium = models.CharField(max_length=256, blank=True)
+    utm_campaign = models.CharField(max_length=256, blank=True)
+    utm_term = models.CharField(max_length=256, blank=True)
+    utm_content = models.CharField(max_length=256, blank=True)
+    campaign_key = models.CharField(max_length=256, blank=True)
+    data = models.JSONField(default=dict, blank=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["property", "event_id"], name="event_unique_per_property")]
+        indexes = [
+            models.Index(fields=["property", "day"], name="event_property_day"),
+            models.Index(fields=["property", "ts"], name="event_property_ts"),
+        ]
+
+    def __str__(self):
+        return f"{self.type} {self.event_id}"
+
+
+class DirtyDay(models.Model):
+    """A (property, day) whose raw events changed since its rollup was last computed.
+
+    Every insert sets a new random `token`; a rollup refresh clears the row only if the token is
+    still the one it read, so events stored during a refresh keep the day dirty.
+    """
+
+    property = models.ForeignKey(Property, on_delete=models.CASCADE, related_name="+", db_index=False)
+    day = models.DateField()
+    token = models.BigIntegerField()
+    marked_at = models.DateTimeField()
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["property", "day"], name="dirty_day_unique")]
+
+    def __str__(self):
+        return f"{self.property_id} {self.day}"

@@ -1,0 +1,196 @@
+import logging
+import random
+import time
+from dataclasses import dataclass
+from datetime import datetime
+
+import orjson
+from django.db import DatabaseError, InterfaceError, OperationalError, transaction
+from django.utils import timezone
+from kombu.exceptions import OperationalError as BrokerError
+from redis.exceptions import RedisError
+
+from apps.ingestion import buffer
+from apps.ingestion.models import DirtyDay, Event
+from apps.ingestion.signals import events_stored
+from apps.keys.services import api_keys_touch
+from apps.properties.models import Property
+
+logger = logging.getLogger(__name__)
+
+TRANSIENT_DATABASE_ERRORS = (OperationalError, InterfaceError)
+DRAIN_READ_COUNT = 100
+DRAIN_MAX_SECONDS = 20.0
+
+
+@dataclass(frozen=True)
+class AcceptedBatch:
+    """Validated events of one request, as buffered and stored. Holds no IP address."""
+
+    property_id: int
+    key_id: int
+    received_at: datetime
+    events: list[dict]
+
+    def encode(self) -> bytes:
+        return orjson.dumps(
+            {
+                "property_id": self.property_id,
+                "key_id": self.key_id,
+                "received_at": self.received_at.isoformat(),
+                "events": self.events,
+            }
+        )
+
+    @classmethod
+    def decode(cls, payload: bytes) -> "AcceptedBatch":
+        data = orjson.loads(payload)
+        return cls(
+            property_id=data["property_id"],
+            key_id=data["key_id"],
+            received_at=datetime.fromisoformat(data["received_at"]),
+            events=data["events"],
+        )
+
+
+def events_accept(*, batch: AcceptedBatch) -> str:
+    """Make an accepted batch durable: in the ingest buffer, or straight in the database.
+
+    Return "buffered" or "stored". Raise DatabaseError if neither Redis nor the database can take
+    it, in which case nothing was written.
+    """
+    if buffer.buffer_enabled():
+        try:
+            drain_needed = buffer.buffer_append(batch.encode())
+        except RedisError as exc:
+            logger.warning("ingest buffer unavailable, storing directly: %s", exc)
+        else:
+            if drain_needed:
+                _drain_schedule()
+            return "buffered"
+    events_store(batches=[batch])
+    return "stored"
+
+
+def _drain_schedule() -> None:
+    from apps.ingestion.tasks import ingest_buffer_drain
+
+    try:
+        ingest_buffer_drain.delay()
+    except (BrokerError, RedisError) as exc:
+        # The batch is already durable in the buffer; the periodic drain will pick it up.
+        logger.warning("could not schedule an ingest drain: %s", exc)
+
+
+def events_store(*, batches: list[AcceptedBatch]) -> int:
+    """Insert the batches' events, skipping any (property, event_id) already stored; mark days dirty.
+
+    Idempotent: storing the same batches again adds nothing. Return the number of events offered.
+    """
+    properties = Property.objects.in_bulk({batch.property_id for batch in batches})
+    rows = []
+    for batch in batches:
+        prop = properties.get(batch.property_id)
+        if prop is None:
+            continue  # the property was deleted after the batch was accepted
+        tz = prop.tzinfo
+        for event in batch.events:
+            rows.append(_event_row(prop, event, tz=tz, received_at=batch.received_at))
+    if not rows:
+        return 0
+    # A fixed order keeps concurrent transactions from locking the same unique keys crosswise.
+    rows.sort(key=lambda row: (row.property_id, row.event_id))
+    dirty_days = sorted({(row.property_id, row.day) for row in rows})
+    now = timezone.now()
+    with transaction.atomic():
+        Event.objects.bulk_create(rows, ignore_conflicts=True, batch_size=1000)
+        DirtyDay.objects.bulk_create(
+            [
+                DirtyDay(property_id=property_id, day=day, token=random.getrandbits(63), marked_at=now)
+                for property_id, day in dirty_days
+            ],
+            update_conflicts=True,
+            unique_fields=["property", "day"],
+            update_fields=["token", "marked_at"],
+        )
+        transaction.on_commit(lambda: events_stored.send(sender=Event, dirty_days=dirty_days))
+    api_keys_touch(key_ids={batch.key_id for batch in batches}, used_at=now)
+    return len(rows)
+
+
+def _event_row(prop: Property, event: dict, *, tz, received_at: datetime) -> Event:
+    ts = datetime.fromisoformat(event["ts"])
+    return Event(
+        property_id=prop.pk,
+        event_id=event["event_id"],
+        type=event["type"],
+        ts=ts,
+        received_at=received_at,
+        day=ts.astimezone(tz).date(),
+        url=event["url"],
+        path=event["path"],
+        title=event["title"],
+        referrer=event["referrer"],
+        visitor_id=event["visitor_id"],
+        session_id=event["session_id"],
+        user_id_hash=event["user_id_hash"],
+        campaign_id=event["campaign_id"],
+        utm_source=event["utm_source"],
+        utm_medium=event["utm_medium"],
+        utm_campaign=event["utm_campaign"],
+        utm_term=event["utm_term"],
+        utm_content=event["utm_content"],
+        campaign_key=event["campaign_id"] or event["utm_campaign"],
+        data=event["data"],
+    )
+
+
+def ingest_buffer_drain(*, max_seconds: float = DRAIN_MAX_SECONDS) -> int:
+    """Store buffered batches until the buffer is empty or `max_seconds` have passed.
+
+    Return the number of entries stored. Transient database errors propagate (the task retries
+    them); the entries stay pending and are stored by the retry or by another drain.
+    """
+    buffer.drain_flag_clear()
+    buffer.group_ensure()
+    buffer.entries_claim_stale(DRAIN_READ_COUNT)
+    deadline = time.monotonic() + max_seconds
+    stored = 0
+    entries = buffer.entries_read_own_pending(DRAIN_READ_COUNT)
+    while True:
+        if not entries:
+            entries = buffer.entries_read_new(DRAIN_READ_COUNT)
+            if not entries:
+                return stored
+        stored += _entries_store(entries)
+        if time.monotonic() > deadline:
+            _drain_schedule()
+            return stored
+        entries = buffer.entries_read_own_pending(DRAIN_READ_COUNT)
+
+
+def _entries_store(entries: list[tuple[bytes, dict]]) -> int:
+    decoded = []
+    for entry_id, fields in entries:
+        try:
+            decoded.append((entry_id, fields, AcceptedBatch.decode(fields[b"b"])))
+        except (KeyError, ValueError, TypeError) as exc:
+            buffer.entry_dead_letter(entry_id, fields, reason=f"undecodable: {exc}")
+    try:
+        events_store(batches=[batch for _, _, batch in decoded])
+    except TRANSIENT_DATABASE_ERRORS:
+        raise
+    except DatabaseError:
+        # One entry the database refuses must not hold back the others: isolate it.
+        for entry_id, fields, batch in decoded:
+            try:
+                events_store(batches=[batch])
+            except TRANSIENT_DATABASE_ERRORS:
+                raise
+            except DatabaseError as exc:
+                buffer.entry_dead_letter(entry_id, fields, reason=f"refused by the database: {exc}")
+            else:
+                buffer.entries_ack([entry_id])
+        return len(decoded)
+    buffer.entries_ack([entry_id for entry_id, _, _ in decoded])
+    return len(decoded)

@@ -1,0 +1,18 @@
+from celery import shared_task
+
+from apps.ingestion import services
+
+# Transient database errors are retried with capped exponential backoff: a task that raises is
+# otherwise acknowledged and gone. The buffered entries themselves stay pending either way.
+RETRY_OPTIONS = {
+    "autoretry_for": services.TRANSIENT_DATABASE_ERRORS,
+    "retry_backoff": 2,
+    "retry_backoff_max": 60,
+    "retry_jitter": True,
+    "max_retries": None,
+}
+
+
+@shared_task(**RETRY_OPTIONS)
+def ingest_buffer_drain() -> int:
+    return services.ingest_buffer_drain()

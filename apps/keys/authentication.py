@@ -1,0 +1,52 @@
+"""DRF authentication by write key (ingest) and read key (reports)."""
+
+from rest_framework import exceptions
+from rest_framework.authentication import BaseAuthentication
+
+from apps.keys.models import ApiKey
+from apps.keys.selectors import api_key_resolve
+
+
+def _bearer(request) -> str | None:
+    header = request.META.get("HTTP_AUTHORIZATION", "")
+    scheme, _, credentials = header.partition(" ")
+    if scheme.lower() == "bearer" and credentials.strip():
+        return credentials.strip()
+    return None
+
+
+class _KeyAuthentication(BaseAuthentication):
+    kind: str
+
+    def credentials(self, request) -> str | None:
+        raise NotImplementedError
+
+    def authenticate(self, request):
+        secret = self.credentials(request)
+        if secret is None:
+            return None
+        resolved = api_key_resolve(secret=secret, kind=self.kind)
+        if resolved is None:
+            raise exceptions.AuthenticationFailed(f"Invalid or revoked {self.kind} key.")
+        return (None, resolved)
+
+    def authenticate_header(self, request):
+        return 'Bearer realm="clickmeter"'
+
+
+class WriteKeyAuthentication(_KeyAuthentication):
+    """A write key from `Authorization: Bearer`, `X-Write-Key` or the `key` query parameter."""
+
+    kind = ApiKey.Kind.WRITE
+
+    def credentials(self, request):
+        return _bearer(request) or request.META.get("HTTP_X_WRITE_KEY") or request.GET.get("key")
+
+
+class ReadKeyAuthentication(_KeyAuthentication):
+    """A read key from `Authorization: Bearer` only: read keys are secrets and stay out of URLs."""
+
+    kind = ApiKey.Kind.READ
+
+    def credentials(self, request):
+        return _bearer(request)

@@ -1,0 +1,26 @@
+from django.db import models
+
+from apps.properties.models import Property
+
+
+class ApiKey(models.Model):
+    """A write or read key. Only its SHA-256 hash and a visible prefix are stored."""
+
+    class Kind(models.TextChoices):
+        WRITE = "write", "Write (browser ingest)"
+        READ = "read", "Read (server reporting)"
+
+    property = models.ForeignKey(Property, on_delete=models.CASCADE, related_name="api_keys")
+    kind = models.CharField(max_length=8, choices=Kind.choices)
+    name = models.CharField(max_length=100, blank=True)
+    prefix = models.CharField(max_length=16, editable=False)
+    key_hash = models.CharField(max_length=64, unique=True, editable=False)
+    created_at = models.DateTimeField(auto_now_add=True)
+    last_used_at = models.DateTimeField(null=True, blank=True, editable=False)
+    revoked_at = models.DateTimeField(null=True, blank=True, editable=False)
+
+    class Meta:
+        verbose_name = "API key"
+
+    def __str__(self):
+        return f"{self.prefix}… ({self.get_kind_display()})"

@@ -1,0 +1,54 @@
+import hashlib
+import secrets
+from datetime import timedelta
+
+from django.db import transaction
+from django.utils import timezone
+
+from apps.keys.models import ApiKey
+from apps.properties.models import Property
+
+SECRET_PREFIXES = {ApiKey.Kind.WRITE: "wk_", ApiKey.Kind.READ: "rk_"}
+VISIBLE_CHARS = 8
+LAST_USED_RESOLUTION = timedelta(minutes=1)
+
+
+def api_key_hash(secret: str) -> str:
+    return hashlib.sha256(secret.encode()).hexdigest()
+
+
+def api_key_assign_secret(*, api_key: ApiKey) -> str:
+    """Give an unsaved key a fresh 192-bit secret, save it, and return the secret (shown once)."""
+    secret = SECRET_PREFIXES[api_key.kind] + secrets.token_urlsafe(24)
+    api_key.prefix = secret[: len(SECRET_PREFIXES[api_key.kind]) + VISIBLE_CHARS]
+    api_key.key_hash = api_key_hash(secret)
+    api_key.save()
+    return secret
+
+
+def api_key_create(*, property: Property, kind: str, name: str = "") -> tuple[ApiKey, str]:
+    """Create a key and return it with its secret, which is never stored."""
+    api_key = ApiKey(property=property, kind=kind, name=name)
+    return api_key, api_key_assign_secret(api_key=api_key)
+
+
+@transaction.atomic
+def property_keys_create(*, property: Property) -> dict[str, str]:
+    """Create a property's first write and read keys; return their secrets by kind."""
+    return {
+        kind: api_key_create(property=property, kind=kind, name="default")[1]
+        for kind in (ApiKey.Kind.WRITE, ApiKey.Kind.READ)
+    }
+
+
+def api_key_revoke(*, api_key: ApiKey) -> None:
+    """Revoke a key; it is refused by every process within a second (the lookup cache's lifetime)."""
+    ApiKey.objects.filter(pk=api_key.pk, revoked_at__isnull=True).update(revoked_at=timezone.now())
+
+
+def api_keys_touch(*, key_ids: set[int], used_at) -> None:
+    """Record that keys were used, writing at most once per key per minute."""
+    if key_ids:
+        ApiKey.objects.filter(pk__in=key_ids).exclude(last_used_at__gt=used_at - LAST_USED_RESOLUTION).update(
+            last_used_at=used_at
+        )

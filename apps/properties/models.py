@@ -1,0 +1,42 @@
+import secrets
+import zoneinfo
+
+from django.core.exceptions import ValidationError
+from django.db import models
+
+from apps.accounts.models import Organization
+
+PUBLIC_ID_ALPHABET = "abcdefghijkmnpqrstuvwxyz23456789"
+
+
+def property_public_id_new() -> str:
+    return "prop_" + "".join(secrets.choice(PUBLIC_ID_ALPHABET) for _ in range(16))
+
+
+def validate_timezone(value: str) -> None:
+    if value not in zoneinfo.available_timezones():
+        raise ValidationError(f"{value!r} is not an IANA timezone name.")
+
+
+class Property(models.Model):
+    """A tracked site or app. Reports count days in its timezone."""
+
+    organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="properties")
+    public_id = models.CharField(max_length=32, unique=True, default=property_public_id_new, editable=False)
+    name = models.CharField(max_length=200)
+    allowed_origins = models.JSONField(
+        default=list, blank=True, help_text="Browser origins allowed to send events, e.g. https://example.com"
+    )
+    timezone = models.CharField(max_length=64, default="UTC", validators=[validate_timezone])
+    retention_days = models.PositiveIntegerField(default=400)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name_plural = "properties"
+
+    def __str__(self):
+        return f"{self.name} ({self.public_id})"
+
+    @property
+    def tzinfo(self) -> zoneinfo.ZoneInfo:
+        return zoneinfo.ZoneInfo(self.timezone)

@@ -1,0 +1,34 @@
+from urllib.parse import urlsplit
+
+from django.core.exceptions import ValidationError
+
+from apps.accounts.models import Organization
+from apps.properties.models import Property
+
+
+def origin_normalize(origin: str) -> str:
+    """Return `origin` as `scheme://host[:port]`, lower-cased, or raise ValidationError."""
+    parts = urlsplit(origin.strip())
+    if parts.scheme not in ("http", "https") or not parts.hostname or parts.path not in ("", "/"):
+        raise ValidationError(f"{origin!r} is not an origin like https://example.com")
+    if parts.query or parts.fragment or parts.username or parts.password:
+        raise ValidationError(f"{origin!r} is not an origin like https://example.com")
+    host = parts.hostname.lower()
+    if ":" in host:
+        host = f"[{host}]"
+    return f"{parts.scheme}://{host}" + (f":{parts.port}" if parts.port else "")
+
+
+def property_create(
+    *, organization: Organization, name: str, allowed_origins: list[str] = (), timezone: str = "UTC"
+) -> Property:
+    """Create a property after validating its name, origins and timezone."""
+    prop = Property(
+        organization=organization,
+        name=name,
+        allowed_origins=sorted({origin_normalize(origin) for origin in allowed_origins}),
+        timezone=timezone,
+    )
+    prop.full_clean()
+    prop.save()
+    return prop

@@ -1,0 +1,105 @@
+import json
+import random
+import secrets
+import uuid
+from datetime import timedelta
+
+from django.conf import settings
+from django.core.management.base import BaseCommand
+from django.db import transaction
+from django.utils import timezone
+
+from apps.accounts.models import User
+from apps.accounts.services import membership_set, organization_get_or_create
+from apps.ingestion.services import AcceptedBatch, events_store
+from apps.keys.services import property_keys_create
+from apps.properties.models import Property
+from apps.properties.services import property_create
+from apps.reports.services import rollup_refresh_dirty_days
+
+PATHS = ["/", "/pricing", "/docs", "/docs/install", "/blog", "/blog/privacy-first", "/about", "/signup"]
+CAMPAIGNS = [("", "", ""), ("", "newsletter", "email"), ("cmp_spring", "google", "cpc"), ("", "launch", "social")]
+
+
+class Command(BaseCommand):
+    help = "Create the demo organisation, property, keys, admin user and 30 days of events (once)."
+
+    def handle(self, *args, **options):
+        credentials_file = settings.VAR_DIR / "demo.json"
+        if credentials_file.exists():
+            demo = json.loads(credentials_file.read_text())
+            if Property.objects.filter(public_id=demo["property_id"]).exists():
+                self._print(demo)
+                return
+        demo = self._create()
+        settings.VAR_DIR.mkdir(exist_ok=True)
+        credentials_file.write_text(json.dumps(demo, indent=2))
+        credentials_file.chmod(0o600)
+        self._print(demo)
+
+    @transaction.atomic
+    def _create(self) -> dict:
+        organization = organization_get_or_create(name="Demo")
+        prop = property_create(
+            organization=organization,
+            name="Demo site",
+            allowed_origins=["http://localhost:8000", "http://127.0.0.1:8000"],
+        )
+        keys = property_keys_create(property=prop)
+        password = secrets.token_urlsafe(12)
+        user = User.objects.filter(email="admin@example.com").first()
+        if user is None:
+            user = User.objects.create_superuser("admin@example.com", password)
+        else:
+            user.set_password(password)
+            user.save(update_fields=["password"])
+        membership_set(user=user, organization=organization, role="owner")
+        events_store(batches=_demo_batches(prop))
+        rollup_refresh_dirty_days()
+        return {
+            "property_id": prop.public_id,
+            "write_key": keys["write"],
+            "read_key": keys["read"],
+            "admin_email": user.email,
+            "admin_password": password,
+        }
+
+    def _print(self, demo: dict) -> None:
+        self.stdout.write(self.style.SUCCESS("Clickmeter demo (also in var/demo.json):"))
+        for label, value in demo.items():
+            self.stdout.write(f"  {label:15} {value}")
+
+
+def _demo_batches(prop: Property) -> list[AcceptedBatch]:
+    rng = random.Random(7)
+    now = timezone.now()
+    events = []
+    for days_ago in range(30):
+        for _ in range(rng.randint(20, 60)):
+            visitor, session = f"v_{uuid.UUID(int=rng.getrandbits(128)).hex[:12]}", uuid.uuid4().hex
+            campaign_id, source, medium = rng.choice(CAMPAIGNS)
+            start = now - timedelta(days=days_ago, seconds=rng.randint(0, 86_000))
+            for step in range(rng.randint(1, 5)):
+                path = rng.choice(PATHS)
+                events.append(
+                    {
+                        "event_id": str(uuid.uuid4()),
+                        "type": "pageview" if step or rng.random() > 0.1 else "signup",
+                        "ts": min(start + timedelta(seconds=40 * step), now).isoformat(),
+                        "url": f"http://localhost:8000{path}",
+                        "path": path,
+                        "title": path.strip("/").title() or "Home",
+                        "referrer": "",
+                        "visitor_id": visitor,
+                        "session_id": session,
+                        "user_id_hash": "",
+                        "campaign_id": campaign_id,
+                        "utm_source": source,
+                        "utm_medium": medium,
+                        "utm_campaign": "spring-sale" if source else "",
+                        "utm_term": "",
+                        "utm_content": "",
+                        "data": {},
+                    }
+                )
+    return [AcceptedBatch(property_id=prop.pk, key_id=0, received_at=now, events=events)]

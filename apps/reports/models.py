@@ -1,0 +1,27 @@
+from django.db import models
+
+from apps.properties.models import Property
+
+
+class DailyRollup(models.Model):
+    """Raw events of one property-local day, counted per (type, path, campaign, visitor, session).
+
+    The grain keeps visitor and session so that distinct counts over any range and any grouping
+    stay exact; it has the same column names as the raw Event table, so the one query layer reads
+    either (selectors.MetricsQuery).
+    """
+
+    property = models.ForeignKey(Property, on_delete=models.CASCADE, related_name="+", db_index=False)
+    day = models.DateField()
+    type = models.CharField(max_length=64)
+    path = models.CharField(max_length=1024)
+    campaign_key = models.CharField(max_length=256)
+    visitor_id = models.CharField(max_length=128)
+    session_id = models.CharField(max_length=128)
+    events = models.PositiveIntegerField()
+
+    class Meta:
+        indexes = [models.Index(fields=["property", "day"], name="rollup_property_day")]
+
+    def __str__(self):
+        return f"{self.property_id} {self.day} {self.type} {self.path}"

@@ -1,0 +1,42 @@
+from datetime import date
+
+from django.db import connection, transaction
+
+from apps.ingestion.models import DirtyDay, Event
+from apps.reports.models import DailyRollup
+
+GRAIN = ("property_id", "day", "type", "path", "campaign_key", "visitor_id", "session_id")
+
+
+def rollup_refresh_day(*, property_id: int, day: date) -> bool:
+    """Recompute one day's rollup from raw events and clear its dirty mark.
+
+    Return False if another refresh holds the day. The dirty row is locked for the duration, so
+    an insert for the day waits and marks it dirty again after this commit.
+    """
+    with transaction.atomic():
+        mark = (
+            DirtyDay.objects.select_for_update(skip_locked=True)
+            .filter(property_id=property_id, day=day)
+            .values_list("token", flat=True)
+            .first()
+        )
+        if mark is None:
+            return False
+        DailyRollup.objects.filter(property_id=property_id, day=day).delete()
+        columns = ", ".join(GRAIN)
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f"INSERT INTO {DailyRollup._meta.db_table} ({columns}, events)"
+                f" SELECT {columns}, COUNT(*) FROM {Event._meta.db_table}"
+                f" WHERE property_id = %s AND day = %s GROUP BY {columns}",
+                [property_id, day],
+            )
+        DirtyDay.objects.filter(property_id=property_id, day=day, token=mark).delete()
+    return True
+
+
+def rollup_refresh_dirty_days(*, limit: int = 1000) -> int:
+    """Refresh the rollups of up to `limit` dirty days, oldest mark first; return how many."""
+    dirty = DirtyDay.objects.order_by("marked_at").values_list("property_id", "day")[:limit]
+    return sum(rollup_refresh_day(property_id=property_id, day=day) for property_id, day in dirty)

@@ -1,0 +1,98 @@
+"""The one application error type, the one exception handler, and the JSON renderer of the API.
+
+Every error anywhere in the API is `{"error": {"code", "message", "field"?}}` with a 4xx status.
+A database that cannot be reached is a 503 with `Retry-After`; any other 5xx is a bug.
+"""
+
+import logging
+
+import orjson
+from django.conf import settings
+from django.core.exceptions import PermissionDenied
+from django.db import InterfaceError, OperationalError
+from django.http import Http404
+from rest_framework import exceptions, status
+from rest_framework.renderers import BaseRenderer
+from rest_framework.response import Response
+
+logger = logging.getLogger(__name__)
+
+
+class ApplicationError(Exception):
+    """A request the application refuses, with a machine-readable code and a human message."""
+
+    status_code = status.HTTP_400_BAD_REQUEST
+
+    def __init__(self, code: str, message: str, *, field: str | None = None, status_code: int | None = None):
+        super().__init__(message)
+        self.code = code
+        self.message = message
+        self.field = field
+        if status_code is not None:
+            self.status_code = status_code
+
+    def as_dict(self) -> dict:
+        error = {"code": self.code, "message": self.message}
+        if self.field is not None:
+            error["field"] = self.field
+        return {"error": error}
+
+
+class ServiceUnavailable(ApplicationError):
+    """Nothing could be stored or read right now; the client should retry after a pause."""
+
+    status_code = status.HTTP_503_SERVICE_UNAVAILABLE
+
+
+_DRF_CODES = {
+    exceptions.NotAuthenticated: "not_authenticated",
+    exceptions.AuthenticationFailed: "authentication_failed",
+    exceptions.PermissionDenied: "permission_denied",
+    exceptions.NotFound: "not_found",
+    exceptions.MethodNotAllowed: "method_not_allowed",
+    exceptions.NotAcceptable: "not_acceptable",
+    exceptions.UnsupportedMediaType: "unsupported_media_type",
+    exceptions.Throttled: "rate_limited",
+    exceptions.ParseError: "invalid_json",
+}
+
+
+def error_response(error: ApplicationError) -> Response:
+    response = Response(error.as_dict(), status=error.status_code)
+    if error.status_code == status.HTTP_503_SERVICE_UNAVAILABLE:
+        response["Retry-After"] = str(settings.CLICKMETER_RETRY_AFTER_SECONDS)
+    return response
+
+
+def exception_handler(exc, context):
+    """Turn every exception raised in a DRF view into the API's JSON error format."""
+    if isinstance(exc, ApplicationError):
+        return error_response(exc)
+    if isinstance(exc, (OperationalError, InterfaceError)):
+        logger.warning("database unavailable: %s", exc)
+        return error_response(ServiceUnavailable("unavailable", "The service is temporarily unavailable."))
+    if isinstance(exc, Http404):
+        exc = exceptions.NotFound()
+    elif isinstance(exc, PermissionDenied):
+        exc = exceptions.PermissionDenied()
+    if isinstance(exc, exceptions.APIException):
+        code = next((c for cls, c in _DRF_CODES.items() if isinstance(exc, cls)), "invalid")
+        detail = exc.detail if isinstance(exc.detail, str) else "Invalid request."
+        response = Response({"error": {"code": code, "message": str(detail)}}, status=exc.status_code)
+        if getattr(exc, "auth_header", None):
+            response["WWW-Authenticate"] = exc.auth_header
+        if isinstance(exc, exceptions.Throttled) and exc.wait:
+            response["Retry-After"] = str(int(exc.wait))
+        return response
+    return None
+
+
+class OrjsonRenderer(BaseRenderer):
+    media_type = "application/json"
+    format = "json"
+    charset = None
+
+    def render(self, data, accepted_media_type=None, renderer_context=None):
+        if data is None:
+            return b""
+        return orjson.dumps(data)

@@ -1,0 +1,16 @@
+"""Error pages: JSON under /v1/, Django's defaults elsewhere."""
+
+from django.http import JsonResponse
+from django.views import defaults
+
+
+def api_not_found(request, exception):
+    if request.path.startswith("/v1/"):
+        return JsonResponse({"error": {"code": "not_found", "message": "No such endpoint."}}, status=404)
+    return defaults.page_not_found(request, exception)
+
+
+def server_error(request):
+    if request.path.startswith("/v1/"):
+        return JsonResponse({"error": {"code": "internal_error", "message": "Internal server error."}}, status=500)
+    return defaults.server_error(request)
