@@ -1,0 +1,130 @@
+"""The Redis ingest buffer and its drain, against the real test Redis and PostgreSQL."""
+
+import uuid
+from datetime import UTC, datetime
+
+import pytest
+
+from apps.ingestion import buffer
+from apps.ingestion.models import Event
+from apps.ingestion.services import AcceptedBatch, ingest_buffer_drain
+
+pytestmark = pytest.mark.django_db
+
+
+def batch(tenant, count=2, **overrides) -> AcceptedBatch:
+    events = [
+        {
+            "event_id": str(uuid.uuid4()),
+            "type": "pageview",
+            "ts": datetime.now(UTC).isoformat(),
+            "url": "",
+            "path": "/",
+            "title": "",
+            "referrer": "",
+            "visitor_id": "v",
+            "session_id": "s",
+            "user_id_hash": "",
+            "campaign_id": "",
+            "utm_source": "",
+            "utm_medium": "",
+            "utm_campaign": "",
+            "utm_term": "",
+            "utm_content": "",
+            "data": {},
+            **overrides,
+        }
+        for _ in range(count)
+    ]
+    return AcceptedBatch(tenant.property.pk, 0, datetime.now(UTC), events)
+
+
+def read_as_dead_worker() -> list:
+    """Deliver every new entry to a consumer that then dies without acknowledging."""
+    buffer.group_ensure()
+    client = buffer.redis_client()
+    return client.xreadgroup(buffer.GROUP, "dead-worker", {buffer.stream_name(): ">"}, count=1000)
+
+
+def dead_letters() -> list:
+    return buffer.redis_client().xrange(buffer.dead_letter_stream_name())
+
+
+def test_append_asks_for_a_drain_only_when_none_is_scheduled(tenant_a):
+    assert buffer.buffer_append(batch(tenant_a).encode()) is True
+    assert buffer.buffer_append(batch(tenant_a).encode()) is False
+    ingest_buffer_drain()
+    assert buffer.buffer_append(batch(tenant_a).encode()) is True, "a drain clears the flag before it reads"
+
+
+def test_drain_stores_every_entry_then_acknowledges_and_deletes_it(tenant_a):
+    batches = [batch(tenant_a, count=3) for _ in range(5)]
+    for b in batches:
+        buffer.buffer_append(b.encode())
+    assert buffer.buffer_depth() == 5
+    assert ingest_buffer_drain() == 5
+    assert Event.objects.count() == 15
+    assert buffer.buffer_depth() == 0
+    assert buffer.redis_client().xpending(buffer.stream_name(), buffer.GROUP)["pending"] == 0
+
+
+def test_entries_of_a_dead_worker_wait_for_the_idle_timeout_then_are_stored_once(tenant_a, settings):
+    buffer.buffer_append(batch(tenant_a, count=4).encode())
+    assert read_as_dead_worker()
+    settings.CLICKMETER_INGEST_CLAIM_IDLE_SECONDS = 3600
+    ingest_buffer_drain()
+    assert Event.objects.count() == 0, "a live worker's entries are not taken over early"
+    settings.CLICKMETER_INGEST_CLAIM_IDLE_SECONDS = 0
+    ingest_buffer_drain()
+    assert Event.objects.count() == 4
+    assert buffer.buffer_depth() == 0
+
+
+def test_an_entry_redelivered_after_its_commit_adds_nothing(tenant_a, settings):
+    entry = batch(tenant_a, count=3)
+    buffer.buffer_append(entry.encode())
+    ingest_buffer_drain()
+    # The worker committed but died before acknowledging: the same entry comes round again.
+    buffer.buffer_append(entry.encode())
+    read_as_dead_worker()
+    settings.CLICKMETER_INGEST_CLAIM_IDLE_SECONDS = 0
+    ingest_buffer_drain()
+    assert Event.objects.count() == 3
+
+
+def test_undecodable_entry_is_dead_lettered_and_the_rest_stored(tenant_a):
+    buffer.buffer_append(b"{not json")
+    buffer.buffer_append(batch(tenant_a).encode())
+    ingest_buffer_drain()
+    assert Event.objects.count() == 2
+    assert len(dead_letters()) == 1
+    assert dead_letters()[0][1][b"b"] == b"{not json"
+    assert buffer.buffer_depth() == 0
+
+
+def test_entry_the_database_refuses_is_isolated_and_dead_lettered(tenant_a):
+    buffer.buffer_append(batch(tenant_a).encode())
+    buffer.buffer_append(batch(tenant_a, path="/" * 5000).encode())  # longer than the column allows
+    buffer.buffer_append(batch(tenant_a).encode())
+    ingest_buffer_drain()
+    assert Event.objects.count() == 4
+    assert [entry[1][b"reason"].startswith(b"refused by the database") for entry in dead_letters()] == [True]
+
+
+def test_entry_delivered_too_often_is_dead_lettered_not_retried_forever(tenant_a, settings):
+    buffer.buffer_append(batch(tenant_a).encode())
+    settings.CLICKMETER_INGEST_CLAIM_IDLE_SECONDS = 0
+    client = buffer.redis_client()
+    read_as_dead_worker()
+    for attempt in range(buffer.MAX_DELIVERIES - 1):
+        client.xclaim(
+            buffer.stream_name(),
+            buffer.GROUP,
+            f"dead-worker-{attempt}",
+            min_idle_time=0,
+            message_ids=[client.xpending_range(buffer.stream_name(), buffer.GROUP, "-", "+", 1)[0]["message_id"]],
+        )
+    ingest_buffer_drain()
+    assert Event.objects.count() == 0
+    assert dead_letters()[0][1][b"reason"] == b"too many deliveries"
+    assert buffer.buffer_depth() == 0

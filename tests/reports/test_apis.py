@@ -1,0 +1,198 @@
+"""The reporting API with read keys: overview, pages, campaigns, metrics."""
+
+import uuid
+from datetime import UTC, date, datetime, timedelta
+
+import pytest
+
+from apps.ingestion.services import AcceptedBatch, events_store
+from apps.reports.services import rollup_refresh_dirty_days
+
+pytestmark = pytest.mark.django_db
+
+
+def event(day: date, *, type="pageview", path="/", visitor="v1", session="s1", campaign_id="", utm_campaign=""):
+    ts = datetime.combine(day, datetime.min.time(), UTC) + timedelta(hours=10)
+    return {
+        "event_id": str(uuid.uuid4()),
+        "type": type,
+        "ts": ts.isoformat(),
+        "url": "",
+        "path": path,
+        "title": "",
+        "referrer": "",
+        "visitor_id": visitor,
+        "session_id": session,
+        "user_id_hash": "",
+        "campaign_id": campaign_id,
+        "utm_source": "",
+        "utm_medium": "",
+        "utm_campaign": utm_campaign,
+        "utm_term": "",
+        "utm_content": "",
+        "data": {},
+    }
+
+
+D1, D2, D3 = date(2026, 5, 1), date(2026, 5, 2), date(2026, 5, 3)
+
+
+@pytest.fixture
+def traffic(tenant_a):
+    events = [
+        event(D1, path="/", visitor="v1", session="s1", campaign_id="cmp_1"),
+        event(D1, path="/pricing", visitor="v1", session="s1", campaign_id="cmp_1"),
+        event(D1, path="/", visitor="v2", session="s2", utm_campaign="spring"),
+        event(D2, path="/", visitor="v1", session="s3"),
+        event(D2, type="signup", path="/pricing", visitor="v3", session="s4"),
+        event(D3, path="/docs", visitor="v4", session="s5", utm_campaign="spring"),
+    ]
+    events_store(batches=[AcceptedBatch(tenant_a.property.pk, 0, datetime.now(UTC), events)])
+    return tenant_a
+
+
+def get(client, tenant, report, key=None, **params):
+    return client.get(
+        f"/v1/properties/{tenant.property.public_id}/{report}",
+        params,
+        HTTP_AUTHORIZATION=f"Bearer {key or tenant.read_key}",
+    )
+
+
+@pytest.mark.parametrize("rolled_up", [False, True])
+def test_overview_counts_visitors_distinct_over_the_range(client, traffic, rolled_up):
+    if rolled_up:
+        rollup_refresh_dirty_days()
+    body = get(client, traffic, "overview", **{"from": "2026-05-01", "to": "2026-05-02"}).json()
+    # v1 visits on both days and counts once; the signup is not a pageview but its visitor counts.
+    assert body == {
+        "property_id": traffic.property.public_id,
+        "from": "2026-05-01",
+        "to": "2026-05-02",
+        "pageviews": 4,
+        "unique_visitors": 3,
+        "sessions": 4,
+    }
+
+
+def test_pages_ranks_paths_by_pageviews(client, traffic):
+    body = get(client, traffic, "pages", **{"from": "2026-05-01", "to": "2026-05-03"}).json()
+    assert body["results"] == [
+        {"path": "/", "pageviews": 3, "unique_visitors": 2},
+        {"path": "/docs", "pageviews": 1, "unique_visitors": 1},
+        {"path": "/pricing", "pageviews": 1, "unique_visitors": 1},
+    ]
+    limited = get(client, traffic, "pages", limit="1", **{"from": "2026-05-01", "to": "2026-05-03"}).json()
+    assert limited["results"] == body["results"][:1]
+
+
+def test_campaigns_prefer_campaign_id_then_utm_campaign(client, traffic):
+    body = get(client, traffic, "campaigns", **{"from": "2026-05-01", "to": "2026-05-03"}).json()
+    assert body["results"] == [
+        {"campaign_id": "cmp_1", "pageviews": 2, "unique_visitors": 1},
+        {"campaign_id": "spring", "pageviews": 2, "unique_visitors": 2},
+    ]
+
+
+def test_metrics_by_day_and_path_with_a_filter(client, traffic):
+    body = get(
+        client,
+        traffic,
+        "metrics",
+        interval="day",
+        metrics="pageviews,unique_visitors",
+        group_by="path",
+        type="pageview",
+        **{"from": "2026-05-01", "to": "2026-05-02"},
+    ).json()
+    assert body["interval"] == "day"
+    assert body["group_by"] == ["path"]
+    assert body["results"] == [
+        {"date": "2026-05-01", "path": "/", "pageviews": 2, "unique_visitors": 2},
+        {"date": "2026-05-01", "path": "/pricing", "pageviews": 1, "unique_visitors": 1},
+        {"date": "2026-05-02", "path": "/", "pageviews": 1, "unique_visitors": 1},
+    ]
+
+
+def test_metrics_daily_series_lists_empty_days_with_zeros(client, traffic):
+    body = get(
+        client, traffic, "metrics", interval="day", metrics="pageviews", **{"from": "2026-04-30", "to": "2026-05-01"}
+    )
+    assert body.json()["results"] == [{"date": "2026-04-30", "pageviews": 0}, {"date": "2026-05-01", "pageviews": 3}]
+
+
+def test_metrics_group_by_campaign_id(client, traffic):
+    body = get(
+        client,
+        traffic,
+        "metrics",
+        group_by="campaign_id",
+        metrics="pageviews",
+        **{"from": "2026-05-01", "to": "2026-05-03"},
+    )
+    # Ties are broken by the dimension, ascending; no campaign is null.
+    assert body.json()["results"] == [
+        {"campaign_id": "cmp_1", "pageviews": 2},
+        {"campaign_id": "spring", "pageviews": 2},
+        {"campaign_id": None, "pageviews": 1},
+    ]
+
+
+def test_a_new_event_shows_at_once_on_a_rolled_up_day(client, traffic):
+    rollup_refresh_dirty_days()
+    events_store(
+        batches=[AcceptedBatch(traffic.property.pk, 0, datetime.now(UTC), [event(D1, visitor="v9", session="s9")])]
+    )
+    body = get(client, traffic, "overview", **{"from": "2026-05-01", "to": "2026-05-01"}).json()
+    assert (body["pageviews"], body["unique_visitors"]) == (3 + 1, 2 + 1)
+
+
+@pytest.mark.parametrize(
+    ("params", "field"),
+    [
+        ({"from": "yesterday"}, "from"),
+        ({"from": "2026-05-03", "to": "2026-05-01"}, "from"),
+        ({"from": "2000-01-01", "to": "2026-05-01"}, "from"),
+        ({"limit": "0"}, "limit"),
+        ({"limit": "abc"}, "limit"),
+        ({"metrics": "pageviews,bogus"}, "metrics"),
+        ({"metrics": ""}, "metrics"),
+        ({"group_by": "country"}, "group_by"),
+        ({"interval": "hour"}, "interval"),
+        ({"colour": "blue"}, "colour"),
+    ],
+)
+def test_bad_parameters_are_400s_naming_the_field(client, tenant_a, params, field):
+    response = get(client, tenant_a, "metrics", **params)
+    assert response.status_code == 400
+    assert response.json()["error"]["field"] == field
+    assert response.json()["error"]["code"] in {"invalid_parameter", "unknown_parameter"}
+
+
+@pytest.mark.parametrize("report", ["overview", "pages", "campaigns", "metrics"])
+def test_another_propertys_reports_are_404_with_this_key(client, tenant_a, tenant_b, report):
+    response = client.get(
+        f"/v1/properties/{tenant_b.property.public_id}/{report}", HTTP_AUTHORIZATION=f"Bearer {tenant_a.read_key}"
+    )
+    assert response.status_code == 404
+    missing = client.get(f"/v1/properties/prop_doesnotexist/{report}", HTTP_AUTHORIZATION=f"Bearer {tenant_a.read_key}")
+    assert missing.status_code == 404
+    assert missing.json() == response.json()
+
+
+@pytest.mark.parametrize("key", ["write", "none", "forged"])
+def test_reports_need_a_read_key_in_the_authorization_header_not_the_url(client, tenant_a, key):
+    url = f"/v1/properties/{tenant_a.property.public_id}/overview"
+    if key == "write":
+        response = client.get(url, HTTP_AUTHORIZATION=f"Bearer {tenant_a.write_key}")
+    elif key == "forged":
+        response = client.get(url, HTTP_AUTHORIZATION="Bearer rk_" + "x" * 32)
+    else:
+        response = client.get(url, {"key": tenant_a.read_key})
+    assert response.status_code == 401
+    assert response.json()["error"]["code"] in {"not_authenticated", "authentication_failed"}
+
+
+def test_reports_default_to_the_last_seven_days_in_the_property_timezone(client, tenant_a):
+    body = get(client, tenant_a, "overview").json()
+    assert date.fromisoformat(body["to"]) - date.fromisoformat(body["from"]) == timedelta(days=6)
