@@ -1,0 +1,195 @@
+"""Processes of the production-shaped stack, started for end-to-end tests on loopback ports.
+
+Each test gets its own Redis (AOF on, `noeviction`, in a temporary directory) so it can stop and
+restart the broker, plus gunicorn and Celery processes pointed at the pytest database.
+"""
+
+import json
+import os
+import random
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+BIN = Path(sys.executable).parent
+
+
+def free_port() -> int:
+    """A free port below the ephemeral range (which client sockets use under load)."""
+    for _ in range(200):
+        port = random.randint(20000, 32000)
+        with socket.socket() as sock:
+            try:
+                sock.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+            return port
+    raise RuntimeError("no free port")
+
+
+def wait_until(predicate, *, timeout: float, interval: float = 0.1, message: str = "condition"):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(interval)
+    raise AssertionError(f"timed out after {timeout}s waiting for {message}")
+
+
+class Process:
+    def __init__(self, name: str, argv: list[str], env: dict, log_dir: Path):
+        self.name, self.argv, self.env = name, argv, env
+        self.log_path = log_dir / f"{name}.log"
+        self.popen = None
+
+    def start(self):
+        log = open(self.log_path, "ab")  # noqa: SIM115 (kept open for the process's lifetime)
+        self.popen = subprocess.Popen(
+            self.argv, cwd=ROOT, env=self.env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
+        )
+        return self
+
+    def kill(self, sig=signal.SIGKILL):
+        """Signal the whole process group (a Celery worker and its pool children alike)."""
+        if self.popen and self.popen.poll() is None:
+            os.killpg(self.popen.pid, sig)
+            self.popen.wait(timeout=30)
+
+    def stop(self):
+        if self.popen and self.popen.poll() is None:
+            os.killpg(self.popen.pid, signal.SIGTERM)
+            try:
+                self.popen.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                self.kill()
+
+    def log(self) -> str:
+        return self.log_path.read_text(errors="replace")[-4000:] if self.log_path.exists() else ""
+
+
+class Redis:
+    def __init__(self, directory: Path, log_dir: Path):
+        self.port = free_port()
+        self.url = f"redis://127.0.0.1:{self.port}/0"
+        argv = [
+            "redis-server", "--port", str(self.port), "--bind", "127.0.0.1", "--dir", str(directory),
+            "--appendonly", "yes", "--appendfsync", "everysec", "--maxmemory-policy", "noeviction", "--save", "",
+        ]  # fmt: skip
+        self.process = Process(f"redis-{self.port}", argv, dict(os.environ), log_dir)
+
+    def start(self):
+        self.process.start()
+        wait_until(self.ping, timeout=10, message="redis")
+        return self
+
+    def ping(self) -> bool:
+        result = subprocess.run(["redis-cli", "-p", str(self.port), "ping"], capture_output=True, text=True)
+        return result.stdout.strip() == "PONG"
+
+    def cli(self, *args) -> str:
+        return subprocess.run(["redis-cli", "-p", str(self.port), *args], capture_output=True, text=True).stdout.strip()
+
+    def shutdown(self):
+        """Stop as an operator would; the AOF keeps every acknowledged write."""
+        self.cli("shutdown")
+        self.process.popen.wait(timeout=15)
+
+
+class Stack:
+    """gunicorn + Celery worker + beat + a persistent Redis, sharing one environment."""
+
+    def __init__(self, tmp_path: Path, database_url: str, **extra_env):
+        self.tmp = tmp_path
+        self.redis = Redis(tmp_path, tmp_path)
+        self.web_port = free_port()
+        self.base_url = f"http://127.0.0.1:{self.web_port}"
+        env = {k: v for k, v in os.environ.items() if not k.startswith(("DJANGO_", "CLICKMETER_", "DEBUG"))}
+        env.update(
+            DJANGO_SETTINGS_MODULE="config.settings",
+            DATABASE_URL=database_url,
+            REDIS_URL=self.redis.url,
+            SECRET_KEY="e2e-secret-" + "x" * 40,
+            DEBUG="false",
+            SECURE_SSL_REDIRECT="false",
+            ALLOWED_HOSTS="127.0.0.1,localhost",
+            CLICKMETER_INGEST_CLAIM_IDLE_SECONDS="5",
+            CLICKMETER_ROLLUP_MIN_INTERVAL_SECONDS="1",
+            LOG_LEVEL="WARNING",
+        )
+        env.update(extra_env)
+        self.env = env
+        self.web = Process(
+            "web",
+            [str(BIN / "gunicorn"), "config.wsgi", "-c", "config/gunicorn.py", "--bind", f"127.0.0.1:{self.web_port}",
+             "--workers", "2", "--threads", "4"],
+            env, tmp_path,
+        )  # fmt: skip
+        self.workers: list[Process] = []
+        self.beat = Process(
+            "beat",
+            [str(BIN / "celery"), "-A", "config", "beat", "--loglevel", "WARNING", "-s", str(tmp_path / "beat")],
+            env, tmp_path,
+        )  # fmt: skip
+
+    def start_web(self):
+        self.web.start()
+        wait_until(self.alive, timeout=30, message=f"gunicorn\n{self.web.log()}")
+
+    def alive(self) -> bool:
+        try:
+            return self.get("/healthz")[0] == 200
+        except urllib.error.URLError:
+            return False
+
+    def start_worker(self) -> Process:
+        worker = Process(
+            f"worker-{len(self.workers)}",
+            [str(BIN / "celery"), "-A", "config", "worker", "--concurrency", "2", "--loglevel", "WARNING",
+             "--without-gossip", "--without-mingle", "-n", f"w{len(self.workers)}@%h"],
+            self.env, self.tmp,
+        )  # fmt: skip
+        self.workers.append(worker.start())
+        return worker
+
+    def start(self, *, worker=True, beat=True):
+        self.redis.start()
+        self.start_web()
+        if worker:
+            self.start_worker()
+        if beat:
+            self.beat.start()
+        return self
+
+    def stop(self):
+        for process in [self.web, self.beat, *self.workers, self.redis.process]:
+            process.stop()
+
+    def logs(self) -> str:
+        return "\n".join(f"--- {p.name}\n{p.log()}" for p in [self.web, self.beat, *self.workers])
+
+    def request(self, method: str, path: str, body=None, headers=None) -> tuple[int, dict, dict]:
+        data = json.dumps(body).encode() if body is not None and not isinstance(body, bytes) else body
+        request = urllib.request.Request(  # noqa: S310 (always http://127.0.0.1)
+            self.base_url + path, data=data, method=method, headers=headers or {}
+        )
+        if data is not None:
+            request.add_header("Content-Type", "application/json")
+        try:
+            with urllib.request.urlopen(request, timeout=30) as response:  # noqa: S310 (loopback only)
+                return response.status, dict(response.headers), json.loads(response.read() or b"null")
+        except urllib.error.HTTPError as error:
+            return error.code, dict(error.headers), json.loads(error.read() or b"null")
+
+    def get(self, path: str, key: str | None = None):
+        status, _, body = self.request("GET", path, headers={"Authorization": f"Bearer {key}"} if key else {})
+        return status, body
+
+    def ingest(self, write_key: str, envelope: dict) -> tuple[int, dict, dict]:
+        return self.request("POST", "/v1/events", envelope, {"Authorization": f"Bearer {write_key}"})

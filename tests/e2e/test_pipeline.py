@@ -1,0 +1,170 @@
+"""The whole pipeline on real processes: gunicorn -> Redis (AOF) -> Celery worker -> PostgreSQL -> reports.
+
+Includes the fault drills: a worker killed with SIGKILL mid-batch, the broker stopped during a
+burst, and the database and broker both unreachable.
+"""
+
+import signal
+import threading
+import uuid
+from datetime import UTC, datetime
+
+import pytest
+from django.db import connection
+
+from apps.ingestion.models import Event
+from tests.conftest import tenant_create
+from tests.e2e.stack import Stack, wait_until
+
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.e2e]
+
+
+def database_url() -> str:
+    s = connection.settings_dict
+    return f"postgres://{s['USER']}:{s['PASSWORD'] or ''}@{s['HOST'] or '127.0.0.1'}:{s['PORT'] or 5432}/{s['NAME']}"
+
+
+def envelope(tenant, count: int, *, bad: int = 0) -> dict:
+    today = datetime.now(UTC).date().isoformat()
+    events = [
+        {
+            "event_id": str(uuid.uuid4()),
+            "type": "pageview",
+            "ts": f"{today}T00:00:01Z",
+            "context": {"page": {"url": f"https://example.com/p{i % 7}"}},
+            "identity": {"visitor_id": f"v{i % 11}", "session_id": f"s{i % 13}"},
+        }
+        for i in range(count)
+    ]
+    events += [{"type": {"not": "a string"}} for _ in range(bad)]
+    return {"schema_version": 1, "property_id": tenant.property.public_id, "events": events}
+
+
+@pytest.fixture
+def tenant(transactional_db):
+    return tenant_create()
+
+
+@pytest.fixture
+def stack(tmp_path, transactional_db):
+    stack = Stack(tmp_path, database_url())
+    yield stack
+    stack.stop()
+
+
+def stored(tenant) -> int:
+    return Event.objects.filter(property=tenant.property).count()
+
+
+def test_events_reach_reports_through_the_real_stack(stack, tenant):
+    stack.start()
+    accepted = 0
+    for bad in (0, 2, 0):
+        status, _, body = stack.ingest(tenant.write_key, envelope(tenant, 20, bad=bad))
+        assert status == 202, body
+        assert body["rejected"] == bad
+        accepted += body["accepted"]
+    today = datetime.now(UTC).date().isoformat()
+    path = f"/v1/properties/{tenant.property.public_id}/overview?from={today}&to={today}"
+
+    def pageviews():
+        status, body = stack.get(path, tenant.read_key)
+        assert status == 200, body
+        return body["pageviews"] == accepted and body
+
+    body = wait_until(pageviews, timeout=30, message=f"reports to show {accepted} pageviews\n{stack.logs()}")
+    assert body["unique_visitors"] == 11
+    assert body["sessions"] == 13
+    status, ready = stack.get("/readyz")
+    assert status == 200, ready
+    assert ready["services"]["broker"]["appendonly"] is True
+
+
+def test_a_replayed_batch_through_the_stack_is_counted_once(stack, tenant):
+    stack.start()
+    batch = envelope(tenant, 50)
+    for _ in range(3):
+        assert stack.ingest(tenant.write_key, batch)[0] == 202
+    wait_until(lambda: stored(tenant) == 50, timeout=30, message="50 events stored")
+    assert stack.redis.cli("xlen", "clickmeter:ingest") == "0"
+    assert stored(tenant) == 50
+
+
+def test_worker_killed_mid_batch_loses_nothing_and_counts_nothing_twice(stack, tenant):
+    stack.start(worker=False, beat=False)
+    accepted = 0
+    for _ in range(40):
+        status, _, body = stack.ingest(tenant.write_key, envelope(tenant, 500))
+        assert status == 202
+        accepted += body["accepted"]
+    assert stored(tenant) == 0, "nothing is stored before a worker runs"
+
+    worker = stack.start_worker()
+    # Kill it while it holds delivered, unacknowledged entries: mid-batch.
+    wait_until(
+        lambda: stack.redis.cli("xpending", "clickmeter:ingest", "clickmeter-drain").split("\n")[0] not in ("", "0"),
+        timeout=30,
+        interval=0.005,
+        message="the worker to take a batch",
+    )
+    worker.kill(signal.SIGKILL)
+    killed_at_count = stored(tenant)
+    assert killed_at_count < accepted, "the kill landed before the batch was stored"
+
+    stack.start_worker()
+    stack.beat.start()
+    wait_until(
+        lambda: stored(tenant) == accepted, timeout=120, interval=0.5, message=f"{accepted} events\n{stack.logs()}"
+    )
+    assert Event.objects.filter(property=tenant.property).values("event_id").distinct().count() == accepted
+    wait_until(lambda: stack.redis.cli("xlen", "clickmeter:ingest") == "0", timeout=30, message="an empty buffer")
+
+
+def test_broker_stopped_during_a_burst_loses_nothing(stack, tenant):
+    stack.start()
+    accepted, failures = [], []
+    stop = threading.Event()
+
+    def burst():
+        while not stop.is_set():
+            status, _, body = stack.ingest(tenant.write_key, envelope(tenant, 20))
+            if status == 202:
+                accepted.append(body["accepted"])
+            else:
+                failures.append((status, body))
+
+    sender = threading.Thread(target=burst)
+    sender.start()
+    try:
+        wait_until(lambda: len(accepted) >= 20, timeout=30, message="the burst to start")
+        stack.redis.shutdown()
+        during_outage = len(accepted)
+        wait_until(lambda: len(accepted) >= during_outage + 20, timeout=30, message="ingest to go on without Redis")
+        stack.redis.start()
+        wait_until(lambda: len(accepted) >= during_outage + 40, timeout=30, message="ingest after Redis is back")
+    finally:
+        stop.set()
+        sender.join(timeout=30)
+    assert failures == []
+    total = sum(accepted)
+    wait_until(lambda: stored(tenant) == total, timeout=120, interval=0.5, message=f"{total} events\n{stack.logs()}")
+    assert Event.objects.filter(property=tenant.property).values("event_id").distinct().count() == total
+
+
+def test_database_and_broker_both_unreachable_is_503_with_retry_after(tmp_path, tenant):
+    stack = Stack(tmp_path, "postgres://postgres@127.0.0.1:1/nothing", REDIS_URL="redis://127.0.0.1:1/0")
+    try:
+        stack.start_web()
+        status, headers, body = stack.ingest(tenant.write_key, envelope(tenant, 3))
+        assert status == 503
+        assert int(headers["Retry-After"]) > 0
+        assert body["error"]["code"] == "unavailable"
+        status, ready = stack.get("/readyz")
+        assert status == 503
+        assert {name: service["status"] for name, service in ready["services"].items()} == {
+            "database": "fail",
+            "broker": "fail",
+        }
+    finally:
+        stack.stop()
+    assert stored(tenant) == 0
