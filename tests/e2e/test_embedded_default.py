@@ -1,0 +1,65 @@
+"""The embedded default `make run` serves: SQLite, tasks in-process, demo data, no Redis."""
+
+import json
+import os
+import subprocess
+import sys
+import uuid
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from tests.e2e.stack import BIN, ROOT, Process, free_port, wait_until
+
+pytestmark = pytest.mark.e2e
+
+
+def test_demo_keys_work_for_ingest_and_reports_on_sqlite_without_redis(tmp_path):
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("DJANGO_", "CLICKMETER_", "REDIS_", "DATABASE_"))}
+    env.update(DEBUG="true", CLICKMETER_VAR_DIR=str(tmp_path))
+    manage = [sys.executable, "manage.py"]
+    subprocess.run([*manage, "migrate", "-v0"], cwd=ROOT, env=env, check=True, timeout=120)
+    printed = subprocess.run([*manage, "demo_setup"], cwd=ROOT, env=env, check=True, timeout=120, capture_output=True)
+    keys = json.loads((tmp_path / "demo.json").read_text())
+    assert keys["write_key"].encode() in printed.stdout, "make run prints the demo keys"
+    assert (tmp_path / "clickmeter.sqlite3").exists()
+    port = free_port()
+    web = Process(
+        "web", [str(BIN / "gunicorn"), "config.wsgi", "--bind", f"127.0.0.1:{port}", "--workers", "1"], env, tmp_path
+    )
+    web.start()
+    try:
+        import urllib.request
+
+        def call(method, path, key, body=None):
+            request = urllib.request.Request(
+                f"http://127.0.0.1:{port}{path}",
+                data=json.dumps(body).encode() if body else None,
+                method=method,
+                headers={"Authorization": f"Bearer {key}", "Content-Type": "application/json"},
+            )
+            with urllib.request.urlopen(request, timeout=30) as response:  # noqa: S310
+                return response.status, json.loads(response.read())
+
+        def up():
+            try:
+                return call("GET", "/healthz", "")[0] == 200
+            except OSError:
+                return False
+
+        wait_until(up, timeout=30, message=f"gunicorn on SQLite\n{web.log()}")
+        events = [
+            {"event_id": str(uuid.uuid4()), "type": "pageview", "context": {"page": {"path": "/x"}}} for _ in range(3)
+        ]
+        status, body = call(
+            "POST", "/v1/events", keys["write_key"], {"property_id": keys["property_id"], "events": events}
+        )
+        assert (status, body["accepted"]) == (202, 3)
+        status, body = call("GET", f"/v1/properties/{keys['property_id']}/pages", keys["read_key"])
+        assert status == 200
+        assert {"path": "/x", "pageviews": 3, "unique_visitors": 0} in body["results"]
+        month_ago = (datetime.now(UTC) - timedelta(days=31)).date()
+        status, body = call("GET", f"/v1/properties/{keys['property_id']}/overview?from={month_ago}", keys["read_key"])
+        assert body["pageviews"] > 1000, "the demo data is there"
+    finally:
+        web.stop()
