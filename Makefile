@@ -29,7 +29,7 @@ lint: $(STAMP)
 
 ## Lint, then the whole suite against local PostgreSQL and Redis (started if down), with real workers
 test: $(STAMP) services lint
-	DATABASE_URL=$(TEST_DATABASE_URL) REDIS_URL=$(TEST_REDIS_URL) $(BIN)/pytest
+	DATABASE_URL=$(TEST_DATABASE_URL) REDIS_URL=$(TEST_REDIS_URL) $(BIN)/pytest --create-db
 
 ## Ingest throughput against the production-shaped stack (see docs/benchmarks.md)
 bench-ingest: $(STAMP) services

@@ -143,12 +143,18 @@ CELERY_BEAT_SCHEDULE = {
 # Entries of a killed worker are taken over by another after this long without an acknowledgement.
 CLICKMETER_INGEST_CLAIM_IDLE_SECONDS = env.int("CLICKMETER_INGEST_CLAIM_IDLE_SECONDS", default=60)
 CLICKMETER_INGEST_STREAM = env.str("CLICKMETER_INGEST_STREAM", default="clickmeter:ingest")
-CLICKMETER_ROLLUP_MIN_INTERVAL_SECONDS = env.int("CLICKMETER_ROLLUP_MIN_INTERVAL_SECONDS", default=5)
+# A drain waits this long for more entries before it goes idle, so a steady flow needs no new task.
+CLICKMETER_INGEST_DRAIN_IDLE_WAIT_MS = env.int("CLICKMETER_INGEST_DRAIN_IDLE_WAIT_MS", default=500)
+# A dirty day's rollup is recomputed once no event has arrived for it for this long, or once it
+# has been dirty for the second duration, whichever comes first; until then reports read raw.
+CLICKMETER_ROLLUP_QUIET_SECONDS = env.int("CLICKMETER_ROLLUP_QUIET_SECONDS", default=30)
+CLICKMETER_ROLLUP_MAX_STALENESS_SECONDS = env.int("CLICKMETER_ROLLUP_MAX_STALENESS_SECONDS", default=600)
 CLICKMETER_RETRY_AFTER_SECONDS = 5
 
 # --- DRF -------------------------------------------------------------------------------------------
 REST_FRAMEWORK = {
     "DEFAULT_RENDERER_CLASSES": ["config.api.OrjsonRenderer"],
+    "DEFAULT_CONTENT_NEGOTIATION_CLASS": "config.api.SingleRendererNegotiation",
     "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
     "DEFAULT_AUTHENTICATION_CLASSES": [],
     "DEFAULT_PERMISSION_CLASSES": [],

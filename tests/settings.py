@@ -7,6 +7,8 @@ os.environ.setdefault("REDIS_URL", "redis://127.0.0.1:6379/15")
 os.environ.setdefault("SECRET_KEY", "test-only-secret-key-not-for-production-use-0123456789")
 os.environ.setdefault("CLICKMETER_TASKS_EAGER", "true")
 os.environ.setdefault("SECURE_SSL_REDIRECT", "false")
+# In-process drains return as soon as the buffer is empty instead of waiting for more.
+os.environ.setdefault("CLICKMETER_INGEST_DRAIN_IDLE_WAIT_MS", "0")
 
 from config.settings import *  # noqa: F403
 

@@ -1,8 +1,8 @@
 """The durable ingest buffer: a Redis stream read through a consumer group.
 
-The ingest view appends one entry per accepted batch (one round trip, no Celery publish per
-request) and answers 202 once Redis has it; Redis must run with AOF and `noeviction` (`/readyz`
-fails otherwise). The `ingest_buffer_drain` task reads many entries at once, stores them in one
+The ingest view appends one entry per accepted batch (one round trip; a Celery publish only when
+no drain is running) and answers 202 once Redis has it; Redis must run with AOF and `noeviction`
+(`/readyz` fails otherwise). The `ingest_buffer_drain` task reads many entries at once, stores them in one
 transaction and acknowledges them only after the commit, so a worker killed mid-batch leaves its
 entries pending; another drain claims them once they have been idle for
 `CLICKMETER_INGEST_CLAIM_IDLE_SECONDS`. Storing is idempotent, so a redelivered entry adds nothing.
@@ -20,9 +20,11 @@ logger = logging.getLogger(__name__)
 
 GROUP = "clickmeter-drain"
 MAX_DELIVERIES = 5
-# Set by an append while no drain is scheduled; a drain clears it before it reads (see append).
+# Set by an append when no drain is scheduled or running; a drain clears it only when it goes idle,
+# then reads once more (services.ingest_buffer_drain). The expiry matters only if a scheduled drain
+# was lost, and the periodic drain covers that case too.
 DRAIN_SCHEDULED_FLAG = "clickmeter:ingest:drain-scheduled"
-DRAIN_SCHEDULED_TTL_MS = 5000
+DRAIN_SCHEDULED_TTL_MS = 60_000
 
 
 @cache
@@ -51,17 +53,27 @@ def consumer_name() -> str:
     return f"{socket.gethostname()}-{os.getpid()}"
 
 
+# One command per request: append the entry, then set the flag if no drain is scheduled.
+APPEND_SCRIPT = """
+redis.call('XADD', KEYS[1], '*', 'b', ARGV[1])
+if redis.call('SET', KEYS[2], 1, 'NX', 'PX', ARGV[2]) then return 1 end
+return 0
+"""
+
+
+@cache
+def _append_script(client: redis.Redis):
+    return client.register_script(APPEND_SCRIPT)
+
+
 def buffer_append(payload: bytes) -> bool:
     """Append one batch; return True if no drain was scheduled and the caller must schedule one.
 
     The entry is written before the flag is tested, so an entry is always either seen by a drain
     that has already cleared the flag or followed by a newly scheduled drain.
     """
-    pipe = redis_client().pipeline(transaction=False)
-    pipe.xadd(stream_name(), {"b": payload})
-    pipe.set(DRAIN_SCHEDULED_FLAG, 1, nx=True, px=DRAIN_SCHEDULED_TTL_MS)
-    _, newly_flagged = pipe.execute()
-    return bool(newly_flagged)
+    keys = [stream_name(), DRAIN_SCHEDULED_FLAG]
+    return bool(_append_script(redis_client())(keys=keys, args=[payload, DRAIN_SCHEDULED_TTL_MS]))
 
 
 def drain_flag_clear() -> None:
@@ -81,8 +93,12 @@ def entries_read_own_pending(count: int) -> list[tuple[bytes, dict]]:
     return _entries(redis_client().xreadgroup(GROUP, consumer_name(), {stream_name(): "0"}, count=count))
 
 
-def entries_read_new(count: int) -> list[tuple[bytes, dict]]:
-    return _entries(redis_client().xreadgroup(GROUP, consumer_name(), {stream_name(): ">"}, count=count))
+def entries_read_new(count: int, *, block_ms: int = 0) -> list[tuple[bytes, dict]]:
+    """New entries for this process, waiting up to `block_ms` for one to arrive (0: do not wait)."""
+    response = redis_client().xreadgroup(
+        GROUP, consumer_name(), {stream_name(): ">"}, count=count, block=block_ms or None
+    )
+    return _entries(response)
 
 
 def _entries(response) -> list[tuple[bytes, dict]]:

@@ -46,14 +46,16 @@ class Event(models.Model):
 class DirtyDay(models.Model):
     """A (property, day) whose raw events changed since its rollup was last computed.
 
-    Every insert sets a new random `token`; a rollup refresh clears the row only if the token is
-    still the one it read, so events stored during a refresh keep the day dirty.
+    Every insert sets a new random `token` and `marked_at`; `first_marked_at` keeps the first mark
+    since the last refresh. A refresh clears the row only if the token is still the one it read, so
+    events stored during a refresh keep the day dirty.
     """
 
     property = models.ForeignKey(Property, on_delete=models.CASCADE, related_name="+", db_index=False)
     day = models.DateField()
     token = models.BigIntegerField()
     marked_at = models.DateTimeField()
+    first_marked_at = models.DateTimeField()
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["property", "day"], name="dirty_day_unique")]

@@ -1,6 +1,9 @@
-from datetime import date
+from datetime import date, timedelta
 
+from django.conf import settings
 from django.db import connection, transaction
+from django.db.models import Q
+from django.utils import timezone
 
 from apps.ingestion.models import DirtyDay, Event
 from apps.reports.models import DailyRollup
@@ -36,7 +39,19 @@ def rollup_refresh_day(*, property_id: int, day: date) -> bool:
     return True
 
 
-def rollup_refresh_dirty_days(*, limit: int = 1000) -> int:
-    """Refresh the rollups of up to `limit` dirty days, oldest mark first; return how many."""
-    dirty = DirtyDay.objects.order_by("marked_at").values_list("property_id", "day")[:limit]
+def rollup_refresh_dirty_days(*, quiet_seconds: int | None = None, limit: int = 1000) -> int:
+    """Refresh the rollups of up to `limit` settled dirty days, oldest first; return how many.
+
+    A day is settled when no event has been stored for it for `quiet_seconds` (default
+    CLICKMETER_ROLLUP_QUIET_SECONDS) or it has been dirty for CLICKMETER_ROLLUP_MAX_STALENESS_SECONDS.
+    Recomputing a day that is still receiving events would be redone at once; reports read its raw
+    events meanwhile, so waiting costs nothing in correctness.
+    """
+    if quiet_seconds is None:
+        quiet_seconds = settings.CLICKMETER_ROLLUP_QUIET_SECONDS
+    now = timezone.now()
+    settled = Q(marked_at__lte=now - timedelta(seconds=quiet_seconds)) | Q(
+        first_marked_at__lte=now - timedelta(seconds=settings.CLICKMETER_ROLLUP_MAX_STALENESS_SECONDS)
+    )
+    dirty = DirtyDay.objects.filter(settled).order_by("first_marked_at").values_list("property_id", "day")[:limit]
     return sum(rollup_refresh_day(property_id=property_id, day=day) for property_id, day in dirty)

@@ -15,24 +15,24 @@ SCHEDULED_FLAG = "clickmeter:rollup:scheduled"
 
 
 @shared_task(**RETRY_OPTIONS)
-def rollup_refresh_dirty_days() -> int:
-    return services.rollup_refresh_dirty_days()
+def rollup_refresh_dirty_days(quiet_seconds: int | None = None) -> int:
+    return services.rollup_refresh_dirty_days(quiet_seconds=quiet_seconds)
 
 
 def rollup_refresh_schedule(sender, dirty_days, **kwargs) -> None:
-    """Refresh rollups soon after events are stored, at most once per minimum interval.
+    """After events are stored, refresh rollups once the days have settled; at most once per period.
 
-    Reports read raw events for dirty days, so a later refresh only costs speed, never correctness;
-    beat refreshes every minute regardless.
+    Reports read raw events for dirty days, so a later refresh costs speed, never correctness; beat
+    refreshes settled days every minute regardless. With in-process tasks (the embedded default,
+    which runs no beat) the refresh happens at once.
     """
-    if not settings.CELERY_TASK_ALWAYS_EAGER:
-        try:
-            if not cache.add(SCHEDULED_FLAG, 1, timeout=settings.CLICKMETER_ROLLUP_MIN_INTERVAL_SECONDS):
-                return
-        except RedisError as exc:
-            logger.warning("could not schedule a rollup refresh: %s", exc)
-            return
+    quiet = settings.CLICKMETER_ROLLUP_QUIET_SECONDS
     try:
-        rollup_refresh_dirty_days.delay()
+        if not cache.add(SCHEDULED_FLAG, 1, timeout=quiet):
+            return
+        if settings.CELERY_TASK_ALWAYS_EAGER:
+            rollup_refresh_dirty_days.delay(quiet_seconds=0)
+        else:
+            rollup_refresh_dirty_days.apply_async(countdown=quiet + 1)
     except (BrokerError, RedisError) as exc:
         logger.warning("could not schedule a rollup refresh: %s", exc)

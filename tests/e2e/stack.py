@@ -105,7 +105,7 @@ class Redis:
 class Stack:
     """gunicorn + Celery worker + beat + a persistent Redis, sharing one environment."""
 
-    def __init__(self, tmp_path: Path, database_url: str, **extra_env):
+    def __init__(self, tmp_path: Path, database_url: str, *, web_args: tuple[str, ...] = (), **extra_env):
         self.tmp = tmp_path
         self.redis = Redis(tmp_path, tmp_path)
         self.web_port = free_port()
@@ -120,7 +120,6 @@ class Stack:
             SECURE_SSL_REDIRECT="false",
             ALLOWED_HOSTS="127.0.0.1,localhost",
             CLICKMETER_INGEST_CLAIM_IDLE_SECONDS="5",
-            CLICKMETER_ROLLUP_MIN_INTERVAL_SECONDS="1",
             LOG_LEVEL="WARNING",
         )
         env.update(extra_env)
@@ -128,7 +127,7 @@ class Stack:
         self.web = Process(
             "web",
             [str(BIN / "gunicorn"), "config.wsgi", "-c", "config/gunicorn.py", "--bind", f"127.0.0.1:{self.web_port}",
-             "--workers", "2", "--threads", "4"],
+             *web_args],
             env, tmp_path,
         )  # fmt: skip
         self.workers: list[Process] = []

@@ -47,7 +47,7 @@ def tenant(transactional_db):
 
 @pytest.fixture
 def stack(tmp_path, transactional_db):
-    stack = Stack(tmp_path, database_url())
+    stack = Stack(tmp_path, database_url(), web_args=("--workers", "2"))
     yield stack
     stack.stop()
 
@@ -152,7 +152,12 @@ def test_broker_stopped_during_a_burst_loses_nothing(stack, tenant):
 
 
 def test_database_and_broker_both_unreachable_is_503_with_retry_after(tmp_path, tenant):
-    stack = Stack(tmp_path, "postgres://postgres@127.0.0.1:1/nothing", REDIS_URL="redis://127.0.0.1:1/0")
+    stack = Stack(
+        tmp_path,
+        "postgres://postgres@127.0.0.1:1/nothing",
+        web_args=("--workers", "1"),
+        REDIS_URL="redis://127.0.0.1:1/0",
+    )
     try:
         stack.start_web()
         status, headers, body = stack.ingest(tenant.write_key, envelope(tenant, 3))

@@ -62,7 +62,7 @@ def get(client, tenant, report, key=None, **params):
 @pytest.mark.parametrize("rolled_up", [False, True])
 def test_overview_counts_visitors_distinct_over_the_range(client, traffic, rolled_up):
     if rolled_up:
-        rollup_refresh_dirty_days()
+        rollup_refresh_dirty_days(quiet_seconds=0)
     body = get(client, traffic, "overview", **{"from": "2026-05-01", "to": "2026-05-02"}).json()
     # v1 visits on both days and counts once; the signup is not a pageview but its visitor counts.
     assert body == {
@@ -139,7 +139,7 @@ def test_metrics_group_by_campaign_id(client, traffic):
 
 
 def test_a_new_event_shows_at_once_on_a_rolled_up_day(client, traffic):
-    rollup_refresh_dirty_days()
+    rollup_refresh_dirty_days(quiet_seconds=0)
     events_store(
         batches=[AcceptedBatch(traffic.property.pk, 0, datetime.now(UTC), [event(D1, visitor="v9", session="s9")])]
     )

@@ -13,7 +13,7 @@ from apps.ingestion.models import DirtyDay
 from apps.ingestion.services import AcceptedBatch, events_store
 from apps.reports.models import DailyRollup
 from apps.reports.selectors import MetricsQuery
-from apps.reports.services import rollup_refresh_day
+from apps.reports.services import rollup_refresh_day, rollup_refresh_dirty_days
 
 pytestmark = pytest.mark.django_db
 
@@ -170,3 +170,24 @@ def test_refresh_replaces_the_days_rollup_and_clears_its_mark(tenant_a):
     assert not DirtyDay.objects.filter(property=prop).exists()
     assert list(DailyRollup.objects.values_list("path", "visitor_id", "events")) == [("/", "v1", 3)]
     assert not rollup_refresh_day(property_id=prop.pk, day=FIRST_DAY), "a clean day needs no refresh"
+
+
+def test_only_settled_days_are_refreshed(tenant_a, settings):
+    prop = tenant_a.property
+    fact = {
+        "type": "pageview",
+        "path": "/",
+        "campaign_id": "",
+        "utm_campaign": "",
+        "visitor_id": "v",
+        "session_id": "s",
+    }
+    events_store(batches=[AcceptedBatch(prop.pk, 0, datetime.now(UTC), [as_event({**fact, "day": 0})])])
+    settings.CLICKMETER_ROLLUP_QUIET_SECONDS = 3600
+    settings.CLICKMETER_ROLLUP_MAX_STALENESS_SECONDS = 7200
+    assert rollup_refresh_dirty_days() == 0, "a day still receiving events waits"
+    DirtyDay.objects.update(first_marked_at=datetime.now(UTC) - timedelta(hours=3))
+    assert rollup_refresh_dirty_days() == 1, "a day dirty for too long is refreshed anyway"
+    events_store(batches=[AcceptedBatch(prop.pk, 0, datetime.now(UTC), [as_event({**fact, "day": 1})])])
+    assert rollup_refresh_dirty_days(quiet_seconds=0) == 1
+    assert not DirtyDay.objects.exists()

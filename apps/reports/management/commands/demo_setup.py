@@ -55,7 +55,7 @@ class Command(BaseCommand):
             user.save(update_fields=["password"])
         membership_set(user=user, organization=organization, role="owner")
         events_store(batches=_demo_batches(prop))
-        rollup_refresh_dirty_days()
+        rollup_refresh_dirty_days(quiet_seconds=0)
         return {
             "property_id": prop.public_id,
             "write_key": keys["write"],

@@ -1,0 +1,62 @@
+-- wrk script for bench/ingest.py: POST /v1/events with unique event_ids, or GET a ceiling path.
+-- Configured by environment: BENCH_MODE (events|ceiling), BENCH_BATCH, BENCH_PROPERTY, BENCH_KEY.
+local mode = os.getenv("BENCH_MODE")
+local batch = tonumber(os.getenv("BENCH_BATCH") or "1")
+local property = os.getenv("BENCH_PROPERTY")
+local key = os.getenv("BENCH_KEY")
+local threads = {}
+local counter = 0
+local run_id
+
+function setup(thread)
+  thread:set("thread_id", #threads)
+  table.insert(threads, thread)
+end
+
+function init(args)
+  accepted, refused = 0, 0
+  run_id = string.format("%d-%d-%d", os.time(), thread_id, math.random(1, 1000000000))
+end
+
+local function event(n)
+  return string.format(
+    '{"event_id":"%s-%d","type":"pageview","context":{"page":{"url":"https://example.com/p/%d","title":"Page"},' ..
+    '"campaign":{"utm":{"source":"newsletter","campaign":"c%d"}}},"identity":{"visitor_id":"v%d","session_id":"s%d"}}',
+    run_id, n, n % 50, n % 5, n % 1000, n % 3000)
+end
+
+request = function()
+  if mode == "ceiling" then
+    return wrk.format("GET", "/healthz")
+  end
+  local events = {}
+  for i = 1, batch do
+    counter = counter + 1
+    events[i] = event(counter)
+  end
+  local body = '{"schema_version":1,"property_id":"' .. property .. '","sent_at":"' ..
+    os.date("!%Y-%m-%dT%H:%M:%SZ") .. '","events":[' .. table.concat(events, ",") .. ']}'
+  return wrk.format("POST", "/v1/events", {["Authorization"] = "Bearer " .. key, ["Content-Type"] = "application/json"}, body)
+end
+
+response = function(status, headers, body)
+  if status == 202 or (mode == "ceiling" and status == 200) then
+    accepted = accepted + (mode == "ceiling" and 1 or batch)
+  else
+    refused = refused + 1
+  end
+end
+
+done = function(summary, latency, requests)
+  local total_accepted, total_refused = 0, 0
+  for _, thread in ipairs(threads) do
+    total_accepted = total_accepted + thread:get("accepted")
+    total_refused = total_refused + thread:get("refused")
+  end
+  io.write(string.format(
+    'RESULT {"requests": %d, "duration_us": %d, "accepted_events": %d, "refused_requests": %d, ' ..
+    '"socket_errors": %d, "p50_us": %d, "p99_us": %d}\n',
+    summary.requests, summary.duration, total_accepted, total_refused,
+    summary.errors.connect + summary.errors.read + summary.errors.write + summary.errors.timeout,
+    latency:percentile(50), latency:percentile(99)))
+end

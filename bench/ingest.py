@@ -1,0 +1,157 @@
+#!/usr/bin/env python
+"""bench/ingest: ingest throughput of the production-shaped stack on loopback.
+
+Starts gunicorn (config/gunicorn.py), a Celery worker and beat, a persistent Redis (AOF,
+noeviction) and a fresh PostgreSQL database. After a warm-up it runs several rounds, each of three
+fixed-time wrk phases: the ceiling (a bare Django view, `/healthz`, on the same server),
+single-event requests, and 20-event batches. It prints medians over the rounds of requests/s,
+events/s and p50/p99 latency, the worst drain time (from the end of an ingest phase until every
+accepted event is in PostgreSQL), the ratio to the ceiling, and the accounting: events the server
+answered 202 for (from its access log, so requests cut off by wrk's timer count correctly) against
+rows stored, and duplicates. Phases alternate so that the machine's drift hits all of them alike.
+
+    make bench-ingest                        # or: .venv/bin/python bench/ingest.py --rounds 3 --duration 8
+"""
+
+import argparse
+import json
+import os
+import platform
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+
+import psycopg
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from tests.e2e.stack import Stack, wait_until  # noqa: E402
+
+PHASES = (("ceiling", "ceiling (bare Django view)", 1), ("events", "single event", 1), ("events", "20-event batch", 20))
+
+
+def database_reset(admin_url: str, name: str) -> str:
+    with psycopg.connect(admin_url, autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        conn.execute(f'CREATE DATABASE "{name}"')
+    return admin_url.rsplit("/", 1)[0] + "/" + name
+
+
+def wrk(base_url: str, *, mode: str, seconds: int, connections: int, batch: int, keys: dict) -> dict:
+    env = dict(os.environ, BENCH_MODE=mode, BENCH_BATCH=str(batch), BENCH_PROPERTY=keys["property_id"],
+               BENCH_KEY=keys["write_key"])  # fmt: skip
+    out = subprocess.run(
+        ["wrk", "-t1", f"-c{connections}", f"-d{seconds}s", "--timeout", "5s", "-s", str(ROOT / "bench/ingest.lua"),
+         base_url],
+        env=env, capture_output=True, text=True, check=True,
+    ).stdout  # fmt: skip
+    result = json.loads(next(line for line in out.splitlines() if line.startswith("RESULT "))[7:])
+    elapsed = result["duration_us"] / 1e6
+    return {
+        "requests_per_s": result["requests"] / elapsed,
+        "p50_ms": result["p50_us"] / 1000,
+        "p99_ms": result["p99_us"] / 1000,
+        "failed_requests": result["refused_requests"] + result["socket_errors"],
+    }
+
+
+def stored_counts(database_url: str) -> tuple[int, int]:
+    with psycopg.connect(database_url) as conn:
+        return conn.execute("SELECT count(*), count(DISTINCT (property_id, event_id)) FROM ingestion_event").fetchone()
+
+
+def accepted_requests(access_log: Path) -> int:
+    """Requests the server answered 202 to, from gunicorn's access log."""
+    return sum(1 for line in access_log.read_text().splitlines() if line.startswith("202 POST /v1/events"))
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--duration", type=int, default=8, help="seconds per phase per round")
+    parser.add_argument("--connections", type=int, default=16)
+    parser.add_argument("--admin-database-url", default="postgres://postgres@127.0.0.1:5432/postgres")
+    args = parser.parse_args()
+
+    database_url = database_reset(args.admin_database_url, "clickmeter_bench")
+    env = dict(os.environ, DATABASE_URL=database_url, DJANGO_SETTINGS_MODULE="config.settings", DEBUG="false",
+               SECRET_KEY="bench-" + "x" * 50)  # fmt: skip
+    env.pop("REDIS_URL", None)
+    manage = [sys.executable, "manage.py"]
+    subprocess.run([*manage, "migrate", "-v0"], cwd=ROOT, env=env, check=True)
+    created = subprocess.run(
+        [*manage, "create_property", "--org", "Bench", "--name", "Bench", "--json"],
+        cwd=ROOT, env=env, check=True, capture_output=True, text=True,
+    )  # fmt: skip
+    keys = json.loads(created.stdout)
+
+    samples = {label: [] for _, label, _ in PHASES}
+    with tempfile.TemporaryDirectory() as tmp:
+        access_log = Path(tmp) / "access.log"
+        stack = Stack(
+            Path(tmp), database_url,
+            web_args=("--access-logfile", str(access_log), "--access-logformat", "%(s)s %(m)s %(U)s"),
+            CLICKMETER_INGEST_CLAIM_IDLE_SECONDS="60",
+        )  # fmt: skip
+        stack.start()
+        accounting = {"answered_requests": 0, "accepted_events": 0}
+
+        def phase(mode: str, batch: int, seconds: int) -> dict:
+            result = wrk(stack.base_url, mode=mode, seconds=seconds, connections=args.connections, batch=batch,
+                         keys=keys)  # fmt: skip
+            if mode == "events":
+                ended = time.monotonic()
+                time.sleep(0.2)  # let requests cut off by wrk's timer reach the access log
+                answered = accepted_requests(access_log)
+                accounting["accepted_events"] += (answered - accounting["answered_requests"]) * batch
+                accounting["answered_requests"] = answered
+                wait_until(lambda: stored_counts(database_url)[0] >= accounting["accepted_events"], timeout=300,
+                           interval=0.05, message="every accepted event stored")  # fmt: skip
+                result["drain_s"] = time.monotonic() - ended
+            return result
+
+        try:
+            for mode, _, batch in PHASES:
+                phase(mode, batch, 3)  # warm-up: every process imported, connected and cached
+            for _ in range(args.rounds):
+                for mode, label, batch in PHASES:
+                    samples[label].append(phase(mode, batch, args.duration))
+            stored, distinct = stored_counts(database_url)
+        finally:
+            stack.stop()
+    accepted_events = accounting["accepted_events"]
+
+    def median(label, key):
+        return statistics.median(sample[key] for sample in samples[label])
+
+    ceiling = median(PHASES[0][1], "requests_per_s")
+    print(
+        f"\nbench/ingest — {datetime.now(UTC):%Y-%m-%d %H:%M} UTC, {platform.node()}, {os.cpu_count()} cores; "
+        f"{args.rounds} rounds x {args.duration}s per phase, {args.connections} connections; gunicorn per "
+        "config/gunicorn.py, 1 Celery worker, beat, Redis AOF everysec, PostgreSQL 15\n"
+    )
+    print(f"{'phase (median of rounds)':28} {'req/s':>8} {'events/s':>9} {'p50 ms':>7} {'p99 ms':>7} "
+          f"{'max drain s':>11} {'vs ceiling':>10}")  # fmt: skip
+    for _, label, batch in PHASES:
+        rps = median(label, "requests_per_s")
+        drain = f"{max(sample['drain_s'] for sample in samples[label]):.2f}" if batch and label != PHASES[0][1] else "-"
+        print(f"{label:28} {rps:8.0f} {rps * batch:9.0f} {median(label, 'p50_ms'):7.2f} {median(label, 'p99_ms'):7.2f} "
+              f"{drain:>11} {rps / ceiling:10.2f}")  # fmt: skip
+    failed = sum(sample["failed_requests"] for phase in samples.values() for sample in phase)
+    print(f"\naccepted (202) events={accepted_events} stored={stored} duplicates={stored - distinct} "
+          f"failed requests={failed}  accepted == stored: {accepted_events == stored}")  # fmt: skip
+    out_dir = ROOT / "bench" / "results"
+    out_dir.mkdir(exist_ok=True)
+    (out_dir / f"ingest-{datetime.now(UTC):%Y%m%dT%H%M%S}.json").write_text(
+        json.dumps({"args": vars(args), "samples": samples, "accepted": accepted_events, "stored": stored}, indent=2)
+    )
+    return 0 if accepted_events == stored == distinct else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
