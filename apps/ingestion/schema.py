@@ -22,7 +22,8 @@ MAX_DATA_BYTES = 8 * 1024
 MAX_DATA_DEPTH = 4
 MAX_DATA_KEYS = 64
 
-# (field, max length); values longer than this reject the event, except those in TRUNCATED.
+# Every text field stored per event, with its maximum length: a longer value rejects the event,
+# except for the fields in TRUNCATED, which are cut.
 TEXT_LIMITS = {
     "event_id": 64,
     "type": 64,

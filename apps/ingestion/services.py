@@ -13,6 +13,7 @@ from redis.exceptions import RedisError
 
 from apps.ingestion import buffer
 from apps.ingestion.models import DirtyDay, Event
+from apps.ingestion.schema import TEXT_LIMITS
 from apps.ingestion.signals import events_stored
 from apps.keys.services import api_keys_touch
 from apps.properties.models import Property
@@ -57,11 +58,10 @@ class AcceptedBatch:
         )
 
 
-def events_accept(*, batch: AcceptedBatch) -> str:
+def events_accept(*, batch: AcceptedBatch) -> None:
     """Make an accepted batch durable: in the ingest buffer, or straight in the database.
 
-    Return "buffered" or "stored". Raise DatabaseError if neither Redis nor the database can take
-    it, in which case nothing was written.
+    Raise DatabaseError if neither Redis nor the database can take it; nothing is written then.
     """
     if buffer.buffer_enabled():
         try:
@@ -71,9 +71,8 @@ def events_accept(*, batch: AcceptedBatch) -> str:
         else:
             if drain_needed:
                 _drain_schedule()
-            return "buffered"
+            return
     events_store(batches=[batch])
-    return "stored"
 
 
 def _drain_schedule() -> None:
@@ -128,26 +127,12 @@ def _event_row(prop: Property, event: dict, *, tz, received_at: datetime) -> Eve
     ts = datetime.fromisoformat(event["ts"])
     return Event(
         property_id=prop.pk,
-        event_id=event["event_id"],
-        type=event["type"],
         ts=ts,
         received_at=received_at,
         day=ts.astimezone(tz).date(),
-        url=event["url"],
-        path=event["path"],
-        title=event["title"],
-        referrer=event["referrer"],
-        visitor_id=event["visitor_id"],
-        session_id=event["session_id"],
-        user_id_hash=event["user_id_hash"],
-        campaign_id=event["campaign_id"],
-        utm_source=event["utm_source"],
-        utm_medium=event["utm_medium"],
-        utm_campaign=event["utm_campaign"],
-        utm_term=event["utm_term"],
-        utm_content=event["utm_content"],
         campaign_key=event["campaign_id"] or event["utm_campaign"],
         data=event["data"],
+        **{name: event[name] for name in TEXT_LIMITS},
     )
 
 

@@ -1,6 +1,5 @@
 """The Redis ingest buffer and its drain, against the real test Redis and PostgreSQL."""
 
-import uuid
 from datetime import UTC, datetime
 
 import pytest
@@ -8,34 +7,13 @@ import pytest
 from apps.ingestion import buffer
 from apps.ingestion.models import Event
 from apps.ingestion.services import AcceptedBatch, ingest_buffer_drain
+from tests.factories import validated_event
 
 pytestmark = pytest.mark.django_db
 
 
-def batch(tenant, count=2, **overrides) -> AcceptedBatch:
-    events = [
-        {
-            "event_id": str(uuid.uuid4()),
-            "type": "pageview",
-            "ts": datetime.now(UTC).isoformat(),
-            "url": "",
-            "path": "/",
-            "title": "",
-            "referrer": "",
-            "visitor_id": "v",
-            "session_id": "s",
-            "user_id_hash": "",
-            "campaign_id": "",
-            "utm_source": "",
-            "utm_medium": "",
-            "utm_campaign": "",
-            "utm_term": "",
-            "utm_content": "",
-            "data": {},
-            **overrides,
-        }
-        for _ in range(count)
-    ]
+def batch(tenant, count=2, **fields) -> AcceptedBatch:
+    events = [validated_event(**fields) for _ in range(count)]
     return AcceptedBatch(tenant.property.pk, 0, datetime.now(UTC), events)
 
 

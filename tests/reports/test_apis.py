@@ -1,37 +1,27 @@
 """The reporting API with read keys: overview, pages, campaigns, metrics."""
 
-import uuid
 from datetime import UTC, date, datetime, timedelta
 
 import pytest
 
 from apps.ingestion.services import AcceptedBatch, events_store
 from apps.reports.services import rollup_refresh_dirty_days
+from tests.factories import validated_event
 
 pytestmark = pytest.mark.django_db
 
 
 def event(day: date, *, type="pageview", path="/", visitor="v1", session="s1", campaign_id="", utm_campaign=""):
     ts = datetime.combine(day, datetime.min.time(), UTC) + timedelta(hours=10)
-    return {
-        "event_id": str(uuid.uuid4()),
-        "type": type,
-        "ts": ts.isoformat(),
-        "url": "",
-        "path": path,
-        "title": "",
-        "referrer": "",
-        "visitor_id": visitor,
-        "session_id": session,
-        "user_id_hash": "",
-        "campaign_id": campaign_id,
-        "utm_source": "",
-        "utm_medium": "",
-        "utm_campaign": utm_campaign,
-        "utm_term": "",
-        "utm_content": "",
-        "data": {},
-    }
+    return validated_event(
+        type=type,
+        ts=ts.isoformat(),
+        path=path,
+        visitor_id=visitor,
+        session_id=session,
+        campaign_id=campaign_id,
+        utm_campaign=utm_campaign,
+    )
 
 
 D1, D2, D3 = date(2026, 5, 1), date(2026, 5, 2), date(2026, 5, 3)

@@ -1,6 +1,5 @@
 """Reports computed from rollups (plus raw events for dirty days) equal reports computed from raw events."""
 
-import uuid
 from collections import defaultdict
 from datetime import UTC, date, datetime, timedelta
 
@@ -14,6 +13,7 @@ from apps.ingestion.services import AcceptedBatch, events_store
 from apps.reports.models import DailyRollup
 from apps.reports.selectors import MetricsQuery
 from apps.reports.services import rollup_refresh_day, rollup_refresh_dirty_days
+from tests.factories import validated_event
 
 pytestmark = pytest.mark.django_db
 
@@ -47,25 +47,7 @@ query = st.fixed_dictionaries(
 
 def as_event(f: dict) -> dict:
     ts = datetime.combine(FIRST_DAY + timedelta(days=f["day"]), datetime.min.time(), UTC) + timedelta(hours=12)
-    return {
-        "event_id": str(uuid.uuid4()),
-        "type": f["type"],
-        "ts": ts.isoformat(),
-        "url": "",
-        "path": f["path"],
-        "title": "",
-        "referrer": "",
-        "visitor_id": f["visitor_id"],
-        "session_id": f["session_id"],
-        "user_id_hash": "",
-        "campaign_id": f["campaign_id"],
-        "utm_source": "",
-        "utm_medium": "",
-        "utm_campaign": f["utm_campaign"],
-        "utm_term": "",
-        "utm_content": "",
-        "data": {},
-    }
+    return validated_event(ts=ts.isoformat(), **{name: value for name, value in f.items() if name != "day"})
 
 
 def expected(facts: list[dict], q: dict) -> list[dict]:

@@ -11,6 +11,7 @@ from django.utils import timezone
 
 from apps.accounts.models import User
 from apps.accounts.services import membership_set, organization_get_or_create
+from apps.ingestion.schema import MAX_EVENTS, envelope_validate
 from apps.ingestion.services import AcceptedBatch, events_store
 from apps.keys.services import property_keys_create
 from apps.properties.models import Property
@@ -71,35 +72,32 @@ class Command(BaseCommand):
 
 
 def _demo_batches(prop: Property) -> list[AcceptedBatch]:
+    """Thirty days of made-up visits, as envelopes checked by the ingest validation itself."""
     rng = random.Random(7)
     now = timezone.now()
     events = []
     for days_ago in range(30):
         for _ in range(rng.randint(20, 60)):
-            visitor, session = f"v_{uuid.UUID(int=rng.getrandbits(128)).hex[:12]}", uuid.uuid4().hex
+            identity = {"visitor_id": f"v_{rng.getrandbits(48):012x}", "session_id": uuid.uuid4().hex}
             campaign_id, source, medium = rng.choice(CAMPAIGNS)
+            campaign = {"campaign_id": campaign_id, "utm": {"source": source, "medium": medium}}
+            if source:
+                campaign["utm"]["campaign"] = "spring-sale"
             start = now - timedelta(days=days_ago, seconds=rng.randint(0, 86_000))
             for step in range(rng.randint(1, 5)):
                 path = rng.choice(PATHS)
+                page = {"url": f"http://localhost:8000{path}", "title": path.strip("/").title() or "Home"}
                 events.append(
                     {
-                        "event_id": str(uuid.uuid4()),
                         "type": "pageview" if step or rng.random() > 0.1 else "signup",
                         "ts": min(start + timedelta(seconds=40 * step), now).isoformat(),
-                        "url": f"http://localhost:8000{path}",
-                        "path": path,
-                        "title": path.strip("/").title() or "Home",
-                        "referrer": "",
-                        "visitor_id": visitor,
-                        "session_id": session,
-                        "user_id_hash": "",
-                        "campaign_id": campaign_id,
-                        "utm_source": source,
-                        "utm_medium": medium,
-                        "utm_campaign": "spring-sale" if source else "",
-                        "utm_term": "",
-                        "utm_content": "",
-                        "data": {},
+                        "context": {"page": page, "campaign": campaign},
+                        "identity": identity,
                     }
                 )
-    return [AcceptedBatch(property_id=prop.pk, key_id=0, received_at=now, events=events)]
+    batches = []
+    for start in range(0, len(events), MAX_EVENTS):
+        envelope = {"property_id": prop.public_id, "events": events[start : start + MAX_EVENTS]}
+        validated = envelope_validate(envelope, property_public_id=prop.public_id, received_at=now)
+        batches.append(AcceptedBatch(property_id=prop.pk, key_id=0, received_at=now, events=validated.events))
+    return batches
