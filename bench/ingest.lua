@@ -36,7 +36,8 @@ request = function()
   end
   local body = '{"schema_version":1,"property_id":"' .. property .. '","sent_at":"' ..
     os.date("!%Y-%m-%dT%H:%M:%SZ") .. '","events":[' .. table.concat(events, ",") .. ']}'
-  return wrk.format("POST", "/v1/events", {["Authorization"] = "Bearer " .. key, ["Content-Type"] = "application/json"}, body)
+  return wrk.format("POST", "/v1/events", {["Authorization"] = "Bearer " .. key, ["Content-Type"] = "application/json",
+    ["User-Agent"] = "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0 Safari/537.36"}, body)
 end
 
 response = function(status, headers, body)

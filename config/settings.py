@@ -140,6 +140,7 @@ CELERY_WORKER_CANCEL_LONG_RUNNING_TASKS_ON_CONNECTION_LOSS = True
 CELERY_BEAT_SCHEDULE = {
     "ingest-buffer-drain": {"task": "apps.ingestion.tasks.ingest_buffer_drain", "schedule": 10.0},
     "rollup-refresh-dirty-days": {"task": "apps.reports.tasks.rollup_refresh_dirty_days", "schedule": 60.0},
+    "daily-salts-destroy": {"task": "apps.ingestion.tasks.daily_salts_destroy", "schedule": 3600.0},
 }
 
 # --- Clickmeter --------------------------------------------------------------------------------------
@@ -153,6 +154,10 @@ CLICKMETER_INGEST_DRAIN_IDLE_WAIT_MS = env.int("CLICKMETER_INGEST_DRAIN_IDLE_WAI
 CLICKMETER_ROLLUP_QUIET_SECONDS = env.int("CLICKMETER_ROLLUP_QUIET_SECONDS", default=30)
 CLICKMETER_ROLLUP_MAX_STALENESS_SECONDS = env.int("CLICKMETER_ROLLUP_MAX_STALENESS_SECONDS", default=600)
 CLICKMETER_RETRY_AFTER_SECONDS = 5
+# How many reverse proxies in front of the app append to X-Forwarded-For; 0 trusts no such header.
+CLICKMETER_TRUSTED_PROXIES = env.int("CLICKMETER_TRUSTED_PROXIES", default=0)
+# A MaxMind GeoIP2/GeoLite2 City database; empty: no country, region or city.
+CLICKMETER_GEOIP_PATH = env.str("CLICKMETER_GEOIP_PATH", default="")
 
 # --- DRF -------------------------------------------------------------------------------------------
 REST_FRAMEWORK = {

@@ -2,12 +2,14 @@ from dataclasses import dataclass
 
 import pytest
 from django.conf import settings
+from django.test import Client
 
 from apps.accounts.models import Organization, User
 from apps.ingestion import buffer
 from apps.keys import selectors as key_selectors
 from apps.keys.services import property_keys_create
 from apps.properties.models import Property
+from tests.e2e.stack import BROWSER_USER_AGENT
 from tests.factories import MembershipFactory, PropertyFactory
 
 
@@ -46,3 +48,9 @@ def tenant_a(db) -> Tenant:
 @pytest.fixture
 def tenant_b(db) -> Tenant:
     return tenant_create()
+
+
+@pytest.fixture
+def client():
+    """A test client that presents itself as a desktop browser (an empty user agent is a bot)."""
+    return Client(HTTP_USER_AGENT=BROWSER_USER_AGENT)

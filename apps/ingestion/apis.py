@@ -1,10 +1,12 @@
+from django.conf import settings
 from django.utils import timezone
 from rest_framework import status
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from apps.ingestion.enrichment import client_ip
 from apps.ingestion.schema import MAX_BODY_BYTES, envelope_parse, envelope_validate
-from apps.ingestion.services import AcceptedBatch, events_accept
+from apps.ingestion.services import RequestClient, events_receive
 from apps.keys.authentication import WriteKeyAuthentication
 from apps.keys.permissions import HasApiKey
 from config.api import ApplicationError
@@ -26,16 +28,13 @@ class EventIngestApi(APIView):
         batch = envelope_validate(
             envelope_parse(body), property_public_id=key.property_public_id, received_at=received_at
         )
-        if batch.events:
-            events_accept(
-                batch=AcceptedBatch(
-                    property_id=key.property_id, key_id=key.id, received_at=received_at, events=batch.events
-                )
-            )
-        return Response(
-            {"accepted": len(batch.events), "rejected": len(batch.errors), "errors": batch.errors},
-            status=status.HTTP_202_ACCEPTED,
+        client = RequestClient(
+            ip=client_ip(request.META, trusted_proxies=settings.CLICKMETER_TRUSTED_PROXIES),
+            user_agent=request.META.get("HTTP_USER_AGENT", ""),
+            origin=request.META.get("HTTP_ORIGIN"),
         )
+        result = events_receive(key=key, batch=batch, client=client, received_at=received_at)
+        return Response(result, status=status.HTTP_202_ACCEPTED)
 
 
 def _body_read(request) -> bytes:

@@ -31,6 +31,14 @@ class Event(models.Model):
     utm_content = models.CharField(max_length=256, blank=True)
     campaign_key = models.CharField(max_length=256, blank=True)
     data = models.JSONField(default=dict, blank=True)
+    country = models.CharField(max_length=2, blank=True)
+    region = models.CharField(max_length=16, blank=True)
+    city = models.CharField(max_length=128, blank=True)
+    browser = models.CharField(max_length=64, blank=True)
+    browser_version = models.CharField(max_length=16, blank=True)
+    os = models.CharField(max_length=64, blank=True)
+    os_version = models.CharField(max_length=16, blank=True)
+    device = models.CharField(max_length=16, blank=True)
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["property", "event_id"], name="event_unique_per_property")]
@@ -62,3 +70,33 @@ class DirtyDay(models.Model):
 
     def __str__(self):
         return f"{self.property_id} {self.day}"
+
+
+class DailySalt(models.Model):
+    """The random secret of one UTC day's cookieless visitor hashes; destroyed after two days."""
+
+    day = models.DateField(unique=True)
+    salt = models.BinaryField()
+
+    def __str__(self):
+        return str(self.day)
+
+
+class DroppedEvents(models.Model):
+    """How many events of a property-local day were dropped, and why; they never reach reports."""
+
+    class Reason(models.TextChoices):
+        BOT = "bot", "Bot or crawler"
+        ORIGIN = "origin", "Origin not allowed"
+
+    property = models.ForeignKey(Property, on_delete=models.CASCADE, related_name="+", db_index=False)
+    day = models.DateField()
+    reason = models.CharField(max_length=16, choices=Reason.choices)
+    count = models.BigIntegerField(default=0)
+
+    class Meta:
+        verbose_name_plural = "dropped events"
+        constraints = [models.UniqueConstraint(fields=["property", "day", "reason"], name="dropped_events_unique")]
+
+    def __str__(self):
+        return f"{self.property_id} {self.day} {self.reason}: {self.count}"

@@ -1,22 +1,26 @@
 import logging
 import random
 import time
-from dataclasses import dataclass
-from datetime import datetime
+import zoneinfo
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 
 import orjson
 from django.conf import settings
-from django.db import DatabaseError, InterfaceError, OperationalError, transaction
+from django.db import DatabaseError, InterfaceError, OperationalError, connection, transaction
 from django.utils import timezone
 from kombu.exceptions import OperationalError as BrokerError
 from redis.exceptions import RedisError
 
-from apps.ingestion import buffer
-from apps.ingestion.models import DirtyDay, Event
-from apps.ingestion.schema import TEXT_LIMITS
+from apps.ingestion import buffer, enrichment
+from apps.ingestion.models import DailySalt, DirtyDay, DroppedEvents, Event
+from apps.ingestion.schema import TEXT_LIMITS, ValidatedBatch
 from apps.ingestion.signals import events_stored
+from apps.keys.selectors import ResolvedKey
 from apps.keys.services import api_keys_touch
 from apps.properties.models import Property
+from apps.properties.selectors import origin_allowed
+from config.api import ApplicationError
 
 logger = logging.getLogger(__name__)
 
@@ -26,16 +30,22 @@ DRAIN_MAX_SECONDS = 20.0
 # After a short read, let entries gather this long: one transaction per ~50 ms instead of one per
 # few requests cut the worker's CPU per event several times over (docs/benchmarks.md).
 DRAIN_GATHER_SECONDS = 0.05
+MAX_USER_AGENT = 512
 
 
 @dataclass(frozen=True)
 class AcceptedBatch:
-    """Validated events of one request, as buffered and stored. Holds no IP address."""
+    """Validated events of one request, as buffered and stored. Holds no IP address.
+
+    `context` is what the request says of every event in it: `user_agent`, `country`, `region`
+    and `city` (the last three derived from the address, which is not kept).
+    """
 
     property_id: int
     key_id: int
     received_at: datetime
     events: list[dict]
+    context: dict = field(default_factory=dict)
 
     def encode(self) -> bytes:
         return orjson.dumps(
@@ -44,6 +54,7 @@ class AcceptedBatch:
                 "key_id": self.key_id,
                 "received_at": self.received_at.isoformat(),
                 "events": self.events,
+                "context": self.context,
             }
         )
 
@@ -55,7 +66,75 @@ class AcceptedBatch:
             key_id=data["key_id"],
             received_at=datetime.fromisoformat(data["received_at"]),
             events=data["events"],
+            context=data.get("context", {}),
         )
+
+
+@dataclass(frozen=True)
+class RequestClient:
+    """What the ingest request says of its sender. The address never leaves the web process."""
+
+    ip: str
+    user_agent: str
+    origin: str | None
+
+
+def events_receive(*, key: ResolvedKey, batch: ValidatedBatch, client: RequestClient, received_at: datetime) -> dict:
+    """Apply the request-level rules to validated events and make the survivors durable.
+
+    In order: a browser origin the property does not allow is refused (403) and counted; events
+    from bots are dropped and counted; the rest get the place of the address and, when they carry
+    no visitor id, the day's cookieless visitor hash. Return the ingest response body.
+    """
+    local_day = received_at.astimezone(zoneinfo.ZoneInfo(key.property_timezone)).date()
+    if client.origin is not None and not origin_allowed(allowed_origins=key.allowed_origins, origin=client.origin):
+        events_drop(
+            property_id=key.property_id, day=local_day, reason=DroppedEvents.Reason.ORIGIN, count=len(batch.events)
+        )
+        raise ApplicationError(
+            "origin_not_allowed", "This origin may not send events to this property.", status_code=403
+        )
+    body = {"accepted": len(batch.events), "rejected": len(batch.errors), "errors": batch.errors}
+    if enrichment.is_bot(client.user_agent):
+        events_drop(
+            property_id=key.property_id, day=local_day, reason=DroppedEvents.Reason.BOT, count=len(batch.events)
+        )
+        return {**body, "accepted": 0, "dropped": len(batch.events)}
+    if not batch.events:
+        return body
+    visitor = enrichment.visitor_hash(
+        day=received_at.astimezone(UTC).date(),
+        property_public_id=key.property_public_id,
+        ip=client.ip,
+        user_agent=client.user_agent,
+    )
+    for event in batch.events:
+        event["visitor_id"] = event["visitor_id"] or visitor
+    context = {"user_agent": client.user_agent[:MAX_USER_AGENT], **enrichment.geo_lookup(client.ip)}
+    events_accept(
+        batch=AcceptedBatch(
+            property_id=key.property_id, key_id=key.id, received_at=received_at, events=batch.events, context=context
+        )
+    )
+    return body
+
+
+def events_drop(*, property_id: int, day, reason: str, count: int) -> None:
+    """Count events dropped before ingestion, per property, day and reason."""
+    if count <= 0:
+        return
+    table = DroppedEvents._meta.db_table
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"INSERT INTO {table} (property_id, day, reason, count) VALUES (%s, %s, %s, %s)"
+            f" ON CONFLICT (property_id, day, reason) DO UPDATE SET count = {table}.count + EXCLUDED.count",
+            [property_id, day, reason, count],
+        )
+
+
+def daily_salts_destroy(*, today) -> int:
+    """Delete every visitor-hash salt older than yesterday (UTC), so old hashes cannot be re-derived."""
+    return DailySalt.objects.filter(day__lt=today - timedelta(days=1)).delete()[0]
 
 
 def events_accept(*, batch: AcceptedBatch) -> None:
@@ -98,7 +177,7 @@ def events_store(*, batches: list[AcceptedBatch]) -> int:
             continue  # the property was deleted after the batch was accepted
         tz = prop.tzinfo
         for event in batch.events:
-            rows.append(_event_row(prop, event, tz=tz, received_at=batch.received_at))
+            rows.append(_event_row(prop, event, tz=tz, batch=batch))
     if not rows:
         return 0
     # A fixed order keeps concurrent transactions from locking the same unique keys crosswise.
@@ -123,15 +202,20 @@ def events_store(*, batches: list[AcceptedBatch]) -> int:
     return len(rows)
 
 
-def _event_row(prop: Property, event: dict, *, tz, received_at: datetime) -> Event:
+def _event_row(prop: Property, event: dict, *, tz, batch: AcceptedBatch) -> Event:
     ts = datetime.fromisoformat(event["ts"])
+    context = batch.context
     return Event(
         property_id=prop.pk,
         ts=ts,
-        received_at=received_at,
+        received_at=batch.received_at,
         day=ts.astimezone(tz).date(),
         campaign_key=event["campaign_id"] or event["utm_campaign"],
         data=event["data"],
+        country=context.get("country", ""),
+        region=context.get("region", ""),
+        city=context.get("city", ""),
+        **enrichment.user_agent_parse(context.get("user_agent", "")),
         **{name: event[name] for name in TEXT_LIMITS},
     )
 

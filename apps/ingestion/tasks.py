@@ -1,4 +1,5 @@
 from celery import shared_task
+from django.utils import timezone
 
 from apps.ingestion import services
 
@@ -16,3 +17,8 @@ RETRY_OPTIONS = {
 @shared_task(**RETRY_OPTIONS)
 def ingest_buffer_drain() -> int:
     return services.ingest_buffer_drain()
+
+
+@shared_task(**RETRY_OPTIONS)
+def daily_salts_destroy() -> int:
+    return services.daily_salts_destroy(today=timezone.now().date())

@@ -19,6 +19,8 @@ class ResolvedKey:
     kind: str
     property_id: int
     property_public_id: str
+    property_timezone: str
+    allowed_origins: tuple[str, ...]
     organization_id: int
 
 
@@ -39,13 +41,27 @@ def api_key_resolve(*, secret: str, kind: str) -> ResolvedKey | None:
         return cached[1]
     row = (
         ApiKey.objects.filter(key_hash=digest, kind=kind, revoked_at__isnull=True)
-        .values_list("id", "key_hash", "property_id", "property__public_id", "property__organization_id")
+        .values_list(
+            "id",
+            "key_hash",
+            "property_id",
+            "property__public_id",
+            "property__timezone",
+            "property__allowed_origins",
+            "property__organization_id",
+        )
         .first()
     )
     resolved = None
     if row is not None and hmac.compare_digest(row[1], digest):
         resolved = ResolvedKey(
-            id=row[0], kind=kind, property_id=row[2], property_public_id=row[3], organization_id=row[4]
+            id=row[0],
+            kind=kind,
+            property_id=row[2],
+            property_public_id=row[3],
+            property_timezone=row[4],
+            allowed_origins=tuple(row[5] or ()),
+            organization_id=row[6],
         )
     if len(_cache) >= CACHE_MAX_ENTRIES:
         _cache.clear()

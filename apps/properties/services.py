@@ -7,8 +7,10 @@ from apps.properties.models import Property
 
 
 def origin_normalize(origin: str) -> str:
-    """Return `origin` as `scheme://host[:port]`, lower-cased, or raise ValidationError."""
+    """Return `origin` as `scheme://host[:port]` (host may start with `*.`), lower-cased, or raise."""
     parts = urlsplit(origin.strip())
+    if parts.hostname and "*" in parts.hostname.removeprefix("*."):
+        raise ValidationError(f"{origin!r}: a wildcard may only stand for subdomains, as in https://*.example.com")
     if parts.scheme not in ("http", "https") or not parts.hostname or parts.path not in ("", "/"):
         raise ValidationError(f"{origin!r} is not an origin like https://example.com")
     if parts.query or parts.fragment or parts.username or parts.password:

@@ -17,6 +17,7 @@ import urllib.request
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
+BROWSER_USER_AGENT = "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0 Safari/537.36"
 BIN = Path(sys.executable).parent
 
 
@@ -178,6 +179,7 @@ class Stack:
         request = urllib.request.Request(  # noqa: S310 (always http://127.0.0.1)
             self.base_url + path, data=data, method=method, headers=headers or {}
         )
+        request.add_header("User-Agent", BROWSER_USER_AGENT)
         if data is not None:
             request.add_header("Content-Type", "application/json")
         try:

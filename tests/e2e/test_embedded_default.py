@@ -9,7 +9,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from tests.e2e.stack import BIN, ROOT, Process, free_port, wait_until
+from tests.e2e.stack import BIN, BROWSER_USER_AGENT, ROOT, Process, free_port, wait_until
 
 pytestmark = pytest.mark.e2e
 
@@ -36,7 +36,11 @@ def test_demo_keys_work_for_ingest_and_reports_on_sqlite_without_redis(tmp_path)
                 f"http://127.0.0.1:{port}{path}",
                 data=json.dumps(body).encode() if body else None,
                 method=method,
-                headers={"Authorization": f"Bearer {key}", "Content-Type": "application/json"},
+                headers={
+                    "Authorization": f"Bearer {key}",
+                    "Content-Type": "application/json",
+                    "User-Agent": BROWSER_USER_AGENT,
+                },
             )
             with urllib.request.urlopen(request, timeout=30) as response:  # noqa: S310
                 return response.status, json.loads(response.read())
@@ -57,7 +61,8 @@ def test_demo_keys_work_for_ingest_and_reports_on_sqlite_without_redis(tmp_path)
         assert (status, body["accepted"]) == (202, 3)
         status, body = call("GET", f"/v1/properties/{keys['property_id']}/pages", keys["read_key"])
         assert status == 200
-        assert {"path": "/x", "pageviews": 3, "unique_visitors": 0} in body["results"]
+        # No identity sent: the three pageviews share the cookieless daily visitor hash.
+        assert {"path": "/x", "pageviews": 3, "unique_visitors": 1} in body["results"]
         month_ago = (datetime.now(UTC) - timedelta(days=31)).date()
         status, body = call("GET", f"/v1/properties/{keys['property_id']}/overview?from={month_ago}", keys["read_key"])
         assert body["pageviews"] > 1000, "the demo data is there"
