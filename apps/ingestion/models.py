@@ -7,7 +7,8 @@ class Event(models.Model):
     """One raw event, append-only. Absent text values are stored as ''.
 
     `day` is the event's date in the property's timezone and `campaign_key` is `campaign_id`, else
-    `utm_campaign`: both are fixed at insert so that reports and rollups group the same way.
+    `utm_campaign`: both are fixed at insert so that reports and rollups group the same way, as are
+    the attribution (attribution.py) and the request's place and user agent (enrichment.py).
     """
 
     property = models.ForeignKey(Property, on_delete=models.CASCADE, related_name="+", db_index=False)
@@ -31,6 +32,10 @@ class Event(models.Model):
     utm_content = models.CharField(max_length=256, blank=True)
     campaign_key = models.CharField(max_length=256, blank=True)
     data = models.JSONField(default=dict, blank=True)
+    hostname = models.CharField(max_length=253, blank=True)
+    referrer_host = models.CharField(max_length=253, blank=True)
+    source = models.CharField(max_length=128, blank=True)
+    channel = models.CharField(max_length=16, blank=True)
     country = models.CharField(max_length=2, blank=True)
     region = models.CharField(max_length=16, blank=True)
     city = models.CharField(max_length=128, blank=True)

@@ -13,6 +13,7 @@ from kombu.exceptions import OperationalError as BrokerError
 from redis.exceptions import RedisError
 
 from apps.ingestion import buffer, enrichment
+from apps.ingestion.attribution import attribution
 from apps.ingestion.models import DailySalt, DirtyDay, DroppedEvents, Event
 from apps.ingestion.schema import TEXT_LIMITS, ValidatedBatch
 from apps.ingestion.signals import events_stored
@@ -205,18 +206,20 @@ def events_store(*, batches: list[AcceptedBatch]) -> int:
 def _event_row(prop: Property, event: dict, *, tz, batch: AcceptedBatch) -> Event:
     ts = datetime.fromisoformat(event["ts"])
     context = batch.context
+    fields = {name: event[name] for name in TEXT_LIMITS}
+    fields.update(attribution(url=event["url"], referrer=event["referrer"], event=event))
     return Event(
         property_id=prop.pk,
         ts=ts,
         received_at=batch.received_at,
         day=ts.astimezone(tz).date(),
-        campaign_key=event["campaign_id"] or event["utm_campaign"],
+        campaign_key=fields["campaign_id"] or fields["utm_campaign"],
         data=event["data"],
         country=context.get("country", ""),
         region=context.get("region", ""),
         city=context.get("city", ""),
         **enrichment.user_agent_parse(context.get("user_agent", "")),
-        **{name: event[name] for name in TEXT_LIMITS},
+        **fields,
     )
 
 
