@@ -16,6 +16,7 @@ from apps.ingestion import buffer, enrichment
 from apps.ingestion.attribution import attribution
 from apps.ingestion.models import DailySalt, DirtyDay, DroppedEvents, Event
 from apps.ingestion.schema import TEXT_LIMITS, ValidatedBatch
+from apps.ingestion.sessions import sessions_derive
 from apps.ingestion.signals import events_stored
 from apps.keys.selectors import ResolvedKey
 from apps.keys.services import api_keys_touch
@@ -171,6 +172,7 @@ def events_store(*, batches: list[AcceptedBatch]) -> int:
     Idempotent: storing the same batches again adds nothing. Return the number of events offered.
     """
     properties = Property.objects.in_bulk({batch.property_id for batch in batches})
+    sessions_derive([(batch.property_id, event) for batch in batches for event in batch.events])
     rows = []
     for batch in batches:
         prop = properties.get(batch.property_id)
