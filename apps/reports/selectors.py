@@ -15,15 +15,36 @@ from apps.properties.models import Property
 from apps.reports.models import DailyRollup
 
 # Public dimension name -> column, in the order results list them.
-DIMENSIONS = {"date": "day", "type": "type", "path": "path", "campaign_id": "campaign_key"}
-FILTERABLE = ("type", "path", "campaign_id")
+DIMENSIONS = {
+    "date": "day",
+    "type": "type",
+    "hostname": "hostname",
+    "path": "path",
+    "campaign_id": "campaign_key",
+    "source": "source",
+    "referrer": "referrer_host",
+    "channel": "channel",
+    "utm_source": "utm_source",
+    "utm_medium": "utm_medium",
+    "utm_campaign": "utm_campaign",
+    "utm_term": "utm_term",
+    "utm_content": "utm_content",
+    "country": "country",
+    "region": "region",
+    "city": "city",
+    "browser": "browser",
+    "os": "os",
+    "device": "device",
+}
+FILTERABLE = tuple(name for name in DIMENSIONS if name != "date")
 METRICS = {
     "pageviews": "SUM(CASE WHEN type = 'pageview' THEN events ELSE 0 END)",
     "unique_visitors": "COUNT(DISTINCT NULLIF(visitor_id, ''))",
     "sessions": "COUNT(DISTINCT NULLIF(session_id, ''))",
     "events": "SUM(events)",
 }
-FACT_COLUMNS = ("day", "type", "path", "campaign_key", "visitor_id", "session_id")
+# The columns shared by raw events and rollups: every dimension, then who.
+FACT_COLUMNS = (*DIMENSIONS.values(), "visitor_id", "session_id")
 INTERVALS = ("day",)
 
 

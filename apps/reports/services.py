@@ -7,8 +7,9 @@ from django.utils import timezone
 
 from apps.ingestion.models import DirtyDay, Event
 from apps.reports.models import DailyRollup
+from apps.reports.selectors import FACT_COLUMNS
 
-GRAIN = ("property_id", "day", "type", "path", "campaign_key", "visitor_id", "session_id")
+GRAIN = ("property_id", *FACT_COLUMNS)
 
 
 def rollup_refresh_day(*, property_id: int, day: date) -> bool:

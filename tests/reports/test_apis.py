@@ -1,8 +1,10 @@
 """The reporting API with read keys: overview, pages, campaigns, metrics."""
 
+import json
 from datetime import UTC, date, datetime, timedelta
 
 import pytest
+from django.utils import timezone
 
 from apps.ingestion.services import AcceptedBatch, events_store
 from apps.reports.services import rollup_refresh_dirty_days
@@ -147,7 +149,7 @@ def test_a_new_event_shows_at_once_on_a_rolled_up_day(client, traffic):
         ({"limit": "abc"}, "limit"),
         ({"metrics": "pageviews,bogus"}, "metrics"),
         ({"metrics": ""}, "metrics"),
-        ({"group_by": "country"}, "group_by"),
+        ({"group_by": "planet"}, "group_by"),
         ({"interval": "hour"}, "interval"),
         ({"colour": "blue"}, "colour"),
     ],
@@ -186,3 +188,39 @@ def test_reports_need_a_read_key_in_the_authorization_header_not_the_url(client,
 def test_reports_default_to_the_last_seven_days_in_the_property_timezone(client, tenant_a):
     body = get(client, tenant_a, "overview").json()
     assert date.fromisoformat(body["to"]) - date.fromisoformat(body["from"]) == timedelta(days=6)
+
+
+def test_metrics_group_and_filter_by_enriched_dimensions(client, tenant_a, settings):
+    from apps.ingestion import enrichment
+    from tests.ingestion.test_enrichment import GEOIP_TEST_DB, SAFARI_IPHONE
+
+    settings.CLICKMETER_GEOIP_PATH = str(GEOIP_TEST_DB)
+    enrichment._geoip_reader.cache_clear()
+
+    def visit(address, user_agent=None):
+        page = {"url": "https://example.com/?utm_source=news&utm_medium=email"}
+        envelope = {
+            "property_id": tenant_a.property.public_id,
+            "events": [{"type": "pageview", "context": {"page": page}}],
+        }
+        headers = {"HTTP_USER_AGENT": user_agent} if user_agent else {}
+        response = client.post(
+            "/v1/events", json.dumps(envelope), content_type="application/json", REMOTE_ADDR=address,
+            HTTP_AUTHORIZATION=f"Bearer {tenant_a.write_key}", **headers,
+        )  # fmt: skip
+        assert response.status_code == 202
+
+    visit("81.2.69.142")
+    visit("89.160.20.112", SAFARI_IPHONE)
+    visit("89.160.20.112", SAFARI_IPHONE)
+    enrichment._geoip_reader.cache_clear()
+    today = timezone.now().date().isoformat()
+    by_country = get(client, tenant_a, "metrics", group_by="country,device", metrics="pageviews,unique_visitors",
+                     **{"from": today, "to": today}).json()["results"]  # fmt: skip
+    assert by_country == [
+        {"country": "SE", "device": "mobile", "pageviews": 2, "unique_visitors": 1},
+        {"country": "GB", "device": "desktop", "pageviews": 1, "unique_visitors": 1},
+    ]
+    channels = get(client, tenant_a, "metrics", group_by="channel,utm_source", metrics="pageviews", country="GB",
+                   **{"from": today, "to": today}).json()["results"]  # fmt: skip
+    assert channels == [{"utm_source": "news", "channel": "email", "pageviews": 1}]

@@ -1,6 +1,7 @@
 """Reports computed from rollups (plus raw events for dirty days) equal reports computed from raw events."""
 
 from collections import defaultdict
+from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta
 
 import pytest
@@ -11,13 +12,33 @@ from hypothesis import strategies as st
 from apps.ingestion.models import DirtyDay
 from apps.ingestion.services import AcceptedBatch, events_store
 from apps.reports.models import DailyRollup
-from apps.reports.selectors import MetricsQuery
+from apps.reports.selectors import DIMENSIONS, MetricsQuery
 from apps.reports.services import rollup_refresh_day, rollup_refresh_dirty_days
 from tests.factories import validated_event
 
 pytestmark = pytest.mark.django_db
 
 FIRST_DAY = date(2026, 3, 1)
+# What the store derives from each generated input, so the oracle can work without the store.
+REFERRERS = {
+    "": {"source": "", "channel": "direct"},
+    "https://www.google.com/": {"source": "Google", "channel": "organic search"},
+    "https://t.co/x": {"source": "X (Twitter)", "channel": "social"},
+}
+PLACES = {
+    "london": {"country": "GB", "region": "GB-ENG", "city": "London"},
+    "nowhere": {"country": "", "region": "", "city": ""},
+}
+USER_AGENTS = {
+    "Mozilla/5.0 (X11; Linux x86_64; rv:132.0) Gecko/20100101 Firefox/132.0": {
+        "browser": "Firefox",
+        "os": "Linux",
+        "device": "desktop",
+    },
+    "Mozilla/5.0 (iPhone; CPU iPhone OS 17_1 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) "
+    "Version/17.1 Mobile/15E148 Safari/604.1": {"browser": "Mobile Safari", "os": "iOS", "device": "mobile"},
+}
+GROUPABLE = ["path", "campaign_id", "type", "source", "channel", "country", "city", "browser", "device"]
 DAYS = 6
 METRIC_NAMES = ("pageviews", "unique_visitors", "sessions", "events")
 
@@ -30,6 +51,9 @@ fact = st.fixed_dictionaries(
         "utm_campaign": st.sampled_from(["", "spring"]),
         "visitor_id": st.sampled_from(["", "v1", "v2", "v3"]),
         "session_id": st.sampled_from(["", "s1", "s2", "s3", "s4"]),
+        "referrer": st.sampled_from(list(REFERRERS)),
+        "place": st.sampled_from(list(PLACES)),
+        "user_agent": st.sampled_from(list(USER_AGENTS)),
     }
 ).map(
     # The store derives a session for any event with a visitor and no session; keep the generated
@@ -40,10 +64,11 @@ query = st.fixed_dictionaries(
     {
         "start": st.integers(0, DAYS - 1),
         "length": st.integers(1, DAYS),
-        "group_by": st.lists(st.sampled_from(["path", "campaign_id", "type"]), unique=True, max_size=2),
+        "group_by": st.lists(st.sampled_from(GROUPABLE), unique=True, max_size=2),
         "interval": st.sampled_from([None, "day"]),
         "filters": st.dictionaries(
-            st.sampled_from(["type", "path", "campaign_id"]), st.sampled_from(["pageview", "/a", "cmp_1", "spring"])
+            st.sampled_from(["type", "path", "campaign_id", "channel", "country", "browser"]),
+            st.sampled_from(["pageview", "/a", "cmp_1", "spring", "social", "GB", "Firefox"]),
         ),
     }
 )
@@ -51,24 +76,42 @@ query = st.fixed_dictionaries(
 
 def as_event(f: dict) -> dict:
     ts = datetime.combine(FIRST_DAY + timedelta(days=f["day"]), datetime.min.time(), UTC) + timedelta(hours=12)
-    return validated_event(ts=ts.isoformat(), **{name: value for name, value in f.items() if name != "day"})
+    fields = {name: f[name] for name in ("type", "path", "campaign_id", "utm_campaign", "visitor_id", "session_id")}
+    return validated_event(ts=ts.isoformat(), url="https://example.com" + f["path"], referrer=f["referrer"], **fields)
+
+
+def batches_of(facts: list[dict]) -> list[AcceptedBatch]:
+    """One batch per (place, user agent): they are what a request says of all its events."""
+    batches = []
+    for place in PLACES:
+        for user_agent in USER_AGENTS:
+            events = [as_event(f) for f in facts if (f["place"], f["user_agent"]) == (place, user_agent)]
+            context = {"user_agent": user_agent, **PLACES[place]}
+            batches.append(AcceptedBatch(0, 0, datetime(2026, 4, 1, tzinfo=UTC), events, context))
+    return batches
+
+
+def dimension_values(f: dict) -> dict:
+    return {
+        "date": FIRST_DAY + timedelta(days=f["day"]),
+        "type": f["type"],
+        "path": f["path"],
+        "campaign_id": f["campaign_id"] or f["utm_campaign"],
+        **REFERRERS[f["referrer"]],
+        **PLACES[f["place"]],
+        **USER_AGENTS[f["user_agent"]],
+    }
 
 
 def expected(facts: list[dict], q: dict) -> list[dict]:
     """The report computed directly from the generated events, in Python."""
     date_from = FIRST_DAY + timedelta(days=q["start"])
     date_to = date_from + timedelta(days=q["length"] - 1)
-    dims = (["date"] if q["interval"] else []) + [d for d in ("type", "path", "campaign_id") if d in q["group_by"]]
+    dims = (["date"] if q["interval"] else []) + [d for d in DIMENSIONS if d in q["group_by"]]
     groups = defaultdict(lambda: {"pageviews": 0, "events": 0, "visitors": set(), "sessions": set()})
     for f in facts:
-        day = FIRST_DAY + timedelta(days=f["day"])
-        values = {
-            "date": day,
-            "type": f["type"],
-            "path": f["path"],
-            "campaign_id": f["campaign_id"] or f["utm_campaign"],
-        }
-        if not date_from <= day <= date_to or any(values[k] != v for k, v in q["filters"].items()):
+        values = dimension_values(f)
+        if not date_from <= values["date"] <= date_to or any(values[k] != v for k, v in q["filters"].items()):
             continue
         group = groups[tuple(values[d] or None for d in dims)]
         group["events"] += 1
@@ -127,12 +170,11 @@ def canonical(rows: list[dict]) -> list[tuple]:
 def test_reports_from_rollups_plus_dirty_raw_equal_reports_from_raw(tenant_a, before, after, rolled_up, queries):
     prop = tenant_a.property
     with transaction.atomic():
-        now = datetime(2026, 4, 1, tzinfo=UTC)
-        events_store(batches=[AcceptedBatch(prop.pk, 0, now, [as_event(f) for f in before])])
+        events_store(batches=[replace(batch, property_id=prop.pk) for batch in batches_of(before)])
         for offset in sorted(rolled_up):
             rollup_refresh_day(property_id=prop.pk, day=FIRST_DAY + timedelta(days=offset))
         # Events stored after a refresh make their days dirty again: those days must come from raw.
-        events_store(batches=[AcceptedBatch(prop.pk, 0, now, [as_event(f) for f in after])])
+        events_store(batches=[replace(batch, property_id=prop.pk) for batch in batches_of(after)])
         for q in queries:
             assert canonical(calculated(prop, q)) == canonical(expected(before + after, q))
         transaction.set_rollback(True)
@@ -149,6 +191,7 @@ def test_refresh_replaces_the_days_rollup_and_clears_its_mark(tenant_a):
             "utm_campaign": "",
             "visitor_id": "v1",
             "session_id": "s1",
+            "referrer": "",
         }
     ]
     events_store(batches=[AcceptedBatch(prop.pk, 0, datetime.now(UTC), [as_event(f) for f in facts * 3])])
@@ -167,6 +210,7 @@ def test_only_settled_days_are_refreshed(tenant_a, settings):
         "utm_campaign": "",
         "visitor_id": "v",
         "session_id": "s",
+        "referrer": "",
     }
     events_store(batches=[AcceptedBatch(prop.pk, 0, datetime.now(UTC), [as_event({**fact, "day": 0})])])
     settings.CLICKMETER_ROLLUP_QUIET_SECONDS = 3600
