@@ -97,6 +97,7 @@ def main() -> int:
             Path(tmp), database_url,
             web_args=("--access-logfile", str(access_log), "--access-logformat", "%(s)s %(m)s %(U)s"),
             CLICKMETER_INGEST_CLAIM_IDLE_SECONDS="60",
+            CLICKMETER_GEOIP_PATH=str(ROOT.parent / "shared/testdata/geoip/GeoLite2-City-Test.mmdb"),
         )  # fmt: skip
         stack.start()
         accounting = {"answered_requests": 0, "accepted_events": 0}
