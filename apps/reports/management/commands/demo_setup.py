@@ -11,7 +11,7 @@ from django.utils import timezone
 
 from apps.accounts.models import User
 from apps.accounts.services import membership_set, organization_get_or_create
-from apps.ingestion.schema import MAX_EVENTS, envelope_validate
+from apps.ingestion.schema import envelope_validate
 from apps.ingestion.services import AcceptedBatch, events_store
 from apps.keys.services import property_keys_create
 from apps.properties.models import Property
@@ -20,6 +20,26 @@ from apps.reports.services import rollup_refresh_dirty_days
 
 PATHS = ["/", "/pricing", "/docs", "/docs/install", "/blog", "/blog/privacy-first", "/about", "/signup"]
 CAMPAIGNS = [("", "", ""), ("", "newsletter", "email"), ("cmp_spring", "google", "cpc"), ("", "launch", "social")]
+REFERRERS = [
+    "",
+    "",
+    "https://www.google.com/",
+    "https://news.ycombinator.com/",
+    "https://t.co/x",
+    "https://duckduckgo.com/",
+]
+USER_AGENTS = [
+    "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36",
+    "Mozilla/5.0 (Macintosh; Intel Mac OS X 10_15_7) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/18.1 Safari/605",
+    "Mozilla/5.0 (iPhone; CPU iPhone OS 18_1 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Mobile/15E148",
+    "Mozilla/5.0 (X11; Linux x86_64; rv:132.0) Gecko/20100101 Firefox/132.0",
+]
+PLACES = [
+    {"country": "GB", "region": "GB-ENG", "city": "London"},
+    {"country": "DE", "region": "DE-BE", "city": "Berlin"},
+    {"country": "US", "region": "US-CA", "city": "San Francisco"},
+    {"country": "FR", "region": "FR-IDF", "city": "Paris"},
+]
 
 
 class Command(BaseCommand):
@@ -72,10 +92,10 @@ class Command(BaseCommand):
 
 
 def _demo_batches(prop: Property) -> list[AcceptedBatch]:
-    """Thirty days of made-up visits, as envelopes checked by the ingest validation itself."""
+    """Thirty days of made-up visits, one batch each, checked by the ingest validation itself."""
     rng = random.Random(7)
     now = timezone.now()
-    events = []
+    batches = []
     for days_ago in range(30):
         for _ in range(rng.randint(20, 60)):
             identity = {"visitor_id": f"v_{rng.getrandbits(48):012x}", "session_id": uuid.uuid4().hex}
@@ -83,10 +103,13 @@ def _demo_batches(prop: Property) -> list[AcceptedBatch]:
             campaign = {"campaign_id": campaign_id, "utm": {"source": source, "medium": medium}}
             if source:
                 campaign["utm"]["campaign"] = "spring-sale"
+            referrer = rng.choice(REFERRERS)
             start = now - timedelta(days=days_ago, seconds=rng.randint(0, 86_000))
+            events = []
             for step in range(rng.randint(1, 5)):
                 path = rng.choice(PATHS)
                 page = {"url": f"http://localhost:8000{path}", "title": path.strip("/").title() or "Home"}
+                page["referrer"] = referrer if step == 0 else "http://localhost:8000/"
                 events.append(
                     {
                         "type": "pageview" if step or rng.random() > 0.1 else "signup",
@@ -95,9 +118,8 @@ def _demo_batches(prop: Property) -> list[AcceptedBatch]:
                         "identity": identity,
                     }
                 )
-    batches = []
-    for start in range(0, len(events), MAX_EVENTS):
-        envelope = {"property_id": prop.public_id, "events": events[start : start + MAX_EVENTS]}
-        validated = envelope_validate(envelope, property_public_id=prop.public_id, received_at=now)
-        batches.append(AcceptedBatch(property_id=prop.pk, key_id=0, received_at=now, events=validated.events))
+            envelope = {"property_id": prop.public_id, "events": events}
+            validated = envelope_validate(envelope, property_public_id=prop.public_id, received_at=now)
+            context = {"user_agent": rng.choice(USER_AGENTS), **rng.choice(PLACES)}
+            batches.append(AcceptedBatch(prop.pk, 0, now, validated.events, context))
     return batches
