@@ -82,6 +82,7 @@ def main() -> int:
         with connection.cursor() as cursor:
             cursor.execute("CREATE TABLE bench_outbox (id bigserial PRIMARY KEY, payload bytea NOT NULL)")
         body = payload()
+        limits = buffer.RateLimits(key_id=1, key_limit=10**9, property_id=1, address_id="a", address_limit=10**9)
 
         def outbox_insert():
             from django.db import connection
@@ -90,7 +91,7 @@ def main() -> int:
                 cursor.execute("INSERT INTO bench_outbox (payload) VALUES (%s)", [body])
 
         handoffs = {
-            "redis stream append (chosen)": lambda: buffer.buffer_append(body),
+            "redis stream append (chosen)": lambda: buffer.buffer_append(body, limits=limits),
             "postgres outbox insert+commit": outbox_insert,
             "celery publish of the batch": lambda: app.send_task("bench.noop", args=[body.decode()]),
         }

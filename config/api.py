@@ -24,11 +24,20 @@ class ApplicationError(Exception):
 
     status_code = status.HTTP_400_BAD_REQUEST
 
-    def __init__(self, code: str, message: str, *, field: str | None = None, status_code: int | None = None):
+    def __init__(
+        self,
+        code: str,
+        message: str,
+        *,
+        field: str | None = None,
+        status_code: int | None = None,
+        retry_after: int | None = None,
+    ):
         super().__init__(message)
         self.code = code
         self.message = message
         self.field = field
+        self.retry_after = retry_after
         if status_code is not None:
             self.status_code = status_code
 
@@ -60,7 +69,9 @@ _DRF_CODES = {
 
 def error_response(error: ApplicationError) -> Response:
     response = Response(error.as_dict(), status=error.status_code)
-    if error.status_code == status.HTTP_503_SERVICE_UNAVAILABLE:
+    if error.retry_after is not None:
+        response["Retry-After"] = str(error.retry_after)
+    elif error.status_code == status.HTTP_503_SERVICE_UNAVAILABLE:
         response["Retry-After"] = str(settings.CLICKMETER_RETRY_AFTER_SECONDS)
     return response
 

@@ -167,6 +167,7 @@ REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [],
     "DEFAULT_PERMISSION_CLASSES": [],
     "EXCEPTION_HANDLER": "config.api.exception_handler",
+    "DEFAULT_THROTTLE_RATES": {"reports": env.str("CLICKMETER_REPORT_RATE", default="600/min")},
     "UNAUTHENTICATED_USER": None,
 }
 

@@ -11,6 +11,7 @@ entries pending; another drain claims them once they have been idle for
 import logging
 import os
 import socket
+from dataclasses import dataclass
 from functools import cache
 
 import redis
@@ -54,11 +55,43 @@ def consumer_name() -> str:
 
 
 # One command per request: append the entry, then set the flag if no drain is scheduled.
+# One round trip per request: count the request against its rate limits (fixed one-minute
+# windows; 0 means no limit), and only within them append the entry, then flag a drain if none is
+# scheduled. Returns {status, seconds}: status -1 = limited (seconds until the window resets),
+# 1 = appended and a drain must be scheduled, 0 = appended.
 APPEND_SCRIPT = """
+for i = 1, 2 do
+  local limit = tonumber(ARGV[2 + i])
+  if limit > 0 then
+    local count = redis.call('INCR', KEYS[2 + i])
+    if count == 1 then redis.call('EXPIRE', KEYS[2 + i], 60) end
+    if count > limit then return {-1, redis.call('TTL', KEYS[2 + i])} end
+  end
+end
 redis.call('XADD', KEYS[1], '*', 'b', ARGV[1])
-if redis.call('SET', KEYS[2], 1, 'NX', 'PX', ARGV[2]) then return 1 end
-return 0
+if redis.call('SET', KEYS[2], 1, 'NX', 'PX', ARGV[2]) then return {1, 0} end
+return {0, 0}
 """
+
+
+@dataclass(frozen=True)
+class RateLimits:
+    """Requests per minute allowed per write key and per client address of a property (0: none).
+
+    `address_id` identifies the address without containing it (a salted hash).
+    """
+
+    key_id: int
+    key_limit: int
+    property_id: int
+    address_id: str
+    address_limit: int
+
+
+class RateLimited(Exception):
+    def __init__(self, retry_after: int):
+        super().__init__(f"rate limited for {retry_after}s")
+        self.retry_after = retry_after
 
 
 @cache
@@ -66,14 +99,24 @@ def _append_script(client: redis.Redis):
     return client.register_script(APPEND_SCRIPT)
 
 
-def buffer_append(payload: bytes) -> bool:
-    """Append one batch; return True if no drain was scheduled and the caller must schedule one.
+def buffer_append(payload: bytes, *, limits: RateLimits) -> bool:
+    """Append one batch within its rate limits; return True if the caller must schedule a drain.
 
-    The entry is written before the flag is tested, so an entry is always either seen by a drain
-    that has already cleared the flag or followed by a newly scheduled drain.
+    Raise RateLimited if a limit is exhausted (nothing is appended then). The entry is written
+    before the flag is tested, so an entry is always either seen by a drain that has already
+    cleared the flag or followed by a newly scheduled drain.
     """
-    keys = [stream_name(), DRAIN_SCHEDULED_FLAG]
-    return bool(_append_script(redis_client())(keys=keys, args=[payload, DRAIN_SCHEDULED_TTL_MS]))
+    keys = [
+        stream_name(),
+        DRAIN_SCHEDULED_FLAG,
+        f"clickmeter:ratelimit:key:{limits.key_id}",
+        f"clickmeter:ratelimit:address:{limits.property_id}:{limits.address_id}",
+    ]
+    args = [payload, DRAIN_SCHEDULED_TTL_MS, limits.key_limit, limits.address_limit]
+    status, seconds = _append_script(redis_client())(keys=keys, args=args)
+    if status == -1:
+        raise RateLimited(max(int(seconds), 1))
+    return status == 1
 
 
 def drain_flag_clear() -> None:

@@ -103,6 +103,11 @@ def daily_salt(day: date) -> bytes:
     return salt
 
 
+def address_id(*, day: date, ip: str) -> str:
+    """A stand-in for the address in rate-limit counters: unlinkable to it once the salt is gone."""
+    return hmac.new(daily_salt(day), b"address\x1f" + ip.encode(), hashlib.sha256).hexdigest()[:20]
+
+
 def visitor_hash(*, day: date, property_public_id: str, ip: str, user_agent: str) -> str:
     """The cookieless visitor id: HMAC-SHA256(the day's salt, property + address + user agent).
 

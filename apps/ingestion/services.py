@@ -105,20 +105,32 @@ def events_receive(*, key: ResolvedKey, batch: ValidatedBatch, client: RequestCl
         return {**body, "accepted": 0, "dropped": len(batch.events)}
     if not batch.events:
         return body
+    utc_day = received_at.astimezone(UTC).date()
     visitor = enrichment.visitor_hash(
-        day=received_at.astimezone(UTC).date(),
-        property_public_id=key.property_public_id,
-        ip=client.ip,
-        user_agent=client.user_agent,
+        day=utc_day, property_public_id=key.property_public_id, ip=client.ip, user_agent=client.user_agent
     )
     for event in batch.events:
         event["visitor_id"] = event["visitor_id"] or visitor
     context = {"user_agent": client.user_agent[:MAX_USER_AGENT], **enrichment.geo_lookup(client.ip)}
-    events_accept(
-        batch=AcceptedBatch(
-            property_id=key.property_id, key_id=key.id, received_at=received_at, events=batch.events, context=context
-        )
+    limits = buffer.RateLimits(
+        key_id=key.id,
+        key_limit=key.ingest_limit_per_key,
+        property_id=key.property_id,
+        address_id=enrichment.address_id(day=utc_day, ip=client.ip),
+        address_limit=key.ingest_limit_per_address,
     )
+    accepted = AcceptedBatch(
+        property_id=key.property_id, key_id=key.id, received_at=received_at, events=batch.events, context=context
+    )
+    try:
+        events_accept(batch=accepted, limits=limits)
+    except buffer.RateLimited as exc:
+        raise ApplicationError(
+            "rate_limited",
+            f"Too many requests; retry after {exc.retry_after} s.",
+            status_code=429,
+            retry_after=exc.retry_after,
+        ) from None
     return body
 
 
@@ -140,14 +152,16 @@ def daily_salts_destroy(*, today) -> int:
     return DailySalt.objects.filter(day__lt=today - timedelta(days=1)).delete()[0]
 
 
-def events_accept(*, batch: AcceptedBatch) -> None:
+def events_accept(*, batch: AcceptedBatch, limits: buffer.RateLimits) -> None:
     """Make an accepted batch durable: in the ingest buffer, or straight in the database.
 
-    Raise DatabaseError if neither Redis nor the database can take it; nothing is written then.
+    Rate limits are enforced by the buffer (Redis); without it (the embedded default, or Redis
+    unreachable) they are not. Raise buffer.RateLimited over a limit, DatabaseError if neither
+    Redis nor the database can take the batch; nothing is written in either case.
     """
     if buffer.buffer_enabled():
         try:
-            drain_needed = buffer.buffer_append(batch.encode())
+            drain_needed = buffer.buffer_append(batch.encode(), limits=limits)
         except RedisError as exc:
             logger.warning("ingest buffer unavailable, storing directly: %s", exc)
         else:

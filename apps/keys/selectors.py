@@ -21,6 +21,8 @@ class ResolvedKey:
     property_public_id: str
     property_timezone: str
     allowed_origins: tuple[str, ...]
+    ingest_limit_per_key: int
+    ingest_limit_per_address: int
     organization_id: int
 
 
@@ -48,6 +50,8 @@ def api_key_resolve(*, secret: str, kind: str) -> ResolvedKey | None:
             "property__public_id",
             "property__timezone",
             "property__allowed_origins",
+            "property__ingest_limit_per_key",
+            "property__ingest_limit_per_address",
             "property__organization_id",
         )
         .first()
@@ -61,7 +65,9 @@ def api_key_resolve(*, secret: str, kind: str) -> ResolvedKey | None:
             property_public_id=row[3],
             property_timezone=row[4],
             allowed_origins=tuple(row[5] or ()),
-            organization_id=row[6],
+            ingest_limit_per_key=row[6],
+            ingest_limit_per_address=row[7],
+            organization_id=row[8],
         )
     if len(_cache) >= CACHE_MAX_ENTRIES:
         _cache.clear()

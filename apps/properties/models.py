@@ -29,6 +29,12 @@ class Property(models.Model):
     )
     timezone = models.CharField(max_length=64, default="UTC", validators=[validate_timezone])
     retention_days = models.PositiveIntegerField(default=400)
+    ingest_limit_per_key = models.PositiveIntegerField(
+        default=12_000, help_text="Ingest requests per minute per write key or token (0: no limit)."
+    )
+    ingest_limit_per_address = models.PositiveIntegerField(
+        default=600, help_text="Ingest requests per minute per client address (0: no limit)."
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:

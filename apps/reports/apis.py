@@ -8,6 +8,7 @@ from apps.keys.authentication import ReadKeyAuthentication
 from apps.keys.permissions import HasApiKey
 from apps.keys.selectors import property_access_by_key
 from apps.keys.services import api_keys_touch
+from apps.keys.throttling import ReadKeyRateThrottle
 from apps.properties.models import Property
 from apps.reports.selectors import (
     DIMENSIONS,
@@ -32,6 +33,7 @@ class _ReportApi(APIView):
 
     authentication_classes = [ReadKeyAuthentication]
     permission_classes = [HasApiKey]
+    throttle_classes = [ReadKeyRateThrottle]
     parameters: frozenset[str] = frozenset({"from", "to"})
 
     def get(self, request, property_id: str):

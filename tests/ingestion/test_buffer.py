@@ -17,6 +17,13 @@ def batch(tenant, count=2, **fields) -> AcceptedBatch:
     return AcceptedBatch(tenant.property.pk, 0, datetime.now(UTC), events)
 
 
+NO_LIMITS = buffer.RateLimits(key_id=0, key_limit=0, property_id=0, address_id="", address_limit=0)
+
+
+def append(payload: bytes) -> bool:
+    return buffer.buffer_append(payload, limits=NO_LIMITS)
+
+
 def read_as_dead_worker() -> list:
     """Deliver every new entry to a consumer that then dies without acknowledging."""
     buffer.group_ensure()
@@ -29,16 +36,16 @@ def dead_letters() -> list:
 
 
 def test_append_asks_for_a_drain_only_when_none_is_scheduled(tenant_a):
-    assert buffer.buffer_append(batch(tenant_a).encode()) is True
-    assert buffer.buffer_append(batch(tenant_a).encode()) is False
+    assert append(batch(tenant_a).encode()) is True
+    assert append(batch(tenant_a).encode()) is False
     ingest_buffer_drain()
-    assert buffer.buffer_append(batch(tenant_a).encode()) is True, "a drain clears the flag before it reads"
+    assert append(batch(tenant_a).encode()) is True, "a drain clears the flag before it reads"
 
 
 def test_drain_stores_every_entry_then_acknowledges_and_deletes_it(tenant_a):
     batches = [batch(tenant_a, count=3) for _ in range(5)]
     for b in batches:
-        buffer.buffer_append(b.encode())
+        append(b.encode())
     assert buffer.buffer_depth() == 5
     assert ingest_buffer_drain() == 5
     assert Event.objects.count() == 15
@@ -47,7 +54,7 @@ def test_drain_stores_every_entry_then_acknowledges_and_deletes_it(tenant_a):
 
 
 def test_entries_of_a_dead_worker_wait_for_the_idle_timeout_then_are_stored_once(tenant_a, settings):
-    buffer.buffer_append(batch(tenant_a, count=4).encode())
+    append(batch(tenant_a, count=4).encode())
     assert read_as_dead_worker()
     settings.CLICKMETER_INGEST_CLAIM_IDLE_SECONDS = 3600
     ingest_buffer_drain()
@@ -60,10 +67,10 @@ def test_entries_of_a_dead_worker_wait_for_the_idle_timeout_then_are_stored_once
 
 def test_an_entry_redelivered_after_its_commit_adds_nothing(tenant_a, settings):
     entry = batch(tenant_a, count=3)
-    buffer.buffer_append(entry.encode())
+    append(entry.encode())
     ingest_buffer_drain()
     # The worker committed but died before acknowledging: the same entry comes round again.
-    buffer.buffer_append(entry.encode())
+    append(entry.encode())
     read_as_dead_worker()
     settings.CLICKMETER_INGEST_CLAIM_IDLE_SECONDS = 0
     ingest_buffer_drain()
@@ -71,8 +78,8 @@ def test_an_entry_redelivered_after_its_commit_adds_nothing(tenant_a, settings):
 
 
 def test_undecodable_entry_is_dead_lettered_and_the_rest_stored(tenant_a):
-    buffer.buffer_append(b"{not json")
-    buffer.buffer_append(batch(tenant_a).encode())
+    append(b"{not json")
+    append(batch(tenant_a).encode())
     ingest_buffer_drain()
     assert Event.objects.count() == 2
     assert len(dead_letters()) == 1
@@ -81,16 +88,16 @@ def test_undecodable_entry_is_dead_lettered_and_the_rest_stored(tenant_a):
 
 
 def test_entry_the_database_refuses_is_isolated_and_dead_lettered(tenant_a):
-    buffer.buffer_append(batch(tenant_a).encode())
-    buffer.buffer_append(batch(tenant_a, path="/" * 5000).encode())  # longer than the column allows
-    buffer.buffer_append(batch(tenant_a).encode())
+    append(batch(tenant_a).encode())
+    append(batch(tenant_a, path="/" * 5000).encode())  # longer than the column allows
+    append(batch(tenant_a).encode())
     ingest_buffer_drain()
     assert Event.objects.count() == 4
     assert [entry[1][b"reason"].startswith(b"refused by the database") for entry in dead_letters()] == [True]
 
 
 def test_entry_delivered_too_often_is_dead_lettered_not_retried_forever(tenant_a, settings):
-    buffer.buffer_append(batch(tenant_a).encode())
+    append(batch(tenant_a).encode())
     settings.CLICKMETER_INGEST_CLAIM_IDLE_SECONDS = 0
     client = buffer.redis_client()
     read_as_dead_worker()
