@@ -1,6 +1,7 @@
 from django.conf import settings
 from django.utils import timezone
 from rest_framework import status
+from rest_framework.exceptions import AuthenticationFailed
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
@@ -9,6 +10,7 @@ from apps.ingestion.schema import MAX_BODY_BYTES, envelope_parse, envelope_valid
 from apps.ingestion.services import RequestClient, events_receive
 from apps.keys.authentication import WriteKeyAuthentication
 from apps.keys.permissions import HasApiKey
+from apps.keys.services import INGEST_TOKEN_KIND
 from config.api import ApplicationError
 
 ACCEPTED_CONTENT_TYPES = frozenset({"", "application/json", "text/plain"})
@@ -25,9 +27,10 @@ class EventIngestApi(APIView):
         received_at = timezone.now()
         body = _body_read(request)
         key = request.auth
-        batch = envelope_validate(
-            envelope_parse(body), property_public_id=key.property_public_id, received_at=received_at
-        )
+        envelope = envelope_parse(body)
+        if key.kind == INGEST_TOKEN_KIND and envelope.get("property_id") != key.property_public_id:
+            raise AuthenticationFailed("This ingest token is for another property.")
+        batch = envelope_validate(envelope, property_public_id=key.property_public_id, received_at=received_at)
         client = RequestClient(
             ip=client_ip(request.META, trusted_proxies=settings.CLICKMETER_TRUSTED_PROXIES),
             user_agent=request.META.get("HTTP_USER_AGENT", ""),

@@ -4,7 +4,8 @@ from rest_framework import exceptions
 from rest_framework.authentication import BaseAuthentication
 
 from apps.keys.models import ApiKey
-from apps.keys.selectors import api_key_resolve
+from apps.keys.selectors import api_key_resolve, ingest_token_resolve
+from apps.keys.services import INGEST_TOKEN_PREFIX, InvalidToken
 
 
 def _bearer(request) -> str | None:
@@ -35,12 +36,27 @@ class _KeyAuthentication(BaseAuthentication):
 
 
 class WriteKeyAuthentication(_KeyAuthentication):
-    """A write key from `Authorization: Bearer`, `X-Write-Key` or the `key` query parameter."""
+    """A write key from `Authorization: Bearer`, `X-Write-Key` or the `key` query parameter, or a
+    signed ingest token (`it_…`) from `Authorization: Bearer` or the `token` query parameter."""
 
     kind = ApiKey.Kind.WRITE
 
     def credentials(self, request):
-        return _bearer(request) or request.META.get("HTTP_X_WRITE_KEY") or request.GET.get("key")
+        return (
+            _bearer(request)
+            or request.META.get("HTTP_X_WRITE_KEY")
+            or request.GET.get("key")
+            or request.GET.get("token")
+        )
+
+    def authenticate(self, request):
+        credentials = self.credentials(request)
+        if credentials is None or not credentials.startswith(INGEST_TOKEN_PREFIX):
+            return super().authenticate(request)
+        try:
+            return (None, ingest_token_resolve(credentials))
+        except InvalidToken as exc:
+            raise exceptions.AuthenticationFailed(str(exc)) from None
 
 
 class ReadKeyAuthentication(_KeyAuthentication):

@@ -1,11 +1,19 @@
 import hmac
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
+from django.core import signing
 from django.http import Http404
 
 from apps.keys.models import ApiKey
-from apps.keys.services import SECRET_PREFIXES, api_key_hash
+from apps.keys.services import (
+    INGEST_TOKEN_KIND,
+    INGEST_TOKEN_PREFIX,
+    INGEST_TOKEN_SALT,
+    SECRET_PREFIXES,
+    InvalidToken,
+    api_key_hash,
+)
 from apps.properties.models import Property
 
 # Key lookups are cached per process for this long; it bounds how long a revoked key still works.
@@ -26,23 +34,17 @@ class ResolvedKey:
     organization_id: int
 
 
-_cache: dict[str, tuple[float, ResolvedKey | None]] = {}
+_cache: dict[str, tuple[float, tuple[ResolvedKey, str] | None]] = {}
 
 
-def api_key_resolve(*, secret: str, kind: str) -> ResolvedKey | None:
-    """Return the active key of `kind` matching `secret`, or None.
-
-    Unknown secrets are cached too, so a flood of forged keys costs one query per second per key.
-    """
-    if not secret.startswith(SECRET_PREFIXES[kind]) or len(secret) > 128:
-        return None
-    digest = api_key_hash(secret)
+def _active_key(cache_key: str, *, kind: str, **lookup) -> tuple[ResolvedKey, str] | None:
+    """The active key of `kind` matching `lookup`, with its stored hash; cached per process."""
     now = time.monotonic()
-    cached = _cache.get(digest)
+    cached = _cache.get(cache_key)
     if cached is not None and cached[0] > now:
         return cached[1]
     row = (
-        ApiKey.objects.filter(key_hash=digest, kind=kind, revoked_at__isnull=True)
+        ApiKey.objects.filter(kind=kind, revoked_at__isnull=True, **lookup)
         .values_list(
             "id",
             "key_hash",
@@ -56,9 +58,9 @@ def api_key_resolve(*, secret: str, kind: str) -> ResolvedKey | None:
         )
         .first()
     )
-    resolved = None
-    if row is not None and hmac.compare_digest(row[1], digest):
-        resolved = ResolvedKey(
+    found = None
+    if row is not None:
+        key = ResolvedKey(
             id=row[0],
             kind=kind,
             property_id=row[2],
@@ -69,10 +71,44 @@ def api_key_resolve(*, secret: str, kind: str) -> ResolvedKey | None:
             ingest_limit_per_address=row[7],
             organization_id=row[8],
         )
+        found = (key, row[1])
     if len(_cache) >= CACHE_MAX_ENTRIES:
         _cache.clear()
-    _cache[digest] = (now + CACHE_SECONDS, resolved)
-    return resolved
+    _cache[cache_key] = (now + CACHE_SECONDS, found)
+    return found
+
+
+def api_key_resolve(*, secret: str, kind: str) -> ResolvedKey | None:
+    """Return the active key of `kind` matching `secret`, or None.
+
+    Unknown secrets are cached too, so a flood of forged keys costs one query per second per key.
+    """
+    if not secret.startswith(SECRET_PREFIXES[kind]) or len(secret) > 128:
+        return None
+    digest = api_key_hash(secret)
+    found = _active_key(f"hash:{digest}", kind=kind, key_hash=digest)
+    if found is None or not hmac.compare_digest(found[1], digest):
+        return None
+    return found[0]
+
+
+def ingest_token_resolve(token: str) -> ResolvedKey:
+    """Return the issuing read key of a valid ingest token, acting for ingest; raise InvalidToken.
+
+    A token is refused once it has expired, if its signature does not match, or once the read key
+    that minted it is revoked (within the lookup cache's second).
+    """
+    try:
+        claims = signing.loads(token.removeprefix(INGEST_TOKEN_PREFIX), salt=INGEST_TOKEN_SALT)
+        property_public_id, key_id, expires = claims["p"], int(claims["k"]), float(claims["e"])
+    except (signing.BadSignature, KeyError, TypeError, ValueError):
+        raise InvalidToken("The ingest token is invalid.") from None
+    if expires <= time.time():
+        raise InvalidToken("The ingest token has expired; mint a new one.")
+    found = _active_key(f"id:{key_id}", kind=ApiKey.Kind.READ, pk=key_id)
+    if found is None or found[0].property_public_id != property_public_id:
+        raise InvalidToken("The ingest token was revoked with the key that minted it.")
+    return replace(found[0], kind=INGEST_TOKEN_KIND)
 
 
 def property_access_by_key(*, key: ResolvedKey, public_id: str) -> Property:

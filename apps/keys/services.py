@@ -1,7 +1,8 @@
 import hashlib
 import secrets
-from datetime import timedelta
+from datetime import datetime, timedelta
 
+from django.core import signing
 from django.db import transaction
 from django.utils import timezone
 
@@ -9,6 +10,16 @@ from apps.keys.models import ApiKey
 from apps.properties.models import Property
 
 SECRET_PREFIXES = {ApiKey.Kind.WRITE: "wk_", ApiKey.Kind.READ: "rk_"}
+INGEST_TOKEN_PREFIX = "it_"
+INGEST_TOKEN_SALT = "clickmeter.ingest-token"
+INGEST_TOKEN_KIND = "token"
+INGEST_TOKEN_MAX_SECONDS = 24 * 3600
+
+
+class InvalidToken(Exception):
+    """An ingest token that is malformed, tampered with, expired or revoked."""
+
+
 VISIBLE_CHARS = 8
 LAST_USED_RESOLUTION = timedelta(minutes=1)
 
@@ -52,3 +63,16 @@ def api_keys_touch(*, key_ids: set[int], used_at) -> None:
         ApiKey.objects.filter(pk__in=key_ids).exclude(last_used_at__gt=used_at - LAST_USED_RESOLUTION).update(
             last_used_at=used_at
         )
+
+
+def ingest_token_mint(*, api_key_id: int, property_public_id: str, expires_in: int) -> tuple[str, datetime]:
+    """Sign a token that lets a browser ingest into one property for `expires_in` seconds (<= 24 h).
+
+    It holds the property, the minting read key and the expiry, signed with SECRET_KEY under a
+    salt of its own; revoking the read key revokes its tokens.
+    """
+    if not 1 <= expires_in <= INGEST_TOKEN_MAX_SECONDS:
+        raise ValueError(f"expires_in must be 1 to {INGEST_TOKEN_MAX_SECONDS} seconds")
+    expires_at = timezone.now() + timedelta(seconds=expires_in)
+    claims = {"p": property_public_id, "k": api_key_id, "e": expires_at.timestamp()}
+    return INGEST_TOKEN_PREFIX + signing.dumps(claims, salt=INGEST_TOKEN_SALT), expires_at
