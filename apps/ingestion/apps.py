@@ -4,3 +4,10 @@ from django.apps import AppConfig
 class IngestionConfig(AppConfig):
     name = "apps.ingestion"
     label = "ingestion"
+
+    def ready(self):
+        from corsheaders.signals import check_request_enabled
+
+        from apps.ingestion.cors import ingest_origin_allowed
+
+        check_request_enabled.connect(ingest_origin_allowed, dispatch_uid="ingestion.ingest_origin_allowed")

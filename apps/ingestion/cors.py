@@ -1,0 +1,32 @@
+"""The per-request CORS check for the ingest endpoint (django-cors-headers' `check_request_enabled`).
+
+A browser may read ingest responses, and send preflighted requests, only from an origin the
+property allows. The property is named by the request itself: its write key or ingest token (in
+`Authorization`, `X-Write-Key`, `?key=` or `?token=`), or, for a preflight that carries no
+credentials, `?property=prop_…`. Never `*`, never with credentials (settings.CORS_*).
+"""
+
+from apps.keys.authentication import WriteKeyAuthentication
+from apps.keys.selectors import api_key_resolve, ingest_token_resolve
+from apps.keys.services import INGEST_TOKEN_PREFIX, InvalidToken
+from apps.properties.selectors import origin_allowed, property_allowed_origins
+
+
+def ingest_origin_allowed(sender, request, **kwargs) -> bool:
+    origin = request.headers.get("origin", "")
+    allowed = _allowed_origins(request)
+    return bool(allowed) and origin_allowed(allowed_origins=allowed, origin=origin)
+
+
+def _allowed_origins(request) -> tuple[str, ...] | None:
+    credentials = WriteKeyAuthentication().credentials(request)
+    if credentials and credentials.startswith(INGEST_TOKEN_PREFIX):
+        try:
+            return ingest_token_resolve(credentials).allowed_origins
+        except InvalidToken:
+            return None
+    if credentials:
+        key = api_key_resolve(secret=credentials, kind="write")
+        return key.allowed_origins if key else None
+    public_id = request.GET.get("property")
+    return property_allowed_origins(public_id=public_id) if public_id else None

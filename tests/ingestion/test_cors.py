@@ -1,0 +1,73 @@
+"""CORS on the ingest endpoint: per property, preflight included, never `*`, never credentials."""
+
+import json
+
+import pytest
+
+from tests.conftest import tenant_create
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def shop(db):
+    return tenant_create(allowed_origins=["https://shop.example.com", "https://*.example.org"])
+
+
+def preflight(client, query: str, origin: str):
+    return client.options(
+        f"/v1/events?{query}",
+        HTTP_ORIGIN=origin,
+        HTTP_ACCESS_CONTROL_REQUEST_METHOD="POST",
+        HTTP_ACCESS_CONTROL_REQUEST_HEADERS="authorization, content-type",
+    )
+
+
+@pytest.mark.parametrize("how", ["key", "property"])
+def test_preflight_from_an_allowed_origin_is_answered_for_that_origin(client, shop, how):
+    query = f"key={shop.write_key}" if how == "key" else f"property={shop.property.public_id}"
+    response = preflight(client, query, "https://shop.example.com")
+    assert response.status_code == 200
+    assert response["Access-Control-Allow-Origin"] == "https://shop.example.com"
+    assert "POST" in response["Access-Control-Allow-Methods"]
+    assert {"authorization", "content-type"} <= set(response["Access-Control-Allow-Headers"].split(", "))
+    assert "Access-Control-Allow-Credentials" not in response
+
+
+def test_a_subdomain_matches_a_wildcard_origin(client, shop):
+    response = preflight(client, f"property={shop.property.public_id}", "https://app.example.org")
+    assert response["Access-Control-Allow-Origin"] == "https://app.example.org"
+
+
+@pytest.mark.parametrize("origin", ["https://evil.example.net", "http://shop.example.com", "https://example.org"])
+def test_preflight_from_any_other_origin_gets_no_cors_headers(client, shop, origin):
+    response = preflight(client, f"key={shop.write_key}", origin)
+    assert "Access-Control-Allow-Origin" not in response
+
+
+def test_preflight_for_an_unknown_property_or_key_gets_no_cors_headers(client, shop):
+    for query in ("property=prop_nope", "key=wk_forged", "token=it_forged", ""):
+        assert "Access-Control-Allow-Origin" not in preflight(client, query, "https://shop.example.com")
+
+
+def test_an_allowed_post_echoes_its_origin_and_never_a_star(client, shop):
+    envelope = {"property_id": shop.property.public_id, "events": [{"type": "pageview"}]}
+    response = client.post(
+        f"/v1/events?key={shop.write_key}",
+        json.dumps(envelope),
+        content_type="text/plain",
+        HTTP_ORIGIN="https://shop.example.com",
+    )
+    assert response.status_code == 202
+    assert response["Access-Control-Allow-Origin"] == "https://shop.example.com"
+    assert "origin" in response["Vary"].lower()
+
+
+def test_reports_never_answer_cors(client, shop):
+    response = client.get(
+        f"/v1/properties/{shop.property.public_id}/overview",
+        HTTP_ORIGIN="https://shop.example.com",
+        HTTP_AUTHORIZATION=f"Bearer {shop.read_key}",
+    )
+    assert response.status_code == 200
+    assert "Access-Control-Allow-Origin" not in response
