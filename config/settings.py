@@ -49,6 +49,15 @@ INGEST_MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
 ]
 
+# CORS for the beacon only, per property (apps/ingestion/cors.py): no origin is allowed globally.
+CORS_URLS_REGEX = r"^/v1/events$"
+CORS_ALLOWED_ORIGINS = []
+CORS_ALLOW_CREDENTIALS = False
+CORS_ALLOW_METHODS = ["POST", "OPTIONS"]
+CORS_ALLOW_HEADERS = ["authorization", "content-type", "x-write-key"]
+CORS_EXPOSE_HEADERS = ["Retry-After"]
+CORS_PREFLIGHT_MAX_AGE = 86400
+
 ROOT_URLCONF = "config.urls"
 WSGI_APPLICATION = "config.wsgi.application"
 

@@ -71,3 +71,24 @@ def test_reports_never_answer_cors(client, shop):
     )
     assert response.status_code == 200
     assert "Access-Control-Allow-Origin" not in response
+
+
+def test_cors_is_configured_for_the_ingest_path_only_without_credentials(settings):
+    assert settings.CORS_URLS_REGEX == r"^/v1/events$"
+    assert settings.CORS_ALLOWED_ORIGINS == [] and not getattr(settings, "CORS_ALLOW_ALL_ORIGINS", False)
+    assert settings.CORS_ALLOW_CREDENTIALS is False
+    assert "Retry-After" in settings.CORS_EXPOSE_HEADERS, "the beacon reads it to back off"
+
+
+def test_a_refused_request_exposes_retry_after_to_the_page(client):
+    tenant = tenant_create(allowed_origins=["https://shop.example.com"], ingest_limit_per_key=1)
+    envelope = json.dumps({"property_id": tenant.property.public_id, "events": [{"type": "pageview"}]})
+    responses = [
+        client.post(
+            f"/v1/events?key={tenant.write_key}", envelope, "text/plain", HTTP_ORIGIN="https://shop.example.com"
+        )
+        for _ in range(2)
+    ]
+    assert responses[1].status_code == 429
+    assert responses[1]["Access-Control-Allow-Origin"] == "https://shop.example.com"
+    assert "retry-after" in responses[1]["Access-Control-Expose-Headers"].lower()

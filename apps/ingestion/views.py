@@ -1,0 +1,46 @@
+"""The browser beacon: `/c.js` (a stable URL, cached an hour) and `/c/<version>.js` (immutable)."""
+
+import gzip
+import hashlib
+from functools import cache
+
+import rjsmin
+from django.conf import settings
+from django.http import Http404, HttpResponse, HttpResponseNotModified
+
+BEACON_SOURCE = settings.BASE_DIR / "static" / "clickmeter.js"
+STABLE_CACHE = "public, max-age=3600, stale-while-revalidate=86400"
+VERSIONED_CACHE = "public, max-age=31536000, immutable"
+
+
+@cache
+def beacon_build() -> tuple[str, bytes, bytes]:
+    """The beacon minified once per process: (version, bytes, gzipped bytes)."""
+    minified = rjsmin.jsmin(BEACON_SOURCE.read_text()).encode()
+    return hashlib.sha256(minified).hexdigest()[:12], minified, gzip.compress(minified, 9, mtime=0)
+
+
+def _beacon_response(request, cache_control: str) -> HttpResponse:
+    version, plain, zipped = beacon_build()
+    etag = f'"{version}"'
+    if request.headers.get("If-None-Match") == etag:
+        return HttpResponseNotModified(headers={"ETag": etag, "Cache-Control": cache_control})
+    compressed = "gzip" in request.headers.get("Accept-Encoding", "")
+    response = HttpResponse(zipped if compressed else plain, content_type="application/javascript; charset=utf-8")
+    if compressed:
+        response["Content-Encoding"] = "gzip"
+    response["Vary"] = "Accept-Encoding"
+    response["ETag"] = etag
+    response["Cache-Control"] = cache_control
+    response["X-Clickmeter-Version"] = version
+    return response
+
+
+def beacon_js(request):
+    return _beacon_response(request, STABLE_CACHE)
+
+
+def beacon_js_versioned(request, version: str):
+    if version != beacon_build()[0]:
+        raise Http404
+    return _beacon_response(request, VERSIONED_CACHE)
