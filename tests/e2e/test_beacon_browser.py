@@ -181,3 +181,48 @@ def test_a_flood_hits_429_and_the_beacons_retries_still_land_every_event_once(st
     wait_until(lambda: stored_types(tenant) == expected, timeout=120, interval=1, message=f"{expected}")
     context.close()
     assert Event.objects.filter(property=tenant.property).values("event_id").distinct().count() == 31
+
+
+def test_hash_routes_downloads_and_a_signed_token_instead_of_a_key(stack, site, browser):
+    folder, port = site
+    tenant = tenant_create(allowed_origins=[f"http://localhost:{port}"], ingest_limit_per_address=0)
+    status, _, minted = stack.request(
+        "POST",
+        f"/v1/properties/{tenant.property.public_id}/ingest-tokens",
+        {"expires_in": 600},
+        {"Authorization": f"Bearer {tenant.read_key}"},
+    )
+    assert status == 201
+    html = PAGE.format(api=stack.base_url, property=tenant.property.public_id, key="", extra="")
+    html = html.replace('data-key=""', f'data-token="{minted["token"]}" data-hash data-downloads="pdf"')
+    html = html.replace('href="https://shop-partner.example/deal"', 'href="/files/price-list.pdf"')
+    (folder / "index.html").write_text(html)
+    context, page = open_page(browser, f"http://localhost:{port}/index.html#/home")
+    page.evaluate("location.hash = '#/pricing'")
+    page.wait_for_function("location.hash == '#/pricing'")
+    page.click("#away")
+    context.close()
+    expected = Counter({"pageview": 2, "download": 1})
+    wait_until(lambda: stored_types(tenant) == expected, timeout=30, message=f"{expected}\n{stack.logs()}")
+    paths = set(Event.objects.filter(property=tenant.property, type="pageview").values_list("path", flat=True))
+    assert paths == {"/index.html#/home", "/index.html#/pricing"}
+    download = Event.objects.get(property=tenant.property, type="download")
+    assert download.data == {"url": f"http://localhost:{port}/files/price-list.pdf"}
+
+
+def test_with_respect_dnt_global_privacy_control_sends_nothing(stack, site, browser):
+    folder, port = site
+    tenant = tenant_create(allowed_origins=[f"http://localhost:{port}"], ingest_limit_per_address=0)
+    write_page(folder, stack, tenant, extra="data-respect-dnt")
+    context = browser.new_context(user_agent=CHROME)
+    context.add_init_script("Object.defineProperty(navigator, 'globalPrivacyControl', {get: () => true})")
+    page = context.new_page()
+    sent = []
+    page.on("request", lambda request: "/v1/events" in request.url and sent.append(request.url))
+    page.goto(f"http://localhost:{port}/index.html")
+    page.wait_for_function("window.clickmeter !== undefined")
+    page.evaluate("clickmeter.track('signup'); history.pushState({}, '', '/next')")
+    page.wait_for_timeout(2500)  # past the 2 s batch timer
+    context.close()
+    assert sent == []
+    assert not Event.objects.filter(property=tenant.property).exists()
