@@ -153,6 +153,7 @@ CELERY_BEAT_SCHEDULE = {
     "ingest-buffer-drain": {"task": "apps.ingestion.tasks.ingest_buffer_drain", "schedule": 10.0},
     "rollup-refresh-dirty-days": {"task": "apps.reports.tasks.rollup_refresh_dirty_days", "schedule": 60.0},
     "daily-salts-destroy": {"task": "apps.ingestion.tasks.daily_salts_destroy", "schedule": 3600.0},
+    "dropped-events-flush": {"task": "apps.ingestion.tasks.dropped_events_flush", "schedule": 60.0},
 }
 
 # --- Clickmeter --------------------------------------------------------------------------------------

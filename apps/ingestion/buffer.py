@@ -186,6 +186,30 @@ def entry_dead_letter(entry_id: bytes, fields: dict, *, reason: str) -> None:
     pipe.execute()
 
 
+DROPS = "clickmeter:dropped"
+DROPS_TAKEN = "clickmeter:dropped:taken"
+
+
+def drops_count(field: str, count: int) -> None:
+    redis_client().hincrby(DROPS, field, count)
+
+
+def drops_take() -> dict[str, int]:
+    """The drop counts to flush: those a previous flush took but did not finish, else the current
+    ones, moved aside atomically so that new drops count afresh."""
+    client = redis_client()
+    if not client.exists(DROPS_TAKEN):
+        try:
+            client.rename(DROPS, DROPS_TAKEN)
+        except redis.ResponseError:  # nothing was dropped since the last flush
+            return {}
+    return {field.decode(): int(count) for field, count in client.hgetall(DROPS_TAKEN).items()}
+
+
+def drops_taken() -> None:
+    redis_client().delete(DROPS_TAKEN)
+
+
 def buffer_depth() -> int:
     """Entries appended and not yet stored (queued or being stored)."""
     return redis_client().xlen(stream_name())

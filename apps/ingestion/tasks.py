@@ -22,3 +22,8 @@ def ingest_buffer_drain() -> int:
 @shared_task(**RETRY_OPTIONS)
 def daily_salts_destroy() -> int:
     return services.daily_salts_destroy(today=timezone.now().date())
+
+
+@shared_task(**RETRY_OPTIONS)
+def dropped_events_flush() -> int:
+    return services.dropped_events_flush()

@@ -8,7 +8,7 @@ import pytest
 
 from apps.ingestion import enrichment
 from apps.ingestion.models import DailySalt, DroppedEvents, Event
-from apps.ingestion.services import daily_salts_destroy
+from apps.ingestion.services import daily_salts_destroy, dropped_events_flush
 
 GEOIP_TEST_DB = Path(__file__).resolve().parents[3] / "shared/testdata/geoip/GeoLite2-City-Test.mmdb"
 
@@ -145,7 +145,12 @@ def test_bot_events_are_dropped_counted_and_never_stored(client, tenant_a, user_
     assert response.status_code == 202
     assert response.json()["accepted"] == 0 and response.json()["dropped"] == 2
     assert not Event.objects.exists()
+    assert not DroppedEvents.objects.exists(), "counted in Redis first: a bot flood does not write to PostgreSQL"
+    dropped_events_flush()
     assert DroppedEvents.objects.get(property=tenant_a.property, reason="bot").count == 2
+    post(client, tenant_a, [PAGEVIEW], HTTP_USER_AGENT=user_agent)
+    dropped_events_flush()
+    assert DroppedEvents.objects.get(property=tenant_a.property, reason="bot").count == 3
 
 
 @pytest.mark.django_db
@@ -154,6 +159,7 @@ def test_disallowed_browser_origin_is_refused_and_counted(client, tenant_a):
     assert response.status_code == 403
     assert response.json()["error"]["code"] == "origin_not_allowed"
     assert not Event.objects.exists()
+    dropped_events_flush()
     assert DroppedEvents.objects.get(property=tenant_a.property, reason="origin").count == 1
 
 
@@ -216,3 +222,28 @@ def test_events_without_visitor_id_share_the_daily_hash_and_sent_ids_win(client,
     assert visitors["first"] == visitors["again"] and visitors["first"].startswith("h_")
     assert visitors["mine"] == "v_mine"
     assert visitors["elsewhere"] not in (visitors["first"], "v_mine")
+
+
+@pytest.mark.django_db
+def test_without_redis_drops_are_counted_in_the_database_at_once(client, tenant_a, settings):
+    from apps.ingestion import buffer
+
+    settings.REDIS_URL = "redis://127.0.0.1:1/0"
+    buffer.redis_client.cache_clear()
+    post(client, tenant_a, [PAGEVIEW], HTTP_USER_AGENT="curl/8.5.0")
+    assert DroppedEvents.objects.get(property=tenant_a.property, reason="bot").count == 1
+
+
+@pytest.mark.django_db
+def test_a_flush_that_died_after_taking_the_counts_is_finished_by_the_next(tenant_a):
+    from apps.ingestion import buffer
+
+    day = date(2026, 11, 22)
+    buffer.drops_count(f"{tenant_a.property.pk}:{day}:bot", 5)
+    assert buffer.drops_take() == {f"{tenant_a.property.pk}:{day}:bot": 5}  # then the flusher died
+    buffer.drops_count(f"{tenant_a.property.pk}:{day}:bot", 2)
+    assert dropped_events_flush() == 1
+    assert DroppedEvents.objects.get(property=tenant_a.property).count == 5
+    dropped_events_flush()
+    assert DroppedEvents.objects.get(property=tenant_a.property).count == 7
+    assert dropped_events_flush() == 0
