@@ -154,6 +154,7 @@ CELERY_BEAT_SCHEDULE = {
     "rollup-refresh-dirty-days": {"task": "apps.reports.tasks.rollup_refresh_dirty_days", "schedule": 60.0},
     "daily-salts-destroy": {"task": "apps.ingestion.tasks.daily_salts_destroy", "schedule": 3600.0},
     "dropped-events-flush": {"task": "apps.ingestion.tasks.dropped_events_flush", "schedule": 60.0},
+    "retention-enforce": {"task": "apps.reports.tasks.retention_enforce", "schedule": 6 * 3600.0},
 }
 
 # --- Clickmeter --------------------------------------------------------------------------------------

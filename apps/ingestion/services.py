@@ -87,7 +87,8 @@ def events_receive(*, key: ResolvedKey, batch: ValidatedBatch, client: RequestCl
 
     In order: a browser origin the property does not allow is refused (403) and counted; events
     from bots are dropped and counted; the rest get the place of the address and, when they carry
-    no visitor id, the day's cookieless visitor hash. Return the ingest response body.
+    no visitor id, the day's cookieless visitor hash, and are queued within the property's rate
+    limits (429 beyond them). Return the ingest response body.
     """
     local_day = received_at.astimezone(zoneinfo.ZoneInfo(key.property_timezone)).date()
     if client.origin is not None and not origin_allowed(allowed_origins=key.allowed_origins, origin=client.origin):

@@ -6,6 +6,7 @@ from django.db.models import Q
 from django.utils import timezone
 
 from apps.ingestion.models import DirtyDay, Event
+from apps.properties.models import Property
 from apps.reports.models import DailyRollup
 from apps.reports.selectors import FACT_COLUMNS
 
@@ -56,3 +57,20 @@ def rollup_refresh_dirty_days(*, quiet_seconds: int | None = None, limit: int = 
     )
     dirty = DirtyDay.objects.filter(settled).order_by("first_marked_at").values_list("property_id", "day")[:limit]
     return sum(rollup_refresh_day(property_id=property_id, day=day) for property_id, day in dirty)
+
+
+def retention_enforce(*, today: date | None = None) -> int:
+    """Delete each property's raw events, rollups and dirty marks older than its retention.
+
+    Days are the property's own; `today` defaults to the current UTC date. Return the number of
+    raw events deleted.
+    """
+    today = today or timezone.now().date()
+    deleted = 0
+    for prop in Property.objects.only("pk", "retention_days"):
+        cutoff = today - timedelta(days=prop.retention_days)
+        with transaction.atomic():
+            deleted += Event.objects.filter(property=prop, day__lt=cutoff).delete()[0]
+            DailyRollup.objects.filter(property=prop, day__lt=cutoff).delete()
+            DirtyDay.objects.filter(property=prop, day__lt=cutoff).delete()
+    return deleted

@@ -19,6 +19,11 @@ def rollup_refresh_dirty_days(quiet_seconds: int | None = None) -> int:
     return services.rollup_refresh_dirty_days(quiet_seconds=quiet_seconds)
 
 
+@shared_task(**RETRY_OPTIONS)
+def retention_enforce() -> int:
+    return services.retention_enforce()
+
+
 def rollup_refresh_schedule(sender, dirty_days, **kwargs) -> None:
     """After events are stored, refresh rollups once the days have settled; at most once per period.
 
