@@ -166,9 +166,9 @@ def test_with_consent_the_beacon_keeps_a_visitor_and_a_session_in_storage(stack,
     assert Event.objects.get(property=tenant.property, type="signup").user_id_hash == "sha256:abc"
 
 
-def test_a_flood_hits_429_and_the_beacons_retries_still_land_every_event_once(stack, site, browser):
+def test_a_flood_from_one_address_hits_429_and_the_beacons_retries_still_land_every_event_once(stack, site, browser):
     folder, port = site
-    tenant = tenant_create(allowed_origins=[f"http://localhost:{port}"], ingest_limit_per_key=2)
+    tenant = tenant_create(allowed_origins=[f"http://localhost:{port}"], ingest_limit_per_address=2)
     write_page(folder, stack, tenant)
     context, page = open_page(browser, f"http://localhost:{port}/index.html")
     refused = []

@@ -13,12 +13,12 @@ def test_the_minified_beacon_is_at_most_2_kb_gzipped():
     assert gzip.decompress(zipped) == plain
 
 
-def test_c_js_is_served_gzipped_with_an_etag_and_an_hour_of_caching(client):
+def test_c_js_is_served_gzipped_with_an_etag_and_a_day_of_caching(client):
     response = client.get("/c.js", HTTP_ACCEPT_ENCODING="gzip, br")
     assert response.status_code == 200
     assert response["Content-Type"].startswith("application/javascript")
     assert response["Content-Encoding"] == "gzip"
-    assert "max-age=3600" in response["Cache-Control"]
+    assert "max-age=86400" in response["Cache-Control"]
     version = response["X-Clickmeter-Version"]
     assert gzip.decompress(response.content) == beacon_build()[1]
     again = client.get("/c.js", HTTP_IF_NONE_MATCH=response["ETag"])
