@@ -354,3 +354,38 @@ def _entries_store(entries: list[tuple[bytes, dict]]) -> int:
         return len(decoded)
     buffer.entries_ack([entry_id for entry_id, _, _ in decoded])
     return len(decoded)
+
+
+def events_reday(*, property: Property) -> int:
+    """Recompute the property-local `day` of a property's events after a timezone change.
+
+    Every day that had or now has events is marked dirty, so reports read raw events for them at
+    once and the rollup refresh rebuilds them in the new days. Return the events re-dayed.
+    """
+    events = Event.objects.filter(property=property)
+    with transaction.atomic():
+        days = set(events.values_list("day", flat=True).distinct())
+        if connection.vendor == "postgresql":
+            with connection.cursor() as cursor:
+                cursor.execute(
+                    f"UPDATE {Event._meta.db_table} SET day = (ts AT TIME ZONE %s)::date WHERE property_id = %s",
+                    [property.timezone, property.pk],
+                )
+                changed = cursor.rowcount
+        else:
+            tz = property.tzinfo
+            rows = [Event(pk=pk, day=ts.astimezone(tz).date()) for pk, ts in events.values_list("pk", "ts")]
+            Event.objects.bulk_update(rows, ["day"], batch_size=1000)
+            changed = len(rows)
+        days |= set(events.values_list("day", flat=True).distinct())
+        now = timezone.now()
+        DirtyDay.objects.bulk_create(
+            [
+                DirtyDay(property=property, day=day, token=random.getrandbits(63), marked_at=now, first_marked_at=now)
+                for day in sorted(days)
+            ],
+            update_conflicts=True,
+            unique_fields=["property", "day"],
+            update_fields=["token", "marked_at"],
+        )
+    return changed

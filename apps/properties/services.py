@@ -1,9 +1,11 @@
 from urllib.parse import urlsplit
 
 from django.core.exceptions import ValidationError
+from django.db import transaction
 
 from apps.accounts.models import Organization
 from apps.properties.models import Property
+from apps.properties.signals import property_timezone_changed
 
 
 def origin_normalize(origin: str) -> str:
@@ -34,3 +36,12 @@ def property_create(
     prop.full_clean()
     prop.save()
     return prop
+
+
+def property_timezone_set(*, property: Property, timezone_name: str) -> None:
+    """Change a property's timezone; receivers re-day what is stored, in the same transaction."""
+    property.timezone = timezone_name
+    property.full_clean()
+    with transaction.atomic():
+        property.save(update_fields=["timezone"])
+        property_timezone_changed.send(sender=Property, property=property)

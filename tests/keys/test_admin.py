@@ -56,3 +56,31 @@ def test_admin_lists_organisations_properties_and_keys(admin_client, tenant_a):
         response = admin_client.get(url)
         assert response.status_code == 200, url
     assert tenant_a.property.public_id in admin_client.get("/admin/properties/property/").content.decode()
+
+
+def test_changing_the_timezone_in_admin_re_days_the_events(admin_client, tenant_a):
+    from datetime import UTC, date, datetime
+
+    from apps.ingestion.models import Event
+    from apps.ingestion.services import AcceptedBatch, events_store
+    from tests.factories import validated_event
+
+    prop = tenant_a.property
+    ts = datetime(2026, 3, 1, 20, 0, tzinfo=UTC).isoformat()
+    events_store(batches=[AcceptedBatch(prop.pk, 0, datetime.now(UTC), [validated_event(ts=ts)])])
+    response = admin_client.post(
+        f"/admin/properties/property/{prop.pk}/change/",
+        {
+            "organization": prop.organization.pk,
+            "name": "Renamed",
+            "allowed_origins": '["https://example.com"]',
+            "timezone": "Asia/Tokyo",
+            "retention_days": 400,
+            "ingest_limit_per_key": 12000,
+            "ingest_limit_per_address": 600,
+        },
+    )
+    assert response.status_code == 302, response.content[:2000]
+    prop.refresh_from_db()
+    assert (prop.name, prop.timezone) == ("Renamed", "Asia/Tokyo")
+    assert Event.objects.get(property=prop).day == date(2026, 3, 2)
