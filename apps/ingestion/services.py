@@ -232,20 +232,23 @@ def events_store(*, batches: list[AcceptedBatch]) -> int:
     now = timezone.now()
     with transaction.atomic():
         _events_insert(rows)
-        DirtyDay.objects.bulk_create(
-            [
-                DirtyDay(
-                    property_id=property_id, day=day, token=random.getrandbits(63), marked_at=now, first_marked_at=now
-                )
-                for property_id, day in dirty_days
-            ],
-            update_conflicts=True,
-            unique_fields=["property", "day"],
-            update_fields=["token", "marked_at"],
-        )
+        _days_mark_dirty(dirty_days, now=now)
         transaction.on_commit(lambda: events_stored.send(sender=Event, dirty_days=dirty_days))
     api_keys_touch(key_ids={batch.key_id for batch in batches}, used_at=now)
     return len(rows)
+
+
+def _days_mark_dirty(days: list[tuple[int, date]], *, now: datetime) -> None:
+    """Mark sorted (property_id, day) pairs dirty, each with a fresh token (see DirtyDay)."""
+    DirtyDay.objects.bulk_create(
+        [
+            DirtyDay(property_id=property_id, day=day, token=random.getrandbits(63), marked_at=now, first_marked_at=now)
+            for property_id, day in days
+        ],
+        update_conflicts=True,
+        unique_fields=["property", "day"],
+        update_fields=["token", "marked_at"],
+    )
 
 
 def _events_insert(rows: list[dict]) -> None:
@@ -378,14 +381,5 @@ def events_reday(*, property: Property) -> int:
             Event.objects.bulk_update(rows, ["day"], batch_size=1000)
             changed = len(rows)
         days |= set(events.values_list("day", flat=True).distinct())
-        now = timezone.now()
-        DirtyDay.objects.bulk_create(
-            [
-                DirtyDay(property=property, day=day, token=random.getrandbits(63), marked_at=now, first_marked_at=now)
-                for day in sorted(days)
-            ],
-            update_conflicts=True,
-            unique_fields=["property", "day"],
-            update_fields=["token", "marked_at"],
-        )
+        _days_mark_dirty([(property.pk, day) for day in sorted(days)], now=timezone.now())
     return changed
