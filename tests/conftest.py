@@ -7,6 +7,7 @@ from django.test import Client
 from apps.accounts.models import Organization, User
 from apps.ingestion import buffer
 from apps.keys import selectors as key_selectors
+from apps.keys import services as key_services
 from apps.keys.services import property_keys_create
 from apps.properties.models import Property
 from tests.e2e.stack import BROWSER_USER_AGENT
@@ -36,6 +37,7 @@ def _isolated_caches():
     if settings.REDIS_URL:
         buffer.redis_client().flushdb()
     key_selectors._cache.clear()
+    key_services._last_touched.clear()
     yield
     buffer.redis_client.cache_clear()
 

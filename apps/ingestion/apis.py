@@ -28,9 +28,13 @@ class EventIngestApi(APIView):
         body = _body_read(request)
         key = request.auth
         envelope = envelope_parse(body)
-        if key.kind == INGEST_TOKEN_KIND and envelope.get("property_id") != key.property_public_id:
-            raise AuthenticationFailed("This ingest token is for another property.")
-        batch = envelope_validate(envelope, property_public_id=key.property_public_id, received_at=received_at)
+        batch = envelope_validate(envelope, received_at=received_at)
+        if envelope["property_id"] != key.property_public_id:
+            if key.kind == INGEST_TOKEN_KIND:
+                raise AuthenticationFailed("This ingest token is for another property.")
+            raise ApplicationError(
+                "property_not_found", "No such property for this key.", field="property_id", status_code=404
+            )
         client = RequestClient(
             ip=client_ip(request.META, trusted_proxies=settings.CLICKMETER_TRUSTED_PROXIES),
             user_agent=request.META.get("HTTP_USER_AGENT", ""),

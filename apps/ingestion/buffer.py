@@ -54,7 +54,6 @@ def consumer_name() -> str:
     return f"{socket.gethostname()}-{os.getpid()}"
 
 
-# One command per request: append the entry, then set the flag if no drain is scheduled.
 # One round trip per request: count the request against its rate limits (fixed one-minute
 # windows; 0 means no limit), and only within them append the entry, then flag a drain if none is
 # scheduled. Returns {status, seconds}: status -1 = limited (seconds until the window resets),

@@ -6,9 +6,9 @@ property allows. The property is named by the request itself: its write key or i
 credentials, `?property=prop_…`. Never `*`, never with credentials (settings.CORS_*).
 """
 
+from rest_framework.exceptions import AuthenticationFailed
+
 from apps.keys.authentication import WriteKeyAuthentication
-from apps.keys.selectors import api_key_resolve, ingest_token_resolve
-from apps.keys.services import INGEST_TOKEN_PREFIX, InvalidToken
 from apps.properties.selectors import origin_allowed, property_allowed_origins
 
 
@@ -19,14 +19,11 @@ def ingest_origin_allowed(sender, request, **kwargs) -> bool:
 
 
 def _allowed_origins(request) -> tuple[str, ...] | None:
-    credentials = WriteKeyAuthentication().credentials(request)
-    if credentials and credentials.startswith(INGEST_TOKEN_PREFIX):
-        try:
-            return ingest_token_resolve(credentials).allowed_origins
-        except InvalidToken:
-            return None
-    if credentials:
-        key = api_key_resolve(secret=credentials, kind="write")
-        return key.allowed_origins if key else None
+    try:
+        authenticated = WriteKeyAuthentication().authenticate(request)
+    except AuthenticationFailed:
+        return None
+    if authenticated is not None:
+        return authenticated[1].allowed_origins
     public_id = request.GET.get("property")
     return property_allowed_origins(public_id=public_id) if public_id else None

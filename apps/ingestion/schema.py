@@ -83,10 +83,11 @@ def parse_timestamp(value) -> datetime | None:
     return parsed if parsed.tzinfo is not None else parsed.replace(tzinfo=UTC)
 
 
-def envelope_validate(envelope: dict, *, property_public_id: str, received_at: datetime) -> ValidatedBatch:
+def envelope_validate(envelope: dict, *, received_at: datetime) -> ValidatedBatch:
     """Validate the envelope and each of its events; return the accepted events and per-event errors.
 
-    Envelope-level problems raise ApplicationError; event-level problems are collected.
+    Envelope-level problems raise ApplicationError; event-level problems are collected. Whether
+    the credential may write to `property_id` is the caller's to decide.
     """
     version = envelope.get("schema_version", SCHEMA_VERSION)
     if type(version) is not int:
@@ -100,10 +101,6 @@ def envelope_validate(envelope: dict, *, property_public_id: str, received_at: d
     property_id = envelope.get("property_id")
     if not isinstance(property_id, str) or not property_id:
         raise ApplicationError("missing_field", "property_id is required.", field="property_id")
-    if property_id != property_public_id:
-        raise ApplicationError(
-            "property_not_found", "No such property for this key.", field="property_id", status_code=404
-        )
     events = envelope.get("events")
     if not isinstance(events, list):
         raise ApplicationError("missing_field", "events must be a list of event objects.", field="events")

@@ -90,19 +90,14 @@ def events_receive(*, key: ResolvedKey, batch: ValidatedBatch, client: RequestCl
     no visitor id, the day's cookieless visitor hash, and are queued within the property's rate
     limits (429 beyond them). Return the ingest response body.
     """
-    local_day = received_at.astimezone(zoneinfo.ZoneInfo(key.property_timezone)).date()
     if client.origin is not None and not origin_allowed(allowed_origins=key.allowed_origins, origin=client.origin):
-        events_drop(
-            property_id=key.property_id, day=local_day, reason=DroppedEvents.Reason.ORIGIN, count=len(batch.events)
-        )
+        _request_drop(key, DroppedEvents.Reason.ORIGIN, count=len(batch.events), received_at=received_at)
         raise ApplicationError(
             "origin_not_allowed", "This origin may not send events to this property.", status_code=403
         )
     body = {"accepted": len(batch.events), "rejected": len(batch.errors), "errors": batch.errors}
     if enrichment.is_bot(client.user_agent):
-        events_drop(
-            property_id=key.property_id, day=local_day, reason=DroppedEvents.Reason.BOT, count=len(batch.events)
-        )
+        _request_drop(key, DroppedEvents.Reason.BOT, count=len(batch.events), received_at=received_at)
         return {**body, "accepted": 0, "dropped": len(batch.events)}
     if not batch.events:
         return body
@@ -133,6 +128,11 @@ def events_receive(*, key: ResolvedKey, batch: ValidatedBatch, client: RequestCl
             retry_after=exc.retry_after,
         ) from None
     return body
+
+
+def _request_drop(key: ResolvedKey, reason: str, *, count: int, received_at: datetime) -> None:
+    local_day = received_at.astimezone(zoneinfo.ZoneInfo(key.property_timezone)).date()
+    events_drop(property_id=key.property_id, day=local_day, reason=reason, count=count)
 
 
 def events_drop(*, property_id: int, day, reason: str, count: int) -> None:
@@ -233,7 +233,7 @@ def events_store(*, batches: list[AcceptedBatch]) -> int:
     with transaction.atomic():
         _events_insert(rows)
         _days_mark_dirty(dirty_days, now=now)
-        transaction.on_commit(lambda: events_stored.send(sender=Event, dirty_days=dirty_days))
+        transaction.on_commit(lambda: events_stored.send(sender=Event))
     api_keys_touch(key_ids={batch.key_id for batch in batches}, used_at=now)
     return len(rows)
 

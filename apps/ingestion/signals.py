@@ -1,4 +1,4 @@
 from django.dispatch import Signal
 
-# Sent after a commit that stored events, with `dirty_days`: sorted (property_id, day) pairs.
+# Sent after a commit that stored events (and so marked their days dirty).
 events_stored = Signal()

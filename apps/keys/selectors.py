@@ -15,10 +15,10 @@ from apps.keys.services import (
     api_key_hash,
 )
 from apps.properties.models import Property
+from config.caching import ShortLivedCache
 
 # Key lookups are cached per process for this long; it bounds how long a revoked key still works.
 CACHE_SECONDS = 1.0
-CACHE_MAX_ENTRIES = 10_000
 
 
 @dataclass(frozen=True)
@@ -34,15 +34,15 @@ class ResolvedKey:
     organization_id: int
 
 
-_cache: dict[str, tuple[float, tuple[ResolvedKey, str] | None]] = {}
+_cache = ShortLivedCache(seconds=CACHE_SECONDS)
 
 
 def _active_key(cache_key: str, *, kind: str, **lookup) -> tuple[ResolvedKey, str] | None:
     """The active key of `kind` matching `lookup`, with its stored hash; cached per process."""
-    now = time.monotonic()
-    cached = _cache.get(cache_key)
-    if cached is not None and cached[0] > now:
-        return cached[1]
+    return _cache.get_or_compute(cache_key, lambda: _active_key_fetch(kind=kind, **lookup))
+
+
+def _active_key_fetch(*, kind: str, **lookup) -> tuple[ResolvedKey, str] | None:
     row = (
         ApiKey.objects.filter(kind=kind, revoked_at__isnull=True, **lookup)
         .values_list(
@@ -58,24 +58,20 @@ def _active_key(cache_key: str, *, kind: str, **lookup) -> tuple[ResolvedKey, st
         )
         .first()
     )
-    found = None
-    if row is not None:
-        key = ResolvedKey(
-            id=row[0],
-            kind=kind,
-            property_id=row[2],
-            property_public_id=row[3],
-            property_timezone=row[4],
-            allowed_origins=tuple(row[5] or ()),
-            ingest_limit_per_key=row[6],
-            ingest_limit_per_address=row[7],
-            organization_id=row[8],
-        )
-        found = (key, row[1])
-    if len(_cache) >= CACHE_MAX_ENTRIES:
-        _cache.clear()
-    _cache[cache_key] = (now + CACHE_SECONDS, found)
-    return found
+    if row is None:
+        return None
+    key = ResolvedKey(
+        id=row[0],
+        kind=kind,
+        property_id=row[2],
+        property_public_id=row[3],
+        property_timezone=row[4],
+        allowed_origins=tuple(row[5] or ()),
+        ingest_limit_per_key=row[6],
+        ingest_limit_per_address=row[7],
+        organization_id=row[8],
+    )
+    return key, row[1]
 
 
 def api_key_resolve(*, secret: str, kind: str) -> ResolvedKey | None:

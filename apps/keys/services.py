@@ -1,6 +1,6 @@
 import hashlib
 import secrets
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 from django.core import signing
 from django.db import transaction
@@ -57,12 +57,23 @@ def api_key_revoke(*, api_key: ApiKey) -> None:
     ApiKey.objects.filter(pk=api_key.pk, revoked_at__isnull=True).update(revoked_at=timezone.now())
 
 
-def api_keys_touch(*, key_ids: set[int], used_at) -> None:
-    """Record that keys were used, writing at most once per key per minute."""
-    if key_ids:
-        ApiKey.objects.filter(pk__in=key_ids).exclude(last_used_at__gt=used_at - LAST_USED_RESOLUTION).update(
-            last_used_at=used_at
-        )
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_last_touched: dict[int, datetime] = {}
+
+
+def api_keys_touch(*, key_ids: set[int], used_at: datetime) -> None:
+    """Record that keys were used, writing at most once per key per minute.
+
+    Keys this process recorded within the minute are skipped without a query: a report request
+    or a drain costs no write for them.
+    """
+    due = {key_id for key_id in key_ids if used_at - _last_touched.get(key_id, EPOCH) >= LAST_USED_RESOLUTION}
+    if not due:
+        return
+    ApiKey.objects.filter(pk__in=due).exclude(last_used_at__gt=used_at - LAST_USED_RESOLUTION).update(
+        last_used_at=used_at
+    )
+    _last_touched.update(dict.fromkeys(due, used_at))
 
 
 def ingest_token_mint(*, api_key_id: int, property_public_id: str, expires_in: int) -> tuple[str, datetime]:

@@ -1,6 +1,5 @@
-import time
-
 from apps.properties.models import Property
+from config.caching import ShortLivedCache
 
 
 def origin_allowed(*, allowed_origins: tuple[str, ...] | list[str], origin: str) -> bool:
@@ -19,19 +18,16 @@ def origin_allowed(*, allowed_origins: tuple[str, ...] | list[str], origin: str)
     return False
 
 
-_origins_cache: dict[str, tuple[float, tuple[str, ...] | None]] = {}
-ORIGINS_CACHE_SECONDS = 1.0
+_origins_cache = ShortLivedCache(seconds=1.0)
 
 
 def property_allowed_origins(*, public_id: str) -> tuple[str, ...] | None:
     """A property's allowed origins by public id (None if there is no such property); cached 1 s."""
-    now = time.monotonic()
-    cached = _origins_cache.get(public_id)
-    if cached is not None and cached[0] > now:
-        return cached[1]
-    row = Property.objects.filter(public_id=public_id).values_list("allowed_origins", flat=True).first()
-    origins = None if row is None else tuple(row)
-    if len(_origins_cache) > 10_000:
-        _origins_cache.clear()
-    _origins_cache[public_id[:64]] = (now + ORIGINS_CACHE_SECONDS, origins)
-    return origins
+    if len(public_id) > Property._meta.get_field("public_id").max_length:
+        return None
+
+    def fetch():
+        row = Property.objects.filter(public_id=public_id).values_list("allowed_origins", flat=True).first()
+        return None if row is None else tuple(row)
+
+    return _origins_cache.get_or_compute(public_id, fetch)

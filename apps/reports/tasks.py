@@ -24,7 +24,7 @@ def retention_enforce() -> int:
     return services.retention_enforce()
 
 
-def rollup_refresh_schedule(sender, dirty_days, **kwargs) -> None:
+def rollup_refresh_schedule(sender, **kwargs) -> None:
     """After events are stored, refresh rollups once the days have settled; at most once per period.
 
     Reports read raw events for dirty days, so a later refresh costs speed, never correctness; beat

@@ -119,7 +119,7 @@ def _demo_batches(prop: Property) -> list[AcceptedBatch]:
                     }
                 )
             envelope = {"property_id": prop.public_id, "events": events}
-            validated = envelope_validate(envelope, property_public_id=prop.public_id, received_at=now)
+            validated = envelope_validate(envelope, received_at=now)
             context = {"user_agent": rng.choice(USER_AGENTS), **rng.choice(PLACES)}
             batches.append(AcceptedBatch(prop.pk, 0, now, validated.events, context))
     return batches
