@@ -8,7 +8,7 @@ import logging
 
 import orjson
 from django.conf import settings
-from django.core.exceptions import PermissionDenied
+from django.core.exceptions import NON_FIELD_ERRORS, PermissionDenied, ValidationError
 from django.db import InterfaceError, OperationalError
 from django.http import Http404
 from rest_framework import exceptions, status
@@ -83,13 +83,18 @@ def exception_handler(exc, context):
     if isinstance(exc, (OperationalError, InterfaceError)):
         logger.warning("database unavailable: %s", exc)
         return error_response(ServiceUnavailable("unavailable", "The service is temporarily unavailable."))
+    if isinstance(exc, ValidationError):
+        field, messages = next(iter(exc.message_dict.items())) if hasattr(exc, "error_dict") else (None, exc.messages)
+        field = None if field == NON_FIELD_ERRORS else field
+        return error_response(ApplicationError("invalid_parameter", " ".join(messages), field=field))
     if isinstance(exc, Http404):
         exc = exceptions.NotFound()
     elif isinstance(exc, PermissionDenied):
-        exc = exceptions.PermissionDenied()
+        exc = exceptions.PermissionDenied(str(exc) or None)
     if isinstance(exc, exceptions.APIException):
         code = next((c for cls, c in _DRF_CODES.items() if isinstance(exc, cls)), "invalid")
-        detail = exc.detail if isinstance(exc.detail, str) else "Invalid request."
+        detail = exc.detail.get("detail", "Invalid request.") if isinstance(exc.detail, dict) else exc.detail
+        detail = detail if isinstance(detail, str) else "Invalid request."
         response = Response({"error": {"code": code, "message": str(detail)}}, status=exc.status_code)
         if getattr(exc, "auth_header", None):
             response["WWW-Authenticate"] = exc.auth_header

@@ -1,5 +1,8 @@
 """Clickmeter settings, read from the environment only (see `.env.example` and the README)."""
 
+import hashlib
+import hmac
+from datetime import timedelta
 from pathlib import Path
 
 import environ
@@ -16,14 +19,18 @@ ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["localhost", "127.0.0.1", "[:
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
 
 INSTALLED_APPS = [
-    "django.contrib.admin",
+    "config.apps.ClickmeterAdminConfig",
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",
     "django.contrib.messages",
     "django.contrib.staticfiles",
     "rest_framework",
+    "rest_framework_simplejwt.token_blacklist",
+    "drf_spectacular",
+    "drf_spectacular_sidecar",
     "corsheaders",
+    "axes",
     "apps.accounts",
     "apps.properties",
     "apps.keys",
@@ -41,6 +48,7 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "axes.middleware.AxesMiddleware",
 ]
 # The ingest endpoint is served by a handler with only these (see config/wsgi.py): it carries no
 # session, cookie or CSRF state, and every microsecond there is paid once per event batch.
@@ -90,6 +98,42 @@ else:
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTH_USER_MODEL = "accounts.User"
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+PASSWORD_HASHERS = [
+    "django.contrib.auth.hashers.Argon2PasswordHasher",
+    "django.contrib.auth.hashers.PBKDF2PasswordHasher",
+]
+LOGIN_URL = "login"
+LOGIN_REDIRECT_URL = "home"
+LOGOUT_REDIRECT_URL = "login"
+PASSWORD_RESET_TIMEOUT = env.int("PASSWORD_RESET_TIMEOUT", default=3 * 3600)
+
+# Lockout (django-axes): 5 failed logins for one account from one address lock that pair out for
+# 15 minutes, on the UI, the admin and the token endpoint alike. Attempts are counted in the cache
+# under a hash, and the address axes sees is itself a keyed hash: no raw IP is stored or logged.
+AXES_FAILURE_LIMIT = env.int("CLICKMETER_LOGIN_FAILURE_LIMIT", default=5)
+AXES_COOLOFF_TIME = timedelta(minutes=env.int("CLICKMETER_LOGIN_COOLOFF_MINUTES", default=15))
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_HANDLER = "axes.handlers.cache.AxesCacheHandler"
+AXES_CLIENT_IP_CALLABLE = "config.lockout.client_address"
+AXES_USERNAME_CALLABLE = "config.lockout.client_username"
+AXES_RESET_ON_SUCCESS = True
+AXES_VERBOSE = False
+AXES_LOCKOUT_CALLABLE = "config.lockout.lockout_response"
+AXES_SENSITIVE_PARAMETERS = ["password", "password1", "password2", "new_password1", "new_password2"]
+
+EMAIL_BACKEND = env.str(
+    "EMAIL_BACKEND", default=f"django.core.mail.backends.{'console' if DEBUG else 'smtp'}.EmailBackend"
+)
+EMAIL_HOST = env.str("EMAIL_HOST", default="localhost")
+EMAIL_PORT = env.int("EMAIL_PORT", default=25)
+EMAIL_HOST_USER = env.str("EMAIL_HOST_USER", default="")
+EMAIL_HOST_PASSWORD = env.str("EMAIL_HOST_PASSWORD", default="")
+EMAIL_USE_TLS = env.bool("EMAIL_USE_TLS", default=False)
+DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="Clickmeter <clickmeter@localhost>")
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
@@ -123,6 +167,13 @@ if REDIS_URL:
     }
 else:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+# Failed-login counts must be shared by every process: Redis, or a table (`createcachetable`).
+CACHES["lockout"] = (
+    CACHES["default"]
+    if REDIS_URL
+    else {"BACKEND": "django.core.cache.backends.db.DatabaseCache", "LOCATION": "clickmeter_lockout_cache"}
+)
+AXES_CACHE = "lockout"
 
 # --- Celery: no accepted task may be dropped (asserted by tests/test_celery_config.py) ------------
 CELERY_BROKER_URL = REDIS_URL or "memory://localhost/"
@@ -173,6 +224,10 @@ CLICKMETER_TRUSTED_PROXIES = env.int("CLICKMETER_TRUSTED_PROXIES", default=0)
 # A MaxMind GeoIP2/GeoLite2 City database; empty: no country, region or city.
 CLICKMETER_GEOIP_PATH = env.str("CLICKMETER_GEOIP_PATH", default="")
 
+# A rotated key keeps working this long, so a deployment can switch to the new secret.
+CLICKMETER_KEY_ROTATION_GRACE_HOURS = env.int("CLICKMETER_KEY_ROTATION_GRACE_HOURS", default=24)
+CLICKMETER_INVITATION_DAYS = env.int("CLICKMETER_INVITATION_DAYS", default=7)
+
 # --- DRF -------------------------------------------------------------------------------------------
 REST_FRAMEWORK = {
     "DEFAULT_RENDERER_CLASSES": ["config.api.OrjsonRenderer"],
@@ -183,6 +238,40 @@ REST_FRAMEWORK = {
     "EXCEPTION_HANDLER": "config.api.exception_handler",
     "DEFAULT_THROTTLE_RATES": {"reports": env.str("CLICKMETER_REPORT_RATE", default="600/min")},
     "UNAUTHENTICATED_USER": None,
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+}
+
+# JWTs for programs: short-lived access tokens, refresh tokens rotated and the old one blacklisted,
+# signed with a key of their own (not SECRET_KEY) and verified with HS256 only.
+SIMPLE_JWT = {
+    "ACCESS_TOKEN_LIFETIME": timedelta(minutes=env.int("JWT_ACCESS_MINUTES", default=5)),
+    "REFRESH_TOKEN_LIFETIME": timedelta(days=env.int("JWT_REFRESH_DAYS", default=7)),
+    "ROTATE_REFRESH_TOKENS": True,
+    "BLACKLIST_AFTER_ROTATION": True,
+    "UPDATE_LAST_LOGIN": False,
+    "ALGORITHM": "HS256",
+    # Its own key: JWT_SIGNING_KEY when set (rotate it to log every program out), otherwise derived
+    # from SECRET_KEY under a label of its own, so a token can never pass as a Django signature.
+    "SIGNING_KEY": env.str(
+        "JWT_SIGNING_KEY", default=hmac.new(SECRET_KEY.encode(), b"clickmeter.jwt", hashlib.sha256).hexdigest()
+    ),
+    "AUTH_HEADER_TYPES": ("Bearer",),
+    "USER_ID_FIELD": "id",
+    "USER_ID_CLAIM": "user_id",
+    "CHECK_REVOKE_TOKEN": True,
+}
+
+SPECTACULAR_SETTINGS = {
+    "TITLE": "Clickmeter API",
+    "DESCRIPTION": "Ingest events with a write key; read reports with a read key, a member's JWT or session; "
+    "manage organisations, properties and keys with a JWT.",
+    "VERSION": "1",
+    "SERVE_INCLUDE_SCHEMA": False,
+    "SCHEMA_PATH_PREFIX": r"/v1",
+    "COMPONENT_SPLIT_REQUEST": True,
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
 }
 
 # --- Security: `manage.py check --deploy` is clean with DEBUG off (tests/test_deploy_checks.py) ---

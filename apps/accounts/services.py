@@ -1,18 +1,204 @@
-from django.db import transaction
+from datetime import timedelta
+
+from django.conf import settings
+from django.contrib.auth import password_validation
+from django.core import signing
+from django.core.exceptions import ValidationError
+from django.core.mail import send_mail
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+from django.utils.crypto import get_random_string
 from django.utils.text import slugify
 
-from apps.accounts.models import Membership, Organization, User
+from apps.accounts.models import Invitation, Membership, Organization, Role, User
+from config.api import ApplicationError
+
+INVITATION_SALT = "clickmeter.invitation"
+
+
+class InvalidInvitation(ApplicationError):
+    status_code = 404
+
+    def __init__(self, message: str):
+        super().__init__("invitation_invalid", message)
 
 
 def organization_get_or_create(*, name: str) -> Organization:
-    """Return the organisation with this name's slug, creating it when missing."""
+    """Return the organisation with this name's slug, creating it when missing (operators' commands)."""
     slug = slugify(name)[:100] or "org"
     organization, _ = Organization.objects.get_or_create(slug=slug, defaults={"name": name})
     return organization
 
 
 @transaction.atomic
+def organization_create(*, name: str, owner: User) -> Organization:
+    """Create a new organisation (never joining an existing one of the same name) owned by `owner`."""
+    name = name.strip()
+    if not name:
+        raise ApplicationError("invalid_parameter", "An organisation needs a name.", field="name")
+    base = slugify(name)[:80] or "org"
+    slug = base
+    while Organization.objects.filter(slug=slug).exists():
+        slug = f"{base}-{get_random_string(6, 'abcdefghijkmnpqrstuvwxyz23456789')}"
+    organization = Organization.objects.create(name=name[:200], slug=slug)
+    Membership.objects.create(user=owner, organization=organization, role=Role.OWNER)
+    return organization
+
+
+@transaction.atomic
+def organization_update(*, organization: Organization, name: str) -> Organization:
+    """Rename an organisation."""
+    if not name.strip():
+        raise ApplicationError("invalid_parameter", "An organisation needs a name.", field="name")
+    organization.name = name.strip()[:200]
+    organization.save(update_fields=["name"])
+    return organization
+
+
+def organization_delete(*, organization: Organization) -> None:
+    """Delete an organisation with its properties, keys, events and reports."""
+    organization.delete()
+
+
+@transaction.atomic
+def user_sign_up(*, email: str, password: str, organization_name: str) -> User:
+    """Create a user and the organisation they own; the password must pass the validators."""
+    email = User.objects.normalize_email(email).lower()
+    if User.objects.filter(email=email).exists():
+        raise ApplicationError("email_taken", "An account with this email already exists.", field="email")
+    try:
+        password_validation.validate_password(password, User(email=email))
+    except ValidationError as exc:
+        raise ApplicationError("invalid_password", " ".join(exc.messages), field="password") from None
+    try:
+        user = User.objects.create_user(email=email, password=password)
+    except IntegrityError:
+        raise ApplicationError("email_taken", "An account with this email already exists.", field="email") from None
+    organization_create(name=organization_name, owner=user)
+    return user
+
+
+@transaction.atomic
 def membership_set(*, user: User, organization: Organization, role: str) -> Membership:
-    """Give `user` exactly `role` in `organization`."""
+    """Give `user` exactly `role` in `organization` (operators' commands and accepted invitations)."""
     membership, _ = Membership.objects.update_or_create(user=user, organization=organization, defaults={"role": role})
     return membership
+
+
+def _owners_remaining_after(membership: Membership) -> int:
+    owners = Membership.objects.select_for_update().filter(organization_id=membership.organization_id, role=Role.OWNER)
+    return sum(1 for owner in owners if owner.pk != membership.pk)
+
+
+@transaction.atomic
+def membership_role_change(*, membership: Membership, role: str) -> Membership:
+    """Change a member's role; an organisation always keeps at least one owner."""
+    if role not in Role.values:
+        raise ApplicationError("invalid_parameter", f"role must be one of {', '.join(Role.values)}.", field="role")
+    if membership.role == Role.OWNER and role != Role.OWNER and _owners_remaining_after(membership) == 0:
+        raise ApplicationError(
+            "last_owner", "The last owner cannot step down; make another member owner first.", status_code=409
+        )
+    membership.role = role
+    membership.save(update_fields=["role"])
+    return membership
+
+
+@transaction.atomic
+def membership_remove(*, membership: Membership) -> None:
+    """Remove a member (or let one leave); the last owner can neither leave nor be removed."""
+    if membership.role == Role.OWNER and _owners_remaining_after(membership) == 0:
+        raise ApplicationError(
+            "last_owner",
+            "The last owner cannot leave the organisation; make another member owner, or delete it.",
+            status_code=409,
+        )
+    membership.delete()
+
+
+def invitation_token(invitation: Invitation) -> str:
+    return signing.dumps({"i": invitation.pk}, salt=INVITATION_SALT)
+
+
+@transaction.atomic
+def invitation_create(
+    *, organization: Organization, email: str, role: str, invited_by: User, accept_url: str
+) -> tuple[Invitation, str]:
+    """Invite `email` to join with `role` and mail them a signed link; return the invitation and token.
+
+    `accept_url` is the absolute URL of the acceptance page with `{token}` where the token goes.
+    The link expires after CLICKMETER_INVITATION_DAYS and works once.
+    """
+    if role not in Role.values:
+        raise ApplicationError("invalid_parameter", f"role must be one of {', '.join(Role.values)}.", field="role")
+    email = User.objects.normalize_email(email.strip()).lower()
+    if organization.memberships.filter(user__email=email).exists():
+        raise ApplicationError("already_member", f"{email} is already a member.", field="email", status_code=409)
+    invitation = Invitation.objects.create(
+        organization=organization,
+        email=email,
+        role=role,
+        invited_by=invited_by,
+        expires_at=timezone.now() + timedelta(days=settings.CLICKMETER_INVITATION_DAYS),
+    )
+    token = invitation_token(invitation)
+    link = accept_url.replace("{token}", token)
+    transaction.on_commit(
+        lambda: send_mail(
+            subject=f"You are invited to {organization.name} on Clickmeter",
+            message=(
+                f"{invited_by.email} invites you to join {organization.name} on Clickmeter as {role}.\n\n"
+                f"Accept within {settings.CLICKMETER_INVITATION_DAYS} days: {link}\n\n"
+                "The link works once. If you did not expect this, ignore this email."
+            ),
+            from_email=None,
+            recipient_list=[email],
+        )
+    )
+    return invitation, token
+
+
+def invitation_resolve(token: str) -> Invitation:
+    """Return the pending invitation a link's token names, or raise InvalidInvitation."""
+    try:
+        invitation_id = int(signing.loads(token, salt=INVITATION_SALT)["i"])
+    except (signing.BadSignature, KeyError, TypeError, ValueError):
+        raise InvalidInvitation("This invitation link is not valid.") from None
+    invitation = Invitation.objects.select_related("organization").filter(pk=invitation_id).first()
+    if invitation is None or invitation.revoked_at is not None:
+        raise InvalidInvitation("This invitation was withdrawn.")
+    if invitation.accepted_at is not None:
+        raise InvalidInvitation("This invitation has already been used.")
+    if invitation.expires_at <= timezone.now():
+        raise InvalidInvitation("This invitation has expired; ask for a new one.")
+    return invitation
+
+
+@transaction.atomic
+def invitation_accept(*, token: str, user: User) -> Membership:
+    """Join the organisation an invitation names, once, as the invited email address only."""
+    invitation = invitation_resolve(token)
+    invitation = Invitation.objects.select_for_update().get(pk=invitation.pk)
+    if invitation.accepted_at is not None:
+        raise InvalidInvitation("This invitation has already been used.")
+    if user.email.lower() != invitation.email:
+        raise ApplicationError(
+            "invitation_other_email",
+            f"This invitation is for {invitation.email}; sign in with that address to accept it.",
+            status_code=403,
+        )
+    existing = Membership.objects.filter(user=user, organization=invitation.organization).first()
+    membership = existing or Membership.objects.create(
+        user=user, organization=invitation.organization, role=invitation.role
+    )
+    invitation.accepted_at = timezone.now()
+    invitation.accepted_by = user
+    invitation.save(update_fields=["accepted_at", "accepted_by"])
+    return membership
+
+
+def invitation_revoke(*, invitation: Invitation) -> None:
+    """Withdraw a pending invitation; its link stops working at once."""
+    Invitation.objects.filter(pk=invitation.pk, revoked_at__isnull=True, accepted_at__isnull=True).update(
+        revoked_at=timezone.now()
+    )

@@ -1,5 +1,6 @@
 from django.db import models
 
+from apps.accounts.models import tenant_manager
 from apps.properties.models import Property
 
 
@@ -98,6 +99,8 @@ class DroppedEvents(models.Model):
     day = models.DateField()
     reason = models.CharField(max_length=16, choices=Reason.choices)
     count = models.BigIntegerField(default=0)
+
+    objects = tenant_manager("property__organization")
 
     class Meta:
         verbose_name_plural = "dropped events"

@@ -6,7 +6,7 @@ from apps.keys.authentication import ReadKeyAuthentication
 from apps.keys.permissions import HasApiKey
 from apps.keys.selectors import property_access_by_key
 from apps.keys.services import INGEST_TOKEN_MAX_SECONDS, ingest_token_mint
-from apps.keys.throttling import ReadKeyRateThrottle
+from apps.keys.throttling import ReportRateThrottle
 from config.api import ApplicationError
 
 
@@ -15,7 +15,7 @@ class IngestTokenCreateApi(APIView):
 
     authentication_classes = [ReadKeyAuthentication]
     permission_classes = [HasApiKey]
-    throttle_classes = [ReadKeyRateThrottle]
+    throttle_classes = [ReportRateThrottle]
 
     class InputSerializer(serializers.Serializer):
         expires_in = serializers.IntegerField(min_value=1, max_value=INGEST_TOKEN_MAX_SECONDS, default=3600)

@@ -1,11 +1,12 @@
-"""DRF authentication by write key (ingest) and read key (reports)."""
+"""DRF authentication: write keys (ingest), read keys (reports), and members by JWT or session."""
 
 from rest_framework import exceptions
-from rest_framework.authentication import BaseAuthentication
+from rest_framework.authentication import BaseAuthentication, SessionAuthentication
+from rest_framework_simplejwt.authentication import JWTAuthentication
 
 from apps.keys.models import ApiKey
 from apps.keys.selectors import api_key_resolve, ingest_token_resolve
-from apps.keys.services import INGEST_TOKEN_PREFIX, InvalidToken
+from apps.keys.services import INGEST_TOKEN_PREFIX, SECRET_PREFIXES, InvalidToken
 
 
 def _bearer(request) -> str | None:
@@ -65,4 +66,12 @@ class ReadKeyAuthentication(_KeyAuthentication):
     kind = ApiKey.Kind.READ
 
     def credentials(self, request):
-        return _bearer(request)
+        bearer = _bearer(request)
+        # Any other bearer (a member's JWT) is left to the authenticators after this one.
+        return bearer if bearer is not None and bearer.startswith(SECRET_PREFIXES[self.kind]) else None
+
+
+# Members: a JWT (programs) or the browser session of the UI (CSRF-checked for writes).
+MEMBER_AUTHENTICATION = [JWTAuthentication, SessionAuthentication]
+# Reports: the property's read key, or a member.
+REPORT_AUTHENTICATION = [ReadKeyAuthentication, *MEMBER_AUTHENTICATION]

@@ -1,5 +1,6 @@
 from django.db import models
 
+from apps.accounts.models import tenant_manager
 from apps.properties.models import Property
 
 
@@ -18,9 +19,17 @@ class ApiKey(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
     last_used_at = models.DateTimeField(null=True, blank=True, editable=False)
     revoked_at = models.DateTimeField(null=True, blank=True, editable=False)
+    expires_at = models.DateTimeField(
+        null=True, blank=True, help_text="The key stops working at this time (set by rotation, or by hand)."
+    )
+
+    objects = tenant_manager("property__organization")
 
     class Meta:
         verbose_name = "API key"
 
     def __str__(self):
         return f"{self.prefix}… ({self.get_kind_display()})"
+
+    def is_active(self, now) -> bool:
+        return self.revoked_at is None and (self.expires_at is None or self.expires_at > now)

@@ -1,8 +1,27 @@
 from rest_framework.permissions import BasePermission
 
+from apps.keys.selectors import ResolvedKey
+
 
 class HasApiKey(BasePermission):
     """Allow only requests authenticated by an API key (of the kind the view's authenticator takes)."""
 
     def has_permission(self, request, view):
-        return request.auth is not None
+        return isinstance(request.auth, ResolvedKey)
+
+
+class IsMember(BasePermission):
+    """Allow only a signed-in user (JWT or session); what they may touch is decided by the door."""
+
+    def has_permission(self, request, view):
+        return request.user is not None and request.user.is_authenticated
+
+
+class IsMemberOrHasApiKey(BasePermission):
+    def has_permission(self, request, view):
+        return HasApiKey().has_permission(request, view) or IsMember().has_permission(request, view)
+
+
+def request_actor(request):
+    """Who a request acts as: its API key, or else its user."""
+    return request.auth if isinstance(request.auth, ResolvedKey) else request.user

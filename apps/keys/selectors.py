@@ -3,8 +3,12 @@ import time
 from dataclasses import dataclass, replace
 
 from django.core import signing
+from django.core.exceptions import PermissionDenied
+from django.db.models import Q, QuerySet
 from django.http import Http404
+from django.utils import timezone
 
+from apps.accounts.models import Role, User
 from apps.keys.models import ApiKey
 from apps.keys.services import (
     INGEST_TOKEN_KIND,
@@ -45,6 +49,7 @@ def _active_key(cache_key: str, *, kind: str, **lookup) -> tuple[ResolvedKey, st
 def _active_key_fetch(*, kind: str, **lookup) -> tuple[ResolvedKey, str] | None:
     row = (
         ApiKey.objects.filter(kind=kind, revoked_at__isnull=True, **lookup)
+        .filter(Q(expires_at__isnull=True) | Q(expires_at__gt=timezone.now()))
         .values_list(
             "id",
             "key_hash",
@@ -75,7 +80,7 @@ def _active_key_fetch(*, kind: str, **lookup) -> tuple[ResolvedKey, str] | None:
 
 
 def api_key_resolve(*, secret: str, kind: str) -> ResolvedKey | None:
-    """Return the active key of `kind` matching `secret`, or None.
+    """Return the active (not revoked, not expired) key of `kind` matching `secret`, or None.
 
     Unknown secrets are cached too, so a flood of forged keys costs one query per second per key.
     """
@@ -115,3 +120,30 @@ def property_access_by_key(*, key: ResolvedKey, public_id: str) -> Property:
     if prop is None:
         raise Http404
     return prop
+
+
+def property_access(*, actor: User | ResolvedKey, public_id: str, role: str = Role.VIEWER) -> Property:
+    """The one door to a property for a request: a member (by role) or one of its own keys.
+
+    Another organisation's property is a 404 exactly like a missing one. A key acts for its own
+    property with a viewer's rights; a member whose role is below `role` gets a 403.
+    """
+    if isinstance(actor, ResolvedKey):
+        prop = property_access_by_key(key=actor, public_id=public_id)
+        if role != Role.VIEWER:
+            raise PermissionDenied("An API key cannot do this; use a member's credentials.")
+        return prop
+    return Property.objects.access(actor, role=role, public_id=public_id)
+
+
+def api_keys_of_property(*, property: Property) -> QuerySet[ApiKey]:
+    """A property's keys, newest first (the caller has passed the property door)."""
+    return property.api_keys.order_by("-created_at", "-pk")
+
+
+def api_key_access(*, property: Property, key_id: int | str) -> ApiKey:
+    """One key of a property the caller has passed the door for; 404 for any other id."""
+    key = property.api_keys.filter(pk=key_id).first() if str(key_id).isdigit() else None
+    if key is None:
+        raise Http404
+    return key

@@ -2,12 +2,14 @@ import hashlib
 import secrets
 from datetime import UTC, datetime, timedelta
 
+from django.conf import settings
 from django.core import signing
 from django.db import transaction
 from django.utils import timezone
 
 from apps.keys.models import ApiKey
 from apps.properties.models import Property
+from config.api import ApplicationError
 
 SECRET_PREFIXES = {ApiKey.Kind.WRITE: "wk_", ApiKey.Kind.READ: "rk_"}
 INGEST_TOKEN_PREFIX = "it_"
@@ -37,10 +39,35 @@ def api_key_assign_secret(*, api_key: ApiKey) -> str:
     return secret
 
 
-def api_key_create(*, property: Property, kind: str, name: str = "") -> tuple[ApiKey, str]:
+def api_key_create(
+    *, property: Property, kind: str, name: str = "", expires_at: datetime | None = None
+) -> tuple[ApiKey, str]:
     """Create a key and return it with its secret, which is never stored."""
-    api_key = ApiKey(property=property, kind=kind, name=name)
+    if kind not in SECRET_PREFIXES:
+        raise ApplicationError("invalid_parameter", "kind must be write or read.", field="kind")
+    if expires_at is not None and expires_at <= timezone.now():
+        raise ApplicationError("invalid_parameter", "expires_at must be in the future.", field="expires_at")
+    api_key = ApiKey(property=property, kind=kind, name=name, expires_at=expires_at)
     return api_key, api_key_assign_secret(api_key=api_key)
+
+
+def api_key_rotation_grace() -> timedelta:
+    return timedelta(hours=settings.CLICKMETER_KEY_ROTATION_GRACE_HOURS)
+
+
+@transaction.atomic
+def api_key_rotate(*, api_key: ApiKey) -> tuple[ApiKey, str]:
+    """Replace a key: return a new key of the same kind and name with its secret, and let the old one
+    work only for the rotation grace period (CLICKMETER_KEY_ROTATION_GRACE_HOURS, 24 by default)."""
+    api_key = ApiKey.objects.select_for_update().get(pk=api_key.pk)
+    now = timezone.now()
+    if not api_key.is_active(now):
+        raise ApplicationError("key_inactive", "A revoked or expired key cannot be rotated.", status_code=409)
+    old_expiry = now + api_key_rotation_grace()
+    if api_key.expires_at is None or api_key.expires_at > old_expiry:
+        api_key.expires_at = old_expiry
+        api_key.save(update_fields=["expires_at"])
+    return api_key_create(property=api_key.property, kind=api_key.kind, name=api_key.name)
 
 
 @transaction.atomic

@@ -3,16 +3,22 @@ import logging
 from redis.exceptions import RedisError
 from rest_framework.throttling import SimpleRateThrottle
 
+from apps.keys.selectors import ResolvedKey
+
 logger = logging.getLogger(__name__)
 
 
-class ReadKeyRateThrottle(SimpleRateThrottle):
-    """The reporting budget of one read key, counted apart from any ingest limit."""
+class ReportRateThrottle(SimpleRateThrottle):
+    """The reporting budget of one read key or one member, counted apart from any ingest limit."""
 
     scope = "reports"
 
     def get_cache_key(self, request, view):
-        return f"clickmeter:ratelimit:reports:{request.auth.id}" if request.auth is not None else None
+        if isinstance(request.auth, ResolvedKey):
+            return f"clickmeter:ratelimit:reports:key:{request.auth.id}"
+        if request.user is not None and request.user.is_authenticated:
+            return f"clickmeter:ratelimit:reports:user:{request.user.pk}"
+        return None
 
     def allow_request(self, request, view):
         try:

@@ -1,16 +1,13 @@
-import secrets
 import zoneinfo
 
 from django.core.exceptions import ValidationError
 from django.db import models
 
-from apps.accounts.models import Organization
-
-PUBLIC_ID_ALPHABET = "abcdefghijkmnpqrstuvwxyz23456789"
+from apps.accounts.models import Organization, public_id_new, tenant_manager
 
 
 def property_public_id_new() -> str:
-    return "prop_" + "".join(secrets.choice(PUBLIC_ID_ALPHABET) for _ in range(16))
+    return public_id_new("prop_")
 
 
 def validate_timezone(value: str) -> None:
@@ -36,6 +33,8 @@ class Property(models.Model):
         default=600, help_text="Ingest requests per minute per client address (0: no limit)."
     )
     created_at = models.DateTimeField(auto_now_add=True)
+
+    objects = tenant_manager("organization")
 
     class Meta:
         verbose_name_plural = "properties"

@@ -38,6 +38,40 @@ def property_create(
     return prop
 
 
+_UPDATABLE = (
+    "name",
+    "allowed_origins",
+    "timezone",
+    "retention_days",
+    "ingest_limit_per_key",
+    "ingest_limit_per_address",
+)
+
+
+def property_update(*, property: Property, **changes) -> Property:
+    """Change a property's settings; a new timezone re-days its stored events (property_timezone_set)."""
+    unknown = set(changes) - set(_UPDATABLE)
+    if unknown:
+        raise ValueError(f"not updatable: {', '.join(sorted(unknown))}")
+    new_timezone = changes.pop("timezone", property.timezone)
+    if "allowed_origins" in changes:
+        changes["allowed_origins"] = sorted({origin_normalize(origin) for origin in changes["allowed_origins"]})
+    for field, value in changes.items():
+        setattr(property, field, value)
+    property.full_clean()
+    with transaction.atomic():
+        if changes:
+            property.save(update_fields=list(changes))
+        if new_timezone != property.timezone:
+            property_timezone_set(property=property, timezone_name=new_timezone)
+    return property
+
+
+def property_delete(*, property: Property) -> None:
+    """Delete a property with its keys, events and rollups."""
+    property.delete()
+
+
 def property_timezone_set(*, property: Property, timezone_name: str) -> None:
     """Change a property's timezone; receivers re-day what is stored, in the same transaction."""
     property.timezone = timezone_name

@@ -4,11 +4,11 @@ from django.utils import timezone
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from apps.keys.authentication import ReadKeyAuthentication
-from apps.keys.permissions import HasApiKey
-from apps.keys.selectors import property_access_by_key
+from apps.keys.authentication import REPORT_AUTHENTICATION
+from apps.keys.permissions import IsMemberOrHasApiKey, request_actor
+from apps.keys.selectors import ResolvedKey, property_access
 from apps.keys.services import api_keys_touch
-from apps.keys.throttling import ReadKeyRateThrottle
+from apps.keys.throttling import ReportRateThrottle
 from apps.properties.models import Property
 from apps.reports.selectors import (
     DIMENSIONS,
@@ -29,15 +29,16 @@ MAX_LIMIT = 1000
 
 
 class _ReportApi(APIView):
-    """A read-key report on one property; subclasses name their parameters and compute the body."""
+    """A report on one property for its read key or a member; subclasses name their parameters and
+    compute the body."""
 
-    authentication_classes = [ReadKeyAuthentication]
-    permission_classes = [HasApiKey]
-    throttle_classes = [ReadKeyRateThrottle]
+    authentication_classes = REPORT_AUTHENTICATION
+    permission_classes = [IsMemberOrHasApiKey]
+    throttle_classes = [ReportRateThrottle]
     parameters: frozenset[str] = frozenset({"from", "to"})
 
     def get(self, request, property_id: str):
-        prop = property_access_by_key(key=request.auth, public_id=property_id)
+        prop = property_access(actor=request_actor(request), public_id=property_id)
         params = request.query_params
         unknown = sorted(set(params) - self.parameters)
         if unknown:
@@ -47,7 +48,8 @@ class _ReportApi(APIView):
                 field=unknown[0],
             )
         date_from, date_to = _date_range(params, prop)
-        api_keys_touch(key_ids={request.auth.id}, used_at=timezone.now())
+        if isinstance(request.auth, ResolvedKey):
+            api_keys_touch(key_ids={request.auth.id}, used_at=timezone.now())
         body = {"property_id": prop.public_id, "from": date_from, "to": date_to}
         body.update(self.report(prop, date_from, date_to, params))
         return Response(body)

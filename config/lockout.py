@@ -1,0 +1,35 @@
+"""What django-axes counts failed logins by: the account, and the client's address as a keyed hash."""
+
+from django.conf import settings
+from django.http import JsonResponse
+from django.shortcuts import render
+from django.utils.crypto import salted_hmac
+
+from apps.ingestion.enrichment import client_ip
+
+
+def client_address(request) -> str:
+    """Return a keyed hash of the client's address, so no raw IP reaches the cache or the logs."""
+    address = client_ip(request.META, trusted_proxies=settings.CLICKMETER_TRUSTED_PROXIES)
+    return salted_hmac("clickmeter.lockout", address).hexdigest()[:32]
+
+
+def client_username(request, credentials: dict | None) -> str | None:
+    """Return the email a login attempt names: `username` on login forms, `email` on the token API."""
+    credentials = credentials or {}
+    username = credentials.get("username") or credentials.get("email")
+    if username is None and request is not None and hasattr(request, "POST"):
+        username = request.POST.get("username") or request.POST.get("email")
+    return username.strip().lower() if isinstance(username, str) else username
+
+
+def lockout_response(request, original_response=None, credentials=None):
+    """Answer a locked-out login: the API's JSON error under /v1/, a page elsewhere; 429 both."""
+    minutes = int(settings.AXES_COOLOFF_TIME.total_seconds() // 60)
+    message = f"Too many failed logins for this account from this address; try again in {minutes} minutes."
+    if request.path.startswith("/v1/"):
+        response = JsonResponse({"error": {"code": "locked_out", "message": message}}, status=429)
+    else:
+        response = render(request, "accounts/locked_out.html", {"message": message}, status=429)
+    response["Retry-After"] = str(int(settings.AXES_COOLOFF_TIME.total_seconds()))
+    return response
