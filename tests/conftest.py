@@ -3,8 +3,9 @@ from dataclasses import dataclass
 import pytest
 from django.conf import settings
 from django.test import Client
+from rest_framework_simplejwt.tokens import RefreshToken
 
-from apps.accounts.models import Organization, User
+from apps.accounts.models import Organization, Role, User
 from apps.ingestion import buffer
 from apps.keys import selectors as key_selectors
 from apps.keys import services as key_services
@@ -16,18 +17,42 @@ from tests.factories import MembershipFactory, PropertyFactory
 
 @dataclass
 class Tenant:
+    """An organisation with one property, its keys, and a member of every role."""
+
     organization: Organization
     owner: User
+    admin: User
+    viewer: User
     property: Property
     write_key: str
     read_key: str
 
+    def member(self, role: str) -> User:
+        return getattr(self, role)
+
 
 def tenant_create(**property_fields) -> Tenant:
     prop = PropertyFactory(**property_fields)
-    owner = MembershipFactory(organization=prop.organization).user
+    members = {
+        role: MembershipFactory(organization=prop.organization, role=role).user
+        for role in (Role.OWNER, Role.ADMIN, Role.VIEWER)
+    }
     keys = property_keys_create(property=prop)
-    return Tenant(prop.organization, owner, prop, keys["write"], keys["read"])
+    return Tenant(
+        prop.organization, members["owner"], members["admin"], members["viewer"], prop, keys["write"], keys["read"]
+    )
+
+
+def jwt_for(user: User) -> str:
+    """A fresh access token for `user`, as `POST /v1/auth/token` would issue."""
+    return str(RefreshToken.for_user(user).access_token)
+
+
+def session_client_for(user: User) -> Client:
+    """A browser-like client signed in as `user` through a Django session."""
+    signed_in = Client(HTTP_USER_AGENT=BROWSER_USER_AGENT)
+    signed_in.force_login(user, backend="django.contrib.auth.backends.ModelBackend")
+    return signed_in
 
 
 @pytest.fixture(autouse=True)

@@ -7,6 +7,8 @@ from apps.accounts.models import Membership, Organization, User
 from apps.ingestion.schema import TEXT_LIMITS
 from apps.properties.models import Property
 
+PASSWORD = "correct horse battery staple"
+
 
 class OrganizationFactory(factory.django.DjangoModelFactory):
     class Meta:
@@ -21,7 +23,7 @@ class UserFactory(factory.django.DjangoModelFactory):
         model = User
 
     email = factory.Sequence(lambda n: f"user{n}@example.com")
-    password = factory.django.Password("correct horse battery staple")
+    password = factory.django.Password(PASSWORD)
 
 
 class MembershipFactory(factory.django.DjangoModelFactory):

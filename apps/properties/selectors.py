@@ -1,3 +1,6 @@
+from django.db.models import QuerySet
+
+from apps.accounts.models import Role
 from apps.properties.models import Property
 from config.caching import ShortLivedCache
 
@@ -31,3 +34,8 @@ def property_allowed_origins(*, public_id: str) -> tuple[str, ...] | None:
         return None if row is None else tuple(row)
 
     return _origins_cache.get_or_compute(public_id, fetch)
+
+
+def properties_of_user(*, user, role: str = Role.VIEWER) -> QuerySet[Property]:
+    """The properties of every organisation where `user` holds at least `role`."""
+    return Property.objects.for_user(user, role=role).select_related("organization").order_by("name", "pk")
