@@ -1,3 +1,4 @@
+from collections.abc import Callable
 from datetime import timedelta
 
 from django.conf import settings
@@ -122,12 +123,12 @@ def invitation_token(invitation: Invitation) -> str:
 
 @transaction.atomic
 def invitation_create(
-    *, organization: Organization, email: str, role: str, invited_by: User, accept_url: str
+    *, organization: Organization, email: str, role: str, invited_by: User, accept_url: Callable[[str], str]
 ) -> tuple[Invitation, str]:
     """Invite `email` to join with `role` and mail them a signed link; return the invitation and token.
 
-    `accept_url` is the absolute URL of the acceptance page with `{token}` where the token goes.
-    The link expires after CLICKMETER_INVITATION_DAYS and works once.
+    `accept_url` gives the absolute URL of the acceptance page for a token. The link expires after
+    CLICKMETER_INVITATION_DAYS and works once.
     """
     if role not in Role.values:
         raise ApplicationError("invalid_parameter", f"role must be one of {', '.join(Role.values)}.", field="role")
@@ -142,7 +143,7 @@ def invitation_create(
         expires_at=timezone.now() + timedelta(days=settings.CLICKMETER_INVITATION_DAYS),
     )
     token = invitation_token(invitation)
-    link = accept_url.replace("{token}", token)
+    link = accept_url(token)
     transaction.on_commit(
         lambda: send_mail(
             subject=f"You are invited to {organization.name} on Clickmeter",
