@@ -11,10 +11,14 @@ from django.conf import settings
 from django.core.exceptions import NON_FIELD_ERRORS, PermissionDenied, ValidationError
 from django.db import InterfaceError, OperationalError
 from django.http import Http404
-from rest_framework import exceptions, status
+from rest_framework import exceptions, serializers, status
+from rest_framework.authentication import SessionAuthentication
 from rest_framework.negotiation import BaseContentNegotiation
+from rest_framework.permissions import BasePermission
 from rest_framework.renderers import BaseRenderer
 from rest_framework.response import Response
+from rest_framework.settings import api_settings
+from rest_framework_simplejwt.authentication import JWTAuthentication
 
 logger = logging.getLogger(__name__)
 
@@ -102,6 +106,30 @@ def exception_handler(exc, context):
             response["Retry-After"] = str(int(exc.wait))
         return response
     return None
+
+
+def input_validated(serializer_class: type[serializers.Serializer], data, *, partial: bool = False) -> dict:
+    """Validate request input with `serializer_class`; raise a 400 naming the first bad field."""
+    params = serializer_class(data=data, partial=partial)
+    if params.is_valid():
+        return params.validated_data
+    field, messages = next(iter(params.errors.items()))
+    while isinstance(messages, dict):  # a list item's or a nested field's errors
+        messages = next(iter(messages.values()))
+    if field == api_settings.NON_FIELD_ERRORS_KEY:
+        raise ApplicationError("invalid_parameter", str(messages[0]))
+    raise ApplicationError("invalid_parameter", f"{field}: {messages[0]}", field=field)
+
+
+# Members: a JWT (programs) or the browser session of the UI (CSRF-checked for writes).
+MEMBER_AUTHENTICATION = [JWTAuthentication, SessionAuthentication]
+
+
+class IsMember(BasePermission):
+    """Allow only a signed-in user (JWT or session); what they may touch is decided by the door."""
+
+    def has_permission(self, request, view):
+        return request.user is not None and request.user.is_authenticated
 
 
 class OrjsonRenderer(BaseRenderer):

@@ -206,6 +206,10 @@ CELERY_BEAT_SCHEDULE = {
     "daily-salts-destroy": {"task": "apps.ingestion.tasks.daily_salts_destroy", "schedule": 3600.0},
     "dropped-events-flush": {"task": "apps.ingestion.tasks.dropped_events_flush", "schedule": 60.0},
     "retention-enforce": {"task": "apps.reports.tasks.retention_enforce", "schedule": 6 * 3600.0},
+    "expired-refresh-tokens-purge": {
+        "task": "apps.accounts.tasks.expired_refresh_tokens_purge",
+        "schedule": 24 * 3600.0,
+    },
 }
 
 # --- Clickmeter --------------------------------------------------------------------------------------
@@ -238,7 +242,7 @@ REST_FRAMEWORK = {
     "EXCEPTION_HANDLER": "config.api.exception_handler",
     "DEFAULT_THROTTLE_RATES": {"reports": env.str("CLICKMETER_REPORT_RATE", default="600/min")},
     "UNAUTHENTICATED_USER": None,
-    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "DEFAULT_SCHEMA_CLASS": "config.openapi.AutoSchema",
 }
 
 # JWTs for programs: short-lived access tokens, refresh tokens rotated and the old one blacklisted,
@@ -272,6 +276,7 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
+    "ENUM_NAME_OVERRIDES": {"ApiKeyStatusEnum": ["active", "expired", "revoked"]},
 }
 
 # --- Security: `manage.py check --deploy` is clean with DEBUG off (tests/test_deploy_checks.py) ---

@@ -1,11 +1,17 @@
 from django.contrib import admin
+from django.contrib.auth import views as auth_views
 from django.urls import path, re_path
+from drf_spectacular.renderers import OpenApiJsonRenderer
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
+from apps.accounts import apis as account_apis
+from apps.accounts import views as account_views
 from apps.ingestion import views as ingestion_views
 from apps.ingestion.apis import EventIngestApi
-from apps.keys.apis import IngestTokenCreateApi
+from apps.keys.apis import ApiKeyApi, ApiKeyRotateApi, ApiKeysApi, IngestTokenCreateApi, PropertiesApi, PropertyApi
 from apps.reports.apis import CampaignsApi, MetricsApi, OverviewApi, PagesApi
 from config import health
+from config.home import home
 from config.views import api_not_found, server_error
 
 urlpatterns = [
@@ -20,6 +26,62 @@ urlpatterns = [
     path("v1/properties/<str:property_id>/metrics", MetricsApi.as_view(), name="report-metrics"),
     path("v1/properties/<str:property_id>/ingest-tokens", IngestTokenCreateApi.as_view(), name="ingest-tokens"),
     path("admin/", admin.site.urls),
+    path("v1/auth/token", account_apis.TokenObtainApi.as_view(), name="auth-token"),
+    path("v1/auth/token/refresh", account_apis.TokenRefreshApi.as_view(), name="auth-token-refresh"),
+    path("v1/auth/logout", account_apis.LogoutApi.as_view(), name="auth-logout"),
+    path("v1/organizations", account_apis.OrganizationsApi.as_view(), name="organizations"),
+    path(
+        "v1/organizations/<str:organization_id>",
+        account_apis.OrganizationApi.as_view(),
+        name="organization-detail",
+    ),
+    path(
+        "v1/organizations/<str:organization_id>/members",
+        account_apis.MembersApi.as_view(),
+        name="organization-members",
+    ),
+    path(
+        "v1/organizations/<str:organization_id>/members/<str:member_id>",
+        account_apis.MemberApi.as_view(),
+        name="organization-member-detail",
+    ),
+    path(
+        "v1/organizations/<str:organization_id>/invitations",
+        account_apis.InvitationsApi.as_view(),
+        name="organization-invitations",
+    ),
+    path(
+        "v1/organizations/<str:organization_id>/invitations/<str:invitation_id>",
+        account_apis.InvitationApi.as_view(),
+        name="organization-invitation-detail",
+    ),
+    path("v1/properties", PropertiesApi.as_view(), name="properties"),
+    path("v1/properties/<str:property_id>", PropertyApi.as_view(), name="property-detail"),
+    path("v1/properties/<str:property_id>/keys", ApiKeysApi.as_view(), name="property-keys"),
+    path("v1/properties/<str:property_id>/keys/<int:key_id>", ApiKeyApi.as_view(), name="property-key-detail"),
+    path(
+        "v1/properties/<str:property_id>/keys/<int:key_id>/rotate",
+        ApiKeyRotateApi.as_view(),
+        name="property-key-rotate",
+    ),
+    # The schema has a renderer of its own: the API's orjson renderer cannot render one.
+    path("v1/schema", SpectacularAPIView.as_view(renderer_classes=[OpenApiJsonRenderer]), name="api-schema"),
+    path("v1/docs", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
+    path("", home, name="home"),
+    path("signup", account_views.signup, name="signup"),
+    path("login", account_views.login_view, name="login"),
+    path("logout", auth_views.LogoutView.as_view(), name="logout"),
+    path("account/password", auth_views.PasswordChangeView.as_view(), name="password_change"),
+    path("account/password/done", auth_views.PasswordChangeDoneView.as_view(), name="password_change_done"),
+    path("password-reset", account_views.password_reset_view, name="password_reset"),
+    path("password-reset/sent", auth_views.PasswordResetDoneView.as_view(), name="password_reset_done"),
+    path(
+        "password-reset/<uidb64>/<token>",
+        auth_views.PasswordResetConfirmView.as_view(),
+        name="password_reset_confirm",
+    ),
+    path("password-reset/done", auth_views.PasswordResetCompleteView.as_view(), name="password_reset_complete"),
+    path("invitations/<str:token>", account_views.invitation_accept, name="invitation-accept"),
     re_path(r"^v1/", api_not_found, {"exception": None}),
 ]
 

@@ -35,3 +35,13 @@ def membership_access(*, organization: Organization, membership_id: int | str) -
 def invitations_pending(*, organization: Organization) -> QuerySet[Invitation]:
     """Invitations of an organisation not yet accepted or withdrawn (expired ones included)."""
     return organization.invitations.filter(accepted_at__isnull=True, revoked_at__isnull=True).order_by("-created_at")
+
+
+def invitation_access(*, organization: Organization, invitation_id: int | str) -> Invitation:
+    """One pending invitation of an organisation the caller has passed the door for; 404 for any other id."""
+    found = None
+    if str(invitation_id).isdigit():
+        found = invitations_pending(organization=organization).filter(pk=invitation_id).first()
+    if found is None:
+        raise Http404
+    return found

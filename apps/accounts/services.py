@@ -1,4 +1,5 @@
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import timedelta
 
 from django.conf import settings
@@ -6,10 +7,12 @@ from django.contrib.auth import password_validation
 from django.core import signing
 from django.core.exceptions import ValidationError
 from django.core.mail import send_mail
+from django.core.validators import validate_email
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.crypto import get_random_string
 from django.utils.text import slugify
+from rest_framework_simplejwt.token_blacklist.models import OutstandingToken
 
 from apps.accounts.models import Invitation, Membership, Organization, Role, User
 from config.api import ApplicationError
@@ -61,20 +64,30 @@ def organization_delete(*, organization: Organization) -> None:
     organization.delete()
 
 
+def _user_create(*, email: str, password: str | None) -> User:
+    """Create a user; a given password must pass the validators, none leaves the password unusable."""
+    email = User.objects.normalize_email(email.strip()).lower()
+    try:
+        validate_email(email)
+    except ValidationError:
+        raise ApplicationError("invalid_parameter", "Enter a valid email address.", field="email") from None
+    if User.objects.filter(email=email).exists():
+        raise ApplicationError("email_taken", "An account with this email already exists.", field="email")
+    if password is not None:
+        try:
+            password_validation.validate_password(password, User(email=email))
+        except ValidationError as exc:
+            raise ApplicationError("invalid_password", " ".join(exc.messages), field="password") from None
+    try:
+        return User.objects.create_user(email=email, password=password)
+    except IntegrityError:
+        raise ApplicationError("email_taken", "An account with this email already exists.", field="email") from None
+
+
 @transaction.atomic
 def user_sign_up(*, email: str, password: str, organization_name: str) -> User:
     """Create a user and the organisation they own; the password must pass the validators."""
-    email = User.objects.normalize_email(email).lower()
-    if User.objects.filter(email=email).exists():
-        raise ApplicationError("email_taken", "An account with this email already exists.", field="email")
-    try:
-        password_validation.validate_password(password, User(email=email))
-    except ValidationError as exc:
-        raise ApplicationError("invalid_password", " ".join(exc.messages), field="password") from None
-    try:
-        user = User.objects.create_user(email=email, password=password)
-    except IntegrityError:
-        raise ApplicationError("email_taken", "An account with this email already exists.", field="email") from None
+    user = _user_create(email=email, password=password)
     organization_create(name=organization_name, owner=user)
     return user
 
@@ -203,3 +216,54 @@ def invitation_revoke(*, invitation: Invitation) -> None:
     Invitation.objects.filter(pk=invitation.pk, revoked_at__isnull=True, accepted_at__isnull=True).update(
         revoked_at=timezone.now()
     )
+
+
+@transaction.atomic
+def user_sign_up_invited(*, token: str, password: str) -> User:
+    """Create the account an invitation names (no organisation of its own) and accept the invitation.
+
+    Both happen or neither: a link that stops being valid meanwhile leaves no account behind.
+    """
+    invitation = invitation_resolve(token)
+    user = _user_create(email=invitation.email, password=password)
+    invitation_accept(token=token, user=user)
+    return user
+
+
+@dataclass(frozen=True)
+class MemberCreated:
+    membership: Membership
+    user_created: bool
+    previous_role: str | None
+
+
+@transaction.atomic
+def member_create(*, organization_name: str, email: str, role: str, password: str | None = None) -> MemberCreated:
+    """Give `email` `role` in the organisation named `organization_name`, creating either when missing.
+
+    For operators' commands. A new user without `password` gets an unusable one and chooses it
+    through password reset; an existing user's password is never changed. An existing member's
+    role changes through `membership_role_change`, so the last owner cannot be demoted.
+    """
+    if role not in Role.values:
+        raise ApplicationError("invalid_parameter", f"role must be one of {', '.join(Role.values)}.", field="role")
+    if not organization_name.strip():
+        raise ApplicationError("invalid_parameter", "An organisation needs a name.", field="name")
+    organization = organization_get_or_create(name=organization_name.strip())
+    user = User.objects.filter(email=User.objects.normalize_email(email.strip()).lower()).first()
+    user_created = user is None
+    if user_created:
+        user = _user_create(email=email, password=password)
+    existing = Membership.objects.filter(user=user, organization=organization).first()
+    previous_role = existing.role if existing else None
+    if existing is None:
+        membership = membership_set(user=user, organization=organization, role=role)
+    else:
+        membership = membership_role_change(membership=existing, role=role)
+    return MemberCreated(membership=membership, user_created=user_created, previous_role=previous_role)
+
+
+def expired_refresh_tokens_purge() -> int:
+    """Delete refresh tokens (and their blacklist entries) that have expired anyway; return how many."""
+    deleted, _ = OutstandingToken.objects.filter(expires_at__lte=timezone.now()).delete()
+    return deleted

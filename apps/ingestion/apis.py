@@ -1,19 +1,114 @@
 from django.conf import settings
 from django.utils import timezone
-from rest_framework import status
+from drf_spectacular.utils import OpenApiExample, OpenApiResponse, extend_schema
+from rest_framework import serializers, status
 from rest_framework.exceptions import AuthenticationFailed
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from apps.ingestion.enrichment import client_ip
-from apps.ingestion.schema import MAX_BODY_BYTES, envelope_parse, envelope_validate
+from apps.ingestion.schema import (
+    MAX_BODY_BYTES,
+    MAX_DATA_BYTES,
+    MAX_DATA_DEPTH,
+    MAX_DATA_KEYS,
+    MAX_EVENTS,
+    SCHEMA_VERSION,
+    TEXT_LIMITS,
+    TRUNCATED,
+    envelope_parse,
+    envelope_validate,
+)
 from apps.ingestion.services import RequestClient, events_receive
 from apps.keys.authentication import WriteKeyAuthentication
 from apps.keys.permissions import HasApiKey
 from apps.keys.services import INGEST_TOKEN_KIND
 from config.api import ApplicationError
+from config.openapi import error_responses
 
 ACCEPTED_CONTENT_TYPES = frozenset({"", "application/json", "text/plain"})
+
+
+# The envelope as the schema documents it. These serializers describe; apps/ingestion/schema.py
+# parses (hand-written for speed). Every field but `property_id`, `events` and `type` is optional,
+# and unknown fields are ignored.
+def _text(name: str, help_text: str = "") -> serializers.CharField:
+    if name in TRUNCATED:
+        help_text = f"{help_text} Cut to {TEXT_LIMITS[name]} characters.".strip()
+        return serializers.CharField(required=False, help_text=help_text)
+    return serializers.CharField(required=False, max_length=TEXT_LIMITS[name], help_text=help_text)
+
+
+class PageSerializer(serializers.Serializer):
+    url = _text("url")
+    path = _text("path", "Taken from `url` when absent.")
+    title = _text("title")
+    referrer = _text("referrer")
+
+
+class UtmSerializer(serializers.Serializer):
+    source = _text("utm_source")
+    medium = _text("utm_medium")
+    campaign = _text("utm_campaign")
+    term = _text("utm_term")
+    content = _text("utm_content")
+
+
+class CampaignSerializer(serializers.Serializer):
+    campaign_id = _text("campaign_id")
+    utm = UtmSerializer(required=False)
+
+
+class ContextSerializer(serializers.Serializer):
+    page = PageSerializer(required=False)
+    campaign = CampaignSerializer(required=False)
+
+
+class IdentitySerializer(serializers.Serializer):
+    visitor_id = _text("visitor_id", "Without one, a daily cookieless visitor hash is used.")
+    session_id = _text("session_id")
+    user_id_hash = _text("user_id_hash", "A hash of your user id; never the id itself.")
+
+
+class EventSerializer(serializers.Serializer):
+    event_id = _text("event_id", "Deduplication key: an event sent twice with the same id counts once.")
+    type = serializers.CharField(max_length=TEXT_LIMITS["type"], help_text="`pageview` or a custom event name.")
+    ts = serializers.DateTimeField(
+        required=False, help_text="When it happened; missing or invalid means now. Corrected by `sent_at`."
+    )
+    context = ContextSerializer(required=False)
+    identity = IdentitySerializer(required=False)
+    data = serializers.DictField(
+        required=False,
+        help_text=f"Custom properties: at most {MAX_DATA_KEYS} keys, {MAX_DATA_DEPTH} levels, "
+        f"{MAX_DATA_BYTES} bytes as JSON.",
+    )
+
+
+class EnvelopeSerializer(serializers.Serializer):
+    schema_version = serializers.IntegerField(
+        required=False, min_value=1, max_value=SCHEMA_VERSION, help_text="1 when absent."
+    )
+    property_id = serializers.CharField(help_text="The property of the write key or token.")
+    sent_at = serializers.DateTimeField(
+        required=False, help_text="The client's clock when sending, to correct the events' `ts` for its skew."
+    )
+    events = EventSerializer(many=True, min_length=1, max_length=MAX_EVENTS)
+
+
+class EventErrorSerializer(serializers.Serializer):
+    index = serializers.IntegerField(help_text="The event's position in `events`.")
+    event_id = serializers.CharField(allow_null=True)
+    code = serializers.CharField()
+    message = serializers.CharField()
+    field = serializers.CharField()
+
+
+class IngestResultSerializer(serializers.Serializer):
+    accepted = serializers.IntegerField(help_text="Events durably queued.")
+    rejected = serializers.IntegerField(help_text="Events refused; see `errors`.")
+    errors = EventErrorSerializer(many=True)
+    dropped = serializers.IntegerField(required=False, help_text="Events from a bot, dropped and counted.")
 
 
 class EventIngestApi(APIView):
@@ -23,6 +118,29 @@ class EventIngestApi(APIView):
     permission_classes = [HasApiKey]
     parser_classes = []
 
+    @extend_schema(
+        tags=["ingest"],
+        operation_id="events_ingest",
+        summary="Send events",
+        description=f"A batch of 1 to {MAX_EVENTS} events, at most {MAX_BODY_BYTES} bytes, as `application/json` "
+        "or `text/plain` (what `navigator.sendBeacon` sends). One bad event does not sink the batch: it is "
+        "listed in `errors` and the rest are accepted. A browser's `Origin` must be one the property allows.",
+        request={"application/json": EnvelopeSerializer, "text/plain": EnvelopeSerializer},
+        responses={
+            202: OpenApiResponse(IngestResultSerializer, description="The accepted events are durably queued."),
+            **error_responses(400, 401, 403, 404, 413, 415, 429, 503),
+        },
+        examples=[
+            OpenApiExample(
+                "A pageview",
+                request_only=True,
+                value={
+                    "property_id": "prop_abc123",
+                    "events": [{"type": "pageview", "context": {"page": {"url": "https://example.com/pricing"}}}],
+                },
+            )
+        ],
+    )
     def post(self, request):
         received_at = timezone.now()
         body = _body_read(request)

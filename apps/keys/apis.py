@@ -1,13 +1,283 @@
+from django.utils import timezone
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, extend_schema_field
 from rest_framework import serializers, status
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from apps.accounts.models import Role
+from apps.accounts.selectors import organization_access
 from apps.keys.authentication import ReadKeyAuthentication
+from apps.keys.models import ApiKey
 from apps.keys.permissions import HasApiKey
-from apps.keys.selectors import property_access_by_key
-from apps.keys.services import INGEST_TOKEN_MAX_SECONDS, ingest_token_mint
+from apps.keys.selectors import api_key_access, api_keys_of_property, property_access, property_access_by_key
+from apps.keys.services import (
+    INGEST_TOKEN_MAX_SECONDS,
+    api_key_create,
+    api_key_revoke,
+    api_key_rotate,
+    ingest_token_mint,
+    property_create_with_keys,
+)
 from apps.keys.throttling import ReportRateThrottle
-from config.api import ApplicationError
+from apps.properties.models import validate_timezone
+from apps.properties.selectors import properties_of_user
+from apps.properties.services import origin_normalize, property_delete, property_update
+from config.api import MEMBER_AUTHENTICATION, IsMember, input_validated
+from config.openapi import error_responses
+
+# The property endpoints live here, with the keys: creating a property issues its first keys.
+
+
+class ApiKeyOutputSerializer(serializers.Serializer):
+    """A key as members see it: never its secret or hash."""
+
+    id = serializers.IntegerField()
+    kind = serializers.ChoiceField(choices=ApiKey.Kind.choices)
+    name = serializers.CharField()
+    prefix = serializers.CharField(help_text="The secret's first characters, to recognise it.")
+    created_at = serializers.DateTimeField()
+    last_used_at = serializers.DateTimeField(allow_null=True, help_text="To the minute.")
+    expires_at = serializers.DateTimeField(allow_null=True)
+    revoked_at = serializers.DateTimeField(allow_null=True)
+    status = serializers.SerializerMethodField()
+
+    @extend_schema_field(serializers.ChoiceField(choices=["active", "expired", "revoked"]))
+    def get_status(self, api_key: ApiKey) -> str:
+        if api_key.revoked_at is not None:
+            return "revoked"
+        return "active" if api_key.is_active(timezone.now()) else "expired"
+
+
+class ApiKeyCreatedSerializer(ApiKeyOutputSerializer):
+    secret = serializers.CharField(help_text="Shown in this response only; store it now.")
+
+
+def api_key_created_data(api_key: ApiKey, secret: str) -> dict:
+    return {**ApiKeyOutputSerializer(api_key).data, "secret": secret}
+
+
+class ApiKeysApi(APIView):
+    """`/v1/properties/{property_id}/keys`: list a property's keys, or create one (admins)."""
+
+    authentication_classes = MEMBER_AUTHENTICATION
+    permission_classes = [IsMember]
+
+    class InputSerializer(serializers.Serializer):
+        kind = serializers.ChoiceField(choices=ApiKey.Kind.choices)
+        name = serializers.CharField(max_length=100, required=False, default="", allow_blank=True)
+        expires_at = serializers.DateTimeField(required=False, allow_null=True, default=None)
+
+    @extend_schema(
+        tags=["keys"],
+        operation_id="keys_list",
+        summary="List a property's keys",
+        responses={200: ApiKeyOutputSerializer(many=True), **error_responses(401, 403, 404)},
+    )
+    def get(self, request, property_id: str):
+        prop = property_access(actor=request.user, public_id=property_id, role=Role.ADMIN)
+        return Response(ApiKeyOutputSerializer(api_keys_of_property(property=prop), many=True).data)
+
+    @extend_schema(
+        tags=["keys"],
+        operation_id="keys_create",
+        summary="Create a key",
+        request=InputSerializer,
+        responses={201: ApiKeyCreatedSerializer, **error_responses(400, 401, 403, 404)},
+    )
+    def post(self, request, property_id: str):
+        prop = property_access(actor=request.user, public_id=property_id, role=Role.ADMIN)
+        params = input_validated(self.InputSerializer, request.data)
+        api_key, secret = api_key_create(property=prop, **params)
+        return Response(api_key_created_data(api_key, secret), status=status.HTTP_201_CREATED)
+
+
+class ApiKeyApi(APIView):
+    """`/v1/properties/{property_id}/keys/{key_id}`: one key (admins); DELETE revokes it."""
+
+    authentication_classes = MEMBER_AUTHENTICATION
+    permission_classes = [IsMember]
+
+    @extend_schema(
+        tags=["keys"],
+        operation_id="keys_retrieve",
+        summary="Get a key",
+        responses={200: ApiKeyOutputSerializer, **error_responses(401, 403, 404)},
+    )
+    def get(self, request, property_id: str, key_id: int):
+        prop = property_access(actor=request.user, public_id=property_id, role=Role.ADMIN)
+        return Response(ApiKeyOutputSerializer(api_key_access(property=prop, key_id=key_id)).data)
+
+    @extend_schema(
+        tags=["keys"],
+        operation_id="keys_revoke",
+        summary="Revoke a key",
+        description="Every server refuses the key within a second. It stays listed, as revoked.",
+        responses={204: OpenApiResponse(description="Revoked."), **error_responses(401, 403, 404)},
+    )
+    def delete(self, request, property_id: str, key_id: int):
+        prop = property_access(actor=request.user, public_id=property_id, role=Role.ADMIN)
+        api_key_revoke(api_key=api_key_access(property=prop, key_id=key_id))
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class ApiKeyRotateApi(APIView):
+    """`POST /v1/properties/{property_id}/keys/{key_id}/rotate`: replace a key, keeping the old one
+    working for the rotation grace period."""
+
+    authentication_classes = MEMBER_AUTHENTICATION
+    permission_classes = [IsMember]
+
+    class OutputSerializer(ApiKeyCreatedSerializer):
+        previous = ApiKeyOutputSerializer(help_text="The rotated key, now expiring at `expires_at`.")
+
+    @extend_schema(
+        tags=["keys"],
+        operation_id="keys_rotate",
+        summary="Rotate a key",
+        description="Creates a key of the same kind and name. The old key keeps working until its new "
+        "`expires_at` (CLICKMETER_KEY_ROTATION_GRACE_HOURS, 24 by default), so clients can switch over.",
+        request=None,
+        responses={201: OutputSerializer, **error_responses(401, 403, 404, 409)},
+    )
+    def post(self, request, property_id: str, key_id: int):
+        prop = property_access(actor=request.user, public_id=property_id, role=Role.ADMIN)
+        old_key = api_key_access(property=prop, key_id=key_id)
+        new_key, secret = api_key_rotate(api_key=old_key)
+        old_key.refresh_from_db(fields=["expires_at"])
+        body = {**api_key_created_data(new_key, secret), "previous": ApiKeyOutputSerializer(old_key).data}
+        return Response(body, status=status.HTTP_201_CREATED)
+
+
+# Retention is subtracted from today's date: keep it well inside the calendar.
+RETENTION_MAX_DAYS = 100 * 366
+LIMIT_MAX = 2**31 - 1
+
+
+def _origins_field(**kwargs) -> serializers.ListField:
+    return serializers.ListField(
+        child=serializers.CharField(max_length=300, validators=[origin_normalize]),
+        help_text="Browser origins allowed to send events: `https://example.com`, or `https://*.example.com` "
+        "for its subdomains.",
+        **kwargs,
+    )
+
+
+def _timezone_field(**kwargs) -> serializers.CharField:
+    return serializers.CharField(
+        max_length=64, validators=[validate_timezone], help_text="An IANA name; reports count days in it.", **kwargs
+    )
+
+
+class PropertyOutputSerializer(serializers.Serializer):
+    id = serializers.CharField(source="public_id")
+    organization = serializers.CharField(source="organization.public_id", help_text="The organisation's id.")
+    name = serializers.CharField()
+    allowed_origins = serializers.ListField(child=serializers.CharField())
+    timezone = serializers.CharField()
+    retention_days = serializers.IntegerField()
+    ingest_limit_per_key = serializers.IntegerField(help_text="Ingest requests per minute per key (0: no limit).")
+    ingest_limit_per_address = serializers.IntegerField(
+        help_text="Ingest requests per minute per client address (0: no limit)."
+    )
+    created_at = serializers.DateTimeField()
+
+
+class PropertiesApi(APIView):
+    """`/v1/properties`: the properties a member may see; create one (admins of its organisation)."""
+
+    authentication_classes = MEMBER_AUTHENTICATION
+    permission_classes = [IsMember]
+
+    class FilterSerializer(serializers.Serializer):
+        organization = serializers.CharField(max_length=32, required=False)
+
+    class InputSerializer(serializers.Serializer):
+        organization = serializers.CharField(max_length=32, help_text="The organisation's id (`org_…`).")
+        name = serializers.CharField(max_length=200)
+        allowed_origins = _origins_field(required=False, default=list)
+        timezone = _timezone_field(required=False, default="UTC")
+
+    class CreatedSerializer(PropertyOutputSerializer):
+        keys = ApiKeyCreatedSerializer(many=True, help_text="Its first write and read keys, with their secrets.")
+
+    @extend_schema(
+        tags=["properties"],
+        summary="List properties",
+        parameters=[
+            OpenApiParameter("organization", str, description="Only this organisation's (`org_…`); 404 if not yours.")
+        ],
+        responses={200: PropertyOutputSerializer(many=True), **error_responses(400, 401, 404)},
+    )
+    def get(self, request):
+        params = input_validated(self.FilterSerializer, request.query_params)
+        organization = None
+        if "organization" in params:
+            organization = organization_access(user=request.user, public_id=params["organization"])
+        properties = properties_of_user(user=request.user, organization=organization)
+        return Response(PropertyOutputSerializer(properties, many=True).data)
+
+    @extend_schema(
+        tags=["properties"],
+        summary="Create a property",
+        description="Needs the admin role in the organisation. The response holds the property's first write "
+        "and read keys with their secrets, which are never shown again.",
+        request=InputSerializer,
+        responses={201: CreatedSerializer, **error_responses(400, 401, 403, 404)},
+    )
+    def post(self, request):
+        params = input_validated(self.InputSerializer, request.data)
+        organization = organization_access(user=request.user, public_id=params.pop("organization"), role=Role.ADMIN)
+        prop, secrets = property_create_with_keys(organization=organization, **params)
+        keys = [api_key_created_data(key, secrets[key.kind]) for key in api_keys_of_property(property=prop)]
+        return Response({**PropertyOutputSerializer(prop).data, "keys": keys}, status=status.HTTP_201_CREATED)
+
+
+class PropertyApi(APIView):
+    """`/v1/properties/{property_id}`: read (viewers), change (admins) or delete (owners) a property."""
+
+    authentication_classes = MEMBER_AUTHENTICATION
+    permission_classes = [IsMember]
+
+    class UpdateSerializer(serializers.Serializer):
+        name = serializers.CharField(max_length=200)
+        allowed_origins = _origins_field()
+        timezone = _timezone_field()
+        retention_days = serializers.IntegerField(min_value=1, max_value=RETENTION_MAX_DAYS)
+        ingest_limit_per_key = serializers.IntegerField(min_value=0, max_value=LIMIT_MAX)
+        ingest_limit_per_address = serializers.IntegerField(min_value=0, max_value=LIMIT_MAX)
+
+    @extend_schema(
+        tags=["properties"],
+        summary="Get a property",
+        responses={200: PropertyOutputSerializer, **error_responses(401, 404)},
+    )
+    def get(self, request, property_id: str):
+        prop = property_access(actor=request.user, public_id=property_id)
+        return Response(PropertyOutputSerializer(prop).data)
+
+    @extend_schema(
+        tags=["properties"],
+        operation_id="properties_update",
+        summary="Change a property",
+        description="Needs the admin role. Send only the fields to change. A new timezone re-counts the "
+        "stored events' days in it.",
+        request=UpdateSerializer,
+        responses={200: PropertyOutputSerializer, **error_responses(400, 401, 403, 404)},
+    )
+    def patch(self, request, property_id: str):
+        prop = property_access(actor=request.user, public_id=property_id, role=Role.ADMIN)
+        changes = input_validated(self.UpdateSerializer, request.data, partial=True)
+        return Response(PropertyOutputSerializer(property_update(property=prop, **changes)).data)
+
+    @extend_schema(
+        tags=["properties"],
+        summary="Delete a property",
+        description="Needs the owner role. Deletes the property with its keys, events and reports.",
+        responses={204: OpenApiResponse(description="Deleted."), **error_responses(401, 403, 404)},
+    )
+    def delete(self, request, property_id: str):
+        property_delete(property=property_access(actor=request.user, public_id=property_id, role=Role.OWNER))
+        return Response(status=status.HTTP_204_NO_CONTENT)
 
 
 class IngestTokenCreateApi(APIView):
@@ -20,16 +290,27 @@ class IngestTokenCreateApi(APIView):
     class InputSerializer(serializers.Serializer):
         expires_in = serializers.IntegerField(min_value=1, max_value=INGEST_TOKEN_MAX_SECONDS, default=3600)
 
+    class OutputSerializer(serializers.Serializer):
+        token = serializers.CharField(help_text="`it_…`: send it as a write key (Bearer or `?token=`).")
+        property_id = serializers.CharField()
+        expires_at = serializers.DateTimeField()
+
+    @extend_schema(
+        tags=["ingest"],
+        operation_id="ingest_tokens_create",
+        summary="Mint an ingest token",
+        description="A server holding the read key mints a token that lets a browser send events to this "
+        "property for `expires_in` seconds (at most a day). Revoking the read key revokes its tokens.",
+        request=InputSerializer,
+        responses={201: OutputSerializer, **error_responses(400, 401, 404, 429)},
+    )
     def post(self, request, property_id: str):
         prop = property_access_by_key(key=request.auth, public_id=property_id)
-        params = self.InputSerializer(data=request.data)
-        if not params.is_valid():
-            field, messages = next(iter(params.errors.items()))
-            raise ApplicationError("invalid_parameter", f"{field}: {messages[0]}", field=field)
+        params = input_validated(self.InputSerializer, request.data)
         token, expires_at = ingest_token_mint(
             api_key_id=request.auth.id,
             property_public_id=prop.public_id,
-            expires_in=params.validated_data["expires_in"],
+            expires_in=params["expires_in"],
         )
         return Response(
             {"token": token, "property_id": prop.public_id, "expires_at": expires_at}, status=status.HTTP_201_CREATED

@@ -1,12 +1,12 @@
 """DRF authentication: write keys (ingest), read keys (reports), and members by JWT or session."""
 
 from rest_framework import exceptions
-from rest_framework.authentication import BaseAuthentication, SessionAuthentication
-from rest_framework_simplejwt.authentication import JWTAuthentication
+from rest_framework.authentication import BaseAuthentication
 
 from apps.keys.models import ApiKey
 from apps.keys.selectors import api_key_resolve, ingest_token_resolve
 from apps.keys.services import INGEST_TOKEN_PREFIX, SECRET_PREFIXES, InvalidToken
+from config.api import MEMBER_AUTHENTICATION
 
 
 def _bearer(request) -> str | None:
@@ -71,7 +71,5 @@ class ReadKeyAuthentication(_KeyAuthentication):
         return bearer if bearer is not None and bearer.startswith(SECRET_PREFIXES[self.kind]) else None
 
 
-# Members: a JWT (programs) or the browser session of the UI (CSRF-checked for writes).
-MEMBER_AUTHENTICATION = [JWTAuthentication, SessionAuthentication]
 # Reports: the property's read key, or a member.
 REPORT_AUTHENTICATION = [ReadKeyAuthentication, *MEMBER_AUTHENTICATION]

@@ -1,6 +1,7 @@
 from rest_framework.permissions import BasePermission
 
 from apps.keys.selectors import ResolvedKey
+from config.api import IsMember
 
 
 class HasApiKey(BasePermission):
@@ -8,13 +9,6 @@ class HasApiKey(BasePermission):
 
     def has_permission(self, request, view):
         return isinstance(request.auth, ResolvedKey)
-
-
-class IsMember(BasePermission):
-    """Allow only a signed-in user (JWT or session); what they may touch is decided by the door."""
-
-    def has_permission(self, request, view):
-        return request.user is not None and request.user.is_authenticated
 
 
 class IsMemberOrHasApiKey(BasePermission):

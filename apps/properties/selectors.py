@@ -1,6 +1,6 @@
 from django.db.models import QuerySet
 
-from apps.accounts.models import Role
+from apps.accounts.models import Organization, Role
 from apps.properties.models import Property
 from config.caching import ShortLivedCache
 
@@ -36,6 +36,12 @@ def property_allowed_origins(*, public_id: str) -> tuple[str, ...] | None:
     return _origins_cache.get_or_compute(public_id, fetch)
 
 
-def properties_of_user(*, user, role: str = Role.VIEWER) -> QuerySet[Property]:
-    """The properties of every organisation where `user` holds at least `role`."""
-    return Property.objects.for_user(user, role=role).select_related("organization").order_by("name", "pk")
+def properties_of_user(
+    *, user, role: str = Role.VIEWER, organization: Organization | None = None
+) -> QuerySet[Property]:
+    """The properties of every organisation where `user` holds at least `role`, or of `organization`
+    only (which the caller has passed the organisation door for)."""
+    properties = Property.objects.for_user(user, role=role)
+    if organization is not None:
+        properties = properties.filter(organization=organization)
+    return properties.select_related("organization").order_by("name", "pk")

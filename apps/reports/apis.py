@@ -1,6 +1,9 @@
 from datetime import date, datetime, timedelta
 
 from django.utils import timezone
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view, inline_serializer
+from rest_framework import serializers
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
@@ -21,6 +24,7 @@ from apps.reports.selectors import (
     report_pages,
 )
 from config.api import ApplicationError
+from config.openapi import error_responses
 
 DEFAULT_DAYS = 7
 MAX_DAYS = 3660
@@ -58,11 +62,99 @@ class _ReportApi(APIView):
         raise NotImplementedError
 
 
+# The schema of the reports: their parameters and bodies, for /v1/schema.
+FROM_TO = [
+    OpenApiParameter(
+        "from",
+        OpenApiTypes.DATE,
+        description=f"First day, in the property's timezone; `to` - {DEFAULT_DAYS - 1} days by default.",
+    ),
+    OpenApiParameter(
+        "to",
+        OpenApiTypes.DATE,
+        description=f"Last day (inclusive), today by default. A range spans at most {MAX_DAYS} days.",
+    ),
+]
+LIMIT = OpenApiParameter(
+    "limit",
+    int,
+    description=f"At most this many rows (per day with an interval), 1 to {MAX_LIMIT}.",
+    default=DEFAULT_LIMIT,
+)
+METRICS_PARAMETERS = [
+    *FROM_TO,
+    LIMIT,
+    OpenApiParameter(
+        "metrics",
+        str,
+        many=True,
+        explode=False,
+        enum=list(METRICS),
+        description="Comma-separated; pageviews, unique_visitors and sessions by default.",
+    ),
+    OpenApiParameter(
+        "group_by",
+        str,
+        many=True,
+        explode=False,
+        enum=[name for name in DIMENSIONS if name != "date"],
+        description="Comma-separated dimensions to group by.",
+    ),
+    OpenApiParameter("interval", str, enum=list(INTERVALS), description="Also group by this calendar unit."),
+    *(OpenApiParameter(name, str, description=f"Only events whose {name} is exactly this.") for name in FILTERABLE),
+]
+REPORT_ERRORS = error_responses(400, 401, 404, 429)
+
+
+def _report_schema(name: str, summary: str, parameters: list, **fields) -> dict:
+    body = inline_serializer(
+        name,
+        fields={
+            "property_id": serializers.CharField(),
+            "from": serializers.DateField(),
+            "to": serializers.DateField(),
+            **fields,
+        },
+    )
+    return {
+        "get": extend_schema(
+            tags=["reports"],
+            operation_id=name.removesuffix("Report").lower() + "_report",
+            summary=summary,
+            parameters=parameters,
+            responses={200: body, **REPORT_ERRORS},
+        )
+    }
+
+
+def _rows(name: str, dimension: str) -> serializers.ListSerializer:
+    return inline_serializer(
+        name,
+        fields={
+            dimension: serializers.CharField(),
+            "pageviews": serializers.IntegerField(),
+            "unique_visitors": serializers.IntegerField(),
+        },
+        many=True,
+    )
+
+
+@extend_schema_view(
+    **_report_schema(
+        "OverviewReport",
+        "Pageviews, unique visitors and sessions",
+        FROM_TO,
+        pageviews=serializers.IntegerField(),
+        unique_visitors=serializers.IntegerField(help_text="Distinct over the whole range."),
+        sessions=serializers.IntegerField(),
+    )
+)
 class OverviewApi(_ReportApi):
     def report(self, prop, date_from, date_to, params):
         return report_overview(property=prop, date_from=date_from, date_to=date_to)
 
 
+@extend_schema_view(**_report_schema("PagesReport", "Top pages", [*FROM_TO, LIMIT], results=_rows("PageRow", "path")))
 class PagesApi(_ReportApi):
     parameters = _ReportApi.parameters | {"limit"}
 
@@ -70,6 +162,14 @@ class PagesApi(_ReportApi):
         return {"results": report_pages(property=prop, date_from=date_from, date_to=date_to, limit=_limit(params))}
 
 
+@extend_schema_view(
+    **_report_schema(
+        "CampaignsReport",
+        "Top campaigns (campaign_id, else utm.campaign)",
+        [*FROM_TO, LIMIT],
+        results=_rows("CampaignRow", "campaign_id"),
+    )
+)
 class CampaignsApi(_ReportApi):
     parameters = _ReportApi.parameters | {"limit"}
 
@@ -78,6 +178,20 @@ class CampaignsApi(_ReportApi):
         return {"results": report_campaigns(property=prop, date_from=date_from, date_to=date_to, limit=limit)}
 
 
+@extend_schema_view(
+    **_report_schema(
+        "MetricsReport",
+        "Any metrics, grouped and filtered",
+        METRICS_PARAMETERS,
+        interval=serializers.ChoiceField(choices=INTERVALS, allow_null=True),
+        metrics=serializers.ListField(child=serializers.CharField()),
+        group_by=serializers.ListField(child=serializers.CharField()),
+        results=serializers.ListField(
+            child=serializers.DictField(),
+            help_text="One object per group: its dimensions (and `date` with an interval), then its metrics.",
+        ),
+    )
+)
 class MetricsApi(_ReportApi):
     """The general report: `metrics`, `group_by`, `interval`, `limit`, and a filter per dimension."""
 

@@ -1,0 +1,130 @@
+"""What the OpenAPI schema (`/v1/schema`, `manage.py spectacular`) needs to know that drf-spectacular
+cannot see: our authentication classes, our error format, and component names.
+
+REST_FRAMEWORK["DEFAULT_SCHEMA_CLASS"] names the AutoSchema below, so this module (and with it the
+authentication extensions it registers) is loaded before any schema is generated. It must not
+import drf_spectacular.views, which reads that setting while being imported.
+"""
+
+from django.conf import settings
+from drf_spectacular import openapi
+from drf_spectacular.extensions import OpenApiAuthenticationExtension
+from drf_spectacular.utils import OpenApiResponse
+from rest_framework import serializers
+
+
+class AutoSchema(openapi.AutoSchema):
+    """drf-spectacular's schema, naming a serializer nested in a view after the view as well
+    (`ApiKeysApi.InputSerializer` -> `ApiKeysInput`), so every view may call its own `InputSerializer`."""
+
+    def get_serializer_name(self, serializer, direction):
+        *outer, name = type(serializer).__qualname__.split(".")
+        if not outer or outer[-1] == "<locals>":
+            return name
+        return outer[-1].removesuffix("Api").removesuffix("Serializer") + name
+
+
+WRITE_KEY_SCHEMES = ["writeKey", "writeKeyHeader", "writeKeyQuery", "ingestTokenQuery"]
+
+
+class WriteKeyScheme(OpenApiAuthenticationExtension):
+    target_class = "apps.keys.authentication.WriteKeyAuthentication"
+    name = WRITE_KEY_SCHEMES
+
+    def get_security_definition(self, auto_schema):
+        return [
+            {
+                "type": "http",
+                "scheme": "bearer",
+                "description": "A property's write key (`wk_…`), or a short-lived ingest token (`it_…`) minted "
+                "with its read key.",
+            },
+            {"type": "apiKey", "in": "header", "name": "X-Write-Key", "description": "A write key (`wk_…`)."},
+            {
+                "type": "apiKey",
+                "in": "query",
+                "name": "key",
+                "description": "A write key (`wk_…`), for `navigator.sendBeacon`, which cannot set headers.",
+            },
+            {
+                "type": "apiKey",
+                "in": "query",
+                "name": "token",
+                "description": "An ingest token (`it_…`), for `navigator.sendBeacon`.",
+            },
+        ]
+
+    def get_security_requirement(self, auto_schema):
+        # Any one of them (OR), not all together.
+        return [{name: []} for name in WRITE_KEY_SCHEMES]
+
+
+class ReadKeyScheme(OpenApiAuthenticationExtension):
+    target_class = "apps.keys.authentication.ReadKeyAuthentication"
+    name = "readKey"
+
+    def get_security_definition(self, auto_schema):
+        return {
+            "type": "http",
+            "scheme": "bearer",
+            "description": "A property's read key (`rk_…`), for servers. Never put it in a URL.",
+        }
+
+
+class JwtScheme(OpenApiAuthenticationExtension):
+    target_class = "rest_framework_simplejwt.authentication.JWTAuthentication"
+    name = "jwt"
+    priority = 1  # over drf-spectacular's own simplejwt extension, for the description
+
+    def get_security_definition(self, auto_schema):
+        return {
+            "type": "http",
+            "scheme": "bearer",
+            "bearerFormat": "JWT",
+            "description": "A member's access token from `POST /v1/auth/token` (valid for minutes; refresh it).",
+        }
+
+
+class SessionScheme(OpenApiAuthenticationExtension):
+    target_class = "rest_framework.authentication.SessionAuthentication"
+    name = "session"
+    priority = 1  # over drf-spectacular's own, for the description
+
+    def get_security_definition(self, auto_schema):
+        return {
+            "type": "apiKey",
+            "in": "cookie",
+            "name": settings.SESSION_COOKIE_NAME,
+            "description": "The signed-in browser session of the dashboard. Writes need the CSRF token in "
+            "the `X-CSRFToken` header.",
+        }
+
+
+class ErrorSerializer(serializers.Serializer):
+    """Every error of the API: a 4xx (or a 503) with this body."""
+
+    class DetailSerializer(serializers.Serializer):
+        code = serializers.CharField(help_text="Machine-readable, e.g. `invalid_parameter`, `not_found`.")
+        message = serializers.CharField(help_text="For humans.")
+        field = serializers.CharField(required=False, help_text="The input at fault, when there is one.")
+
+    error = DetailSerializer()
+
+
+_ERROR_MEANINGS = {
+    400: "Invalid input; `error.field` names it.",
+    401: "Missing or invalid credentials.",
+    403: "Refused: the credentials are valid but may not do this (a member's role is too low, or a browser "
+    "origin the property does not allow).",
+    404: "No such object, or one of another organisation (the two are indistinguishable).",
+    409: "The request conflicts with the object's state.",
+    413: "The body is too large.",
+    415: "Unsupported content type.",
+    429: "Rate limited; see `Retry-After`.",
+    503: "Temporarily unable to store or read; retry after `Retry-After` seconds.",
+}
+
+
+def error_responses(*statuses: int) -> dict[int, OpenApiResponse]:
+    """OpenAPI responses for the given error statuses, each with the API's error body."""
+    return {status: OpenApiResponse(ErrorSerializer, description=_ERROR_MEANINGS[status]) for status in statuses}
