@@ -1,10 +1,21 @@
-"""The admin site: operators (superusers) see everything; organisation owners and admins see their own."""
+"""The admin site: operators (superusers) see everything; organisation owners and admins see their own.
 
-from django.contrib import admin
+Every registered model admin is one of two kinds, and the site enforces it at registration:
+a `TenantAdmin` (a tenant model: rows only through its scoping door, permissions from the member's
+role) or superuser-only (anything else, including third-party admins, which the site wraps in
+`SuperuserOnlyAdmin`). Registering a tenant model with any other admin class is refused, so a
+model added later cannot skip scoping silently.
+"""
+
+from django.contrib import admin, messages
 from django.contrib.admin.forms import AdminAuthenticationForm
-from django.core.exceptions import ValidationError
+from django.core.exceptions import ImproperlyConfigured, ValidationError
+from django.db.models.base import ModelBase
+from django.http import Http404, HttpResponseRedirect
+from django.urls import reverse
 
-from apps.accounts.models import Membership, Role, roles_at_least
+from apps.accounts.models import Membership, Organization, Role, TenantQuerySet, roles_at_least
+from config.api import ApplicationError
 
 
 def admin_access_allowed(user) -> bool:
@@ -12,6 +23,154 @@ def admin_access_allowed(user) -> bool:
     if not (user.is_active and user.is_authenticated):
         return False
     return user.is_superuser or Membership.objects.filter(user=user, role__in=roles_at_least(Role.ADMIN)).exists()
+
+
+def is_operator(user) -> bool:
+    return user.is_active and user.is_authenticated and user.is_superuser
+
+
+def is_tenant_model(model) -> bool:
+    return isinstance(model._default_manager.all(), TenantQuerySet)
+
+
+class SuperuserOnlyAdmin:
+    """Keep a model admin to superusers, whatever Django model permissions a member may hold.
+
+    Mixed in before the admin class, it only ever narrows what that class allows.
+    """
+
+    def get_queryset(self, request):
+        # No rows for anyone else, so no page (history included) can tell an existing id from a missing one.
+        queryset = super().get_queryset(request)
+        return queryset if is_operator(request.user) else queryset.none()
+
+    def has_module_permission(self, request):
+        return is_operator(request.user) and super().has_module_permission(request)
+
+    def has_view_permission(self, request, *args, **kwargs):
+        return is_operator(request.user) and super().has_view_permission(request, *args, **kwargs)
+
+    def has_add_permission(self, request, *args, **kwargs):
+        return is_operator(request.user) and super().has_add_permission(request, *args, **kwargs)
+
+    def has_change_permission(self, request, *args, **kwargs):
+        return is_operator(request.user) and super().has_change_permission(request, *args, **kwargs)
+
+    def has_delete_permission(self, request, *args, **kwargs):
+        return is_operator(request.user) and super().has_delete_permission(request, *args, **kwargs)
+
+
+class TenantAdmin(admin.ModelAdmin):
+    """The admin of a tenant model: members see and act on their own organisations' rows, by role.
+
+    Rows come only through the model's scoping door (`for_user`), so the list, change form, history,
+    delete page, actions and autocomplete (which reuses `get_queryset`) never reach another
+    organisation, and a row outside the user's scope is a 404 exactly like a missing one.
+
+    Permissions come from the member's role in the row's organisation, not from Django model
+    permissions: `view_role` to see (and the queryset's scope), `add_role`, `change_role` and
+    `delete_role` to act (None: superusers only), `action_role` for what admin actions receive.
+    All default to admin; the Organization, Membership and Invitation admins ask owner for writes.
+    Superusers see and may do everything.
+
+    Foreign-key choices (chosen when adding) are the related tenant rows where the user holds
+    `add_role`, so posting another organisation's id is a form error; non-tenant targets offer
+    nothing to members. Subclasses write through services in `save_model`/`delete_model`/actions;
+    a refusal raised by a service (ApplicationError, ValidationError) becomes an error message
+    and the whole request is rolled back.
+    """
+
+    view_role: str = Role.ADMIN
+    add_role: str | None = Role.ADMIN
+    change_role: str | None = Role.ADMIN
+    delete_role: str | None = Role.ADMIN
+    action_role: str = Role.ADMIN
+
+    def member_may(self, request, role: str | None, obj=None) -> bool:
+        """Whether the user holds `role` in `obj`'s organisation (in some organisation without `obj`)."""
+        user = request.user
+        if not (user.is_active and user.is_authenticated):
+            return False
+        if user.is_superuser:
+            return True
+        if role is None:
+            return False
+        if obj is None:
+            return Organization.objects.for_user(user, role=role).exists()
+        return self.model.objects.for_user(user, role=role).filter(pk=obj.pk).exists()
+
+    def has_module_permission(self, request):
+        return self.member_may(request, self.view_role)
+
+    def has_view_permission(self, request, obj=None):
+        return self.member_may(request, self.view_role, obj)
+
+    def has_add_permission(self, request):
+        return self.member_may(request, self.add_role)
+
+    def has_change_permission(self, request, obj=None):
+        return self.member_may(request, self.change_role, obj)
+
+    def has_delete_permission(self, request, obj=None):
+        return self.member_may(request, self.delete_role, obj)
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).for_user(request.user, role=self.view_role)
+
+    def get_object(self, request, object_id, from_field=None):
+        """The row, or a 404 for one that is missing or another organisation's (Django would redirect)."""
+        obj = super().get_object(request, object_id, from_field)
+        if obj is None:
+            raise Http404
+        return obj
+
+    def formfield_for_foreignkey(self, db_field, request, **kwargs):
+        if not request.user.is_superuser:
+            choices = db_field.related_model._default_manager.all()
+            if isinstance(choices, TenantQuerySet) and self.add_role is not None:
+                kwargs["queryset"] = choices.for_user(request.user, role=self.add_role)
+            else:
+                kwargs["queryset"] = choices.none()
+        return super().formfield_for_foreignkey(db_field, request, **kwargs)
+
+    def get_actions(self, request):
+        # Bulk deletion would bypass the services; objects are deleted one at a time from their page.
+        actions = super().get_actions(request)
+        actions.pop("delete_selected", None)
+        return actions
+
+    def response_action(self, request, queryset):
+        return super().response_action(request, queryset.for_user(request.user, role=self.action_role))
+
+    def get_deleted_objects(self, objs, request):
+        # What cascades with an object (a property's keys, events and reports) belongs to it and can be
+        # millions of rows: list only the objects, and let their own delete permission decide.
+        return [str(obj) for obj in objs], {self.opts.verbose_name_plural: len(objs)}, set(), []
+
+    def changeform_view(self, request, object_id=None, form_url="", extra_context=None):
+        try:
+            return super().changeform_view(request, object_id, form_url, extra_context)
+        except (ApplicationError, ValidationError) as refusal:
+            self.message_refusal(request, refusal)
+            return HttpResponseRedirect(request.get_full_path())
+
+    def delete_view(self, request, object_id, extra_context=None):
+        try:
+            return super().delete_view(request, object_id, extra_context)
+        except (ApplicationError, ValidationError) as refusal:
+            self.message_refusal(request, refusal)
+            change_url = f"admin:{self.opts.app_label}_{self.opts.model_name}_change"
+            return HttpResponseRedirect(reverse(change_url, args=[object_id], current_app=self.admin_site.name))
+
+    @staticmethod
+    def message_refusal(request, refusal: ApplicationError | ValidationError) -> None:
+        text = refusal.message if isinstance(refusal, ApplicationError) else " ".join(refusal.messages)
+        messages.error(request, text)
+
+    @staticmethod
+    def take_over(obj, created) -> None:
+        """Make the admin form's unsaved `obj` the row a service created, for Django's log and redirect."""
+        vars(obj).update(vars(created))
 
 
 class TenantAdminAuthenticationForm(AdminAuthenticationForm):
@@ -29,3 +188,19 @@ class ClickmeterAdminSite(admin.AdminSite):
 
     def has_permission(self, request):
         return admin_access_allowed(request.user)
+
+    def register(self, model_or_iterable, admin_class=None, **options):
+        """Register tenant models with a TenantAdmin only; make any other admin superuser-only."""
+        admin_class = admin_class or admin.ModelAdmin
+        models = [model_or_iterable] if isinstance(model_or_iterable, ModelBase) else list(model_or_iterable)
+        if not issubclass(admin_class, TenantAdmin):
+            tenant_models = [model.__name__ for model in models if is_tenant_model(model)]
+            if tenant_models:
+                raise ImproperlyConfigured(
+                    f"{', '.join(tenant_models)} belong to organisations: register them with a TenantAdmin."
+                )
+            if not issubclass(admin_class, SuperuserOnlyAdmin):
+                admin_class = type(
+                    admin_class.__name__, (SuperuserOnlyAdmin, admin_class), {"__module__": admin_class.__module__}
+                )
+        super().register(models, admin_class, **options)

@@ -1,14 +1,16 @@
 from django.contrib import admin
 
 from apps.ingestion.models import DroppedEvents
+from config.admin import TenantAdmin
 
 
 @admin.register(DroppedEvents)
-class DroppedEventsAdmin(admin.ModelAdmin):
-    """The volume filtered out before ingestion, so an owner can see what bots and strangers sent."""
+class DroppedEventsAdmin(TenantAdmin):
+    """The volume filtered out before ingestion, so an owner can see what bots and strangers sent (read-only)."""
 
     list_display = ["day", "property", "reason", "count"]
-    list_filter = ["reason", "property__organization"]
+    list_filter = ["reason", ("property", admin.RelatedOnlyFieldListFilter)]
+    list_select_related = ["property"]
     date_hierarchy = "day"
     ordering = ["-day"]
 
@@ -16,4 +18,7 @@ class DroppedEventsAdmin(admin.ModelAdmin):
         return False
 
     def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
         return False

@@ -52,6 +52,17 @@ def api_key_create(
     return api_key, api_key_assign_secret(api_key=api_key)
 
 
+def api_key_update(*, api_key: ApiKey, **changes) -> ApiKey:
+    """Rename a key or change its expiry (the only editable fields); the secret never changes."""
+    unknown = set(changes) - {"name", "expires_at"}
+    if unknown:
+        raise ValueError(f"not updatable: {', '.join(sorted(unknown))}")
+    for field, value in changes.items():
+        setattr(api_key, field, value)
+    api_key.save(update_fields=list(changes))
+    return api_key
+
+
 def api_key_rotation_grace() -> timedelta:
     return timedelta(hours=settings.CLICKMETER_KEY_ROTATION_GRACE_HOURS)
 
