@@ -52,6 +52,16 @@ def test_a_token_pair_works_rotates_and_logs_out(client, tenant_a):
     assert_error(post(client, "/v1/auth/logout", {"refresh": second["refresh"]}), 401, "token_invalid")
 
 
+def test_changing_the_password_refuses_access_tokens_issued_before(client, tenant_a):
+    access = obtain(client, tenant_a.owner.email).json()["access"]
+    assert organizations(client, access).status_code == 200
+    tenant_a.owner.set_password("a whole new passphrase 42")
+    tenant_a.owner.save()
+    assert_error(organizations(client, access), 401, "authentication_failed")
+    fresh = obtain(client, tenant_a.owner.email, "a whole new passphrase 42").json()["access"]
+    assert organizations(client, fresh).status_code == 200
+
+
 def test_the_email_is_matched_without_regard_to_case_or_spaces(client, tenant_a):
     assert obtain(client, f"  {tenant_a.owner.email.upper()} ").status_code == 200
 
