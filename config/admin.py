@@ -131,7 +131,11 @@ class TenantAdmin(admin.ModelAdmin):
                 kwargs["queryset"] = choices.for_user(request.user, role=self.add_role)
             else:
                 kwargs["queryset"] = choices.none()
-        return super().formfield_for_foreignkey(db_field, request, **kwargs)
+        field = super().formfield_for_foreignkey(db_field, request, **kwargs)
+        only_choice = list(field.queryset[:2]) if field is not None else []
+        if len(only_choice) == 1:  # a member of one organisation need not pick it
+            field.initial = only_choice[0].pk
+        return field
 
     def get_actions(self, request):
         # Bulk deletion would bypass the services; objects are deleted one at a time from their page.

@@ -636,3 +636,8 @@ def test_any_other_admin_registered_later_is_superuser_only(a):
     a.owner.save(update_fields=["is_staff"])
     assert not model_admin.has_view_permission(admin_request(a.owner))
     assert model_admin.has_view_permission(admin_request(UserFactory(is_superuser=True)))
+
+
+def test_the_only_organisation_a_member_may_add_to_is_preselected(a):
+    form = session_client_for(a.admin).get("/admin/properties/property/add/").content.decode()
+    assert re.search(rf'<option value="{a.organization.pk}" selected>', form), "preselected"

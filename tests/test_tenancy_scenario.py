@@ -18,6 +18,7 @@ from django.utils import timezone
 from apps.accounts.models import Invitation
 from apps.keys import selectors as key_selectors
 from apps.keys.models import ApiKey
+from apps.properties.models import Property
 from tests.e2e.stack import BROWSER_USER_AGENT
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -124,9 +125,10 @@ def test_two_signed_up_organisations_cannot_reach_each_other_and_roles_hold():
         assert member.api("get", f"/v1/organizations/{bolt.organization_id}/members").status_code == 404
         listed = member.api("get", "/v1/properties").json()
         assert [prop["id"] for prop in listed] == [acme.property_id]
-        bolt_property_pk = ApiKey.objects.get(pk=bolt_key_id).property_id
-        page = member.session.get(f"/admin/keys/property/{bolt_property_pk}/change/")
-        assert page.status_code == (302 if member is acme.viewer else 404)  # viewers cannot enter the admin
+        for property_id, status in ((bolt.property_id, 404), (acme.property_id, 200)):
+            pk = Property.objects.get(public_id=property_id).pk
+            page = member.session.get(f"/admin/properties/property/{pk}/change/")
+            assert page.status_code == (302 if member is acme.viewer else status)  # viewers cannot enter the admin
         assert bolt.property_id not in member.session.get("/").content.decode()
 
     acme_read_key = acme.keys["read"]["secret"]

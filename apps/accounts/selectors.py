@@ -7,9 +7,17 @@ from apps.accounts.models import Invitation, Membership, Organization, Role, Use
 
 
 def organizations_of_user(*, user: User) -> QuerySet[Organization]:
-    """The organisations `user` belongs to, each annotated with `role` (the user's role in it)."""
+    """The organisations `user` is a member of, each annotated with `role` (the user's role in it).
+
+    Operators (superusers) too see only their own here; they reach the others through the admin.
+    """
     role = Membership.objects.filter(user_id=user.pk, organization=OuterRef("pk")).values("role")[:1]
-    return Organization.objects.for_user(user).annotate(role=Subquery(role)).order_by("name", "pk")
+    return (
+        Organization.objects.for_user(user)
+        .annotate(role=Subquery(role))
+        .filter(role__isnull=False)
+        .order_by("name", "pk")
+    )
 
 
 def organization_access(*, user: User, public_id: str, role: str = Role.VIEWER) -> Organization:

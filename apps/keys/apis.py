@@ -213,7 +213,8 @@ class PropertiesApi(APIView):
         organization = None
         if "organization" in params:
             organization = organization_access(user=request.user, public_id=params["organization"])
-        properties = properties_of_user(user=request.user, organization=organization)
+        organizations = None if organization is None else [organization]
+        properties = properties_of_user(user=request.user, organizations=organizations)
         return Response(PropertyOutputSerializer(properties, many=True).data)
 
     @extend_schema(

@@ -1,3 +1,5 @@
+from collections.abc import Iterable
+
 from django.db.models import QuerySet
 
 from apps.accounts.models import Organization, Role
@@ -37,11 +39,11 @@ def property_allowed_origins(*, public_id: str) -> tuple[str, ...] | None:
 
 
 def properties_of_user(
-    *, user, role: str = Role.VIEWER, organization: Organization | None = None
+    *, user, role: str = Role.VIEWER, organizations: Iterable[Organization] | None = None
 ) -> QuerySet[Property]:
-    """The properties of every organisation where `user` holds at least `role`, or of `organization`
+    """The properties of every organisation where `user` holds at least `role`, or of `organizations`
     only (which the caller has passed the organisation door for)."""
     properties = Property.objects.for_user(user, role=role)
-    if organization is not None:
-        properties = properties.filter(organization=organization)
+    if organizations is not None:
+        properties = properties.filter(organization__in=organizations)
     return properties.select_related("organization").order_by("name", "pk")

@@ -454,3 +454,13 @@ def test_home_groups_properties_under_their_organisation(tenant_a):
     assert tenant_a.property.public_id not in sections[second.organization.public_id]
     assert second.property.public_id in sections[second.organization.public_id]
     assert "Your role: Admin" in sections[second.organization.public_id]
+
+
+def test_an_operator_lists_only_the_organisations_they_belong_to(tenant_a, tenant_b):
+    operator = UserFactory(is_staff=True, is_superuser=True)
+    MembershipFactory(user=operator, organization=tenant_a.organization, role=Role.VIEWER)
+    home = session_client_for(operator).get("/").content.decode()
+    assert tenant_a.organization.public_id in home and tenant_a.property.public_id in home
+    assert tenant_b.organization.public_id not in home and tenant_b.property.public_id not in home
+    listed = session_client_for(operator).get("/v1/organizations").json()
+    assert [(row["id"], row["role"]) for row in listed] == [(tenant_a.organization.public_id, "viewer")]
