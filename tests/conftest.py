@@ -1,8 +1,10 @@
+import json
 from dataclasses import dataclass
 
 import pytest
 from django.conf import settings
 from django.test import Client
+from django.urls import URLPattern, URLResolver, get_resolver
 from rest_framework_simplejwt.tokens import RefreshToken
 
 from apps.accounts.models import Organization, Role, User
@@ -46,6 +48,29 @@ def tenant_create(**property_fields) -> Tenant:
 def jwt_for(user: User) -> str:
     """A fresh access token for `user`, as `POST /v1/auth/token` would issue."""
     return str(RefreshToken.for_user(user).access_token)
+
+
+def member_call(method: str, path: str, *, user=None, via: str = "jwt", body=None, **headers):
+    """Call the API as `user` (by JWT or by session), or anonymously; `body` is sent as JSON."""
+    if user is not None and via == "session":
+        client = session_client_for(user)
+    else:
+        client = Client(HTTP_USER_AGENT=BROWSER_USER_AGENT)
+        if user is not None:
+            headers.setdefault("HTTP_AUTHORIZATION", f"Bearer {jwt_for(user)}")
+    if body is not None:
+        headers.update(data=json.dumps(body), content_type="application/json")
+    return getattr(client, method)(path, **headers)
+
+
+def url_patterns(resolver=None, prefix=""):
+    """Every URL pattern of the project as (route, pattern), includes flattened."""
+    for entry in (resolver or get_resolver()).url_patterns:
+        route = prefix + str(entry.pattern)
+        if isinstance(entry, URLResolver):
+            yield from url_patterns(entry, route)
+        elif isinstance(entry, URLPattern):
+            yield route, entry
 
 
 def session_client_for(user: User) -> Client:

@@ -19,13 +19,12 @@ import pytest
 from django.contrib import admin
 from django.contrib.contenttypes.models import ContentType
 from django.test import Client
-from django.urls import URLPattern, URLResolver, get_resolver
 
 from apps.accounts.models import Invitation, Membership, Organization, TenantQuerySet, User
 from apps.ingestion.models import DroppedEvents
 from apps.keys.models import ApiKey
 from apps.properties.models import Property
-from tests.conftest import jwt_for, session_client_for, tenant_create
+from tests.conftest import jwt_for, session_client_for, tenant_create, url_patterns
 from tests.e2e.stack import BROWSER_USER_AGENT
 
 pytestmark = pytest.mark.django_db
@@ -44,15 +43,6 @@ NOT_TENANT_PARAMETERS = {
     "url": "the admin's catch-all for unknown admin paths",
     "content_type_id": "the admin's view-on-site shortcut: test_admin_view_on_site_shortcut_confirms_nothing",
 }
-
-
-def url_patterns(resolver=None, prefix=""):
-    for entry in (resolver or get_resolver()).url_patterns:
-        route = prefix + str(entry.pattern)
-        if isinstance(entry, URLResolver):
-            yield from url_patterns(entry, route)
-        elif isinstance(entry, URLPattern):
-            yield route, entry
 
 
 PARAMETER = re.compile(r"<(?:\w+:)?(\w+)>|\(\?P<(\w+)>[^)]*\)")

@@ -9,12 +9,13 @@ from django.conf import settings
 from django.contrib.staticfiles import finders
 from django.core.management import call_command
 from django.test import Client
-from django.urls import URLPattern, URLResolver, get_resolver, resolve
+from django.urls import resolve
 from drf_spectacular.drainage import GENERATOR_STATS
 from drf_spectacular.validation import validate_schema
 
 from apps.reports.selectors import DIMENSIONS, FILTERABLE, INTERVALS, METRICS
 from config.views import api_not_found
+from tests.conftest import url_patterns
 
 pytestmark = pytest.mark.django_db
 
@@ -22,15 +23,6 @@ DOCUMENTATION_ROUTES = {"api-schema", "api-docs"}
 NOT_OPERATIONS = {"options", "head"}
 WRITE_KEY = [{"writeKey": []}, {"writeKeyHeader": []}, {"writeKeyQuery": []}, {"ingestTokenQuery": []}]
 MEMBER = [{"jwt": []}, {"session": []}]
-
-
-def url_patterns(resolver=None, prefix=""):
-    for entry in (resolver or get_resolver()).url_patterns:
-        route = prefix + str(entry.pattern)
-        if isinstance(entry, URLResolver):
-            yield from url_patterns(entry, route)
-        elif isinstance(entry, URLPattern):
-            yield route, entry
 
 
 def api_endpoints() -> dict[str, set[str]]:

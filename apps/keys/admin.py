@@ -120,13 +120,10 @@ class ApiKeyAdmin(TenantAdmin):
 
     @admin.display(description="status")
     def status(self, api_key):
-        if api_key.revoked_at is not None:
-            return "revoked"
-        if api_key.expires_at is None:
-            return "active"
-        if api_key.expires_at > timezone.now():
+        status = api_key.status(timezone.now())
+        if status == "active" and api_key.expires_at is not None:
             return f"expires at {utc(api_key.expires_at)}"
-        return "expired"
+        return status
 
     def get_fields(self, request, obj=None):
         if obj is None:

@@ -43,9 +43,7 @@ class ApiKeyOutputSerializer(serializers.Serializer):
 
     @extend_schema_field(serializers.ChoiceField(choices=["active", "expired", "revoked"]))
     def get_status(self, api_key: ApiKey) -> str:
-        if api_key.revoked_at is not None:
-            return "revoked"
-        return "active" if api_key.is_active(timezone.now()) else "expired"
+        return api_key.status(timezone.now())
 
 
 class ApiKeyCreatedSerializer(ApiKeyOutputSerializer):

@@ -10,7 +10,7 @@ from django.utils import timezone
 from apps.accounts.models import Role
 from apps.keys import selectors as key_selectors
 from apps.keys.models import ApiKey
-from tests.conftest import jwt_for, session_client_for
+from tests.conftest import member_call
 from tests.e2e.stack import BROWSER_USER_AGENT
 
 pytestmark = pytest.mark.django_db
@@ -19,19 +19,6 @@ ROLES = (Role.OWNER, Role.ADMIN, Role.VIEWER)
 MISSING_PROPERTY = "prop_doesnotexist0000"
 MISSING_KEY = 987654321
 KEY_FIELDS = {"id", "kind", "name", "prefix", "created_at", "last_used_at", "expires_at", "revoked_at", "status"}
-
-
-def call(method: str, path: str, *, user=None, via: str = "jwt", body=None, **headers):
-    """Call the API as `user` (by JWT or session), or anonymously."""
-    if user is not None and via == "session":
-        client = session_client_for(user)
-    else:
-        client = Client(HTTP_USER_AGENT=BROWSER_USER_AGENT)
-        if user is not None:
-            headers.setdefault("HTTP_AUTHORIZATION", f"Bearer {jwt_for(user)}")
-    if body is not None:
-        headers.update(data=json.dumps(body), content_type="application/json")
-    return getattr(client, method)(path, **headers)
 
 
 def keys_path(property_id: str, key_id=None, action: str = "") -> str:
@@ -76,7 +63,7 @@ SUCCESS = {"list": 200, "create": 201, "retrieve": 200, "revoke": 204, "rotate":
 @pytest.mark.parametrize("endpoint", ENDPOINTS)
 def test_each_endpoint_is_for_admins_and_owners_only(tenant_a, endpoint, role, via):
     method, path, body = ENDPOINTS[endpoint]
-    response = call(method, path(tenant_a), user=tenant_a.member(role), via=via, body=body)
+    response = member_call(method, path(tenant_a), user=tenant_a.member(role), via=via, body=body)
     if role in ADMINS:
         assert response.status_code == SUCCESS[endpoint], response.content
     else:
@@ -90,7 +77,7 @@ def test_each_endpoint_is_for_admins_and_owners_only(tenant_a, endpoint, role, v
 def test_keys_and_anonymous_callers_manage_no_keys(tenant_a, endpoint, credential):
     method, path, body = ENDPOINTS[endpoint]
     headers = {} if credential == "anonymous" else {"HTTP_AUTHORIZATION": f"Bearer {getattr(tenant_a, credential)}"}
-    response = call(method, path(tenant_a), body=body, **headers)
+    response = member_call(method, path(tenant_a), body=body, **headers)
     assert response.status_code == 401, response.content
     assert ApiKey.objects.filter(property=tenant_a.property, revoked_at=None, expires_at=None).count() == 2
 
@@ -100,8 +87,8 @@ def test_another_organisations_property_is_the_same_404_as_a_missing_one(tenant_
     method, path, body = ENDPOINTS[endpoint]
     theirs_path = path(tenant_b)
     missing_path = theirs_path.replace(tenant_b.property.public_id, MISSING_PROPERTY)
-    theirs = call(method, theirs_path, user=tenant_a.owner, body=body)
-    missing = call(method, missing_path, user=tenant_a.owner, body=body)
+    theirs = member_call(method, theirs_path, user=tenant_a.owner, body=body)
+    missing = member_call(method, missing_path, user=tenant_a.owner, body=body)
     assert theirs.status_code == missing.status_code == 404
     assert theirs.json() == missing.json()
     assert ApiKey.objects.filter(property=tenant_b.property, revoked_at=None, expires_at=None).count() == 2
@@ -112,8 +99,8 @@ def test_another_propertys_key_is_the_same_404_as_a_missing_one(tenant_a, tenant
     method = {"retrieve": "get", "revoke": "delete", "rotate": "post"}[action]
     suffix = "rotate" if action == "rotate" else ""
     own_property = tenant_a.property.public_id
-    theirs = call(method, keys_path(own_property, first_key(tenant_b).pk, suffix), user=tenant_a.owner)
-    missing = call(method, keys_path(own_property, MISSING_KEY, suffix), user=tenant_a.owner)
+    theirs = member_call(method, keys_path(own_property, first_key(tenant_b).pk, suffix), user=tenant_a.owner)
+    missing = member_call(method, keys_path(own_property, MISSING_KEY, suffix), user=tenant_a.owner)
     assert theirs.status_code == missing.status_code == 404
     assert theirs.json() == missing.json()
     assert first_key(tenant_b).is_active(timezone.now())
@@ -121,7 +108,7 @@ def test_another_propertys_key_is_the_same_404_as_a_missing_one(tenant_a, tenant
 
 
 def test_list_shows_every_key_of_the_property_without_secrets(tenant_a, tenant_b):
-    response = call("get", keys_path(tenant_a.property.public_id), user=tenant_a.admin)
+    response = member_call("get", keys_path(tenant_a.property.public_id), user=tenant_a.admin)
     assert response.status_code == 200
     body = response.json()
     assert {key["id"] for key in body} == set(tenant_a.property.api_keys.values_list("pk", flat=True))
@@ -133,7 +120,7 @@ def test_list_shows_every_key_of_the_property_without_secrets(tenant_a, tenant_b
 
 def test_create_returns_the_secret_once_and_the_key_works(tenant_a):
     expires_at = (timezone.now() + timedelta(days=30)).replace(microsecond=0)
-    response = call(
+    response = member_call(
         "post",
         keys_path(tenant_a.property.public_id),
         user=tenant_a.admin,
@@ -147,13 +134,13 @@ def test_create_returns_the_secret_once_and_the_key_works(tenant_a):
     assert ApiKey.objects.get(pk=created["id"]).expires_at == expires_at
     assert ingest(created["secret"], tenant_a).status_code == 202
 
-    retrieved = call("get", keys_path(tenant_a.property.public_id, created["id"]), user=tenant_a.admin).json()
+    retrieved = member_call("get", keys_path(tenant_a.property.public_id, created["id"]), user=tenant_a.admin).json()
     assert "secret" not in retrieved and retrieved["id"] == created["id"]
 
 
 def test_a_created_read_key_reads_reports(tenant_a):
     body = {"kind": "read"}
-    created = call("post", keys_path(tenant_a.property.public_id), user=tenant_a.owner, body=body).json()
+    created = member_call("post", keys_path(tenant_a.property.public_id), user=tenant_a.owner, body=body).json()
     assert created["name"] == "" and created["expires_at"] is None
     assert report(created["secret"], tenant_a).status_code == 200
 
@@ -169,7 +156,7 @@ def test_a_created_read_key_reads_reports(tenant_a):
     ],
 )
 def test_create_refuses_bad_input_naming_the_field(tenant_a, body, field):
-    response = call("post", keys_path(tenant_a.property.public_id), user=tenant_a.owner, body=body)
+    response = member_call("post", keys_path(tenant_a.property.public_id), user=tenant_a.owner, body=body)
     assert response.status_code == 400, response.content
     assert response.json()["error"]["field"] == field
     assert tenant_a.property.api_keys.count() == 2
@@ -179,13 +166,13 @@ def test_revoke_refuses_the_key_within_the_lookup_cache_lifetime(tenant_a):
     key = first_key(tenant_a)
     assert report(tenant_a.read_key, tenant_a).status_code == 200
 
-    response = call("delete", keys_path(tenant_a.property.public_id, key.pk), user=tenant_a.admin)
+    response = member_call("delete", keys_path(tenant_a.property.public_id, key.pk), user=tenant_a.admin)
     assert response.status_code == 204
     assert response.content == b""
     refused = report(tenant_a.read_key, tenant_a)
     assert refused.status_code == 401
     assert refused.json()["error"]["code"] == "authentication_failed"
-    shown = call("get", keys_path(tenant_a.property.public_id, key.pk), user=tenant_a.admin).json()
+    shown = member_call("get", keys_path(tenant_a.property.public_id, key.pk), user=tenant_a.admin).json()
     assert shown["status"] == "revoked" and shown["revoked_at"] is not None
     assert report(tenant_a.read_key, tenant_a).status_code == 401
     assert ingest(tenant_a.write_key, tenant_a).status_code == 202  # the other key is untouched
@@ -194,7 +181,7 @@ def test_revoke_refuses_the_key_within_the_lookup_cache_lifetime(tenant_a):
 def test_rotate_gives_a_new_key_and_lets_the_old_one_work_until_it_expires(tenant_a, settings):
     settings.CLICKMETER_KEY_ROTATION_GRACE_HOURS = 24
     old = first_key(tenant_a, ApiKey.Kind.WRITE)
-    response = call("post", keys_path(tenant_a.property.public_id, old.pk, "rotate"), user=tenant_a.admin)
+    response = member_call("post", keys_path(tenant_a.property.public_id, old.pk, "rotate"), user=tenant_a.admin)
     assert response.status_code == 201, response.content
     body = response.json()
     assert set(body) == KEY_FIELDS | {"secret", "previous"}
@@ -212,14 +199,14 @@ def test_rotate_gives_a_new_key_and_lets_the_old_one_work_until_it_expires(tenan
     ApiKey.objects.filter(pk=old.pk).update(expires_at=timezone.now() - timedelta(seconds=1))
     assert ingest(tenant_a.write_key, tenant_a).status_code == 401
     assert ingest(body["secret"], tenant_a).status_code == 202
-    shown = call("get", keys_path(tenant_a.property.public_id, old.pk), user=tenant_a.admin).json()
+    shown = member_call("get", keys_path(tenant_a.property.public_id, old.pk), user=tenant_a.admin).json()
     assert shown["status"] == "expired"
 
 
 def test_a_revoked_key_cannot_be_rotated(tenant_a):
     key = first_key(tenant_a)
-    call("delete", keys_path(tenant_a.property.public_id, key.pk), user=tenant_a.owner)
-    response = call("post", keys_path(tenant_a.property.public_id, key.pk, "rotate"), user=tenant_a.owner)
+    member_call("delete", keys_path(tenant_a.property.public_id, key.pk), user=tenant_a.owner)
+    response = member_call("post", keys_path(tenant_a.property.public_id, key.pk, "rotate"), user=tenant_a.owner)
     assert response.status_code == 409
     assert response.json()["error"]["code"] == "key_inactive"
     assert tenant_a.property.api_keys.count() == 2

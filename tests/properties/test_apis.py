@@ -11,7 +11,7 @@ from apps.accounts.models import Role
 from apps.ingestion.models import Event
 from apps.keys.models import ApiKey
 from apps.properties.models import Property
-from tests.conftest import jwt_for, session_client_for
+from tests.conftest import jwt_for, member_call
 from tests.e2e.stack import BROWSER_USER_AGENT
 from tests.factories import MembershipFactory
 
@@ -31,19 +31,6 @@ PROPERTY_FIELDS = {
     "ingest_limit_per_address",
     "created_at",
 }
-
-
-def call(method: str, path: str, *, user=None, via: str = "jwt", body=None, **headers):
-    """Call the API as `user` (by JWT or session), or anonymously."""
-    if user is not None and via == "session":
-        client = session_client_for(user)
-    else:
-        client = Client(HTTP_USER_AGENT=BROWSER_USER_AGENT)
-        if user is not None:
-            headers.setdefault("HTTP_AUTHORIZATION", f"Bearer {jwt_for(user)}")
-    if body is not None:
-        headers.update(data=json.dumps(body), content_type="application/json")
-    return getattr(client, method)(path, **headers)
 
 
 def property_path(property_id: str) -> str:
@@ -75,7 +62,7 @@ SUCCESS = {"get": 200, "post": 201, "patch": 200, "delete": 204}
 @pytest.mark.parametrize("endpoint", ENDPOINTS)
 def test_each_endpoint_is_allowed_by_role_and_refused_below_it(tenant_a, endpoint, role, via):
     method, path, body, allowed = ENDPOINTS[endpoint]
-    response = call(method, path(tenant_a), user=tenant_a.member(role), via=via, body=body and body(tenant_a))
+    response = member_call(method, path(tenant_a), user=tenant_a.member(role), via=via, body=body and body(tenant_a))
     if role in allowed:
         assert response.status_code == SUCCESS[method], response.content
     else:
@@ -88,7 +75,7 @@ def test_each_endpoint_is_allowed_by_role_and_refused_below_it(tenant_a, endpoin
 def test_keys_and_anonymous_callers_manage_nothing(tenant_a, endpoint, credential):
     method, path, body, _ = ENDPOINTS[endpoint]
     headers = {} if credential == "anonymous" else {"HTTP_AUTHORIZATION": f"Bearer {getattr(tenant_a, credential)}"}
-    response = call(method, path(tenant_a), body=body and body(tenant_a), **headers)
+    response = member_call(method, path(tenant_a), body=body and body(tenant_a), **headers)
     assert response.status_code == 401, response.content
     assert Property.objects.filter(pk=tenant_a.property.pk, name=tenant_a.property.name).exists()
 
@@ -96,15 +83,15 @@ def test_keys_and_anonymous_callers_manage_nothing(tenant_a, endpoint, credentia
 @pytest.mark.parametrize("method", ["get", "patch", "delete"])
 def test_another_organisations_property_is_the_same_404_as_a_missing_one(tenant_a, tenant_b, method):
     body = {"name": "Taken over"} if method == "patch" else None
-    theirs = call(method, property_path(tenant_b.property.public_id), user=tenant_a.owner, body=body)
-    missing = call(method, property_path(MISSING_PROPERTY), user=tenant_a.owner, body=body)
+    theirs = member_call(method, property_path(tenant_b.property.public_id), user=tenant_a.owner, body=body)
+    missing = member_call(method, property_path(MISSING_PROPERTY), user=tenant_a.owner, body=body)
     assert theirs.status_code == missing.status_code == 404
     assert theirs.json() == missing.json()
     assert Property.objects.get(pk=tenant_b.property.pk).name == tenant_b.property.name
 
 
 def test_list_shows_every_property_the_member_may_see_and_nothing_else(tenant_a, tenant_b):
-    body = call("get", "/v1/properties", user=tenant_a.viewer).json()
+    body = member_call("get", "/v1/properties", user=tenant_a.viewer).json()
     assert [item["id"] for item in body] == [tenant_a.property.public_id]
     assert set(body[0]) == PROPERTY_FIELDS
     assert body[0]["organization"] == tenant_a.organization.public_id
@@ -113,21 +100,21 @@ def test_list_shows_every_property_the_member_may_see_and_nothing_else(tenant_a,
 
 def test_list_filters_by_organisation_through_the_organisation_door(tenant_a, tenant_b):
     MembershipFactory(user=tenant_a.viewer, organization=tenant_b.organization, role=Role.VIEWER)
-    everything = call("get", "/v1/properties", user=tenant_a.viewer).json()
+    everything = member_call("get", "/v1/properties", user=tenant_a.viewer).json()
     assert {item["id"] for item in everything} == {tenant_a.property.public_id, tenant_b.property.public_id}
-    only_b = call("get", f"/v1/properties?organization={tenant_b.organization.public_id}", user=tenant_a.viewer)
+    only_b = member_call("get", f"/v1/properties?organization={tenant_b.organization.public_id}", user=tenant_a.viewer)
     assert [item["id"] for item in only_b.json()] == [tenant_b.property.public_id]
 
 
 def test_filtering_by_another_organisation_is_the_same_404_as_a_missing_one(tenant_a, tenant_b):
-    theirs = call("get", f"/v1/properties?organization={tenant_b.organization.public_id}", user=tenant_a.owner)
-    missing = call("get", f"/v1/properties?organization={MISSING_ORGANIZATION}", user=tenant_a.owner)
+    theirs = member_call("get", f"/v1/properties?organization={tenant_b.organization.public_id}", user=tenant_a.owner)
+    missing = member_call("get", f"/v1/properties?organization={MISSING_ORGANIZATION}", user=tenant_a.owner)
     assert theirs.status_code == missing.status_code == 404
     assert theirs.json() == missing.json()
 
 
 def test_create_returns_the_property_and_keys_that_work(client, tenant_a):
-    response = call(
+    response = member_call(
         "post",
         "/v1/properties",
         user=tenant_a.admin,
@@ -158,17 +145,17 @@ def test_create_returns_the_property_and_keys_that_work(client, tenant_a):
 
 
 def test_the_secrets_are_shown_only_when_created(tenant_a):
-    created = call("post", "/v1/properties", user=tenant_a.owner, body=new_property_body(tenant_a)).json()
-    listed = call("get", f"/v1/properties/{created['id']}/keys", user=tenant_a.owner).json()
+    created = member_call("post", "/v1/properties", user=tenant_a.owner, body=new_property_body(tenant_a)).json()
+    listed = member_call("get", f"/v1/properties/{created['id']}/keys", user=tenant_a.owner).json()
     assert len(listed) == 2
     assert not any("secret" in key or "key_hash" in key for key in listed)
-    retrieved = call("get", property_path(created["id"]), user=tenant_a.owner).json()
+    retrieved = member_call("get", property_path(created["id"]), user=tenant_a.owner).json()
     assert "keys" not in retrieved
 
 
 def test_create_in_another_organisation_is_the_same_404_as_in_a_missing_one(tenant_a, tenant_b):
-    theirs = call("post", "/v1/properties", user=tenant_a.owner, body=new_property_body(tenant_b))
-    missing = call(
+    theirs = member_call("post", "/v1/properties", user=tenant_a.owner, body=new_property_body(tenant_b))
+    missing = member_call(
         "post", "/v1/properties", user=tenant_a.owner, body={"organization": MISSING_ORGANIZATION, "name": "Docs site"}
     )
     assert theirs.status_code == missing.status_code == 404
@@ -188,7 +175,7 @@ def test_create_in_another_organisation_is_the_same_404_as_in_a_missing_one(tena
     ],
 )
 def test_create_refuses_bad_input_naming_the_field(tenant_a, body, field):
-    response = call("post", "/v1/properties", user=tenant_a.owner, body={**new_property_body(tenant_a), **body})
+    response = member_call("post", "/v1/properties", user=tenant_a.owner, body={**new_property_body(tenant_a), **body})
     assert response.status_code == 400, response.content
     assert response.json()["error"]["field"] == field
     assert response.json()["error"]["code"] == "invalid_parameter"
@@ -204,14 +191,16 @@ def test_update_changes_the_fields_sent_and_only_those(tenant_a):
         "ingest_limit_per_key": 0,
         "ingest_limit_per_address": 60,
     }
-    response = call("patch", property_path(tenant_a.property.public_id), user=tenant_a.admin, body=changes)
+    response = member_call("patch", property_path(tenant_a.property.public_id), user=tenant_a.admin, body=changes)
     assert response.status_code == 200, response.content
     expected = {**changes, "allowed_origins": ["http://localhost:8000", "https://*.example.org"]}
     assert {name: response.json()[name] for name in changes} == expected
     stored = Property.objects.get(pk=tenant_a.property.pk)
     assert {name: getattr(stored, name) for name in changes} == expected
 
-    renamed = call("patch", property_path(tenant_a.property.public_id), user=tenant_a.admin, body={"name": "Again"})
+    renamed = member_call(
+        "patch", property_path(tenant_a.property.public_id), user=tenant_a.admin, body={"name": "Again"}
+    )
     assert renamed.json()["timezone"] == "America/New_York" and renamed.json()["retention_days"] == 30
 
 
@@ -228,7 +217,7 @@ def test_update_changes_the_fields_sent_and_only_those(tenant_a):
     ],
 )
 def test_update_refuses_bad_values_naming_the_field(tenant_a, body, field):
-    response = call("patch", property_path(tenant_a.property.public_id), user=tenant_a.owner, body=body)
+    response = member_call("patch", property_path(tenant_a.property.public_id), user=tenant_a.owner, body=body)
     assert response.status_code == 400, response.content
     assert response.json()["error"]["field"] == field
     stored = Property.objects.get(pk=tenant_a.property.pk)
@@ -245,9 +234,9 @@ def test_delete_destroys_the_property_with_its_keys_and_data(client, tenant_a, t
     )
     assert Event.objects.filter(property=tenant_a.property).exists()
 
-    response = call("delete", property_path(tenant_a.property.public_id), user=tenant_a.owner)
+    response = member_call("delete", property_path(tenant_a.property.public_id), user=tenant_a.owner)
     assert response.status_code == 204
-    assert call("get", property_path(tenant_a.property.public_id), user=tenant_a.owner).status_code == 404
+    assert member_call("get", property_path(tenant_a.property.public_id), user=tenant_a.owner).status_code == 404
     assert not Event.objects.filter(property_id=tenant_a.property.pk).exists()
     assert not ApiKey.objects.filter(property_id=tenant_a.property.pk).exists()
     assert Property.objects.filter(pk=tenant_b.property.pk).exists()
@@ -277,6 +266,6 @@ def test_session_writes_need_the_csrf_token_and_jwt_writes_do_not(tenant_a):
 def test_a_forged_jwt_is_refused(tenant_a):
     token = jwt_for(tenant_a.owner)
     forged = token[:-4] + ("AAAA" if not token.endswith("AAAA") else "BBBB")
-    response = call("get", "/v1/properties", HTTP_AUTHORIZATION=f"Bearer {forged}")
+    response = member_call("get", "/v1/properties", HTTP_AUTHORIZATION=f"Bearer {forged}")
     assert response.status_code == 401
     assert response.json()["error"]["code"] == "authentication_failed"

@@ -1,12 +1,12 @@
 """Reports for members: any member of the property's organisation reads them by JWT or session,
 like the read key; another organisation's member gets the 404 of a missing property."""
 
+from urllib.parse import urlencode
+
 import pytest
-from django.test import Client
 
 from apps.accounts.models import Role
-from tests.conftest import jwt_for, session_client_for
-from tests.e2e.stack import BROWSER_USER_AGENT
+from tests.conftest import member_call
 
 pytestmark = pytest.mark.django_db
 
@@ -16,13 +16,7 @@ RANGE = {"from": "2026-05-01", "to": "2026-05-07"}
 
 
 def report(property_id: str, name: str, *, user=None, via: str = "jwt", **headers):
-    if user is not None and via == "session":
-        client = session_client_for(user)
-    else:
-        client = Client(HTTP_USER_AGENT=BROWSER_USER_AGENT)
-        if user is not None:
-            headers.setdefault("HTTP_AUTHORIZATION", f"Bearer {jwt_for(user)}")
-    return client.get(f"/v1/properties/{property_id}/{name}", RANGE, **headers)
+    return member_call("get", f"/v1/properties/{property_id}/{name}?{urlencode(RANGE)}", user=user, via=via, **headers)
 
 
 @pytest.mark.parametrize("via", ["jwt", "session"])
