@@ -9,6 +9,7 @@ from apps.accounts import views as account_views
 from apps.ingestion import views as ingestion_views
 from apps.ingestion.apis import EventIngestApi
 from apps.keys.apis import ApiKeyApi, ApiKeyRotateApi, ApiKeysApi, IngestTokenCreateApi, PropertiesApi, PropertyApi
+from apps.reports import views as report_views
 from apps.reports.apis import CampaignsApi, MetricsApi, OverviewApi, PagesApi
 from config import health
 from config.home import home
@@ -82,6 +83,36 @@ urlpatterns = [
     ),
     path("password-reset/done", auth_views.PasswordResetCompleteView.as_view(), name="password_reset_complete"),
     path("invitations/<str:token>", account_views.invitation_accept, name="invitation-accept"),
+    path("properties", report_views.property_list, name="property-list"),
+    path("properties/<str:property_id>/", report_views.property_dashboard, name="property-dashboard"),
+    path("properties/<str:property_id>/settings", report_views.property_settings, name="property-settings"),
+    path(
+        "properties/<str:property_id>/settings/snippet-key",
+        report_views.property_snippet_key_create,
+        name="property-snippet-key",
+    ),
+    path("properties/<str:property_id>/settings/keys", report_views.property_key_create, name="property-key-create"),
+    path(
+        "properties/<str:property_id>/settings/keys/<int:key_id>/revoke",
+        report_views.property_key_revoke,
+        name="property-key-revoke",
+    ),
+    path(
+        "properties/<str:property_id>/settings/keys/<int:key_id>/rotate",
+        report_views.property_key_rotate,
+        name="property-key-rotate",
+    ),
+    path(
+        "properties/<str:property_id>/settings/shared-links",
+        report_views.property_shared_link_create,
+        name="property-shared-link-create",
+    ),
+    path(
+        "properties/<str:property_id>/settings/shared-links/<int:shared_link_id>/revoke",
+        report_views.property_shared_link_revoke,
+        name="property-shared-link-revoke",
+    ),
+    path("share/<str:token>", report_views.shared_dashboard, name="shared-dashboard"),
     re_path(r"^v1/", api_not_found, {"exception": None}),
 ]
 

@@ -24,6 +24,8 @@ from apps.accounts.models import Invitation, Membership, Organization, TenantQue
 from apps.ingestion.models import DroppedEvents
 from apps.keys.models import ApiKey
 from apps.properties.models import Property
+from apps.reports.models import SharedLink
+from apps.reports.services import shared_link_create
 from tests.conftest import jwt_for, session_client_for, tenant_create, url_patterns
 from tests.e2e.stack import BROWSER_USER_AGENT
 
@@ -66,7 +68,7 @@ def admin_model(route: str):
 # How admin routes name the object (the user admin's password page says `id`).
 ADMIN_OBJECT_PARAMETERS = {"object_id", "id"}
 # The models a tenant's rows live in (User: a member's account), each with a row per tenant below.
-TENANT_MODELS = (Organization, Membership, Invitation, Property, ApiKey, DroppedEvents, User)
+TENANT_MODELS = (Organization, Membership, Invitation, Property, ApiKey, DroppedEvents, SharedLink, User)
 
 ALL_ROUTES = [route for route, _ in url_patterns()]
 OBJECT_ROUTES = [
@@ -108,6 +110,7 @@ def tenant_objects(tenant) -> dict:
         expires_at="2999-01-01T00:00:00Z",
     )
     dropped = DroppedEvents.objects.create(property=tenant.property, day="2026-01-01", reason="bot", count=3)
+    shared_link, _ = shared_link_create(property=tenant.property, name="board", password="open sesame")
     return {
         Organization: tenant.organization,
         Membership: Membership.objects.get(user=tenant.viewer, organization=tenant.organization),
@@ -115,6 +118,7 @@ def tenant_objects(tenant) -> dict:
         Property: tenant.property,
         ApiKey: tenant.property.api_keys.order_by("pk").first(),
         DroppedEvents: dropped,
+        SharedLink: shared_link,
         User: tenant.viewer,
     }
 
@@ -127,6 +131,7 @@ def parameter_values(route: str, objects: dict, *, missing: bool) -> dict[str, s
         "member_id": lambda: str(objects[Membership].pk),
         "invitation_id": lambda: str(objects[Invitation].pk),
         "key_id": lambda: str(objects[ApiKey].pk),
+        "shared_link_id": lambda: str(objects[SharedLink].pk),
         **dict.fromkeys(ADMIN_OBJECT_PARAMETERS, lambda: str(objects[admin_model(route)].pk)),
     }
     if ADMIN_OBJECT_PARAMETERS & set(parameters(route)) and admin_model(route) not in TENANT_MODELS:

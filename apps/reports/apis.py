@@ -14,10 +14,12 @@ from apps.keys.services import api_keys_touch
 from apps.keys.throttling import ReportRateThrottle
 from apps.properties.models import Property
 from apps.reports.selectors import (
-    DIMENSIONS,
     FILTERABLE,
+    GROUPABLE,
     INTERVALS,
+    MAX_HOURLY_DAYS,
     METRICS,
+    InvalidQuery,
     MetricsQuery,
     report_campaigns,
     report_overview,
@@ -90,17 +92,23 @@ METRICS_PARAMETERS = [
         many=True,
         explode=False,
         enum=list(METRICS),
-        description="Comma-separated; pageviews, unique_visitors and sessions by default.",
+        description="Comma-separated; pageviews, unique_visitors and sessions by default. bounce_rate (percent), "
+        "visit_duration (seconds) and views_per_session are per session and group by time only.",
     ),
     OpenApiParameter(
         "group_by",
         str,
         many=True,
         explode=False,
-        enum=[name for name in DIMENSIONS if name != "date"],
-        description="Comma-separated dimensions to group by.",
+        enum=list(GROUPABLE),
+        description="Comma-separated dimensions to group by (entry_page and exit_page alone, without an interval).",
     ),
-    OpenApiParameter("interval", str, enum=list(INTERVALS), description="Also group by this calendar unit."),
+    OpenApiParameter(
+        "interval",
+        str,
+        enum=list(INTERVALS),
+        description=f"Also group by this calendar unit (hour: ranges of up to {MAX_HOURLY_DAYS} days).",
+    ),
     *(OpenApiParameter(name, str, description=f"Only events whose {name} is exactly this.") for name in FILTERABLE),
 ]
 REPORT_ERRORS = error_responses(400, 401, 404, 429)
@@ -199,22 +207,21 @@ class MetricsApi(_ReportApi):
 
     def report(self, prop, date_from, date_to, params):
         metrics = _names(params, "metrics", METRICS, default=("pageviews", "unique_visitors", "sessions"))
-        group_by = _names(params, "group_by", DIMENSIONS.keys() - {"date"}, default=())
+        group_by = _names(params, "group_by", GROUPABLE, default=())
         interval = params.get("interval") or None
-        if interval is not None and interval not in INTERVALS:
-            raise ApplicationError(
-                "invalid_parameter", f"interval must be one of {', '.join(INTERVALS)}.", field="interval"
+        try:
+            query = MetricsQuery(
+                property=prop,
+                date_from=date_from,
+                date_to=date_to,
+                metrics=metrics,
+                group_by=group_by,
+                interval=interval,
+                filters={name: params[name] for name in FILTERABLE if name in params},
+                limit=_limit(params),
             )
-        query = MetricsQuery(
-            property=prop,
-            date_from=date_from,
-            date_to=date_to,
-            metrics=metrics,
-            group_by=group_by,
-            interval=interval,
-            filters={name: params[name] for name in FILTERABLE if name in params},
-            limit=_limit(params),
-        )
+        except InvalidQuery as error:
+            raise ApplicationError("invalid_parameter", str(error), field=error.field) from None
         return {
             "interval": interval,
             "metrics": list(metrics),

@@ -1,5 +1,7 @@
+from django.contrib.auth.hashers import check_password
 from django.db import models
 
+from apps.accounts.models import User, tenant_manager
 from apps.properties.models import Property
 
 
@@ -36,9 +38,40 @@ class DailyRollup(models.Model):
     visitor_id = models.CharField(max_length=128)
     session_id = models.CharField(max_length=128)
     events = models.PositiveIntegerField()
+    # The earliest and latest event time within the row: session durations, entry and exit pages.
+    first_ts = models.DateTimeField()
+    last_ts = models.DateTimeField()
 
     class Meta:
         indexes = [models.Index(fields=["property", "day"], name="rollup_property_day")]
 
     def __str__(self):
         return f"{self.property_id} {self.day} {self.type} {self.path}"
+
+
+class SharedLink(models.Model):
+    """A read-only public link to one property's dashboard, optionally behind a password.
+
+    Like an API key, only the token's SHA-256 hash and a visible prefix are stored: the full link
+    is shown once, when it is created. The password, if any, is stored as a Django password hash.
+    """
+
+    property = models.ForeignKey(Property, on_delete=models.CASCADE, related_name="shared_links")
+    name = models.CharField(max_length=100)
+    prefix = models.CharField(max_length=16, editable=False)
+    token_hash = models.CharField(max_length=64, unique=True, editable=False)
+    password_hash = models.CharField(max_length=128, blank=True, editable=False)
+    created_by = models.ForeignKey(User, on_delete=models.SET_NULL, null=True, editable=False, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+    revoked_at = models.DateTimeField(null=True, blank=True, editable=False)
+
+    objects = tenant_manager("property__organization")
+
+    def __str__(self):
+        return f"{self.name} ({self.prefix}…)"
+
+    def has_password(self) -> bool:
+        return bool(self.password_hash)
+
+    def password_matches(self, password: str) -> bool:
+        return self.has_password() and check_password(password, self.password_hash)

@@ -1,14 +1,20 @@
+import hashlib
+import secrets
 from datetime import date, timedelta
 
 from django.conf import settings
+from django.contrib.auth.hashers import make_password
+from django.core.cache import caches
 from django.db import connection, transaction
 from django.db.models import Q
 from django.utils import timezone
 
+from apps.accounts.models import User
 from apps.ingestion.models import DirtyDay, Event
 from apps.properties.models import Property
-from apps.reports.models import DailyRollup
+from apps.reports.models import DailyRollup, SharedLink
 from apps.reports.selectors import FACT_COLUMNS
+from config.api import ApplicationError
 
 GRAIN = ("property_id", *FACT_COLUMNS)
 
@@ -32,8 +38,8 @@ def rollup_refresh_day(*, property_id: int, day: date) -> bool:
         columns = ", ".join(GRAIN)
         with connection.cursor() as cursor:
             cursor.execute(
-                f"INSERT INTO {DailyRollup._meta.db_table} ({columns}, events)"
-                f" SELECT {columns}, COUNT(*) FROM {Event._meta.db_table}"
+                f"INSERT INTO {DailyRollup._meta.db_table} ({columns}, events, first_ts, last_ts)"
+                f" SELECT {columns}, COUNT(*), MIN(ts), MAX(ts) FROM {Event._meta.db_table}"
                 f" WHERE property_id = %s AND day = %s GROUP BY {columns}",
                 [property_id, day],
             )
@@ -74,3 +80,60 @@ def retention_enforce(*, today: date | None = None) -> int:
             DailyRollup.objects.filter(property=prop, day__lt=cutoff).delete()
             DirtyDay.objects.filter(property=prop, day__lt=cutoff).delete()
     return deleted
+
+
+SHARED_LINK_PREFIX = "sl_"
+SHARED_LINK_VISIBLE_CHARS = 8
+
+
+def shared_link_token_hash(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def shared_link_create(
+    *, property: Property, name: str, password: str | None = None, created_by: User | None = None
+) -> tuple[SharedLink, str]:
+    """Create a read-only public link to a property's dashboard; return it with its token (192
+    random bits), which only this answer ever shows. A password, if given, is stored hashed."""
+    token = SHARED_LINK_PREFIX + secrets.token_urlsafe(24)
+    shared_link = SharedLink(
+        property=property,
+        name=name,
+        prefix=token[: len(SHARED_LINK_PREFIX) + SHARED_LINK_VISIBLE_CHARS],
+        token_hash=shared_link_token_hash(token),
+        password_hash=make_password(password) if password else "",
+        created_by=created_by,
+    )
+    shared_link.full_clean()
+    shared_link.save()
+    return shared_link, token
+
+
+def shared_link_revoke(*, shared_link: SharedLink) -> None:
+    """Revoke a shared link: it answers 404 from the next request on, password or not."""
+    SharedLink.objects.filter(pk=shared_link.pk, revoked_at__isnull=True).update(revoked_at=timezone.now())
+
+
+def shared_link_unlock(*, shared_link: SharedLink, password: str, client: str) -> bool:
+    """Check a visitor's password for a protected link; return whether it matches.
+
+    Failures are counted per link and `client` (a keyed hash of the address) like failed sign-ins:
+    after CLICKMETER_LOGIN_FAILURE_LIMIT of them the client is refused for the cool-off period
+    (ApplicationError `locked_out`, 429), right password or not.
+    """
+    failures = caches[settings.AXES_CACHE]
+    key = f"shared-link-failures:{shared_link.pk}:{client}"
+    cooloff = int(settings.AXES_COOLOFF_TIME.total_seconds())
+    if failures.get(key, 0) >= settings.AXES_FAILURE_LIMIT:
+        raise ApplicationError(
+            "locked_out",
+            f"Too many wrong passwords for this link from this address; try again in {cooloff // 60} minutes.",
+            status_code=429,
+            retry_after=cooloff,
+        )
+    if shared_link.password_matches(password):
+        failures.delete(key)
+        return True
+    failures.add(key, 0, timeout=cooloff)
+    failures.incr(key)
+    return False

@@ -150,7 +150,10 @@ def test_a_new_event_shows_at_once_on_a_rolled_up_day(client, traffic):
         ({"metrics": "pageviews,bogus"}, "metrics"),
         ({"metrics": ""}, "metrics"),
         ({"group_by": "planet"}, "group_by"),
-        ({"interval": "hour"}, "interval"),
+        ({"interval": "fortnight"}, "interval"),
+        ({"interval": "hour", "from": "2026-03-01", "to": "2026-05-01"}, "interval"),
+        ({"group_by": "entry_page", "interval": "day"}, "group_by"),
+        ({"group_by": "path", "metrics": "bounce_rate"}, "metrics"),
         ({"colour": "blue"}, "colour"),
     ],
 )

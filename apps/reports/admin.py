@@ -1,0 +1,73 @@
+from django import forms
+from django.contrib import admin, messages
+from django.urls import reverse
+
+from apps.reports.models import SharedLink
+from apps.reports.services import shared_link_create, shared_link_revoke
+from config.admin import TenantAdmin
+
+
+class SharedLinkForm(forms.ModelForm):
+    password = forms.CharField(
+        required=False,
+        strip=False,
+        widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}),
+        help_text="Optional: visitors must enter it to see the dashboard. Stored hashed.",
+    )
+
+    class Meta:
+        model = SharedLink
+        fields = ["property", "name"]
+
+
+@admin.register(SharedLink)
+class SharedLinkAdmin(TenantAdmin):
+    """Admins create and revoke read-only public links to their properties' dashboards.
+
+    The link is shown once, in a message kept in the server-side session; only its prefix is
+    stored in the clear. A link is revoked, never edited or deleted.
+    """
+
+    form = SharedLinkForm
+    list_display = ["name", "prefix", "property", "protected", "created_by", "created_at", "revoked_at"]
+    list_filter = [("property", admin.RelatedOnlyFieldListFilter)]
+    list_select_related = ["property", "created_by"]
+    search_fields = ["name", "prefix", "property__name", "property__public_id"]
+    ordering = ["-created_at", "-pk"]
+    autocomplete_fields = ["property"]
+    actions = ["revoke_selected"]
+    detail_fields = ["property", "name", "prefix", "protected", "created_by", "created_at", "revoked_at"]
+
+    @admin.display(description="password", boolean=True)
+    def protected(self, shared_link):
+        return shared_link.has_password()
+
+    def get_fields(self, request, obj=None):
+        return ["property", "name", "password"] if obj is None else self.detail_fields
+
+    def get_readonly_fields(self, request, obj=None):
+        return [] if obj is None else self.detail_fields
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    def save_model(self, request, obj, form, change):
+        shared_link, token = shared_link_create(
+            property=form.cleaned_data["property"],
+            name=form.cleaned_data["name"],
+            password=form.cleaned_data["password"] or None,
+            created_by=request.user,
+        )
+        self.take_over(obj, shared_link)
+        url = request.build_absolute_uri(reverse("shared-dashboard", args=[token]))
+        messages.warning(request, f"Shared link “{shared_link.name}”: {url} — copy it now, it will not be shown again.")
+
+    @admin.action(description="Revoke selected shared links")
+    def revoke_selected(self, request, queryset):
+        shared_links = [shared_link for shared_link in queryset if shared_link.revoked_at is None]
+        for shared_link in shared_links:
+            shared_link_revoke(shared_link=shared_link)
+        messages.success(request, f"Revoked {len(shared_links)} shared link(s).")

@@ -1,0 +1,186 @@
+"""What the dashboard shows, as reads over the one query layer (MetricsQuery), so it always agrees with the API.
+
+Cards are a range's totals against the previous range of the same length; the series is one card's
+metric per time bucket, with the previous range's for comparison; panels are top-N breakdowns by
+one dimension, grouped in boxes whose tabs choose the panel (one query per box on the page).
+"""
+
+from dataclasses import dataclass
+from datetime import date
+
+from apps.properties.models import Property
+from apps.reports.selectors import MetricsQuery, report_event_data
+
+CARD_METRICS = {
+    "unique_visitors": "Unique visitors",
+    "pageviews": "Pageviews",
+    "sessions": "Sessions",
+    "views_per_session": "Views per session",
+    "bounce_rate": "Bounce rate",
+    "visit_duration": "Visit duration",
+}
+# For these a rise is bad news: the change is shown in the opposite colour.
+LOWER_IS_BETTER = {"bounce_rate"}
+
+
+@dataclass(frozen=True)
+class Panel:
+    key: str
+    title: str
+    dimension: str
+    column_title: str
+    metric: str = "unique_visitors"
+    metric_title: str = "Visitors"
+    filters: tuple[tuple[str, str], ...] = ()
+    excluded: tuple[tuple[str, str], ...] = ()
+
+
+PAGEVIEWS = (("type", "pageview"),)
+BOXES = {
+    "sources": (
+        Panel("channels", "Channels", "channel", "Channel"),
+        Panel("sources", "Sources", "source", "Source"),
+        Panel("referrers", "Referrers", "referrer", "Referrer"),
+    ),
+    "campaigns": (
+        Panel("campaigns", "Campaigns", "campaign_id", "Campaign"),
+        Panel("utm_source", "UTM source", "utm_source", "utm_source"),
+        Panel("utm_medium", "UTM medium", "utm_medium", "utm_medium"),
+        Panel("utm_campaign", "UTM campaign", "utm_campaign", "utm_campaign"),
+        Panel("utm_term", "UTM term", "utm_term", "utm_term"),
+        Panel("utm_content", "UTM content", "utm_content", "utm_content"),
+    ),
+    "pages": (
+        Panel("pages", "Top pages", "path", "Page", "pageviews", "Pageviews", PAGEVIEWS),
+        Panel("entry_pages", "Entry pages", "entry_page", "Entry page", "sessions", "Entrances"),
+        Panel("exit_pages", "Exit pages", "exit_page", "Exit page", "sessions", "Exits"),
+    ),
+    "locations": (
+        Panel("countries", "Countries", "country", "Country"),
+        Panel("regions", "Regions", "region", "Region"),
+        Panel("cities", "Cities", "city", "City"),
+    ),
+    "devices": (
+        Panel("browsers", "Browsers", "browser", "Browser"),
+        Panel("os", "Operating systems", "os", "Operating system"),
+        Panel("devices", "Devices", "device", "Device"),
+    ),
+    "events": (Panel("events", "Custom events", "type", "Event", "events", "Events", (), PAGEVIEWS),),
+}
+PANELS = {panel.key: panel for panels in BOXES.values() for panel in panels}
+
+
+def dashboard_cards(*, property: Property, period, previous, filters: dict[str, str]) -> list[dict]:
+    """Each card's value for `period` and `previous`, with the change in percent (None without a base)."""
+    totals = {}
+    for name, span in (("current", period), ("previous", previous)):
+        totals[name] = MetricsQuery(
+            property=property,
+            date_from=span.date_from,
+            date_to=span.date_to,
+            metrics=tuple(CARD_METRICS),
+            filters=filters,
+        ).calculate()[0]
+    cards = []
+    for metric, label in CARD_METRICS.items():
+        value, before = totals["current"][metric], totals["previous"][metric]
+        change = None if not before else round(100.0 * (value - before) / before, 1)
+        cards.append(
+            {
+                "metric": metric,
+                "label": label,
+                "value": value,
+                "previous": before,
+                "change": change,
+                "lower_is_better": metric in LOWER_IS_BETTER,
+            }
+        )
+    return cards
+
+
+def dashboard_series(*, property: Property, period, previous, filters: dict[str, str], metric: str) -> dict:
+    """`metric` per time bucket of `period`, with the previous period's bucket at the same position."""
+    series = {}
+    for name, span in (("current", period), ("previous", previous)):
+        query = MetricsQuery(
+            property=property,
+            date_from=span.date_from,
+            date_to=span.date_to,
+            metrics=(metric,),
+            interval=period.interval,
+            filters=filters,
+        )
+        series[name] = [(row[query.time_key], row[metric]) for row in query.calculate()]
+    previous_values = [value for _, value in series["previous"]]
+    return {
+        "metric": metric,
+        "interval": period.interval,
+        "points": [
+            {
+                "bucket": bucket,
+                "value": value,
+                "previous": previous_values[index] if index < len(previous_values) else None,
+            }
+            for index, (bucket, value) in enumerate(series["current"])
+        ],
+    }
+
+
+def dashboard_panel(
+    *,
+    property: Property,
+    date_from: date,
+    date_to: date,
+    filters: dict[str, str],
+    panel: Panel,
+    limit: int,
+    offset: int = 0,
+) -> dict:
+    """A panel's rows `offset`..`offset + limit` by its metric, each with its share of the panel's total,
+    and whether more rows follow."""
+    own_filters = {**dict(panel.filters), **filters}
+    common = {
+        "property": property,
+        "date_from": date_from,
+        "date_to": date_to,
+        "filters": own_filters,
+        "excluded": dict(panel.excluded),
+    }
+    rows = MetricsQuery(
+        **common,
+        metrics=(panel.metric,),
+        group_by=(panel.dimension,),
+        non_empty=() if panel.dimension in ("entry_page", "exit_page") else (panel.dimension,),
+        limit=offset + limit + 1,
+    ).calculate()
+    total = MetricsQuery(**common, metrics=(panel.metric,)).calculate()[0][panel.metric]
+    shown = rows[offset : offset + limit]
+    return {
+        "panel": panel,
+        "rows": [
+            {
+                "value": row[panel.dimension],
+                "count": row[panel.metric],
+                "share": round(100.0 * row[panel.metric] / total, 1) if total else 0.0,
+            }
+            for row in shown
+        ],
+        "total": total,
+        "has_more": len(rows) > offset + limit,
+        "offset": offset,
+    }
+
+
+def dashboard_event_data(
+    *, property: Property, date_from: date, date_to: date, filters: dict[str, str], event_type: str, limit: int
+) -> list[dict]:
+    """The `data` keys and values of one custom event type (see report_event_data)."""
+    column_filters = {name: value for name, value in filters.items() if name not in ("entry_page", "exit_page")}
+    return report_event_data(
+        property=property,
+        date_from=date_from,
+        date_to=date_to,
+        event_type=event_type,
+        filters={key: value for key, value in column_filters.items() if key != "type"},
+        limit=limit,
+    )

@@ -1,0 +1,105 @@
+"""Reads for the dashboard pages: shared links, the property list's trends, the overview cards.
+
+Every number comes from MetricsQuery, the query layer the reporting API uses too.
+"""
+
+from dataclasses import dataclass
+from datetime import date
+
+from django.db.models import QuerySet
+from django.http import Http404
+
+from apps.properties.models import Property
+from apps.reports.models import SharedLink
+from apps.reports.periods import Period
+from apps.reports.selectors import MetricsQuery
+from apps.reports.services import SHARED_LINK_PREFIX, shared_link_token_hash
+
+# The overview cards' metrics, in the order they are shown, with their labels.
+CARD_METRICS = {"unique_visitors": "Unique visitors", "pageviews": "Pageviews", "sessions": "Sessions"}
+MAX_TOKEN_LENGTH = 64
+
+
+def shared_link_resolve(token: str) -> SharedLink | None:
+    """The active (not revoked) shared link with this token, with its property; None for any other.
+
+    The lookup is by the token's SHA-256 hash, an indexed equality on a value an attacker cannot
+    choose, so its timing tells nothing about other tokens.
+    """
+    if not token.startswith(SHARED_LINK_PREFIX) or len(token) > MAX_TOKEN_LENGTH:
+        return None
+    return (
+        SharedLink.objects.select_related("property")
+        .filter(token_hash=shared_link_token_hash(token), revoked_at__isnull=True)
+        .first()
+    )
+
+
+def shared_links_of_property(*, property: Property) -> QuerySet[SharedLink]:
+    """A property's shared links, revoked ones included, newest first (the caller has passed the door)."""
+    return property.shared_links.select_related("created_by").order_by("-created_at", "-pk")
+
+
+def shared_link_access(*, property: Property, shared_link_id: int | str) -> SharedLink:
+    """One shared link of a property the caller has passed the door for; 404 for any other id."""
+    found = property.shared_links.filter(pk=shared_link_id).first() if str(shared_link_id).isdigit() else None
+    if found is None:
+        raise Http404
+    return found
+
+
+@dataclass(frozen=True)
+class VisitorTrend:
+    """Unique visitors per day over a period, and distinct over the whole of it."""
+
+    period: Period
+    daily: list[tuple[date, int]]
+    total: int
+
+
+def property_visitor_trend(*, property: Property, period: Period) -> VisitorTrend:
+    """Unique visitors of `property` per day and over `period`: two queries, whatever the traffic.
+
+    The total counts each visitor once over the period, so it is not the sum of the days.
+    """
+    daily = MetricsQuery(
+        property=property,
+        date_from=period.date_from,
+        date_to=period.date_to,
+        metrics=("unique_visitors",),
+        interval="day",
+    ).calculate()
+    total = MetricsQuery(
+        property=property, date_from=period.date_from, date_to=period.date_to, metrics=("unique_visitors",)
+    ).calculate()[0]["unique_visitors"]
+    return VisitorTrend(period, [(row["date"], row["unique_visitors"]) for row in daily], total)
+
+
+@dataclass(frozen=True)
+class MetricCard:
+    metric: str
+    label: str
+    value: int
+    previous: int
+
+    @property
+    def change(self) -> float | None:
+        """The change against the previous period in per cent; None when there was nothing before."""
+        if not self.previous:
+            return None
+        return (self.value - self.previous) / self.previous * 100
+
+
+def dashboard_overview(*, property: Property, period: Period, filters: dict[str, str]) -> list[MetricCard]:
+    """The overview cards for `period` and the previous period of the same length: two queries."""
+    current, previous = (
+        MetricsQuery(
+            property=property,
+            date_from=span.date_from,
+            date_to=span.date_to,
+            metrics=tuple(CARD_METRICS),
+            filters=filters,
+        ).calculate()[0]
+        for span in (period, period.previous())
+    )
+    return [MetricCard(metric, label, current[metric], previous[metric]) for metric, label in CARD_METRICS.items()]

@@ -1,0 +1,33 @@
+"""Vendored front-end libraries are the recorded npm releases, and no page loads anything from a CDN."""
+
+import hashlib
+import re
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+VENDOR = ROOT / "static" / "vendor"
+FILE_ROW = re.compile(r"^\| (\S+) \| (.+?) \| ([0-9a-f]{64}) \|$", re.M)
+
+
+def recorded_files() -> dict[str, str]:
+    return {name: sha256 for name, _, sha256 in FILE_ROW.findall((VENDOR / "VERSIONS.md").read_text())}
+
+
+def test_every_vendored_file_is_recorded_with_its_checksum():
+    recorded = recorded_files()
+    present = {path.name for path in VENDOR.iterdir() if path.name != "VERSIONS.md"}
+    assert present == set(recorded)
+    for name, sha256 in recorded.items():
+        assert hashlib.sha256((VENDOR / name).read_bytes()).hexdigest() == sha256, name
+
+
+def test_each_package_is_recorded_with_version_licence_and_registry_integrity():
+    text = (VENDOR / "VERSIONS.md").read_text()
+    for package, version in (("htmx.org", "2.0.11"), ("uplot", "1.6.32")):
+        assert re.search(rf"^\| {re.escape(package)} \| {version} \| \S+ .*\| sha512-[A-Za-z0-9+/]+=* \|$", text, re.M)
+
+
+def test_no_template_loads_a_script_or_stylesheet_from_another_host():
+    for template in (ROOT / "templates").rglob("*.html"):
+        html = template.read_text()
+        assert not re.search(r"<(script|link)[^>]+(src|href)=\"(https?:)?//", html), template

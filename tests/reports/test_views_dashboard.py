@@ -1,0 +1,213 @@
+"""The property dashboard page: who may see it, its period picker, filters and overview cards."""
+
+import re
+from datetime import UTC, date, datetime, time, timedelta
+
+import pytest
+from django.http import QueryDict
+from django.utils import timezone
+
+from apps.ingestion.services import AcceptedBatch, events_store
+from apps.reports.filters import (
+    filter_add_query,
+    filter_chips,
+    filter_remove_query,
+    filters_from_params,
+    range_query,
+)
+from apps.reports.periods import property_today
+from tests.accounts.test_views import assert_accessible_page
+from tests.conftest import session_client_for, tenant_create
+from tests.factories import validated_event
+
+pytestmark = pytest.mark.django_db
+
+
+def seed(prop, day: date, *, visitor: str, path: str = "/", session: str | None = None, type: str = "pageview"):
+    """Store one event of `visitor` at noon of `day` (the property's day) through the store service."""
+    ts = datetime.combine(day, time(12), prop.tzinfo).astimezone(UTC)
+    event = validated_event(type=type, ts=ts.isoformat(), path=path, visitor_id=visitor, session_id=session or visitor)
+    events_store(batches=[AcceptedBatch(prop.pk, 0, timezone.now(), [event])])
+
+
+def dashboard(user, prop, query: str = ""):
+    return session_client_for(user).get(f"/properties/{prop.public_id}/{query}")
+
+
+def card_values(html: str) -> dict[str, str]:
+    return dict(re.findall(r'id="card-(\w+)".*?class="metric-value">([^<]*)<', html, re.S))
+
+
+@pytest.fixture
+def traffic(tenant_a):
+    prop = tenant_a.property
+    today = property_today(prop)
+    seed(prop, today, visitor="v1", path="/")
+    seed(prop, today, visitor="v1", path="/pricing")
+    seed(prop, today - timedelta(days=1), visitor="v2", path="/pricing")
+    seed(prop, today - timedelta(days=2), visitor="v3", path="/docs")
+    # The previous 7 days: one visitor with one pageview.
+    seed(prop, today - timedelta(days=10), visitor="v9", path="/")
+    return tenant_a
+
+
+@pytest.mark.parametrize("role", ["owner", "admin", "viewer"])
+def test_every_member_sees_the_dashboard_with_its_numbers(traffic, role):
+    response = dashboard(traffic.member(role), traffic.property, "?range=7d")
+    assert response.status_code == 200
+    html = assert_accessible_page(response, traffic.property.name)
+    assert card_values(html) == {"unique_visitors": "3", "pageviews": "4", "sessions": "3"}
+
+
+def test_the_cards_equal_the_reporting_api_for_the_same_range(traffic, client):
+    today = property_today(traffic.property)
+    html = dashboard(traffic.viewer, traffic.property, "?range=30d").content.decode()
+    api = client.get(
+        f"/v1/properties/{traffic.property.public_id}/overview",
+        {"from": (today - timedelta(days=29)).isoformat(), "to": today.isoformat()},
+        HTTP_AUTHORIZATION=f"Bearer {traffic.read_key}",
+    ).json()
+    assert card_values(html) == {name: str(api[name]) for name in ("unique_visitors", "pageviews", "sessions")}
+
+
+def test_the_cards_show_the_change_against_the_previous_period(traffic):
+    html = dashboard(traffic.viewer, traffic.property, "?range=7d").content.decode()
+    # 3 visitors against 1 in the 7 days before: +200%.
+    assert re.search(
+        r'id="card-unique_visitors".*?change-up">\+200%</span>\s*<span class="muted">from 1 in', html, re.S
+    )
+
+
+def test_a_card_with_nothing_before_says_so_instead_of_a_percentage(traffic):
+    day = (property_today(traffic.property) - timedelta(days=2)).isoformat()
+    html = dashboard(traffic.viewer, traffic.property, f"?from={day}&to={day}").content.decode()
+    assert card_values(html)["unique_visitors"] == "1"
+    assert "Nothing in the previous 1 day to compare with." in html
+
+
+def test_anonymous_visitors_are_sent_to_sign_in(client, tenant_a):
+    path = f"/properties/{tenant_a.property.public_id}/"
+    response = client.get(path)
+    assert response.status_code == 302
+    assert response["Location"] == f"/login?next={path}"
+
+
+def test_another_organisations_property_is_a_404_like_a_missing_one(tenant_a, tenant_b):
+    theirs = dashboard(tenant_a.owner, tenant_b.property)
+    missing = session_client_for(tenant_a.owner).get("/properties/prop_doesnotexist0000/")
+    assert theirs.status_code == missing.status_code == 404
+    assert theirs.content.replace(tenant_b.property.public_id.encode(), b"") == missing.content.replace(
+        b"prop_doesnotexist0000", b""
+    )
+    assert tenant_b.property.name.encode() not in theirs.content
+
+
+def test_the_period_picker_marks_the_current_range_and_keeps_the_filters(traffic):
+    html = dashboard(traffic.viewer, traffic.property, "?range=7d&f_path=/pricing").content.decode()
+    assert '<a href="?range=7d&amp;f_path=%2Fpricing" aria-current="page">Last 7 days</a>' in html
+    assert '<a href="?range=30d&amp;f_path=%2Fpricing">Last 30 days</a>' in html
+    assert '<input type="hidden" name="f_path" value="/pricing">' in html
+
+
+def test_a_custom_range_is_read_from_the_url(traffic):
+    today = property_today(traffic.property)
+    day = (today - timedelta(days=1)).isoformat()
+    response = dashboard(traffic.viewer, traffic.property, f"?range=custom&from={day}&to={day}")
+    assert response.status_code == 200
+    assert card_values(response.content.decode()) == {"unique_visitors": "1", "pageviews": "1", "sessions": "1"}
+    assert f'name="from" value="{day}"' in response.content.decode()
+
+
+@pytest.mark.parametrize(
+    ("query", "message"),
+    [
+        ("?range=custom&from=2026-13-01&to=2026-12-31", "The start date must be a date like 2026-01-31."),
+        ("?range=custom&from=2026-05-02&to=2026-05-01", "The start date must not be after the end date."),
+        ("?range=custom&from=2026-05-02", "Enter the end date of the custom range."),
+        ("?range=forever", "Unknown range"),
+    ],
+)
+def test_a_bad_range_is_explained_on_the_page_not_a_server_error(traffic, query, message):
+    response = dashboard(traffic.viewer, traffic.property, query)
+    assert response.status_code == 400
+    html = response.content.decode()
+    assert 'role="alert"' in html and message in html
+    assert "Showing last 30 days instead." in html
+    assert card_values(html)["unique_visitors"] == "4"
+
+
+def test_filters_in_the_url_narrow_every_card_and_show_as_removable_chips(traffic):
+    response = dashboard(traffic.viewer, traffic.property, "?range=7d&f_path=/pricing")
+    html = response.content.decode()
+    assert card_values(html) == {"unique_visitors": "2", "pageviews": "2", "sessions": "2"}
+    assert "Page is <strong>/pricing</strong>" in html
+    assert '<a class="chip-remove" href="?range=7d">' in html
+
+
+def test_filters_combine(traffic):
+    html = dashboard(traffic.viewer, traffic.property, "?range=7d&f_path=/pricing&f_type=signup").content.decode()
+    assert card_values(html) == {"unique_visitors": "0", "pageviews": "0", "sessions": "0"}
+    assert "Clear all filters" in html
+
+
+def test_the_dashboard_needs_no_javascript_and_loads_nothing_from_elsewhere(traffic):
+    html = dashboard(traffic.viewer, traffic.property).content.decode()
+    assert card_values(html)["pageviews"] == "5"
+    assert not re.search(r'(src|href)="(https?:)?//', html)
+
+
+def test_the_member_dashboard_links_its_settings_and_the_property_list(traffic):
+    html = dashboard(traffic.viewer, traffic.property).content.decode()
+    assert f'href="/properties/{traffic.property.public_id}/settings"' in html
+    assert 'href="/properties"' in html
+
+
+def test_the_dashboard_counts_days_in_the_propertys_timezone():
+    # A timezone whose date differs from UTC's right now: UTC+14 from 10:00 UTC, UTC-11 before.
+    far_away = "Pacific/Kiritimati" if timezone.now().hour >= 10 else "Pacific/Pago_Pago"
+    tenant = tenant_create(timezone=far_away)
+    today = property_today(tenant.property)
+    assert today != timezone.now().date()
+    seed(tenant.property, today, visitor="late")
+    html = dashboard(tenant.viewer, tenant.property, "?range=today").content.decode()
+    assert card_values(html)["unique_visitors"] == "1"
+
+
+# --- Filters in the URL ---------------------------------------------------------------------------
+
+
+def test_filters_are_read_from_f_parameters_of_filterable_dimensions_only():
+    params = QueryDict("range=7d&f_country=FR&f_referrer=&f_planet=mars&country=DE")
+    assert filters_from_params(params) == {"country": "FR", "referrer": ""}
+
+
+def test_adding_a_filter_keeps_the_range_and_the_other_filters_and_replaces_its_own():
+    params = QueryDict("range=custom&from=2026-01-01&to=2026-01-31&f_country=FR&f_browser=Firefox")
+    assert QueryDict(filter_add_query(params, "country", "DE")[1:]) == QueryDict(
+        "range=custom&from=2026-01-01&to=2026-01-31&f_country=DE&f_browser=Firefox"
+    )
+    assert QueryDict(filter_add_query(params, "path", None)[1:])["f_path"] == ""
+
+
+def test_removing_a_filter_keeps_everything_else():
+    params = QueryDict("range=7d&f_country=FR&f_browser=Firefox")
+    assert filter_remove_query(params, "country") == "?range=7d&f_browser=Firefox"
+    assert filter_remove_query(QueryDict("f_country=FR"), "country") == "?"
+
+
+def test_choosing_a_named_range_drops_custom_dates_and_keeps_filters():
+    params = QueryDict("range=custom&from=2026-01-01&to=2026-01-31&f_country=FR")
+    assert range_query(params, "7d") == "?range=7d&f_country=FR"
+
+
+def test_filtering_by_an_unknown_dimension_is_a_programming_error():
+    with pytest.raises(ValueError, match="not a filterable dimension"):
+        filter_add_query(QueryDict(""), "planet", "mars")
+
+
+def test_chips_name_the_dimension_and_show_blank_values_as_none():
+    chips = filter_chips(QueryDict("f_utm_source=news&f_referrer="))
+    assert [(chip.label, chip.value_label, chip.remove_query) for chip in chips] == [
+        ("Referrer", "(none)", "?f_utm_source=news"),
+        ("UTM source", "news", "?f_referrer="),
+    ]
