@@ -85,6 +85,13 @@ urlpatterns = [
     path("invitations/<str:token>", account_views.invitation_accept, name="invitation-accept"),
     path("properties", report_views.property_list, name="property-list"),
     path("properties/<str:property_id>/", report_views.property_dashboard, name="property-dashboard"),
+    path(
+        "properties/<str:property_id>/breakdown/<str:panel>", report_views.property_breakdown, name="property-breakdown"
+    ),
+    path("properties/<str:property_id>/panels/<str:panel>", report_views.property_panel, name="property-panel"),
+    path("properties/<str:property_id>/export/<str:table>.csv", report_views.property_export, name="property-export"),
+    path("properties/<str:property_id>/live", report_views.property_live, name="property-live"),
+    path("properties/<str:property_id>/realtime", report_views.property_realtime, name="property-realtime"),
     path("properties/<str:property_id>/settings", report_views.property_settings, name="property-settings"),
     path(
         "properties/<str:property_id>/settings/snippet-key",
@@ -113,6 +120,11 @@ urlpatterns = [
         name="property-shared-link-revoke",
     ),
     path("share/<str:token>", report_views.shared_dashboard, name="shared-dashboard"),
+    path("share/<str:token>/breakdown/<str:panel>", report_views.shared_breakdown, name="shared-breakdown"),
+    path("share/<str:token>/panels/<str:panel>", report_views.shared_panel, name="shared-panel"),
+    path("share/<str:token>/export/<str:table>.csv", report_views.shared_export, name="shared-export"),
+    path("share/<str:token>/live", report_views.shared_live, name="shared-live"),
+    path("share/<str:token>/realtime", report_views.shared_realtime, name="shared-realtime"),
     re_path(r"^v1/", api_not_found, {"exception": None}),
 ]
 

@@ -44,6 +44,8 @@ NOT_TENANT_PARAMETERS = {
     "app_label": "the admin's index of one app: lists only what the list pages show",
     "url": "the admin's catch-all for unknown admin paths",
     "content_type_id": "the admin's view-on-site shortcut: test_admin_view_on_site_shortcut_confirms_nothing",
+    "panel": "a dashboard breakdown's name (pages, countries...): the same for every property",
+    "table": "the name of a dashboard table to export as CSV (series, a breakdown): the same for every property",
 }
 
 

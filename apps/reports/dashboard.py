@@ -2,7 +2,8 @@
 
 Cards are a range's totals against the previous range of the same length; the series is one card's
 metric per time bucket, with the previous range's for comparison; panels are top-N breakdowns by
-one dimension, grouped in boxes whose tabs choose the panel (one query per box on the page).
+one dimension, grouped in boxes whose tabs choose the panel (so a page reads one panel per box: its
+rows and its total).
 """
 
 from dataclasses import dataclass
@@ -21,6 +22,8 @@ CARD_METRICS = {
 }
 # For these a rise is bad news: the change is shown in the opposite colour.
 LOWER_IS_BETTER = {"bounce_rate"}
+# How a metric's value reads; the others are counts.
+METRIC_UNITS = {"views_per_session": "decimal", "bounce_rate": "percent", "visit_duration": "duration"}
 
 
 @dataclass(frozen=True)
@@ -68,6 +71,15 @@ BOXES = {
     "events": (Panel("events", "Custom events", "type", "Event", "events", "Events", (), PAGEVIEWS),),
 }
 PANELS = {panel.key: panel for panels in BOXES.values() for panel in panels}
+BOX_TITLES = {
+    "sources": "Sources",
+    "campaigns": "Campaigns",
+    "pages": "Pages",
+    "locations": "Locations",
+    "devices": "Devices",
+    "events": "Custom events",
+}
+BOX_OF_PANEL = {panel.key: box for box, panels in BOXES.items() for panel in panels}
 
 
 def dashboard_cards(*, property: Property, period, previous, filters: dict[str, str]) -> list[dict]:
@@ -99,7 +111,8 @@ def dashboard_cards(*, property: Property, period, previous, filters: dict[str, 
 
 
 def dashboard_series(*, property: Property, period, previous, filters: dict[str, str], metric: str) -> dict:
-    """`metric` per time bucket of `period`, with the previous period's bucket at the same position."""
+    """`metric` per time bucket of `period`, with the previous period's bucket at the same position
+    (`previous_bucket`, and its value `previous`; None where the previous period has fewer buckets)."""
     series = {}
     for name, span in (("current", period), ("previous", previous)):
         query = MetricsQuery(
@@ -111,7 +124,7 @@ def dashboard_series(*, property: Property, period, previous, filters: dict[str,
             filters=filters,
         )
         series[name] = [(row[query.time_key], row[metric]) for row in query.calculate()]
-    previous_values = [value for _, value in series["previous"]]
+    earlier = series["previous"]
     return {
         "metric": metric,
         "interval": period.interval,
@@ -119,7 +132,8 @@ def dashboard_series(*, property: Property, period, previous, filters: dict[str,
             {
                 "bucket": bucket,
                 "value": value,
-                "previous": previous_values[index] if index < len(previous_values) else None,
+                "previous_bucket": earlier[index][0] if index < len(earlier) else None,
+                "previous": earlier[index][1] if index < len(earlier) else None,
             }
             for index, (bucket, value) in enumerate(series["current"])
         ],

@@ -1,4 +1,4 @@
-"""Reads for the dashboard pages: shared links, the property list's trends, the overview cards.
+"""Reads for the dashboard pages: shared links and the property list's trends.
 
 Every number comes from MetricsQuery, the query layer the reporting API uses too.
 """
@@ -15,8 +15,6 @@ from apps.reports.periods import Period
 from apps.reports.selectors import MetricsQuery
 from apps.reports.services import SHARED_LINK_PREFIX, shared_link_token_hash
 
-# The overview cards' metrics, in the order they are shown, with their labels.
-CARD_METRICS = {"unique_visitors": "Unique visitors", "pageviews": "Pageviews", "sessions": "Sessions"}
 MAX_TOKEN_LENGTH = 64
 
 
@@ -73,33 +71,3 @@ def property_visitor_trend(*, property: Property, period: Period) -> VisitorTren
         property=property, date_from=period.date_from, date_to=period.date_to, metrics=("unique_visitors",)
     ).calculate()[0]["unique_visitors"]
     return VisitorTrend(period, [(row["date"], row["unique_visitors"]) for row in daily], total)
-
-
-@dataclass(frozen=True)
-class MetricCard:
-    metric: str
-    label: str
-    value: int
-    previous: int
-
-    @property
-    def change(self) -> float | None:
-        """The change against the previous period in per cent; None when there was nothing before."""
-        if not self.previous:
-            return None
-        return (self.value - self.previous) / self.previous * 100
-
-
-def dashboard_overview(*, property: Property, period: Period, filters: dict[str, str]) -> list[MetricCard]:
-    """The overview cards for `period` and the previous period of the same length: two queries."""
-    current, previous = (
-        MetricsQuery(
-            property=property,
-            date_from=span.date_from,
-            date_to=span.date_to,
-            metrics=tuple(CARD_METRICS),
-            filters=filters,
-        ).calculate()[0]
-        for span in (period, period.previous())
-    )
-    return [MetricCard(metric, label, current[metric], previous[metric]) for metric, label in CARD_METRICS.items()]

@@ -71,6 +71,7 @@ class InvalidQuery(ValueError):
 
 
 def _vendor_sql(postgresql: str, sqlite: str) -> str:
+    """The SQL for this database; a literal % is written %% (the queries always take parameters)."""
     return postgresql if connection.vendor == "postgresql" else sqlite
 
 
@@ -188,12 +189,12 @@ class MetricsQuery:
         if self.interval == "hour":
             return _vendor_sql(
                 f"to_char(first_ts AT TIME ZONE '{self._timezone()}', 'YYYY-MM-DD\"T\"HH24:00')",
-                f"strftime('%Y-%m-%dT%H:00', first_ts, '{self._utc_offset_minutes()} minutes')",
+                f"strftime('%%Y-%%m-%%dT%%H:00', first_ts, '{self._utc_offset_minutes()} minutes')",
             )
         if self.interval == "week":
             return _vendor_sql(
                 "(day - (EXTRACT(ISODOW FROM day)::int - 1))",
-                "date(day, '-' || ((CAST(strftime('%w', day) AS INTEGER) + 6) % 7) || ' days')",
+                "date(day, '-' || ((CAST(strftime('%%w', day) AS INTEGER) + 6) %% 7) || ' days')",
             )
         if self.interval == "month":
             return _vendor_sql("CAST(date_trunc('month', day) AS date)", "date(day, 'start of month')")
@@ -421,7 +422,7 @@ def realtime_report(*, property: Property, now: datetime, minutes: int = 30, lim
     offset = int(now.astimezone(property.tzinfo).utcoffset().total_seconds() // 60)
     minute = _vendor_sql(
         f"to_char(ts AT TIME ZONE '{property.timezone.replace(chr(39), '')}', 'HH24:MI')",
-        f"strftime('%H:%M', ts, '{offset} minutes')",
+        f"strftime('%%H:%%M', ts, '{offset} minutes')",
     )
     pageviews = FACT_METRICS["pageviews"].replace("events", "1")
     with connection.cursor() as cursor:

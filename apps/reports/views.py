@@ -1,21 +1,29 @@
-"""The team's pages: the property list, a property's dashboard and settings (keys and shared links),
-and the public, read-only dashboard behind a shared link.
+"""The team's pages: the property list, a property's dashboard (cards, chart, breakdowns, CSV files,
+live counter, realtime view) and settings (keys and shared links), and the same dashboard, read-only,
+behind a shared link.
 
-Every page works without JavaScript. Pages that show a secret (a new key, a new shared link)
-render it in the answer to the POST that created it, never store it, and are not cached.
+Every page works without JavaScript; where it runs, htmx swaps a breakdown box or polls a counter.
+Pages that show a secret (a new key, a new shared link) render it in the answer to the POST that
+created it, never store it, and are not cached.
 """
 
+import calendar
+import csv
 from collections import defaultdict
 from dataclasses import dataclass
+from datetime import datetime, time
+from functools import partial, wraps
 
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
-from django.http import Http404, HttpResponse
+from django.http import Http404, HttpResponse, HttpResponseForbidden
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.http import content_disposition_header
+from django.utils.text import slugify
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods, require_POST, require_safe
 from django.views.defaults import page_not_found
@@ -28,6 +36,19 @@ from apps.keys.services import api_key_create, api_key_revoke, api_key_rotate
 from apps.properties.models import Property
 from apps.properties.selectors import properties_of_user
 from apps.properties.services import property_update
+from apps.reports.dashboard import (
+    BOX_OF_PANEL,
+    BOX_TITLES,
+    BOXES,
+    CARD_METRICS,
+    METRIC_UNITS,
+    PANELS,
+    Panel,
+    dashboard_cards,
+    dashboard_event_data,
+    dashboard_panel,
+    dashboard_series,
+)
 from apps.reports.filters import (
     FILTER_PREFIX,
     filter_chips,
@@ -38,13 +59,21 @@ from apps.reports.filters import (
 )
 from apps.reports.forms import ApiKeyCreateForm, PropertySettingsForm, SharedLinkCreateForm, SharedLinkPasswordForm
 from apps.reports.page_selectors import (
-    dashboard_overview,
     property_visitor_trend,
     shared_link_access,
     shared_link_resolve,
     shared_links_of_property,
 )
-from apps.reports.periods import DEFAULT_RANGE, RANGES, PeriodError, period_from_params, period_named, property_today
+from apps.reports.periods import (
+    DEFAULT_RANGE,
+    RANGES,
+    Period,
+    PeriodError,
+    period_from_params,
+    period_named,
+    property_today,
+)
+from apps.reports.selectors import realtime_report, realtime_visitors
 from apps.reports.services import shared_link_create, shared_link_revoke, shared_link_unlock
 from config.api import ApplicationError
 from config.lockout import client_address
@@ -95,59 +124,406 @@ def property_list(request):
     return render(request, "reports/property_list.html", context)
 
 
-# --- The dashboard --------------------------------------------------------------------------------
+# --- The dashboard's pages ------------------------------------------------------------------------
+#
+# Each page takes the property and `urls`, the URLs of its audience's pages; the routes at the end of
+# this file hand them to members (through the property door) and to shared links (through the
+# link's gate). Links that change what a page shows are query strings relative to it, and links to
+# the other pages come from `urls`, so one template serves both.
+
+DEFAULT_METRIC = "unique_visitors"
+BOX_ROWS = 10
+BREAKDOWN_ROWS = 50
+# Beyond this a breakdown page number is taken as a typo (and SQL offsets stay small).
+MAX_BREAKDOWN_PAGE = 100_000
+EVENT_DATA_ROWS = 50
+# A breakdown's CSV holds all its rows; this bounds only a pathological dimension.
+EXPORT_MAX_ROWS = 100_000
+LIVE_MINUTES = 5
+REALTIME_MINUTES = 30
+REALTIME_BAR_WIDTH, REALTIME_BAR_GAP, REALTIME_CHART_HEIGHT = 20, 3, 120
+BUCKET_TITLES = {"hour": "Hour", "day": "Day", "week": "Week", "month": "Month"}
+# A cell starting with one of these is a formula to a spreadsheet (CSV injection): it gets a leading '.
+CSV_FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 
 
-@require_safe
-@login_required
-def property_dashboard(request, property_id: str):
-    prop = property_access(actor=request.user, public_id=property_id)
-    return dashboard_page(request, prop, base_url=reverse("property-dashboard", args=[prop.public_id]), shared=False)
+class PageError(Exception):
+    """A URL parameter a dashboard page cannot honour; answered by a page that says so, with `status`."""
+
+    def __init__(self, status: int, message: str):
+        super().__init__(message)
+        self.status = status
+        self.message = message
 
 
-def dashboard_page(request, prop: Property, *, base_url: str, shared: bool) -> HttpResponse:
-    """Render `prop`'s dashboard for the period and filters in the URL.
+@dataclass(frozen=True)
+class DashboardUrls:
+    """The pages of one dashboard: a member's (`property-…` routes, `key` the property's public id)
+    or a shared link's (`shared-…` routes, `key` the link's token)."""
 
-    `base_url` is the page's own path (a member's dashboard or a shared link), which forms submit
-    to; links are query strings relative to it. A shared page (`shared`) shows the numbers only:
-    no settings, no other properties, no organisation. A bad custom range is explained on the page,
-    which then shows the default range with a 400.
-    """
-    params = request.GET
+    audience: str
+    key: str
+
+    @property
+    def shared(self) -> bool:
+        return self.audience == "shared"
+
+    def url(self, name: str, *args: str) -> str:
+        return reverse(f"{self.audience}-{name}", args=[self.key, *args])
+
+
+@dataclass(frozen=True)
+class Scope:
+    """The period and filters a dashboard URL asks for. A bad range falls back to the default one
+    and is kept as `period_error` for the page to explain."""
+
+    period: Period
+    filters: dict[str, str]
+    period_error: PeriodError | None = None
+
+    @property
+    def previous(self) -> Period:
+        return self.period.previous()
+
+    @property
+    def span(self) -> dict:
+        return {"date_from": self.period.date_from, "date_to": self.period.date_to, "filters": self.filters}
+
+
+def _scope(prop: Property, params) -> Scope:
     today = property_today(prop)
-    status, period_error = 200, None
-    try:
-        period = period_from_params(params, today=today)
-    except PeriodError as error:
-        status, period_error = 400, error
-        period = period_named(DEFAULT_RANGE, today=today)
     filters = filters_from_params(params)
-    custom_values = {
-        "from": params.get("from") or period.date_from.isoformat(),
-        "to": params.get("to") or period.date_to.isoformat(),
-    }
-    context = {
-        "layout": "reports/shared_base.html" if shared else "base.html",
-        "shared": shared,
+    try:
+        return Scope(period_from_params(params, today=today), filters)
+    except PeriodError as error:
+        return Scope(period_named(DEFAULT_RANGE, today=today), filters, error)
+
+
+def _strict_scope(prop: Property, params) -> Scope:
+    """The scope of a fragment or a CSV file, which have no room to explain a bad range."""
+    scope = _scope(prop, params)
+    if scope.period_error:
+        raise PageError(400, scope.period_error.message)
+    return scope
+
+
+def _panel_named(key: str) -> Panel:
+    if key not in PANELS:
+        raise PageError(404, f"There is no breakdown called “{key}”.")
+    return PANELS[key]
+
+
+def _box_panel(params, box: str) -> Panel:
+    """The panel the box's tab in the URL chooses (`?sources=referrers`), else the box's first."""
+    key = params.get(box)
+    if not key:
+        return BOXES[box][0]
+    found = next((panel for panel in BOXES[box] if panel.key == key), None)
+    if found is None:
+        choices = ", ".join(panel.key for panel in BOXES[box])
+        raise PageError(400, f"{BOX_TITLES[box]} has no tab “{key}” (it has {choices}).")
+    return found
+
+
+def _frame_context(prop: Property, urls: DashboardUrls) -> dict:
+    return {
+        "layout": "reports/shared_base.html" if urls.shared else "base.html",
+        "shared": urls.shared,
+        "urls": urls,
         "property": prop,
+    }
+
+
+def _page_context(prop: Property, urls: DashboardUrls, scope: Scope, *, params, base_url: str) -> dict:
+    """What every page with a range shows around its content: the live counter, the period picker
+    (its form submits to `base_url`) and the filter chips, all keeping the rest of `params`."""
+    period = scope.period
+    return {
+        **_frame_context(prop, urls),
+        "params": params,
         "base_url": base_url,
+        "live_visitors": realtime_visitors(property=prop, now=timezone.now(), minutes=LIVE_MINUTES),
+        "live_minutes": LIVE_MINUTES,
         "period": period,
-        "previous_period": period.previous(),
-        "period_error": period_error,
+        "previous_period": scope.previous,
+        "period_error": scope.period_error,
         "period_links": [
-            {"label": label, "query": range_query(params, name), "current": name == period.range and not period_error}
+            {
+                "label": label,
+                "query": range_query(params, name),
+                "current": name == period.range and not scope.period_error,
+            }
             for name, label in RANGES.items()
             if name != "custom"
         ],
-        "custom_values": custom_values,
+        "custom_values": {
+            "from": params.get("from") or period.date_from.isoformat(),
+            "to": params.get("to") or period.date_to.isoformat(),
+        },
         "custom_current": period.range == "custom",
         "custom_hidden": hidden_inputs(params, exclude={"range", "from", "to"}),
-        "filters": filters,
+        "filters": scope.filters,
         "chips": filter_chips(params),
-        "clear_filters_query": query_with(params, **dict.fromkeys((FILTER_PREFIX + name for name in filters), None)),
-        "cards": dashboard_overview(property=prop, period=period, filters=filters),
+        "clear_filters_query": query_with(
+            params, **dict.fromkeys((FILTER_PREFIX + name for name in scope.filters), None)
+        ),
     }
-    return render(request, "reports/dashboard.html", context, status=status)
+
+
+def _box(prop: Property, scope: Scope, params, box: str, panel: Panel) -> dict:
+    """One breakdown box: its tabs (links that keep the rest of the URL), its panel's top rows and, in
+    the custom events box, the `data` of the event `?event=` chooses."""
+    first = BOXES[box][0]
+    found = {
+        "key": box,
+        "title": BOX_TITLES[box],
+        "panel": panel,
+        "tabs": [
+            {
+                "panel": tab,
+                "query": query_with(params, **{box: None if tab == first else tab.key}),
+                "current": tab == panel,
+            }
+            for tab in BOXES[box]
+        ]
+        if len(BOXES[box]) > 1
+        else [],
+        "data": dashboard_panel(property=prop, **scope.span, panel=panel, limit=BOX_ROWS),
+    }
+    event = params.get("event")
+    if box == "events" and event:
+        found["event"] = event
+        found["event_data"] = dashboard_event_data(property=prop, **scope.span, event_type=event, limit=EVENT_DATA_ROWS)
+        found["event_close_query"] = query_with(params, event=None)
+    return found
+
+
+def _wall_clock_seconds(bucket) -> int:
+    """A bucket's local start (a day, or an hour as `YYYY-MM-DDTHH:00`) as seconds since the epoch read
+    as UTC: the chart shows times in UTC, so it shows the property's own clock."""
+    moment = datetime.fromisoformat(bucket) if isinstance(bucket, str) else datetime.combine(bucket, time())
+    return calendar.timegm(moment.timetuple())
+
+
+def _chart_data(prop: Property, series: dict, scope: Scope) -> dict:
+    """The chart's data island: x positions, the period's values (none yet for buckets still to come,
+    so today's line stops at the current hour) and the previous period's."""
+    local_now = timezone.now().astimezone(prop.tzinfo)
+    now_bucket = {"hour": local_now.strftime("%Y-%m-%dT%H:00")}.get(series["interval"], local_now.date())
+    points = series["points"]
+    return {
+        "label": CARD_METRICS[series["metric"]],
+        "unit": METRIC_UNITS.get(series["metric"], "count"),
+        "interval": series["interval"],
+        "current_label": scope.period.label,
+        "previous_label": "Previous period",
+        "x": [_wall_clock_seconds(point["bucket"]) for point in points],
+        "current": [None if point["bucket"] > now_bucket else point["value"] for point in points],
+        "previous": [point["previous"] for point in points],
+    }
+
+
+def dashboard_page(request, prop: Property, *, urls: DashboardUrls) -> HttpResponse:
+    """Render `prop`'s dashboard for the period, filters, charted metric and tabs in the URL.
+
+    A bad custom range is explained on the page, which then shows the default range with a 400; an
+    unknown metric or tab is a 400 page. A shared page (`urls.shared`) shows the numbers only: no
+    settings, no other properties, no organisation.
+    """
+    params = request.GET
+    metric = params.get("metric") or DEFAULT_METRIC
+    if metric not in CARD_METRICS:
+        raise PageError(400, f"There is no metric “{metric}” to chart: choose one of the cards.")
+    panels = {box: _box_panel(params, box) for box in BOXES}
+    scope = _scope(prop, params)
+    cards = dashboard_cards(property=prop, period=scope.period, previous=scope.previous, filters=scope.filters)
+    series = dashboard_series(
+        property=prop, period=scope.period, previous=scope.previous, filters=scope.filters, metric=metric
+    )
+    context = {
+        **_page_context(prop, urls, scope, params=params, base_url=urls.url("dashboard")),
+        "cards": [
+            {
+                **card,
+                "query": query_with(params, metric=None if card["metric"] == DEFAULT_METRIC else card["metric"]),
+                "current": card["metric"] == metric,
+            }
+            for card in cards
+        ],
+        "metric": metric,
+        "metric_label": CARD_METRICS[metric],
+        "series": series,
+        "bucket_title": BUCKET_TITLES[series["interval"]],
+        "chart": _chart_data(prop, series, scope),
+        "previous_days": "previous day" if scope.period.days == 1 else f"previous {scope.period.days} days",
+        "boxes": [_box(prop, scope, params, box, panel) for box, panel in panels.items()],
+    }
+    return render(request, "reports/dashboard.html", context, status=400 if scope.period_error else 200)
+
+
+def panel_fragment(request, prop: Property, *, urls: DashboardUrls, panel: str) -> HttpResponse:
+    """The breakdown box showing `panel`, for a tab click that swaps just that box (htmx)."""
+    found = _panel_named(panel)
+    box = BOX_OF_PANEL[found.key]
+    params = request.GET.copy()
+    if found == BOXES[box][0]:
+        params.pop(box, None)
+    else:
+        params[box] = found.key
+    scope = _strict_scope(prop, params)
+    context = {
+        "box": _box(prop, scope, params, box, found),
+        "params": params,
+        "urls": urls,
+        "period": scope.period,
+        "filters": scope.filters,
+    }
+    return render(request, "reports/_box.html", context)
+
+
+def _page_number(params) -> int:
+    value = params.get("page", "1")
+    if not value.isdigit() or int(value) < 1:
+        raise PageError(400, "The page number must be a whole number from 1.")
+    if int(value) > MAX_BREAKDOWN_PAGE:
+        raise PageError(404, f"There is no page {value} of this breakdown.")
+    return int(value)
+
+
+def breakdown_page(request, prop: Property, *, urls: DashboardUrls, panel: str) -> HttpResponse:
+    """All rows of one panel, BREAKDOWN_ROWS a page (`?page=2`), for the range and filters in the URL.
+
+    A row's link filters the whole dashboard by it; a page past the last is a 404.
+    """
+    found = _panel_named(panel)
+    page = _page_number(request.GET)
+    params = request.GET.copy()
+    params.pop("page", None)
+    scope = _scope(prop, params)
+    data = dashboard_panel(
+        property=prop, **scope.span, panel=found, limit=BREAKDOWN_ROWS, offset=(page - 1) * BREAKDOWN_ROWS
+    )
+    if page > 1 and not data["rows"]:
+        raise PageError(404, f"{found.title} has no page {page} for this range and these filters.")
+    context = {
+        **_page_context(prop, urls, scope, params=params, base_url=urls.url("breakdown", found.key)),
+        "panel": found,
+        "data": data,
+        "page": page,
+        "previous_query": (query_with(params, page=str(page - 1) if page > 2 else None) if page > 1 else None),
+        "next_query": query_with(params, page=str(page + 1)) if data["has_more"] else None,
+    }
+    return render(request, "reports/breakdown.html", context, status=400 if scope.period_error else 200)
+
+
+def _csv_cell(value):
+    if value is None:
+        return ""
+    if isinstance(value, str) and value.startswith(CSV_FORMULA_STARTS):
+        return "'" + value
+    return value
+
+
+def _csv_response(prop: Property, table: str, period: Period, header: list[str], rows) -> HttpResponse:
+    filename = f"{slugify(prop.name) or 'property'}-{table}-{period.date_from}-{period.date_to}.csv"
+    response = HttpResponse(content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = content_disposition_header(True, filename)
+    writer = csv.writer(response)
+    writer.writerow(header)
+    writer.writerows([_csv_cell(value) for value in row] for row in rows)
+    return response
+
+
+def export_csv(request, prop: Property, *, urls: DashboardUrls, table: str) -> HttpResponse:
+    """One of the dashboard's tables as a CSV file, for the range and filters in the URL: a panel
+    with all its rows, the chart's series (`?metric=`) beside the previous period's, or the data of
+    one custom event (`?event=`). Text that a spreadsheet would run as a formula is quoted."""
+    params = request.GET
+    if table == "series":
+        metric = params.get("metric") or DEFAULT_METRIC
+        if metric not in CARD_METRICS:
+            raise PageError(400, f"There is no metric “{metric}”: choose one of {', '.join(CARD_METRICS)}.")
+        scope = _strict_scope(prop, params)
+        series = dashboard_series(
+            property=prop, period=scope.period, previous=scope.previous, filters=scope.filters, metric=metric
+        )
+        bucket, label = BUCKET_TITLES[series["interval"]], CARD_METRICS[metric]
+        header = [bucket, label, f"Previous period's {bucket.lower()}", f"{label}, previous period"]
+        rows = [
+            (point["bucket"], point["value"], point["previous_bucket"], point["previous"]) for point in series["points"]
+        ]
+    elif table == "event-data":
+        event = params.get("event")
+        if not event:
+            raise PageError(400, "Name the custom event whose data to export: ?event=…")
+        scope = _strict_scope(prop, params)
+        data = dashboard_event_data(property=prop, **scope.span, event_type=event, limit=EXPORT_MAX_ROWS)
+        header = ["Event", "Key", "Value", "Events", "Unique visitors"]
+        rows = [(event, row["key"], row["value"], row["events"], row["unique_visitors"]) for row in data]
+    else:
+        panel = _panel_named(table)
+        scope = _strict_scope(prop, params)
+        data = dashboard_panel(property=prop, **scope.span, panel=panel, limit=EXPORT_MAX_ROWS)
+        header = [panel.column_title, panel.metric_title, "Share (%)"]
+        rows = [(row["value"], row["count"], row["share"]) for row in data["rows"]]
+    return _csv_response(prop, table, scope.period, header, rows)
+
+
+def live_fragment(request, prop: Property, *, urls: DashboardUrls) -> HttpResponse:
+    """The "visitors right now" counter, which the page polls: 204 (nothing to swap) while the count
+    the page shows (`?shown=`) is still right, so a screen reader hears only changes."""
+    count = realtime_visitors(property=prop, now=timezone.now(), minutes=LIVE_MINUTES)
+    if request.GET.get("shown") == str(count):
+        return HttpResponse(status=204)
+    return render(request, "reports/_live.html", {"urls": urls, "live_visitors": count, "live_minutes": LIVE_MINUTES})
+
+
+def _minute_bars(per_minute: list[dict]) -> list[dict]:
+    """The per-minute chart's bars, in SVG units: REALTIME_BAR_WIDTH apart, the highest full height."""
+    top = max((minute["pageviews"] for minute in per_minute), default=0) or 1
+    bars = []
+    for index, minute in enumerate(per_minute):
+        height = round(REALTIME_CHART_HEIGHT * minute["pageviews"] / top, 1)
+        bars.append(
+            {
+                **minute,
+                "x": index * REALTIME_BAR_WIDTH,
+                "y": REALTIME_CHART_HEIGHT - height,
+                "height": height,
+            }
+        )
+    return bars
+
+
+def realtime_page(request, prop: Property, *, urls: DashboardUrls) -> HttpResponse:
+    """The last REALTIME_MINUTES minutes from raw events, which the page polls to stay current."""
+    now = timezone.now()
+    report = realtime_report(property=prop, now=now, minutes=REALTIME_MINUTES)
+    context = {
+        **_frame_context(prop, urls),
+        "live_visitors": realtime_visitors(property=prop, now=now, minutes=LIVE_MINUTES),
+        "live_minutes": LIVE_MINUTES,
+        "report": report,
+        "minutes": REALTIME_MINUTES,
+        # Formatted here: the template's time filter would show it in the server's timezone.
+        "updated": now.astimezone(prop.tzinfo).strftime("%H:%M:%S"),
+        "bars": _minute_bars(report["per_minute"]),
+        "tops": [
+            ("Top pages", "Page", [{**row, "value": row["path"]} for row in report["pages"]], "pages"),
+            ("Top sources", "Source", [{**row, "value": row["source"]} for row in report["sources"]], "sources"),
+        ],
+        "bar_chart": {
+            "width": REALTIME_BAR_WIDTH * REALTIME_MINUTES,
+            "height": REALTIME_CHART_HEIGHT,
+            "bar_width": REALTIME_BAR_WIDTH - REALTIME_BAR_GAP,
+        },
+    }
+    return render(request, "reports/realtime.html", context)
+
+
+def _error_page(request, prop: Property, urls: DashboardUrls, error: PageError) -> HttpResponse:
+    context = {**_frame_context(prop, urls), "error": error}
+    return render(request, "reports/page_error.html", context, status=error.status)
 
 
 # --- Settings: the property, the beacon snippet, keys and shared links (admins change) --------------
@@ -325,33 +701,62 @@ def property_shared_link_revoke(request, property_id: str, shared_link_id: int):
     return redirect(_settings_url(prop, "shared-links"))
 
 
-# --- The public, read-only dashboard of a shared link ---------------------------------------------
+# --- Who opens the dashboard's pages: members through the property door, anyone with a shared link --
 
 
-@require_http_methods(["GET", "POST"])
-@never_cache
-def shared_dashboard(request, token: str):
-    """A property's dashboard for anyone with the link (and its password, if it has one).
+def _member_route(page):
+    """`page` for the property in the URL, for its members of any role (viewers read everything)."""
 
-    An unknown or revoked link is a 404. Search engines are asked not to index it, and no other
-    site learns the link from the Referer header.
+    @wraps(page)
+    @require_safe
+    @login_required
+    @never_cache
+    def view(request, property_id: str, **kwargs):
+        prop = property_access(actor=request.user, public_id=property_id, role=Role.VIEWER)
+        urls = DashboardUrls("property", prop.public_id)
+        try:
+            return page(request, prop, urls=urls, **kwargs)
+        except PageError as error:
+            return _error_page(request, prop, urls, error)
+
+    return view
+
+
+def _shared_route(page, *, fragment: bool = False):
+    """`page` for the property of the shared link in the URL, for anyone with the link.
+
+    A protected link shows its password page in place of any page until this browser has given the
+    password (a `fragment`, polled or swapped into a page, is a bare 403 instead). An unknown or
+    revoked link is a 404. Search engines are asked not to index it, and no other site learns the
+    link from the Referer header.
     """
-    response = _shared_dashboard(request, token)
-    response["X-Robots-Tag"] = "noindex, nofollow"
-    response.headers.setdefault("Referrer-Policy", "no-referrer")
-    return response
+
+    @wraps(page)
+    @require_http_methods(["GET", "HEAD"] if fragment else ["GET", "HEAD", "POST"])
+    @never_cache
+    def view(request, token: str, **kwargs):
+        response = _shared_answer(request, token, partial(page, **kwargs), fragment=fragment)
+        response["X-Robots-Tag"] = "noindex, nofollow"
+        response.headers.setdefault("Referrer-Policy", "no-referrer")
+        return response
+
+    return view
 
 
-def _shared_dashboard(request, token: str) -> HttpResponse:
+def _shared_answer(request, token: str, page, *, fragment: bool) -> HttpResponse:
     shared_link = shared_link_resolve(token)
     if shared_link is None:
         return page_not_found(request, Http404())
     unlocked = not shared_link.has_password() or shared_link.pk in request.session.get(SHARED_LINKS_UNLOCKED, [])
     if not unlocked:
-        return _shared_password_page(request, shared_link)
+        return HttpResponseForbidden() if fragment else _shared_password_page(request, shared_link)
     if request.method == "POST":
         return redirect(request.get_full_path())
-    return dashboard_page(request, shared_link.property, base_url=request.path, shared=True)
+    urls = DashboardUrls("shared", token)
+    try:
+        return page(request, shared_link.property, urls=urls)
+    except PageError as error:
+        return _error_page(request, shared_link.property, urls, error)
 
 
 def _shared_password_page(request, shared_link) -> HttpResponse:
@@ -378,3 +783,17 @@ def _shared_password_page(request, shared_link) -> HttpResponse:
     # same-origin still keeps the link from every other site.
     response["Referrer-Policy"] = "same-origin"
     return response
+
+
+property_dashboard = _member_route(dashboard_page)
+property_breakdown = _member_route(breakdown_page)
+property_panel = _member_route(panel_fragment)
+property_export = _member_route(export_csv)
+property_live = _member_route(live_fragment)
+property_realtime = _member_route(realtime_page)
+shared_dashboard = _shared_route(dashboard_page)
+shared_breakdown = _shared_route(breakdown_page)
+shared_panel = _shared_route(panel_fragment, fragment=True)
+shared_export = _shared_route(export_csv)
+shared_live = _shared_route(live_fragment, fragment=True)
+shared_realtime = _shared_route(realtime_page)

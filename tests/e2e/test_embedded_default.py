@@ -1,9 +1,12 @@
 """The embedded default `make run` serves: SQLite, tasks in-process, demo data, no Redis."""
 
+import http.cookiejar
 import json
 import os
 import subprocess
 import sys
+import urllib.parse
+import urllib.request
 import uuid
 from datetime import UTC, datetime, timedelta
 
@@ -29,7 +32,6 @@ def test_demo_keys_work_for_ingest_and_reports_on_sqlite_without_redis(tmp_path)
     )
     web.start()
     try:
-        import urllib.request
 
         def call(method, path, key, body=None):
             request = urllib.request.Request(
@@ -66,5 +68,40 @@ def test_demo_keys_work_for_ingest_and_reports_on_sqlite_without_redis(tmp_path)
         month_ago = (datetime.now(UTC) - timedelta(days=31)).date()
         status, body = call("GET", f"/v1/properties/{keys['property_id']}/overview?from={month_ago}", keys["read_key"])
         assert body["pageviews"] > 1000, "the demo data is there"
+
+        # The SQL written per database (time buckets, sessions, entry pages) runs on SQLite too.
+        property_path = f"/v1/properties/{keys['property_id']}"
+        today = datetime.now(UTC).date()
+        for query in (
+            "interval=hour&metrics=pageviews,bounce_rate,visit_duration,views_per_session",
+            f"interval=week&from={month_ago}",
+            f"interval=month&from={month_ago}",
+            f"group_by=entry_page&metrics=sessions&from={month_ago}",
+        ):
+            status, body = call("GET", f"{property_path}/metrics?to={today}&{query}", keys["read_key"])
+            assert status == 200 and body["results"], query
+
+        # The dashboard's pages, signed in as the demo admin.
+        jar = http.cookiejar.CookieJar()
+        browser = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(jar))
+        browser.addheaders = [("User-Agent", BROWSER_USER_AGENT)]
+        base = f"http://127.0.0.1:{port}"
+        browser.open(f"{base}/login", timeout=30).read()
+        csrf = next(cookie.value for cookie in jar if cookie.name == "csrftoken")
+        form = urllib.parse.urlencode(
+            {"username": keys["admin_email"], "password": keys["admin_password"], "csrfmiddlewaretoken": csrf}
+        ).encode()
+        signed_in = urllib.request.Request(f"{base}/login", data=form, headers={"Referer": f"{base}/login"})  # noqa: S310
+        browser.open(signed_in, timeout=30)
+        dashboard = f"{base}/properties/{keys['property_id']}"
+        pages = {
+            "/?range=today": b'id="card-bounce_rate"',
+            "/?range=7d&metric=bounce_rate": b'id="chart-data"',
+            "/?range=12mo": b'id="card-visit_duration"',
+            "/realtime": b'id="realtime-report"',
+        }
+        for page, marker in pages.items():
+            with browser.open(dashboard + page, timeout=30) as response:
+                assert response.status == 200 and marker in response.read(), page
     finally:
         web.stop()

@@ -1,5 +1,6 @@
-"""The property dashboard page: who may see it, its period picker, filters and overview cards."""
+"""The property dashboard page: who may see it, its period picker, filters, metric cards and chart."""
 
+import json
 import re
 from datetime import UTC, date, datetime, time, timedelta
 
@@ -8,6 +9,7 @@ from django.http import QueryDict
 from django.utils import timezone
 
 from apps.ingestion.services import AcceptedBatch, events_store
+from apps.reports.dashboard import CARD_METRICS
 from apps.reports.filters import (
     filter_add_query,
     filter_chips,
@@ -16,6 +18,7 @@ from apps.reports.filters import (
     range_query,
 )
 from apps.reports.periods import property_today
+from apps.reports.templatetags.dashboard import metric_value
 from tests.accounts.test_views import assert_accessible_page
 from tests.conftest import session_client_for, tenant_create
 from tests.factories import validated_event
@@ -38,6 +41,18 @@ def card_values(html: str) -> dict[str, str]:
     return dict(re.findall(r'id="card-(\w+)".*?class="metric-value">([^<]*)<', html, re.S))
 
 
+COUNTS = ("unique_visitors", "pageviews", "sessions")
+
+
+def count_cards(html: str) -> dict[str, str]:
+    """The values of the cards that count things: visitors, pageviews and sessions."""
+    return {name: value for name, value in card_values(html).items() if name in COUNTS}
+
+
+def chart_data(html: str) -> dict:
+    return json.loads(re.search(r'<script id="chart-data" type="application/json">(.*?)</script>', html, re.S)[1])
+
+
 @pytest.fixture
 def traffic(tenant_a):
     prop = tenant_a.property
@@ -52,37 +67,149 @@ def traffic(tenant_a):
 
 
 @pytest.mark.parametrize("role", ["owner", "admin", "viewer"])
-def test_every_member_sees_the_dashboard_with_its_numbers(traffic, role):
+def test_every_member_sees_the_dashboard_with_its_six_cards(traffic, role):
     response = dashboard(traffic.member(role), traffic.property, "?range=7d")
     assert response.status_code == 200
     html = assert_accessible_page(response, traffic.property.name)
-    assert card_values(html) == {"unique_visitors": "3", "pageviews": "4", "sessions": "3"}
+    # v1 viewed two pages in one session, v2 and v3 one each: 2 of 3 sessions bounced.
+    assert card_values(html) == {
+        "unique_visitors": "3",
+        "pageviews": "4",
+        "sessions": "3",
+        "views_per_session": "1.33",
+        "bounce_rate": "66.7%",
+        "visit_duration": "0s",
+    }
 
 
-def test_the_cards_equal_the_reporting_api_for_the_same_range(traffic, client):
+def test_cards_show_durations_in_minutes_and_seconds_and_rates_in_percent(tenant_a):
+    prop = tenant_a.property
+    yesterday = property_today(prop) - timedelta(days=1)
+    for offset, path in ((0, "/"), (66, "/pricing")):
+        ts = datetime.combine(yesterday, time(9), prop.tzinfo).astimezone(UTC) + timedelta(seconds=offset)
+        event = validated_event(ts=ts.isoformat(), path=path, visitor_id="v1", session_id="s1")
+        events_store(batches=[AcceptedBatch(prop.pk, 0, timezone.now(), [event])])
+    seed(prop, yesterday, visitor="v2", path="/docs")
+    cards = card_values(dashboard(tenant_a.viewer, prop, "?range=yesterday").content.decode())
+    # Two sessions, 66 s and 0 s long, with 3 pageviews; one bounced.
+    assert (cards["visit_duration"], cards["views_per_session"], cards["bounce_rate"]) == ("33s", "1.50", "50%")
+    entered_at_home = card_values(dashboard(tenant_a.viewer, prop, "?range=yesterday&f_entry_page=/").content.decode())
+    assert (entered_at_home["visit_duration"], entered_at_home["bounce_rate"]) == ("1m 06s", "0%")
+
+
+def test_every_card_equals_the_reporting_api_for_the_same_range_and_filters(traffic, client):
     today = property_today(traffic.property)
-    html = dashboard(traffic.viewer, traffic.property, "?range=30d").content.decode()
-    api = client.get(
-        f"/v1/properties/{traffic.property.public_id}/overview",
-        {"from": (today - timedelta(days=29)).isoformat(), "to": today.isoformat()},
+    html = dashboard(traffic.viewer, traffic.property, "?range=30d&f_path=/pricing").content.decode()
+    [api] = client.get(
+        f"/v1/properties/{traffic.property.public_id}/metrics",
+        {
+            "from": (today - timedelta(days=29)).isoformat(),
+            "to": today.isoformat(),
+            "metrics": ",".join(CARD_METRICS),
+            "path": "/pricing",
+        },
         HTTP_AUTHORIZATION=f"Bearer {traffic.read_key}",
-    ).json()
-    assert card_values(html) == {name: str(api[name]) for name in ("unique_visitors", "pageviews", "sessions")}
+    ).json()["results"]
+    assert api["pageviews"] == 2
+    assert card_values(html) == {metric: metric_value(api[metric], metric) for metric in CARD_METRICS}
 
 
 def test_the_cards_show_the_change_against_the_previous_period(traffic):
     html = dashboard(traffic.viewer, traffic.property, "?range=7d").content.decode()
-    # 3 visitors against 1 in the 7 days before: +200%.
+    # 3 visitors against 1 in the 7 days before: +200%, good news in green.
     assert re.search(
-        r'id="card-unique_visitors".*?change-up">\+200%</span>\s*<span class="muted">from 1 in', html, re.S
+        r'id="card-unique_visitors".*?class="change change-good">\+200%.*?</span>\s*'
+        r'<span class="muted">from 1 in the previous 7 days',
+        html,
+        re.S,
     )
+
+
+def test_a_rising_bounce_rate_is_bad_news_and_a_falling_one_good(traffic):
+    html = dashboard(traffic.viewer, traffic.property, "?range=7d").content.decode()
+    # 2 of 3 sessions bounced against 1 of 1 in the 7 days before.
+    assert re.search(r'id="card-bounce_rate".*?class="change change-good">\u221233%', html, re.S)
+    two_days_ago = property_today(traffic.property) - timedelta(days=2)
+    seed(traffic.property, two_days_ago, visitor="v4", path="/")
+    seed(traffic.property, two_days_ago, visitor="v4", path="/docs")
+    # Yesterday v2 bounced (100%); the day before, v3 bounced and v4 did not (50%).
+    html = dashboard(traffic.viewer, traffic.property, "?range=yesterday").content.decode()
+    assert re.search(r'id="card-bounce_rate".*?class="change change-bad">\+100%', html, re.S)
+    assert re.search(r'id="card-unique_visitors".*?class="change change-bad">\u221250%', html, re.S)
 
 
 def test_a_card_with_nothing_before_says_so_instead_of_a_percentage(traffic):
     day = (property_today(traffic.property) - timedelta(days=2)).isoformat()
     html = dashboard(traffic.viewer, traffic.property, f"?from={day}&to={day}").content.decode()
     assert card_values(html)["unique_visitors"] == "1"
-    assert "Nothing in the previous 1 day to compare with." in html
+    assert "Nothing in the previous day to compare with." in html
+
+
+def test_each_card_links_to_its_chart_keeping_range_and_filters(traffic):
+    html = dashboard(traffic.viewer, traffic.property, "?range=7d&f_path=/pricing").content.decode()
+    links = dict(re.findall(r'id="card-(\w+)">\s*<a href="([^"]*)"', html))
+    assert links["pageviews"] == "?range=7d&amp;f_path=%2Fpricing&amp;metric=pageviews"
+    assert links["unique_visitors"] == "?range=7d&amp;f_path=%2Fpricing"
+    assert re.findall(r'id="card-(\w+)">\s*<a href="[^"]*" aria-current="true"', html) == ["unique_visitors"]
+    assert "Unique visitors by day" in html
+
+
+def test_choosing_a_card_charts_its_metric_beside_the_previous_period(traffic):
+    today = property_today(traffic.property)
+    html = dashboard(traffic.viewer, traffic.property, "?range=7d&metric=pageviews").content.decode()
+    assert re.findall(r'id="card-(\w+)">\s*<a href="[^"]*" aria-current="true"', html) == ["pageviews"]
+    chart = chart_data(html)
+    assert (chart["label"], chart["unit"], chart["interval"]) == ("Pageviews", "count", "day")
+    assert chart["current"] == [0, 0, 0, 0, 1, 1, 2]
+    assert chart["previous"] == [0, 0, 0, 1, 0, 0, 0]
+    first = datetime.combine(today - timedelta(days=6), time(), UTC)
+    assert chart["x"] == [int((first + timedelta(days=n)).timestamp()) for n in range(7)]
+
+
+def test_a_day_is_charted_by_hour_until_the_current_hour(traffic):
+    chart = chart_data(dashboard(traffic.viewer, traffic.property, "?range=today").content.decode())
+    assert chart["interval"] == "hour" and len(chart["x"]) == 24
+    hour = timezone.now().astimezone(traffic.property.tzinfo).hour
+    assert None not in chart["current"][: hour + 1]
+    assert chart["current"][hour + 1 :] == [None] * (23 - hour)
+    assert chart["current"][12] == (1 if hour >= 12 else None)
+
+
+def test_without_javascript_the_series_is_a_table_in_the_page(traffic):
+    html = dashboard(traffic.viewer, traffic.property, "?range=7d&metric=pageviews").content.decode()
+    table = re.search(r'<details class="chart-table".*?</details>', html, re.S)[0]
+    assert "<summary>Show as table</summary>" in table
+    assert "<caption>Pageviews by day, last 7 days, beside the previous period</caption>" in table
+    rows = re.findall(r'<tr>\s*<th scope="row">([^<]*)</th>\s*<td class="numeric">([^<]*)</td>', table)
+    today = property_today(traffic.property)
+    assert rows[-1] == (f"{today:%a} {today.day} {today:%b %Y}", "2")
+    assert len(rows) == 7
+
+
+def test_the_chart_is_drawn_by_a_deferred_script_from_a_data_island_not_inline_code(traffic):
+    html = dashboard(traffic.viewer, traffic.property).content.decode()
+    scripts = re.findall(r"<script([^>]*)>(.*?)</script>", html, re.S)
+    inline = [attributes for attributes, body in scripts if body.strip() and "application/json" not in attributes]
+    assert inline == []
+    for attributes, _ in scripts:
+        assert "application/json" in attributes or " defer " in f"{attributes} ", attributes
+    assert '<script defer src="/static/js/dashboard.js"></script>' in html
+    assert '<script defer src="/static/vendor/uPlot.iife.min.js"></script>' in html
+
+
+@pytest.mark.parametrize(("query", "message"), [("?metric=revenue", "no metric"), ("?sources=planets", "no tab")])
+def test_an_unknown_metric_or_tab_is_a_clear_400_page(traffic, query, message):
+    response = dashboard(traffic.viewer, traffic.property, query)
+    assert response.status_code == 400
+    html = response.content.decode()
+    assert 'role="alert"' in html and message in html
+    assert f'href="/properties/{traffic.property.public_id}/"' in html
+
+
+def test_an_empty_metric_charts_the_default_one(traffic):
+    response = dashboard(traffic.viewer, traffic.property, "?metric=")
+    assert response.status_code == 200
+    assert chart_data(response.content.decode())["label"] == "Unique visitors"
 
 
 def test_anonymous_visitors_are_sent_to_sign_in(client, tenant_a):
@@ -114,7 +241,7 @@ def test_a_custom_range_is_read_from_the_url(traffic):
     day = (today - timedelta(days=1)).isoformat()
     response = dashboard(traffic.viewer, traffic.property, f"?range=custom&from={day}&to={day}")
     assert response.status_code == 200
-    assert card_values(response.content.decode()) == {"unique_visitors": "1", "pageviews": "1", "sessions": "1"}
+    assert count_cards(response.content.decode()) == {"unique_visitors": "1", "pageviews": "1", "sessions": "1"}
     assert f'name="from" value="{day}"' in response.content.decode()
 
 
@@ -139,14 +266,14 @@ def test_a_bad_range_is_explained_on_the_page_not_a_server_error(traffic, query,
 def test_filters_in_the_url_narrow_every_card_and_show_as_removable_chips(traffic):
     response = dashboard(traffic.viewer, traffic.property, "?range=7d&f_path=/pricing")
     html = response.content.decode()
-    assert card_values(html) == {"unique_visitors": "2", "pageviews": "2", "sessions": "2"}
+    assert count_cards(html) == {"unique_visitors": "2", "pageviews": "2", "sessions": "2"}
     assert "Page is <strong>/pricing</strong>" in html
     assert '<a class="chip-remove" href="?range=7d">' in html
 
 
 def test_filters_combine(traffic):
     html = dashboard(traffic.viewer, traffic.property, "?range=7d&f_path=/pricing&f_type=signup").content.decode()
-    assert card_values(html) == {"unique_visitors": "0", "pageviews": "0", "sessions": "0"}
+    assert count_cards(html) == {"unique_visitors": "0", "pageviews": "0", "sessions": "0"}
     assert "Clear all filters" in html
 
 
