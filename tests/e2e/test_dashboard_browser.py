@@ -1,0 +1,222 @@
+"""The dashboard in a real headless Chromium (Debian's), against the real stack.
+
+Numbers on the page are compared with the reporting API for the same range and filters; filters are
+clicked and the URL reloaded; pages are laid out at desktop and phone widths without sideways
+scrolling (screenshots are kept in the test's folder); the live counter is watched while events
+arrive through the ingest pipeline; a shared link is opened signed out and then revoked.
+"""
+
+import os
+import subprocess
+import uuid
+from dataclasses import replace
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from django.test import override_settings
+
+from apps.ingestion.services import AcceptedBatch, events_store
+from apps.reports.services import shared_link_create, shared_link_revoke
+from apps.reports.templatetags.dashboard import metric_value
+from tests.conftest import tenant_create
+from tests.e2e.stack import BIN, ROOT, Stack, wait_until
+from tests.e2e.test_beacon_browser import CHROME, CHROMIUM, CHROMIUM_ARGS
+from tests.e2e.test_pipeline import database_url
+from tests.factories import PASSWORD, validated_event
+
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.e2e]
+
+PATHS = ["/", "/pricing", "/docs", "/blog/launch"]
+CARDS = ("unique_visitors", "pageviews", "sessions", "views_per_session", "bounce_rate", "visit_duration")
+WIDTHS = {"desktop": 1280, "phone": 390}
+
+
+@pytest.fixture
+def stack(tmp_path, transactional_db):
+    # As the Procfile's release step does: whitenoise serves what collectstatic gathered.
+    static_root = tmp_path / "static"
+    env = {**os.environ, "DJANGO_SETTINGS_MODULE": "config.settings", "DEBUG": "true", "STATIC_ROOT": str(static_root)}
+    subprocess.run(
+        [str(BIN / "python"), "manage.py", "collectstatic", "--noinput", "-v0"], cwd=ROOT, env=env, check=True
+    )
+    # Plain http on loopback: cookies that say Secure would never come back.
+    insecure_cookies = {"SESSION_COOKIE_SECURE": "false", "CSRF_COOKIE_SECURE": "false"}
+    stack = Stack(
+        tmp_path, database_url(), web_args=("--workers", "2"), STATIC_ROOT=str(static_root), **insecure_cookies
+    )
+    stack.start()
+    yield stack
+    stack.stop()
+
+
+@pytest.fixture
+def browser(monkeypatch):
+    from playwright import sync_api
+
+    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")  # see tests/e2e/test_beacon_browser.py
+    with sync_api.sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
+        yield browser
+        browser.close()
+
+
+def seeded_tenant():
+    """A property with six days of sessions of one to four pages, from two countries' worth of requests."""
+    tenant = tenant_create(ingest_limit_per_address=0)
+    today = datetime.now(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
+    for country in ("GB", "FR"):
+        events = []
+        for day in range(6):
+            for visitor in range(day + 2):
+                start = today - timedelta(days=day) + timedelta(hours=1 + visitor)
+                session = f"{country}-{day}-{visitor}"
+                for step, path in enumerate(PATHS[: visitor % 4 + 1]):
+                    events.append(
+                        validated_event(
+                            ts=(start + timedelta(minutes=3 * step)).isoformat(),
+                            url="https://example.com" + path,
+                            path=path,
+                            visitor_id=f"{country}-v{visitor}",
+                            session_id=session,
+                        )
+                    )
+        batch = AcceptedBatch(0, 0, datetime.now(UTC), events, {"user_agent": CHROME, "country": country})
+        events_store(batches=[replace(batch, property_id=tenant.property.pk)])
+    return tenant
+
+
+def with_production_password(user):
+    """Hash the user's password with a hasher the stack's production settings know (tests use MD5)."""
+    with override_settings(PASSWORD_HASHERS=["django.contrib.auth.hashers.PBKDF2PasswordHasher"]):
+        user.set_password(PASSWORD)
+        user.save(update_fields=["password"])
+    return user
+
+
+def sign_in(page, stack, user) -> None:
+    with_production_password(user)
+    page.goto(f"{stack.base_url}/login")
+    page.fill("#id_username", user.email)
+    page.fill("#id_password", PASSWORD)
+    page.click("button[type=submit]")
+    page.wait_for_url(f"{stack.base_url}/")
+
+
+def signed_in_page(browser, stack, user, width=WIDTHS["desktop"]):
+    context = browser.new_context(user_agent=CHROME, viewport={"width": width, "height": 900})
+    page = context.new_page()
+    sign_in(page, stack, user)
+    return context, page
+
+
+def cards_on(page) -> dict[str, str]:
+    return {metric: page.inner_text(f"#card-{metric} .metric-value").strip() for metric in CARDS}
+
+
+def api_cards(stack, tenant, **filters) -> dict:
+    today = datetime.now(UTC).date()
+    query = "&".join(f"{name}={value}" for name, value in filters.items())
+    path = f"/v1/properties/{tenant.property.public_id}/metrics?from={today - timedelta(days=6)}&to={today}"
+    status, body = stack.get(f"{path}&metrics={','.join(CARDS)}&{query}", tenant.read_key)
+    assert status == 200, body
+    return body["results"][0]
+
+
+def shown_like_the_page(row: dict) -> dict[str, str]:
+    """The API's numbers as the cards print them."""
+    return {metric: metric_value(row[metric], metric) for metric in CARDS}
+
+
+def assert_fits(page, name: str, tmp_path):
+    page.screenshot(path=str(tmp_path / f"{name}.png"), full_page=True)
+    overflow = page.evaluate("document.documentElement.scrollWidth - window.innerWidth")
+    assert overflow <= 1, f"{name}: the page scrolls sideways by {overflow}px"
+
+
+def test_numbers_equal_the_api_filters_click_through_and_survive_a_reload(stack, browser, tmp_path):
+    tenant = seeded_tenant()
+    context, page = signed_in_page(browser, stack, tenant.viewer)
+    dashboard = f"{stack.base_url}/properties/{tenant.property.public_id}/?range=7d"
+    page.goto(dashboard)
+    assert cards_on(page) == shown_like_the_page(api_cards(stack, tenant))
+    page.wait_for_selector(".chart canvas")  # uPlot drew the series
+
+    page.click("#box-locations a[href*='f_country=FR']")
+    page.wait_for_url("**f_country=FR**")
+    filtered = shown_like_the_page(api_cards(stack, tenant, country="FR"))
+    assert cards_on(page) == filtered
+    page.click("#box-pages a[href*='f_path=%2Fpricing']")
+    page.wait_for_url("**f_path=%2Fpricing**")
+    both = shown_like_the_page(api_cards(stack, tenant, country="FR", path="/pricing"))
+    assert cards_on(page) == both
+    page.reload()
+    assert cards_on(page) == both, "the filters live in the URL"
+    assert page.locator(".filter-chips .chip").count() == 2
+    page.click(".chip:has-text('/pricing') .chip-remove")  # remove the path filter, keep the country
+    page.wait_for_function("!location.search.includes('f_path')")
+    assert cards_on(page) == filtered
+    context.close()
+
+
+def test_pages_fit_desktop_and_phone_widths(stack, browser, tmp_path):
+    tenant = seeded_tenant()
+    property_path = f"/properties/{tenant.property.public_id}"
+    for name, width in WIDTHS.items():
+        context, page = signed_in_page(browser, stack, tenant.admin, width)
+        for label, path in (
+            ("list", "/properties"),
+            ("dashboard", f"{property_path}/?range=7d"),
+            ("breakdown", f"{property_path}/breakdown/pages?range=7d"),
+            ("realtime", f"{property_path}/realtime"),
+            ("settings", f"{property_path}/settings"),
+        ):
+            page.goto(stack.base_url + path)
+            assert_fits(page, f"{label}-{name}", tmp_path)
+        context.close()
+
+
+def test_without_javascript_every_number_is_still_on_the_page(stack, browser):
+    tenant = seeded_tenant()
+    context = browser.new_context(user_agent=CHROME, java_script_enabled=False)
+    page = context.new_page()
+    sign_in(page, stack, tenant.viewer)
+    page.goto(f"{stack.base_url}/properties/{tenant.property.public_id}/?range=7d")
+    assert cards_on(page) == shown_like_the_page(api_cards(stack, tenant))
+    assert page.locator("details table td").count() >= 7, "the series as a table"
+    context.close()
+
+
+def test_the_live_counter_follows_events_as_they_arrive(stack, browser):
+    tenant = tenant_create(ingest_limit_per_address=0)
+    context, page = signed_in_page(browser, stack, tenant.viewer)
+    page.goto(f"{stack.base_url}/properties/{tenant.property.public_id}/")
+    assert page.inner_text("#live-visitors strong").strip() == "0"
+    now = datetime.now(UTC).isoformat()
+    events = [
+        {"event_id": str(uuid.uuid4()), "type": "pageview", "ts": now, "identity": {"visitor_id": f"live-{n}"}}
+        for n in range(3)
+    ]
+    status, _, body = stack.ingest(tenant.write_key, {"property_id": tenant.property.public_id, "events": events})
+    assert (status, body["accepted"]) == (202, 3)
+    wait_until(
+        lambda: page.inner_text("#live-visitors strong").strip() == "3",
+        timeout=45,
+        interval=1,
+        message=f"the live counter\n{stack.logs()}",
+    )
+    context.close()
+
+
+def test_a_shared_link_opens_signed_out_and_stops_when_revoked(stack, browser):
+    tenant = seeded_tenant()
+    link, token = shared_link_create(property=tenant.property, name="board", password=None, created_by=tenant.admin)
+    context = browser.new_context(user_agent=CHROME)
+    page = context.new_page()
+    response = page.goto(f"{stack.base_url}/share/{token}?range=7d")
+    assert response.status == 200
+    assert cards_on(page) == shown_like_the_page(api_cards(stack, tenant))
+    html = page.content()
+    assert tenant.organization.name not in html and "wk_" not in html and "rk_" not in html
+    shared_link_revoke(shared_link=link)
+    assert page.goto(f"{stack.base_url}/share/{token}?range=7d").status == 404
+    context.close()
