@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 TEST_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/clickmeter
 TEST_REDIS_URL ?= redis://127.0.0.1:6379/15
 
-.PHONY: run test lint bench-ingest services browser
+.PHONY: run test lint bench-ingest bench-dashboard services browser
 
 $(STAMP): requirements/base.txt requirements/dev.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -38,3 +38,7 @@ test: $(STAMP) services browser lint
 ## Ingest throughput against the production-shaped stack (see docs/benchmarks.md)
 bench-ingest: $(STAMP) services
 	$(BIN)/python bench/ingest.py
+
+## Report endpoints and the dashboard page over 1,000,000 seeded events (see docs/benchmarks.md)
+bench-dashboard: $(STAMP) services
+	$(BIN)/python bench/dashboard.py $(BENCH_ARGS)
