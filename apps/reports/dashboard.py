@@ -149,9 +149,14 @@ def dashboard_panel(
     panel: Panel,
     limit: int,
     offset: int = 0,
+    known_totals: dict[str, int] | None = None,
 ) -> dict:
     """A panel's rows `offset`..`offset + limit` by its metric, each with its share of the panel's total,
-    and whether more rows follow."""
+    and whether more rows follow.
+
+    `known_totals` are the range's totals under the same filters (the cards'): a panel without
+    filters of its own takes its total from them instead of counting again.
+    """
     own_filters = {**dict(panel.filters), **filters}
     common = {
         "property": property,
@@ -167,7 +172,11 @@ def dashboard_panel(
         non_empty=() if panel.dimension in ("entry_page", "exit_page") else (panel.dimension,),
         limit=offset + limit + 1,
     ).calculate()
-    total = MetricsQuery(**common, metrics=(panel.metric,)).calculate()[0][panel.metric]
+    known = (known_totals or {}) if not panel.filters and not panel.excluded else {}
+    if panel.metric in known:
+        total = known[panel.metric]
+    else:
+        total = MetricsQuery(**common, metrics=(panel.metric,)).calculate()[0][panel.metric]
     shown = rows[offset : offset + limit]
     return {
         "panel": panel,

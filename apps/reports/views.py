@@ -270,7 +270,7 @@ def _page_context(prop: Property, urls: DashboardUrls, scope: Scope, *, params, 
     }
 
 
-def _box(prop: Property, scope: Scope, params, box: str, panel: Panel) -> dict:
+def _box(prop: Property, scope: Scope, params, box: str, panel: Panel, known_totals: dict | None = None) -> dict:
     """One breakdown box: its tabs (links that keep the rest of the URL), its panel's top rows and, in
     the custom events box, the `data` of the event `?event=` chooses."""
     first = BOXES[box][0]
@@ -288,7 +288,7 @@ def _box(prop: Property, scope: Scope, params, box: str, panel: Panel) -> dict:
         ]
         if len(BOXES[box]) > 1
         else [],
-        "data": dashboard_panel(property=prop, **scope.span, panel=panel, limit=BOX_ROWS),
+        "data": dashboard_panel(property=prop, **scope.span, panel=panel, limit=BOX_ROWS, known_totals=known_totals),
     }
     event = params.get("event")
     if box == "events" and event:
@@ -337,6 +337,7 @@ def dashboard_page(request, prop: Property, *, urls: DashboardUrls) -> HttpRespo
     panels = {box: _box_panel(params, box) for box in BOXES}
     scope = _scope(prop, params)
     cards = dashboard_cards(property=prop, period=scope.period, previous=scope.previous, filters=scope.filters)
+    known_totals = {card["metric"]: card["value"] for card in cards}
     series = dashboard_series(
         property=prop, period=scope.period, previous=scope.previous, filters=scope.filters, metric=metric
     )
@@ -356,7 +357,7 @@ def dashboard_page(request, prop: Property, *, urls: DashboardUrls) -> HttpRespo
         "bucket_title": BUCKET_TITLES[series["interval"]],
         "chart": _chart_data(prop, series, scope),
         "previous_days": "previous day" if scope.period.days == 1 else f"previous {scope.period.days} days",
-        "boxes": [_box(prop, scope, params, box, panel) for box, panel in panels.items()],
+        "boxes": [_box(prop, scope, params, box, panel, known_totals) for box, panel in panels.items()],
     }
     return render(request, "reports/dashboard.html", context, status=400 if scope.period_error else 200)
 
