@@ -12,7 +12,6 @@ from apps.keys.apis import ApiKeyApi, ApiKeyRotateApi, ApiKeysApi, IngestTokenCr
 from apps.reports import views as report_views
 from apps.reports.apis import CampaignsApi, MetricsApi, OverviewApi, PagesApi
 from config import health
-from config.home import home
 from config.views import api_not_found, server_error
 
 urlpatterns = [
@@ -68,7 +67,7 @@ urlpatterns = [
     # The schema has a renderer of its own: the API's orjson renderer cannot render one.
     path("v1/schema", SpectacularAPIView.as_view(renderer_classes=[OpenApiJsonRenderer]), name="api-schema"),
     path("v1/docs", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
-    path("", home, name="home"),
+    path("", report_views.property_list, name="home"),
     path("signup", account_views.signup, name="signup"),
     path("login", account_views.login_view, name="login"),
     path("logout", auth_views.LogoutView.as_view(), name="logout"),
@@ -83,7 +82,6 @@ urlpatterns = [
     ),
     path("password-reset/done", auth_views.PasswordResetCompleteView.as_view(), name="password_reset_complete"),
     path("invitations/<str:token>", account_views.invitation_accept, name="invitation-accept"),
-    path("properties", report_views.property_list, name="property-list"),
     path("properties/<str:property_id>/", report_views.property_dashboard, name="property-dashboard"),
     path(
         "properties/<str:property_id>/breakdown/<str:panel>", report_views.property_breakdown, name="property-breakdown"

@@ -75,6 +75,7 @@ from apps.reports.periods import (
 )
 from apps.reports.selectors import realtime_report, realtime_visitors
 from apps.reports.services import shared_link_create, shared_link_revoke, shared_link_unlock
+from config.admin import admin_access_allowed
 from config.api import ApplicationError
 from config.lockout import client_address
 
@@ -120,6 +121,7 @@ def property_list(request):
     context = {
         "organizations": [(organization, rows[organization.pk]) for organization in organizations],
         "sparkline": {"width": SPARKLINE_WIDTH, "height": SPARKLINE_HEIGHT},
+        "admin_allowed": admin_access_allowed(request.user),
     }
     return render(request, "reports/property_list.html", context)
 

@@ -164,7 +164,7 @@ def test_pages_fit_desktop_and_phone_widths(stack, browser, tmp_path):
     for name, width in WIDTHS.items():
         context, page = signed_in_page(browser, stack, tenant.admin, width)
         for label, path in (
-            ("list", "/properties"),
+            ("list", "/"),
             ("dashboard", f"{property_path}/?range=7d"),
             ("breakdown", f"{property_path}/breakdown/pages?range=7d"),
             ("realtime", f"{property_path}/realtime"),

@@ -286,7 +286,7 @@ def test_the_dashboard_needs_no_javascript_and_loads_nothing_from_elsewhere(traf
 def test_the_member_dashboard_links_its_settings_and_the_property_list(traffic):
     html = dashboard(traffic.viewer, traffic.property).content.decode()
     assert f'href="/properties/{traffic.property.public_id}/settings"' in html
-    assert 'href="/properties"' in html
+    assert 'href="/"' in html
 
 
 def test_the_dashboard_counts_days_in_the_propertys_timezone():

@@ -18,7 +18,7 @@ pytestmark = pytest.mark.django_db
 
 
 def property_list(user):
-    return session_client_for(user).get("/properties")
+    return session_client_for(user).get("/")
 
 
 def row_of(html: str, prop) -> str:
@@ -28,8 +28,8 @@ def row_of(html: str, prop) -> str:
 
 
 def test_anonymous_visitors_are_sent_to_sign_in(client):
-    response = client.get("/properties")
-    assert (response.status_code, response["Location"]) == (302, "/login?next=/properties")
+    response = client.get("/")
+    assert (response.status_code, response["Location"]) == (302, "/login?next=/")
 
 
 def test_the_list_renders_accessibly(tenant_a):
