@@ -13,6 +13,7 @@ from apps.keys.selectors import ResolvedKey, property_access
 from apps.keys.services import api_keys_touch
 from apps.keys.throttling import ReportRateThrottle
 from apps.properties.models import Property
+from apps.reports.periods import MAX_DAYS
 from apps.reports.selectors import (
     FILTERABLE,
     GROUPABLE,
@@ -29,7 +30,6 @@ from config.api import ApplicationError
 from config.openapi import error_responses
 
 DEFAULT_DAYS = 7
-MAX_DAYS = 3660
 DEFAULT_LIMIT = 50
 MAX_LIMIT = 1000
 
