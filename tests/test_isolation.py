@@ -314,7 +314,7 @@ def test_admin_autocomplete_offers_nothing_of_another_organisation(app_label, mo
 
 def test_tenant_models_are_reached_through_the_door():
     """Every model that hangs off an organisation has the scoped manager, so `for_user`/`access` exist."""
-    for model in (Organization, Membership, Invitation, Property, ApiKey, DroppedEvents):
+    for model in (Organization, Membership, Invitation, Property, ApiKey, DroppedEvents, SharedLink):
         assert isinstance(model._default_manager.all(), TenantQuerySet), model
 
 
