@@ -177,6 +177,26 @@ class TenantAdmin(admin.ModelAdmin):
         vars(obj).update(vars(created))
 
 
+class CreateOnlyTenantAdmin(TenantAdmin):
+    """A TenantAdmin for rows made once from `add_fields` and never edited or deleted afterwards
+    (they are withdrawn or revoked by an action); an existing row shows `detail_fields`, read-only."""
+
+    add_fields: list[str]
+    detail_fields: list[str]
+
+    def get_fields(self, request, obj=None):
+        return self.add_fields if obj is None else self.detail_fields
+
+    def get_readonly_fields(self, request, obj=None):
+        return [] if obj is None else self.detail_fields
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
 class TenantAdminAuthenticationForm(AdminAuthenticationForm):
     def confirm_login_allowed(self, user):
         if not admin_access_allowed(user):

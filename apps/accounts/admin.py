@@ -16,7 +16,7 @@ from apps.accounts.services import (
     organization_delete,
     organization_update,
 )
-from config.admin import SuperuserOnlyAdmin, TenantAdmin
+from config.admin import CreateOnlyTenantAdmin, SuperuserOnlyAdmin, TenantAdmin
 
 
 @admin.register(User)
@@ -183,7 +183,7 @@ def invitation_status(invitation: Invitation) -> str:
 
 
 @admin.register(Invitation)
-class InvitationAdmin(TenantAdmin):
+class InvitationAdmin(CreateOnlyTenantAdmin):
     """Owners invite people by email (the link is mailed) and withdraw pending invitations; admins see them.
 
     An invitation is never edited or deleted: it is withdrawn, and its history stays.
@@ -197,6 +197,7 @@ class InvitationAdmin(TenantAdmin):
     search_fields = ["email", "organization__name"]
     ordering = ["-created_at"]
     actions = ["withdraw_selected"]
+    add_fields = ["organization", "email", "role"]
     detail_fields = [
         "email",
         "organization",
@@ -221,18 +222,6 @@ class InvitationAdmin(TenantAdmin):
     @admin.display(description="accepted by")
     def accepted_by_email(self, invitation):
         return invitation.accepted_by.email if invitation.accepted_by else "-"
-
-    def get_fields(self, request, obj=None):
-        return ["organization", "email", "role"] if obj is None else self.detail_fields
-
-    def get_readonly_fields(self, request, obj=None):
-        return [] if obj is None else self.detail_fields
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
     def has_withdraw_permission(self, request):
         return self.member_may(request, Role.OWNER)

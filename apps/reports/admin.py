@@ -4,7 +4,7 @@ from django.urls import reverse
 
 from apps.reports.models import SharedLink
 from apps.reports.services import shared_link_create, shared_link_revoke
-from config.admin import TenantAdmin
+from config.admin import CreateOnlyTenantAdmin
 
 
 class SharedLinkForm(forms.ModelForm):
@@ -21,7 +21,7 @@ class SharedLinkForm(forms.ModelForm):
 
 
 @admin.register(SharedLink)
-class SharedLinkAdmin(TenantAdmin):
+class SharedLinkAdmin(CreateOnlyTenantAdmin):
     """Admins create and revoke read-only public links to their properties' dashboards.
 
     The link is shown once, in a message kept in the server-side session; only its prefix is
@@ -36,23 +36,12 @@ class SharedLinkAdmin(TenantAdmin):
     ordering = ["-created_at", "-pk"]
     autocomplete_fields = ["property"]
     actions = ["revoke_selected"]
+    add_fields = ["property", "name", "password"]
     detail_fields = ["property", "name", "prefix", "protected", "created_by", "created_at", "revoked_at"]
 
     @admin.display(description="password", boolean=True)
     def protected(self, shared_link):
         return shared_link.has_password()
-
-    def get_fields(self, request, obj=None):
-        return ["property", "name", "password"] if obj is None else self.detail_fields
-
-    def get_readonly_fields(self, request, obj=None):
-        return [] if obj is None else self.detail_fields
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
     def save_model(self, request, obj, form, change):
         shared_link, token = shared_link_create(
