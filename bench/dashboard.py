@@ -328,6 +328,7 @@ def events_generate(*, property, events: int, days: int, seed: int, now: datetim
     URL and referrer, browsers and devices from its user-agent parser, so the rows are what the
     ingest path would have stored for the same visits.
     """
+    from apps.ingestion import identity
     from apps.ingestion.attribution import attribution
     from apps.ingestion.services import EVENT_COLUMNS
 
@@ -393,6 +394,8 @@ def events_generate(*, property, events: int, days: int, seed: int, now: datetim
                 "property_id": property.pk,
                 "visitor_id": visitor_id,
                 "session_id": session_id,
+                "visitor_key": identity.visitor_key(visitor_id),
+                "session_key": identity.session_key(visitor_id=visitor_id, session_id=session_id, event_id=""),
                 "user_id_hash": "",
                 "country": country,
                 "region": region,
@@ -574,7 +577,8 @@ def seed(parameters: SeedParameters, now: datetime) -> dict:
     seeded = time.monotonic()
     rollups_build(property=prop, today=parameters.today)
     with connection.cursor() as cursor:
-        cursor.execute("VACUUM ANALYZE reports_dailyrollup")
+        cursor.execute("VACUUM ANALYZE reports_sessionrollup")
+        cursor.execute("VACUUM ANALYZE reports_eventrollup")
     built = time.monotonic()
     credentials = {"property_id": prop.public_id, "read_key": keys["read"], "email": MEMBER_EMAIL, "password": password}
     summary = {
@@ -600,7 +604,11 @@ def seed(parameters: SeedParameters, now: datetime) -> dict:
 def table_sizes(url: str) -> dict:
     sizes = {}
     with psycopg.connect(url) as conn:
-        for label, table in (("events", "ingestion_event"), ("rollups", "reports_dailyrollup")):
+        for label, table in (
+            ("events", "ingestion_event"),
+            ("session rollups", "reports_sessionrollup"),
+            ("event rollups", "reports_eventrollup"),
+        ):
             rows = conn.execute(f"SELECT count(*) FROM {table}").fetchone()[0]  # noqa: S608
             heap, indexes = conn.execute("SELECT pg_table_size(%s), pg_indexes_size(%s)", [table, table]).fetchone()
             sizes[label] = {"rows": rows, "table_mb": round(heap / 2**20), "index_mb": round(indexes / 2**20)}
@@ -864,7 +872,7 @@ def main() -> int:
             f"{summary['visitors']:,} visitors ({summary['returning_visitor_share']:.1%} returning)"
         )
     sizes = table_sizes(url)
-    for label in ("events", "rollups"):
+    for label in ("events", "session rollups", "event rollups"):
         size = sizes[label]
         print(f"{label}: {size['rows']:,} rows, {size['table_mb']} MB table + {size['index_mb']} MB indexes")
     print(f"dirty days (read raw): {sizes['dirty_days']}")

@@ -7,9 +7,10 @@ from apps.properties.models import Property
 class Event(models.Model):
     """One raw event, append-only. Absent text values are stored as ''.
 
-    `day` is the event's date in the property's timezone and `campaign_key` is `campaign_id`, else
-    `utm_campaign`: both are fixed at insert so that reports and rollups group the same way, as are
-    the attribution (attribution.py) and the request's place and user agent (enrichment.py).
+    `day` is the event's date in the property's timezone, `campaign_key` is `campaign_id`, else
+    `utm_campaign`, and `visitor_key`/`session_key` stand for the ids (identity.py): all are fixed
+    at insert so that reports and rollups group the same way, as are the attribution
+    (attribution.py) and the request's place and user agent (enrichment.py).
     """
 
     property = models.ForeignKey(Property, on_delete=models.CASCADE, related_name="+", db_index=False)
@@ -25,6 +26,9 @@ class Event(models.Model):
     visitor_id = models.CharField(max_length=128, blank=True)
     session_id = models.CharField(max_length=128, blank=True)
     user_id_hash = models.CharField(max_length=128, blank=True)
+    # Integer stand-ins for visitor_id and the session, for counting (identity.py).
+    visitor_key = models.BigIntegerField(null=True)
+    session_key = models.BigIntegerField()
     campaign_id = models.CharField(max_length=128, blank=True)
     utm_source = models.CharField(max_length=256, blank=True)
     utm_medium = models.CharField(max_length=256, blank=True)

@@ -13,7 +13,7 @@ from kombu.exceptions import OperationalError as BrokerError
 from psycopg.types.json import Jsonb
 from redis.exceptions import RedisError
 
-from apps.ingestion import buffer, enrichment
+from apps.ingestion import buffer, enrichment, identity
 from apps.ingestion.attribution import attribution
 from apps.ingestion.models import DailySalt, DirtyDay, DroppedEvents, Event
 from apps.ingestion.schema import TEXT_LIMITS, ValidatedBatch
@@ -289,6 +289,10 @@ def _event_row(prop: Property, event: dict, *, tz, batch: AcceptedBatch) -> dict
         received_at=batch.received_at,
         day=ts.astimezone(tz).date(),
         campaign_key=fields["campaign_id"] or fields["utm_campaign"],
+        visitor_key=identity.visitor_key(event["visitor_id"]),
+        session_key=identity.session_key(
+            visitor_id=event["visitor_id"], session_id=event["session_id"], event_id=event["event_id"]
+        ),
         data=event["data"],
         country=context.get("country", ""),
         region=context.get("region", ""),

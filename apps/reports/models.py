@@ -5,22 +5,21 @@ from apps.accounts.models import User, tenant_manager
 from apps.properties.models import Property
 
 
-class DailyRollup(models.Model):
-    """Raw events of one property-local day, counted per combination of every report dimension,
-    visitor and session.
+class SessionRollup(models.Model):
+    """One session of one property-local day: who, where from, where it began and ended, how long.
 
-    The grain keeps visitor and session so that distinct counts over any range and any grouping
-    stay exact; it has the same column names as the raw Event table, so the one query layer reads
-    either (selectors.MetricsQuery). Most dimensions are constant within a session, which is what
-    makes this smaller than the raw table.
+    A session ends at midnight in the property's timezone (as in Universal Analytics): what
+    continues after midnight is the next day's session of its own. Its attribution, place and
+    device are those of its first event (by time, then event id), `entry_path`/`exit_path` the
+    paths of its first and last pageview ('' without pageviews). Reports that need no
+    event-level dimension read only this table (selectors.MetricsQuery).
     """
 
     property = models.ForeignKey(Property, on_delete=models.CASCADE, related_name="+", db_index=False)
     day = models.DateField()
-    type = models.CharField(max_length=64)
-    path = models.CharField(max_length=1024)
+    session_key = models.BigIntegerField()
+    visitor_key = models.BigIntegerField(null=True)
     campaign_key = models.CharField(max_length=256)
-    hostname = models.CharField(max_length=253)
     referrer_host = models.CharField(max_length=253)
     source = models.CharField(max_length=128)
     channel = models.CharField(max_length=16)
@@ -35,15 +34,35 @@ class DailyRollup(models.Model):
     browser = models.CharField(max_length=64)
     os = models.CharField(max_length=64)
     device = models.CharField(max_length=16)
-    visitor_id = models.CharField(max_length=128)
-    session_id = models.CharField(max_length=128)
+    entry_path = models.CharField(max_length=1024)
+    exit_path = models.CharField(max_length=1024)
+    pageviews = models.PositiveIntegerField()
     events = models.PositiveIntegerField()
-    # The earliest and latest event time within the row: session durations, entry and exit pages.
     first_ts = models.DateTimeField()
     last_ts = models.DateTimeField()
 
     class Meta:
-        indexes = [models.Index(fields=["property", "day"], name="rollup_property_day")]
+        constraints = [models.UniqueConstraint(fields=["property", "day", "session_key"], name="session_rollup_unique")]
+
+    def __str__(self):
+        return f"{self.property_id} {self.day} {self.session_key}"
+
+
+class EventRollup(models.Model):
+    """The events of one property-local day counted per type, path, hostname and session: what the
+    reports by page, event type or hostname read, joined to SessionRollup for session dimensions."""
+
+    property = models.ForeignKey(Property, on_delete=models.CASCADE, related_name="+", db_index=False)
+    day = models.DateField()
+    type = models.CharField(max_length=64)
+    path = models.CharField(max_length=1024)
+    hostname = models.CharField(max_length=253)
+    session_key = models.BigIntegerField()
+    visitor_key = models.BigIntegerField(null=True)
+    events = models.PositiveIntegerField()
+
+    class Meta:
+        indexes = [models.Index(fields=["property", "day"], name="event_rollup_property_day")]
 
     def __str__(self):
         return f"{self.property_id} {self.day} {self.type} {self.path}"

@@ -1,8 +1,13 @@
 """The one query layer: every report, in the API and on the dashboard, is a MetricsQuery.
 
-A query reads, in one SQL statement (one snapshot), rollup rows for the days whose rollup is
-current and raw events for the days marked dirty since, so a new event shows at once and a report
-from rollups equals the same report from raw events (tests/reports/test_rollup_equivalence.py).
+Reports read two grains (apps/reports/models.py): sessions, one row per session and day with the
+session's attribution, place, device, entry and exit page; and events, counted per day, type,
+path, hostname and session. A query needing no event dimension reads sessions only; one that
+groups or filters by type, path or hostname reads events, joined to their sessions for session
+dimensions. Each grain is read, in one SQL statement (one snapshot), from the rollup for the days
+whose rollup is current and computed from raw events, by the same SQL that builds the rollup, for
+the days marked dirty since: a new event shows at once, and a report from rollups equals the same
+report from raw events (tests/reports/test_rollup_equivalence.py).
 """
 
 from dataclasses import dataclass, field
@@ -12,14 +17,13 @@ from django.db import connection
 
 from apps.ingestion.models import DirtyDay, Event
 from apps.properties.models import Property
-from apps.reports.models import DailyRollup
+from apps.reports.models import EventRollup, SessionRollup
 
-# Public dimension name -> column, in the order results list them.
-DIMENSIONS = {
-    "date": "day",
-    "type": "type",
-    "hostname": "hostname",
-    "path": "path",
+# Public dimension name -> column, in the order results list them. Event dimensions are each
+# event's; session dimensions are its session's: those of its first event, and the paths of its
+# first and last pageview (entry and exit page).
+EVENT_DIMENSIONS = {"type": "type", "hostname": "hostname", "path": "path"}
+SESSION_ATTRIBUTES = {
     "campaign_id": "campaign_key",
     "source": "source",
     "referrer": "referrer_host",
@@ -36,40 +40,106 @@ DIMENSIONS = {
     "os": "os",
     "device": "device",
 }
-# The path of a session's first and last pageview in the range: not a column, derived per session.
-SESSION_DIMENSIONS = ("entry_page", "exit_page")
-FILTERABLE = (*(name for name in DIMENSIONS if name != "date"), *SESSION_DIMENSIONS)
+SESSION_PAGES = {"entry_page": "entry_path", "exit_page": "exit_path"}
+SESSION_DIMENSIONS = {**SESSION_ATTRIBUTES, **SESSION_PAGES}
+DIMENSIONS = {"date": "day", **EVENT_DIMENSIONS, **SESSION_DIMENSIONS}
+FILTERABLE = tuple(name for name in DIMENSIONS if name != "date")
 GROUPABLE = FILTERABLE
-# Metrics counted over the facts of each group.
-FACT_METRICS = {
-    "pageviews": "SUM(CASE WHEN type = 'pageview' THEN events ELSE 0 END)",
-    "unique_visitors": "COUNT(DISTINCT NULLIF(visitor_id, '') {collate})",
-    "sessions": "COUNT(DISTINCT NULLIF(session_id, '') {collate})",
-    "events": "SUM(events)",
-}
+# Metrics of events and their sessions, counted per group.
+FACT_METRICS = ("pageviews", "unique_visitors", "sessions", "events")
 # Metrics of whole sessions, each counted in the time bucket where it began: the share of sessions
 # with pageviews that had exactly one (percent), the mean seconds from a session's first event to
 # its last, and pageviews per session with pageviews.
 SESSION_METRICS = ("bounce_rate", "visit_duration", "views_per_session")
 METRICS = (*FACT_METRICS, *SESSION_METRICS)
-# The columns shared by raw events and rollups: every dimension, then who.
-FACT_COLUMNS = (*DIMENSIONS.values(), "visitor_id", "session_id")
+# The columns of the two grains, as the rollup tables store them and raw_*_rows_sql computes them.
+SESSION_ROW_COLUMNS = (
+    "day",
+    "session_key",
+    "visitor_key",
+    *SESSION_ATTRIBUTES.values(),
+    "entry_path",
+    "exit_path",
+    "pageviews",
+    "events",
+    "first_ts",
+    "last_ts",
+)
+EVENT_ROW_COLUMNS = ("day", "type", "path", "hostname", "session_key", "visitor_key", "events")
 # "hour" reads raw events (rollups are daily); "week" starts on Monday.
 INTERVALS = ("hour", "day", "week", "month")
-
-
 # Hourly buckets come from raw events; a month of them is 744 points.
 MAX_HOURLY_DAYS = 31
+PAGEVIEW = "type = 'pageview'"
 
 
 def _byte_order() -> str:
-    """Compare ids as bytes: distinct counts and session windows need equality, not a language's order
-    (measured in bench/dashboard: a third faster on PostgreSQL)."""
+    """Order ids as bytes: the same order everywhere (and in the tests' oracle), and faster than a language's."""
     return _vendor_sql('COLLATE "C"', "")
 
 
-def _fact_metric_sql(name: str) -> str:
-    return FACT_METRICS[name].format(collate=_byte_order())
+def _vendor_sql(postgresql: str, sqlite: str) -> str:
+    """The SQL for this database; a literal % is written %% (the queries always take parameters)."""
+    return postgresql if connection.vendor == "postgresql" else sqlite
+
+
+def raw_session_rows_sql(where: str) -> str:
+    """A SELECT of SESSION_ROW_COLUMNS computed from the raw events matching `where` (alias e).
+
+    A session's attributes are its first event's and its entry/exit paths those of its first and
+    last pageview, first by time, then by event id.
+    """
+    first, last = f"ts, event_id {_byte_order()}", f"ts DESC, event_id {_byte_order()} DESC"
+    attributes = ", ".join(SESSION_ATTRIBUTES.values())
+    ranked = (
+        f"SELECT day, session_key, visitor_key, type, path, ts, {attributes},"
+        f" ROW_NUMBER() OVER (PARTITION BY day, session_key ORDER BY {first}) AS from_first,"
+        f" ROW_NUMBER() OVER (PARTITION BY day, session_key, {PAGEVIEW} ORDER BY {first}) AS view_from_first,"
+        f" ROW_NUMBER() OVER (PARTITION BY day, session_key, {PAGEVIEW} ORDER BY {last}) AS view_from_last"
+        f" FROM {Event._meta.db_table} e WHERE {where}"
+    )
+    firsts = ", ".join(
+        f"MAX(CASE WHEN from_first = 1 THEN {column} END) AS {column}" for column in SESSION_ATTRIBUTES.values()
+    )
+    return (
+        f"SELECT day, session_key, MAX(visitor_key) AS visitor_key, {firsts},"
+        f" COALESCE(MAX(CASE WHEN {PAGEVIEW} AND view_from_first = 1 THEN path END), '') AS entry_path,"
+        f" COALESCE(MAX(CASE WHEN {PAGEVIEW} AND view_from_last = 1 THEN path END), '') AS exit_path,"
+        f" SUM(CASE WHEN {PAGEVIEW} THEN 1 ELSE 0 END) AS pageviews, COUNT(*) AS events,"
+        f" MIN(ts) AS first_ts, MAX(ts) AS last_ts"
+        f" FROM ({ranked}) ranked GROUP BY day, session_key"
+    )
+
+
+def raw_event_rows_sql(where: str) -> str:
+    """A SELECT of EVENT_ROW_COLUMNS and `ts`, one row per raw event matching `where` (alias e)."""
+    return (
+        "SELECT day, type, path, hostname, session_key, visitor_key, 1 AS events, ts"
+        f" FROM {Event._meta.db_table} e WHERE {where}"
+    )
+
+
+def grain_rows_sql(
+    grain: str, property: Property, date_from: date, date_to: date, *, columns: tuple = (), raw: bool = False
+) -> tuple[str, list]:
+    """(SQL, params) of `columns` (default: all) of the rows of `grain` ("sessions" or "events") over
+    the range: the rollup's for clean days and those computed from raw events for dirty days, or for
+    every day when `raw` (then event rows also have `ts`)."""
+    compute = raw_session_rows_sql if grain == "sessions" else raw_event_rows_sql
+    selected = ", ".join(columns or (SESSION_ROW_COLUMNS if grain == "sessions" else EVENT_ROW_COLUMNS))
+    span = [property.pk, date_from, date_to]
+    in_range = "e.property_id = %s AND e.day BETWEEN %s AND %s"
+    if raw:
+        return f"SELECT {selected} FROM ({compute(in_range)}) computed", span
+    table = (SessionRollup if grain == "sessions" else EventRollup)._meta.db_table
+    # The range's dirty days as a set, which the database evaluates once per arm, not per row.
+    dirty = f"SELECT d.day FROM {DirtyDay._meta.db_table} d WHERE d.property_id = %s AND d.day BETWEEN %s AND %s"
+    sql = (
+        f"SELECT {selected} FROM {table} r WHERE r.property_id = %s AND r.day BETWEEN %s AND %s"
+        f" AND r.day NOT IN ({dirty})"
+        f" UNION ALL SELECT {selected} FROM ({compute(f'{in_range} AND e.day IN ({dirty})')}) computed"
+    )
+    return sql, span * 4
 
 
 class InvalidQuery(ValueError):
@@ -80,22 +150,18 @@ class InvalidQuery(ValueError):
         self.field = field
 
 
-def _vendor_sql(postgresql: str, sqlite: str) -> str:
-    """The SQL for this database; a literal % is written %% (the queries always take parameters)."""
-    return postgresql if connection.vendor == "postgresql" else sqlite
-
-
 @dataclass(frozen=True)
 class MetricsQuery:
     """Metrics for one property over `date_from`..`date_to` (inclusive, property-local days).
 
     `group_by` names dimensions; `interval` also groups by time (the row's `date`, or `hour` as
-    local `YYYY-MM-DDTHH:00`); `filters` maps a dimension to the exact value it must have (for
-    entry_page/exit_page: the sessions that began/ended there); `excluded` maps a dimension to a
-    value it must not have; `non_empty` drops rows whose dimension is blank. With an interval,
-    `limit` caps the groups per time bucket, and buckets without events are listed with zeros
-    when nothing else is grouped. Session metrics group by time only; entry_page/exit_page count
-    sessions and their visitors only, without an interval.
+    local `YYYY-MM-DDTHH:00`); `filters` maps a dimension to the exact value it must have;
+    `excluded` maps a dimension to a value it must not have; `non_empty` drops rows whose dimension
+    is blank. A restriction by an event dimension keeps the matching events and, for sessions and
+    visitors, the sessions with such an event; one by a session dimension keeps whole sessions.
+    With an interval, `limit` caps the groups per time bucket, and buckets without events are
+    listed with zeros when nothing else is grouped. Session metrics group by time only;
+    entry_page/exit_page count sessions and their visitors only, without an interval.
     """
 
     property: Property
@@ -117,12 +183,12 @@ class MetricsQuery:
             raise InvalidQuery(f"interval must be one of {', '.join(INTERVALS)}.", field="interval")
         if self.interval == "hour" and (self.date_to - self.date_from).days >= MAX_HOURLY_DAYS:
             raise InvalidQuery(f"interval=hour spans at most {MAX_HOURLY_DAYS} days.", field="interval")
-        session_dimensions = [name for name in self.group_by if name in SESSION_DIMENSIONS]
-        if session_dimensions and (
+        session_pages = [name for name in self.group_by if name in SESSION_PAGES]
+        if session_pages and (
             len(self.group_by) > 1 or self.interval or set(self.metrics) - {"sessions", "unique_visitors"}
         ):
             raise InvalidQuery(
-                f"{session_dimensions[0]} groups alone, without an interval, by sessions and unique_visitors.",
+                f"{session_pages[0]} groups alone, without an interval, by sessions and unique_visitors.",
                 field="group_by",
             )
         if set(self.metrics) & set(SESSION_METRICS) and self.group_by:
@@ -166,50 +232,60 @@ class MetricsQuery:
 
     # --- SQL ---------------------------------------------------------------------------------
 
-    def _arms_sql(self) -> tuple[str, list]:
-        """Rollup rows of clean days and raw events of dirty days (raw only, by hour), filtered by column."""
-        conditions, condition_params = [], []
-        for name, value in sorted(self.filters.items()):
-            if name in DIMENSIONS:
-                conditions.append(f"{DIMENSIONS[name]} = %s")
-                condition_params.append(value)
-        for name, value in sorted(self.excluded.items()):
-            conditions.append(f"{DIMENSIONS[name]} <> %s")
-            condition_params.append(value)
-        for name in self.non_empty:
-            conditions.append(f"{DIMENSIONS[name]} <> ''")
-        extra = "".join(f" AND {condition}" for condition in conditions)
-        columns = ", ".join(FACT_COLUMNS)
-        arm = [self.property.pk, self.date_from, self.date_to]
-        raw = (
-            f"SELECT {columns}, 1 AS events, ts AS first_ts, ts AS last_ts FROM {Event._meta.db_table} t"
-            f" WHERE t.property_id = %s AND t.day BETWEEN %s AND %s"
-        )
-        if self.interval == "hour":
-            return f"{raw}{extra}", [*arm, *condition_params]
-        # The range's dirty days as a set, which the database evaluates once per arm, not per row.
-        dirty = f"SELECT d.day FROM {DirtyDay._meta.db_table} d WHERE d.property_id = %s AND d.day BETWEEN %s AND %s"
-        sql = (
-            f"SELECT {columns}, events, first_ts, last_ts FROM {DailyRollup._meta.db_table} t"
-            f" WHERE t.property_id = %s AND t.day BETWEEN %s AND %s AND t.day NOT IN ({dirty}){extra}"
-            f" UNION ALL {raw} AND t.day IN ({dirty}){extra}"
-        )
-        return sql, [*arm, *arm, *condition_params, *arm, *arm, *condition_params]
+    @property
+    def _pageviews_only(self) -> bool:
+        """Whether the only event-level restriction is type=pageview, which sessions answer by their pageviews."""
+        return self.filters.get("type") == "pageview" and not self._event_restrictions(exempt_pageviews=True)
 
-    def _bucket_sql(self) -> str:
+    def _event_restrictions(self, *, exempt_pageviews: bool = False) -> list[str]:
+        names = [name for name in (*self.excluded, *self.non_empty) if name in EVENT_DIMENSIONS]
+        names += [
+            name
+            for name, value in self.filters.items()
+            if name in EVENT_DIMENSIONS and not (exempt_pageviews and (name, value) == ("type", "pageview"))
+        ]
+        return names
+
+    @property
+    def _reads_events(self) -> bool:
+        """Whether facts come from event rows: by hour, or grouped or restricted by an event dimension."""
+        return (
+            self.interval == "hour"
+            or any(name in EVENT_DIMENSIONS for name in self.group_by)
+            or bool(self._event_restrictions(exempt_pageviews=True))
+        )
+
+    def _conditions(self, dimensions: dict[str, str], alias: str) -> tuple[list[str], list]:
+        """WHERE conditions (and their parameters) of the filters, exclusions and non-blanks on `dimensions`."""
+        conditions, params = [], []
+        for name, value in sorted(self.filters.items()):
+            if name in dimensions:
+                conditions.append(f"{alias}.{dimensions[name]} = %s")
+                params.append(value)
+        for name, value in sorted(self.excluded.items()):
+            if name in dimensions:
+                conditions.append(f"{alias}.{dimensions[name]} <> %s")
+                params.append(value)
+        # Entry and exit pages are those of sessions with pageviews.
+        non_empty = {*self.non_empty, *(name for name in self.group_by if name in SESSION_PAGES)}
+        conditions += [f"{alias}.{dimensions[name]} <> ''" for name in sorted(non_empty) if name in dimensions]
+        return conditions, params
+
+    def _bucket_sql(self, alias: str, hour_column: str) -> str:
         if self.interval == "hour":
             return _vendor_sql(
-                f"to_char(first_ts AT TIME ZONE '{self._timezone()}', 'YYYY-MM-DD\"T\"HH24:00')",
-                f"strftime('%%Y-%%m-%%dT%%H:00', first_ts, '{self._utc_offset_minutes()} minutes')",
+                f"to_char({alias}.{hour_column} AT TIME ZONE '{self._timezone()}', 'YYYY-MM-DD\"T\"HH24:00')",
+                f"strftime('%%Y-%%m-%%dT%%H:00', {alias}.{hour_column}, '{self._utc_offset_minutes()} minutes')",
             )
+        day = f"{alias}.day"
         if self.interval == "week":
             return _vendor_sql(
-                "(day - (EXTRACT(ISODOW FROM day)::int - 1))",
-                "date(day, '-' || ((CAST(strftime('%%w', day) AS INTEGER) + 6) %% 7) || ' days')",
+                f"({day} - (EXTRACT(ISODOW FROM {day})::int - 1))",
+                f"date({day}, '-' || ((CAST(strftime('%%w', {day}) AS INTEGER) + 6) %% 7) || ' days')",
             )
         if self.interval == "month":
-            return _vendor_sql("CAST(date_trunc('month', day) AS date)", "date(day, 'start of month')")
-        return "day" if self.interval == "day" else "0"
+            return _vendor_sql(f"CAST(date_trunc('month', {day}) AS date)", f"date({day}, 'start of month')")
+        return day if self.interval == "day" else "0"
 
     def _timezone(self) -> str:
         # A validated IANA name (Property.timezone's validator): letters, digits, _ + - / only.
@@ -220,97 +296,160 @@ class MetricsQuery:
         noon = datetime.combine(self.date_from, time(12), self.property.tzinfo)
         return int(noon.utcoffset().total_seconds() // 60)
 
-    def _sql(self) -> tuple[str, list]:
-        arms, params = self._arms_sql()
-        ctes = [f"filtered AS ({arms})"]
-        session_filters = {name: value for name, value in self.filters.items() if name in SESSION_DIMENSIONS}
-        session_grouping = [name for name in self.group_by if name in SESSION_DIMENSIONS]
-        if session_filters or session_grouping:
-            collate = _byte_order()
-            ctes.append(
-                f"ends AS (SELECT session_id, visitor_id, path,"
-                f" ROW_NUMBER() OVER (PARTITION BY session_id {collate} ORDER BY first_ts, path {collate},"
-                f" visitor_id {collate}) AS from_start, ROW_NUMBER() OVER (PARTITION BY session_id {collate}"
-                f" ORDER BY last_ts DESC, path {collate} DESC, visitor_id {collate} DESC) AS from_end"
-                " FROM filtered WHERE type = 'pageview' AND session_id <> '')"
+    def _rows(self, grain: str) -> tuple[str, list]:
+        """The rows of `grain` with the columns this query reads (fewer columns, faster scans)."""
+        used = {*self.group_by, *self.filters, *self.excluded, *self.non_empty}
+        if grain == "sessions":
+            base = ("day", "session_key", "visitor_key", "pageviews", "events", "first_ts", "last_ts")
+            dimensions = SESSION_DIMENSIONS
+        else:
+            base = (
+                "day",
+                "type",
+                "session_key",
+                "visitor_key",
+                "events",
+                *(("ts",) if self.interval == "hour" else ()),
             )
-        restrictions, restriction_params = [], []
-        for name, value in sorted(session_filters.items()):
-            position = "from_start" if name == "entry_page" else "from_end"
-            restrictions.append(f"session_id IN (SELECT session_id FROM ends WHERE {position} = 1 AND path = %s)")
-            restriction_params.append(value)
-        if session_grouping:
-            # Entry and exit pages read `ends` itself, restricted to the same sessions.
-            return self._ends_sql(ctes, session_grouping[0], params, restrictions, restriction_params)
-        where = f" WHERE {' AND '.join(restrictions)}" if restrictions else ""
-        ctes.append(f"facts AS (SELECT *, {self._bucket_sql()} AS bucket FROM filtered{where})")
-        return self._grouped_sql(ctes, [*params, *restriction_params])
-
-    def _ends_sql(
-        self, ctes: list[str], dimension: str, params: list, restrictions: list[str], restriction_params: list
-    ) -> tuple[str, list]:
-        quote = connection.ops.quote_name
-        position = "from_start" if dimension == "entry_page" else "from_end"
-        aggregates = {"sessions": "COUNT(*)", "unique_visitors": _fact_metric_sql("unique_visitors")}
-        columns = [f"path AS {quote(dimension)}", *(f"{aggregates[m]} AS {quote(m)}" for m in self.metrics)]
-        sql = (
-            f"WITH {', '.join(ctes)} SELECT {', '.join(columns)} FROM ends"
-            f" WHERE {' AND '.join([f'{position} = 1', *restrictions])} GROUP BY path"
-            f" ORDER BY {quote(self.metrics[0])} DESC, {quote(dimension)} LIMIT %s"
+            dimensions = EVENT_DIMENSIONS
+        columns = (*base, *(column for name, column in dimensions.items() if name in used and column not in base))
+        return grain_rows_sql(
+            grain, self.property, self.date_from, self.date_to, columns=columns, raw=self.interval == "hour"
         )
-        return sql, [*params, *restriction_params, self.limit]
 
-    def _grouped_sql(self, ctes: list[str], params: list) -> tuple[str, list]:
+    def _sql(self) -> tuple[str, list]:
+        sessions_sql, sessions_params = self._rows("sessions")
+        session_conditions, session_params = self._conditions(SESSION_DIMENSIONS, "s")
+        if not self._reads_events:
+            if self._pageviews_only:
+                session_conditions.append("s.pageviews > 0")
+            where = f" WHERE {' AND '.join(session_conditions)}" if session_conditions else ""
+            ctes = [
+                f"sessions AS ({sessions_sql})",
+                f"facts AS (SELECT s.*, {self._bucket_sql('s', 'first_ts')} AS bucket FROM sessions s{where})",
+            ]
+            return self._grouped_sql(ctes, [*sessions_params, *session_params], from_sessions=True)
+        events_sql, events_params = self._rows("events")
+        event_conditions, event_params = self._conditions(EVENT_DIMENSIONS, "e")
+        needs_sessions = bool(session_conditions) or any(name in SESSION_DIMENSIONS for name in self.group_by)
+        columns = ["e.day", "e.session_key", "e.visitor_key", "e.type", "e.events"]
+        columns += [f"e.{column}" for name, column in EVENT_DIMENSIONS.items() if name in self.group_by]
+        columns += [f"s.{column}" for name, column in SESSION_DIMENSIONS.items() if name in self.group_by]
+        ctes = [f"events AS ({events_sql})"]
+        params = [*events_params]
+        joined = "events e"
+        if needs_sessions:
+            ctes.append(f"sessions AS ({sessions_sql})")
+            params += sessions_params
+            joined += " JOIN sessions s ON s.day = e.day AND s.session_key = e.session_key"
+        conditions = [*event_conditions, *(session_conditions if needs_sessions else [])]
+        where = f" WHERE {' AND '.join(conditions)}" if conditions else ""
+        ctes.append(
+            f"facts AS (SELECT {', '.join(dict.fromkeys(columns))}, {self._bucket_sql('e', 'ts')} AS bucket"
+            f" FROM {joined}{where})"
+        )
+        params += [*event_params, *(session_params if needs_sessions else [])]
+        if set(self.metrics) & set(SESSION_METRICS):
+            # The sessions with a matching event, counted where they began.
+            if not needs_sessions:
+                ctes.append(f"sessions AS ({sessions_sql})")
+                params += sessions_params
+            matching = (
+                " JOIN (SELECT DISTINCT day, session_key FROM facts) m"
+                " ON m.day = s.day AND m.session_key = s.session_key"
+            )
+            ctes.append(
+                f"session_facts AS (SELECT s.*, {self._bucket_sql('s', 'first_ts')} AS bucket FROM sessions s"
+                f"{matching if event_conditions else ''}"
+                f"{' WHERE ' + ' AND '.join(session_conditions) if session_conditions else ''})"
+            )
+            params += session_params
+        return self._grouped_sql(ctes, params, from_sessions=False)
+
+    def _grouped_sql(self, ctes: list[str], params: list, *, from_sessions: bool) -> tuple[str, list]:
+        """Aggregate `facts` (session rows, or event rows with their sessions' columns) by time and dimensions.
+
+        From event rows, sessions are counted as the distinct (day, session) pieces per group, and
+        the session metrics come from `session_facts`, joined by time bucket.
+        """
         quote = connection.ops.quote_name
         keys = [("bucket", self.time_key)] if self.time_key else []
-        keys += [(DIMENSIONS[name], name) for name in self.group_by_dimensions]
-        fact_metrics = [name for name in self.metrics if name in FACT_METRICS]
-        columns = [f"{column} AS {quote(name)}" for column, name in keys]
-        columns += [f"{_fact_metric_sql(name)} AS {quote(name)}" for name in fact_metrics]
-        group = f" GROUP BY {', '.join(column for column, _ in keys)}" if keys else ""
-        ctes.append(f"totals AS (SELECT {', '.join(columns) or '1 AS one'} FROM facts{group})")
-        joined = "totals"
-        if set(self.metrics) & set(SESSION_METRICS):
-            ctes.extend(self._session_ctes())
-            on = f"totals.{quote(self.time_key)} = session_totals.bucket" if self.time_key else "1 = 1"
-            joined += f" LEFT JOIN session_totals ON {on}"
-        selected = [f"totals.{quote(name)} AS {quote(name)}" for _, name in keys]
-        for name in self.metrics:
-            expression = f"totals.{quote(name)}" if name in FACT_METRICS else _session_metric_sql(name)
-            selected.append(f"{expression} AS {quote(name)}")
-        sql = f"WITH {', '.join(ctes)} SELECT {', '.join(selected)} FROM {joined}"
-        dimension_names = [quote(name) for _, name in keys]
+        # Grouped and tie-broken in byte order: comparing a language's order cost a third of the time.
+        keys += [(f"{DIMENSIONS[name]} {_byte_order()}", name) for name in self.group_by_dimensions]
+        names = [quote(name) for _, name in keys]
+        key_columns = [column for column, _ in keys]
+        key_selects = [f"{column} AS {quote(name)}" for column, name in keys]
+
+        def aggregate(name: str, source: str, expressions: dict[str, str]) -> str:
+            selects = [*key_selects, *(f"{sql} AS {quote(metric)}" for metric, sql in expressions.items())]
+            group = f" GROUP BY {', '.join(key_columns)}" if key_columns else ""
+            return f"{name} AS (SELECT {', '.join(selects)} FROM {source}{group})"
+
+        session_expressions = _session_rows_metrics(events="pageviews" if self._pageviews_only else "events")
+        if from_sessions:
+            ctes.append(aggregate("totals", "facts", {m: session_expressions[m] for m in self.metrics}))
+            selected, joined = [*names, *(quote(m) for m in self.metrics)], "totals"
+        else:
+            fact_metrics = [m for m in self.metrics if m in FACT_METRICS]
+            expressions = {
+                "pageviews": f"SUM(CASE WHEN {PAGEVIEW} THEN events ELSE 0 END)",
+                "events": "SUM(events)",
+                "unique_visitors": "COUNT(DISTINCT visitor_key)",
+            }
+            source = "facts"
+            if "sessions" in fact_metrics:
+                pieces = [*key_columns, "day", "session_key"]
+                columns = [*(f"{column} AS {column.split()[0]}" for column in key_columns), "day", "session_key"]
+                ctes.append(
+                    f"pieces AS (SELECT {', '.join(columns)}, MAX(visitor_key) AS visitor_key, SUM(events) AS events,"
+                    f" {expressions['pageviews']} AS pageviews FROM facts GROUP BY {', '.join(pieces)})"
+                )
+                source = "pieces"
+                expressions = _session_rows_metrics(events="events")
+            ctes.append(aggregate("totals", source, {m: expressions[m] for m in fact_metrics}))
+            selected = [*(f"totals.{name}" for name in names), *(f"totals.{quote(m)}" for m in fact_metrics)]
+            joined = "totals"
+            session_metrics = [m for m in self.metrics if m in SESSION_METRICS]
+            if session_metrics:
+                ctes.append(
+                    aggregate("session_totals", "session_facts", {m: session_expressions[m] for m in session_metrics})
+                )
+                if self.time_key:
+                    time_key = quote(self.time_key)
+                    ctes.append(
+                        f"buckets AS (SELECT {time_key} FROM totals UNION SELECT {time_key} FROM session_totals)"
+                    )
+                    joined = (
+                        f"buckets LEFT JOIN totals ON totals.{time_key} = buckets.{time_key}"
+                        f" LEFT JOIN session_totals ON session_totals.{time_key} = buckets.{time_key}"
+                    )
+                    selected[0] = f"buckets.{time_key}"
+                else:
+                    joined = "totals CROSS JOIN session_totals"
+            by_name = {m: f"totals.{quote(m)}" for m in fact_metrics} | {
+                m: f"session_totals.{quote(m)}" for m in session_metrics
+            }
+            selected = [*selected[: len(names)], *(by_name[m] for m in self.metrics)]
+        columns = [
+            f"{expression} AS {quote(name)}"
+            for expression, name in zip(selected, [*(n for _, n in keys), *self.metrics], strict=True)
+        ]
+        sql = f"WITH {', '.join(ctes)} SELECT {', '.join(columns)} FROM {joined}"
         if not keys:
             return sql, params
         if self.dimensions == (self.time_key,):
-            return f"{sql} ORDER BY {dimension_names[0]}", params
-        order = ", ".join([f"{quote(self.metrics[0])} DESC", *dimension_names])
+            return f"{sql} ORDER BY {names[0]}", params
+        order = ", ".join([f"{quote(self.metrics[0])} DESC", *names])
         if not self.time_key:
             return f"{sql} ORDER BY {order} LIMIT %s", [*params, self.limit]
         time_key = quote(self.time_key)
-        names = ", ".join(quote(name) for name in (*self.dimensions, *self.metrics))
-        ranked = f"SELECT {names}, ROW_NUMBER() OVER (PARTITION BY {time_key} ORDER BY {order}) AS row_rank"
+        all_names = ", ".join(quote(name) for name in (*self.dimensions, *self.metrics))
+        ranked = f"SELECT {all_names}, ROW_NUMBER() OVER (PARTITION BY {time_key} ORDER BY {order}) AS row_rank"
         return (
-            f"SELECT {names} FROM ({ranked} FROM ({sql}) grouped) ranked"
+            f"SELECT {all_names} FROM ({ranked} FROM ({sql}) grouped) ranked"
             f" WHERE row_rank <= %s ORDER BY {time_key}, row_rank",
             [*params, self.limit],
         )
-
-    def _session_ctes(self) -> list[str]:
-        duration = _vendor_sql(
-            "EXTRACT(EPOCH FROM (MAX(last_ts) - MIN(first_ts)))",
-            "(julianday(MAX(last_ts)) - julianday(MIN(first_ts))) * 86400.0",
-        )
-        return [
-            "per_session AS (SELECT session_id, MIN(bucket) AS bucket,"
-            " SUM(CASE WHEN type = 'pageview' THEN events ELSE 0 END) AS pageviews,"
-            f" {duration} AS duration FROM facts WHERE session_id <> '' GROUP BY session_id)",
-            "session_totals AS (SELECT bucket, COUNT(*) AS all_sessions,"
-            " SUM(CASE WHEN pageviews > 0 THEN 1 ELSE 0 END) AS viewing_sessions,"
-            " SUM(CASE WHEN pageviews = 1 THEN 1 ELSE 0 END) AS bounces,"
-            " SUM(pageviews) AS session_pageviews, SUM(duration) AS total_duration"
-            " FROM per_session GROUP BY bucket)",
-        ]
 
     def _zero_filled(self, rows: list[dict]) -> list[dict]:
         by_bucket = {row[self.time_key]: row for row in rows}
@@ -329,12 +468,21 @@ class MetricsQuery:
         return days
 
 
-def _session_metric_sql(name: str) -> str:
-    if name == "bounce_rate":
-        return "100.0 * session_totals.bounces / NULLIF(session_totals.viewing_sessions, 0)"
-    if name == "views_per_session":
-        return "1.0 * session_totals.session_pageviews / NULLIF(session_totals.viewing_sessions, 0)"
-    return "1.0 * session_totals.total_duration / NULLIF(session_totals.all_sessions, 0)"
+def _session_rows_metrics(*, events: str) -> dict[str, str]:
+    """Each metric over session rows (one per session), `events` naming the column that counts events."""
+    viewing = "NULLIF(SUM(CASE WHEN pageviews > 0 THEN 1 ELSE 0 END), 0)"
+    duration = _vendor_sql(
+        "EXTRACT(EPOCH FROM (last_ts - first_ts))", "(julianday(last_ts) - julianday(first_ts)) * 86400.0"
+    )
+    return {
+        "pageviews": "SUM(pageviews)",
+        "unique_visitors": "COUNT(DISTINCT visitor_key)",
+        "sessions": "COUNT(*)",
+        "events": f"SUM({events})",
+        "bounce_rate": f"100.0 * SUM(CASE WHEN pageviews = 1 THEN 1 ELSE 0 END) / {viewing}",
+        "visit_duration": f"1.0 * SUM({duration}) / NULLIF(COUNT(*), 0)",
+        "views_per_session": f"1.0 * SUM(pageviews) / {viewing}",
+    }
 
 
 def _metric_value(name: str, value):
@@ -391,22 +539,35 @@ def report_event_data(
 ) -> list[dict]:
     """How often each key of the `data` of `event_type` events took each value, with the visitors.
 
-    Event data is kept only on raw events, so this reads them over the whole range.
+    Event data is kept only on raw events, so this reads them over the whole range; a filter by a
+    session dimension keeps the events of the matching sessions.
     """
     filters = filters or {}
-    session_filters = sorted(set(filters) & set(SESSION_DIMENSIONS))
+    event_filters = sorted(name for name in filters if name in EVENT_DIMENSIONS)
+    session_filters = sorted(name for name in filters if name in SESSION_DIMENSIONS)
+    sessions, params = "", []
     if session_filters:
-        raise InvalidQuery(f"Event data cannot be filtered by {session_filters[0]}.", field=session_filters[0])
-    conditions = "".join(f" AND t.{DIMENSIONS[name]} = %s" for name in sorted(filters))
+        sessions_sql, params = grain_rows_sql("sessions", property, date_from, date_to)
+        sessions = f" JOIN ({sessions_sql}) s ON s.day = t.day AND s.session_key = t.session_key"
+    conditions = "".join(f" AND t.{EVENT_DIMENSIONS[name]} = %s" for name in event_filters)
+    conditions += "".join(f" AND s.{SESSION_DIMENSIONS[name]} = %s" for name in session_filters)
     pairs = _vendor_sql("CROSS JOIN LATERAL jsonb_each_text(t.data) kv", "CROSS JOIN json_each(t.data) kv")
     sql = (
         "SELECT kv.key, CAST(kv.value AS TEXT) AS value, COUNT(*) AS events,"
-        " COUNT(DISTINCT NULLIF(t.visitor_id, '')) AS unique_visitors"
-        f" FROM {Event._meta.db_table} t {pairs}"
+        " COUNT(DISTINCT t.visitor_key) AS unique_visitors"
+        f" FROM {Event._meta.db_table} t{sessions} {pairs}"
         f" WHERE t.property_id = %s AND t.day BETWEEN %s AND %s AND t.type = %s{conditions}"
         " GROUP BY kv.key, CAST(kv.value AS TEXT) ORDER BY events DESC, kv.key, value LIMIT %s"
     )
-    params = [property.pk, date_from, date_to, event_type, *(filters[name] for name in sorted(filters)), limit]
+    params = [
+        *params,
+        property.pk,
+        date_from,
+        date_to,
+        event_type,
+        *(filters[name] for name in (*event_filters, *session_filters)),
+        limit,
+    ]
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
         return [
@@ -416,9 +577,9 @@ def report_event_data(
 
 
 def _recent_events_sql(property: Property, now: datetime, minutes: int) -> tuple[str, list]:
-    """FROM/WHERE of a property's raw events in the `minutes` before `now` (the day bound uses the index)."""
+    """FROM/WHERE of a property's raw events (alias e) in the `minutes` before `now` (the day bound uses the index)."""
     since = now - timedelta(minutes=minutes)
-    where = f" FROM {Event._meta.db_table} WHERE property_id = %s AND day >= %s AND ts > %s AND ts <= %s"
+    where = f" FROM {Event._meta.db_table} e WHERE e.property_id = %s AND e.day >= %s AND e.ts > %s AND e.ts <= %s"
     return where, [property.pk, since.astimezone(property.tzinfo).date(), since, now]
 
 
@@ -426,33 +587,41 @@ def realtime_visitors(*, property: Property, now: datetime, minutes: int = 5) ->
     """Distinct visitors with an event in the last `minutes` minutes."""
     where, params = _recent_events_sql(property, now, minutes)
     with connection.cursor() as cursor:
-        cursor.execute(f"SELECT COUNT(DISTINCT NULLIF(visitor_id, '')){where}", params)
+        cursor.execute(f"SELECT COUNT(DISTINCT e.visitor_key){where}", params)
         return int(cursor.fetchone()[0] or 0)
 
 
 def realtime_report(*, property: Property, now: datetime, minutes: int = 30, limit: int = 10) -> dict:
     """The last `minutes` minutes from raw events: visitors and pageviews in all, pageviews per local
-    minute (zeros included), and the top pages and sources by pageviews."""
+    minute (zeros included), and the top pages and their sessions' sources by pageviews."""
     where, params = _recent_events_sql(property, now, minutes)
     offset = int(now.astimezone(property.tzinfo).utcoffset().total_seconds() // 60)
     minute = _vendor_sql(
-        f"to_char(ts AT TIME ZONE '{property.timezone.replace(chr(39), '')}', 'HH24:MI')",
-        f"strftime('%%H:%%M', ts, '{offset} minutes')",
+        f"to_char(e.ts AT TIME ZONE '{property.timezone.replace(chr(39), '')}', 'HH24:MI')",
+        f"strftime('%%H:%%M', e.ts, '{offset} minutes')",
     )
-    pageviews = _fact_metric_sql("pageviews").replace("events", "1")
+    pageviews = f"SUM(CASE WHEN e.{PAGEVIEW} THEN 1 ELSE 0 END)"
+    since_day = (now - timedelta(minutes=minutes)).astimezone(property.tzinfo).date()
+    sessions_sql, sessions_params = grain_rows_sql(
+        "sessions", property, since_day, now.astimezone(property.tzinfo).date()
+    )
     with connection.cursor() as cursor:
-        cursor.execute(f"SELECT {pageviews}, COUNT(DISTINCT NULLIF(visitor_id, '')){where}", params)
+        cursor.execute(f"SELECT {pageviews}, COUNT(DISTINCT e.visitor_key){where}", params)
         total_pageviews, visitors = cursor.fetchone()
         cursor.execute(f"SELECT {minute} AS minute, {pageviews}{where} GROUP BY {minute}", params)
         by_minute = dict(cursor.fetchall())
         top = {}
-        for name in ("path", "source"):
-            column = DIMENSIONS[name]
+        sources = (
+            f"({sessions_sql}) s, {where.removeprefix(' FROM ')} AND s.day = e.day AND s.session_key = e.session_key"
+        )
+        for name, column, tables, tables_params in (
+            ("path", "e.path", where.removeprefix(" FROM "), params),
+            ("source", "s.source", sources, [*sessions_params, *params]),
+        ):
             cursor.execute(
-                f"SELECT {column}, {pageviews} AS pageviews, COUNT(DISTINCT NULLIF(visitor_id, '')){where}"
-                f" AND type = 'pageview' AND {column} <> '' GROUP BY {column} ORDER BY pageviews DESC, {column}"
-                " LIMIT %s",
-                [*params, limit],
+                f"SELECT {column}, {pageviews} AS pageviews, COUNT(DISTINCT e.visitor_key) FROM {tables}"
+                f" AND e.{PAGEVIEW} AND {column} <> '' GROUP BY {column} ORDER BY pageviews DESC, {column} LIMIT %s",
+                [*tables_params, limit],
             )
             top[name] = [
                 {name: value, "pageviews": count, "unique_visitors": unique}

@@ -12,11 +12,9 @@ from django.utils import timezone
 from apps.accounts.models import User
 from apps.ingestion.models import DirtyDay, Event
 from apps.properties.models import Property
-from apps.reports.models import DailyRollup, SharedLink
-from apps.reports.selectors import FACT_COLUMNS
+from apps.reports.models import EventRollup, SessionRollup, SharedLink
+from apps.reports.selectors import EVENT_ROW_COLUMNS, SESSION_ROW_COLUMNS, raw_event_rows_sql, raw_session_rows_sql
 from config.api import ApplicationError
-
-GRAIN = ("property_id", *FACT_COLUMNS)
 
 
 def rollup_refresh_day(*, property_id: int, day: date) -> bool:
@@ -34,14 +32,22 @@ def rollup_refresh_day(*, property_id: int, day: date) -> bool:
         )
         if mark is None:
             return False
-        DailyRollup.objects.filter(property_id=property_id, day=day).delete()
-        columns = ", ".join(GRAIN)
+        SessionRollup.objects.filter(property_id=property_id, day=day).delete()
+        EventRollup.objects.filter(property_id=property_id, day=day).delete()
+        of_day = "e.property_id = %s AND e.day = %s"
+        event_grain = ", ".join(EVENT_ROW_COLUMNS[:-1])
         with connection.cursor() as cursor:
             cursor.execute(
-                f"INSERT INTO {DailyRollup._meta.db_table} ({columns}, events, first_ts, last_ts)"
-                f" SELECT {columns}, COUNT(*), MIN(ts), MAX(ts) FROM {Event._meta.db_table}"
-                f" WHERE property_id = %s AND day = %s GROUP BY {columns}",
-                [property_id, day],
+                f"INSERT INTO {SessionRollup._meta.db_table} (property_id, {', '.join(SESSION_ROW_COLUMNS)})"
+                # In index order: a range's rows are then read page after page, not one page per row.
+                f" SELECT %s, computed.* FROM ({raw_session_rows_sql(of_day)}) computed ORDER BY session_key",
+                [property_id, property_id, day],
+            )
+            cursor.execute(
+                f"INSERT INTO {EventRollup._meta.db_table} (property_id, {', '.join(EVENT_ROW_COLUMNS)})"
+                f" SELECT %s, {event_grain}, SUM(events) FROM ({raw_event_rows_sql(of_day)}) computed"
+                f" GROUP BY {event_grain}",
+                [property_id, property_id, day],
             )
         DirtyDay.objects.filter(property_id=property_id, day=day, token=mark).delete()
     return True
@@ -77,7 +83,8 @@ def retention_enforce(*, today: date | None = None) -> int:
         cutoff = today - timedelta(days=prop.retention_days)
         with transaction.atomic():
             deleted += Event.objects.filter(property=prop, day__lt=cutoff).delete()[0]
-            DailyRollup.objects.filter(property=prop, day__lt=cutoff).delete()
+            SessionRollup.objects.filter(property=prop, day__lt=cutoff).delete()
+            EventRollup.objects.filter(property=prop, day__lt=cutoff).delete()
             DirtyDay.objects.filter(property=prop, day__lt=cutoff).delete()
     return deleted
 

@@ -6,8 +6,9 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from django.db.models import Count
 
+from apps.ingestion import identity
 from apps.ingestion.models import DirtyDay, Event
-from apps.reports.models import DailyRollup
+from apps.reports.models import EventRollup, SessionRollup
 from apps.reports.selectors import MetricsQuery
 from bench.dashboard import events_seed, rollups_build
 from tests.factories import PropertyFactory
@@ -46,6 +47,11 @@ def test_seed_has_returning_visitors_and_custom_events_with_data():
     assert not events.exclude(type="pageview").filter(data={}).exists()
     returning = events.values("visitor_id").annotate(sessions=Count("session_id", distinct=True))
     assert returning.filter(sessions__gt=1).count() == report.returning_visitors > 0
+    for event in events[:50]:
+        assert (event.visitor_key, event.session_key) == (
+            identity.visitor_key(event.visitor_id),
+            identity.session_key(visitor_id=event.visitor_id, session_id=event.session_id, event_id=event.event_id),
+        ), "the keys are those the ingest path gives"
 
 
 def test_rollups_are_built_for_every_past_day_and_today_stays_raw():
@@ -55,15 +61,16 @@ def test_rollups_are_built_for_every_past_day_and_today_stays_raw():
 
     assert rollups_build(property=prop, today=today) == DAYS - 1
     assert list(DirtyDay.objects.filter(property=prop).values_list("day", flat=True)) == [today]
-    assert set(DailyRollup.objects.filter(property=prop).values_list("day", flat=True)) == {
-        first_day + timedelta(days=n) for n in range(DAYS - 1)
-    }
+    for rollup in (SessionRollup, EventRollup):
+        assert set(rollup.objects.filter(property=prop).values_list("day", flat=True)) == {
+            first_day + timedelta(days=n) for n in range(DAYS - 1)
+        }
     overview = MetricsQuery(property=prop, date_from=first_day, date_to=today).calculate()[0]
     events = Event.objects.filter(property=prop)
     assert overview == {
         "pageviews": events.filter(type="pageview").count(),
         "unique_visitors": events.values("visitor_id").distinct().count(),
-        "sessions": events.values("session_id").distinct().count(),
+        "sessions": events.values("session_id", "day").distinct().count(),  # sessions end at midnight
     }
 
 

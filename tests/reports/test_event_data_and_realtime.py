@@ -4,7 +4,7 @@ from datetime import UTC, date, datetime, timedelta
 import pytest
 
 from apps.ingestion.services import AcceptedBatch, events_store
-from apps.reports.selectors import InvalidQuery, realtime_report, realtime_visitors, report_event_data
+from apps.reports.selectors import realtime_report, realtime_visitors, report_event_data
 from tests.factories import validated_event
 
 pytestmark = pytest.mark.django_db
@@ -43,14 +43,28 @@ def test_event_data_counts_each_key_and_value_of_one_event_type(tenant_a):
     ]
 
 
-def test_event_data_honours_filters_and_refuses_session_ones(tenant_a):
-    store(tenant_a.property, [event(10, type="signup", visitor_id="v1", data={"plan": "pro"}, path="/a")])
+def test_event_data_honours_event_filters_and_session_filters_by_whole_sessions(tenant_a):
+    google = {"referrer": "https://www.google.com/"}
+    store(
+        tenant_a.property,
+        [
+            event(12, visitor_id="v1", session_id="s1", path="/a", **google),
+            event(10, type="signup", visitor_id="v1", session_id="s1", data={"plan": "pro"}, path="/a"),
+            event(9, visitor_id="v2", session_id="s2", path="/b"),
+            event(8, type="signup", visitor_id="v2", session_id="s2", data={"plan": "free"}, path="/b"),
+        ],
+    )
     day = date(2026, 5, 4)
     common = {"property": tenant_a.property, "date_from": day, "date_to": day, "event_type": "signup"}
-    assert report_event_data(**common, filters={"path": "/b"}) == []
-    assert len(report_event_data(**common, filters={"path": "/a"})) == 1
-    with pytest.raises(InvalidQuery):
-        report_event_data(**common, filters={"entry_page": "/a"})
+
+    def plans(**filters) -> list[str]:
+        return [row["value"] for row in report_event_data(**common, filters=filters)]
+
+    assert plans(path="/c") == []
+    assert plans(path="/a") == ["pro"]
+    assert plans(entry_page="/b") == ["free"]
+    assert plans(source="Google") == ["pro"], "the signup's session came from Google, though the signup itself did not"
+    assert plans(source="Google", path="/b") == []
 
 
 def test_realtime_counts_the_last_minutes_only(tenant_a):

@@ -9,9 +9,10 @@ from django.db import transaction
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from apps.ingestion.identity import visitor_key
 from apps.ingestion.models import DirtyDay
 from apps.ingestion.services import AcceptedBatch, events_store
-from apps.reports.models import DailyRollup
+from apps.reports.models import EventRollup, SessionRollup
 from apps.reports.selectors import DIMENSIONS, MetricsQuery
 from apps.reports.services import rollup_refresh_day, rollup_refresh_dirty_days
 from tests.factories import validated_event
@@ -77,6 +78,8 @@ query = st.fixed_dictionaries(
 def as_event(f: dict) -> dict:
     ts = datetime.combine(FIRST_DAY + timedelta(days=f["day"]), datetime.min.time(), UTC) + timedelta(hours=12)
     fields = {name: f[name] for name in ("type", "path", "campaign_id", "utm_campaign", "visitor_id", "session_id")}
+    if "event_id" in f:
+        fields["event_id"] = f["event_id"]
     return validated_event(ts=ts.isoformat(), url="https://example.com" + f["path"], referrer=f["referrer"], **fields)
 
 
@@ -91,15 +94,36 @@ def batches_of(facts: list[dict]) -> list[AcceptedBatch]:
     return batches
 
 
-def dimension_values(f: dict) -> dict:
+def numbered(facts: list[dict], first: int = 0) -> list[dict]:
+    """The facts with event ids, whose byte order breaks ties between events of the same time."""
+    return [{**f, "event_id": f"ev{first + n:04d}"} for n, f in enumerate(facts)]
+
+
+def session_of(f: dict) -> tuple:
+    """A session is a visitor's session id on one day; an event without a session id is a session of its own."""
+    return (f["visitor_id"], f["session_id"], f["day"]) if f["session_id"] else ("own", f["event_id"])
+
+
+def first_events(facts: list[dict], moment) -> dict[tuple, dict]:
+    """Each session's first event, by `moment(f)` and then event id."""
+    firsts = {}
+    for f in facts:
+        session = session_of(f)
+        if session not in firsts or (moment(f), f["event_id"]) < (moment(firsts[session]), firsts[session]["event_id"]):
+            firsts[session] = f
+    return firsts
+
+
+def dimension_values(f: dict, first: dict) -> dict:
+    """The event's own dimensions, and its session's (those of the session's `first` event)."""
     return {
         "date": FIRST_DAY + timedelta(days=f["day"]),
         "type": f["type"],
         "path": f["path"],
-        "campaign_id": f["campaign_id"] or f["utm_campaign"],
-        **REFERRERS[f["referrer"]],
-        **PLACES[f["place"]],
-        **USER_AGENTS[f["user_agent"]],
+        "campaign_id": first["campaign_id"] or first["utm_campaign"],
+        **REFERRERS[first["referrer"]],
+        **PLACES[first["place"]],
+        **USER_AGENTS[first["user_agent"]],
     }
 
 
@@ -109,8 +133,9 @@ def expected(facts: list[dict], q: dict) -> list[dict]:
     date_to = date_from + timedelta(days=q["length"] - 1)
     dims = (["date"] if q["interval"] else []) + [d for d in DIMENSIONS if d in q["group_by"]]
     groups = defaultdict(lambda: {"pageviews": 0, "events": 0, "visitors": set(), "sessions": set()})
+    firsts = first_events(facts, moment=lambda f: f["day"])
     for f in facts:
-        values = dimension_values(f)
+        values = dimension_values(f, firsts[session_of(f)])
         if not date_from <= values["date"] <= date_to or any(values[k] != v for k, v in q["filters"].items()):
             continue
         group = groups[tuple(values[d] or None for d in dims)]
@@ -118,8 +143,7 @@ def expected(facts: list[dict], q: dict) -> list[dict]:
         group["pageviews"] += f["type"] == "pageview"
         if f["visitor_id"]:
             group["visitors"].add(f["visitor_id"])
-        if f["session_id"]:
-            group["sessions"].add(f["session_id"])
+        group["sessions"].add(session_of(f))
     rows = [
         {
             **dict(zip(dims, key, strict=True)),
@@ -169,6 +193,7 @@ def canonical(rows: list[dict]) -> list[tuple]:
 )
 def test_reports_from_rollups_plus_dirty_raw_equal_reports_from_raw(tenant_a, before, after, rolled_up, queries):
     prop = tenant_a.property
+    before, after = numbered(before), numbered(after, first=len(before))
     with transaction.atomic():
         events_store(batches=[replace(batch, property_id=prop.pk) for batch in batches_of(before)])
         for offset in sorted(rolled_up):
@@ -197,7 +222,8 @@ def test_refresh_replaces_the_days_rollup_and_clears_its_mark(tenant_a):
     events_store(batches=[AcceptedBatch(prop.pk, 0, datetime.now(UTC), [as_event(f) for f in facts * 3])])
     assert rollup_refresh_day(property_id=prop.pk, day=FIRST_DAY)
     assert not DirtyDay.objects.filter(property=prop).exists()
-    assert list(DailyRollup.objects.values_list("path", "visitor_id", "events")) == [("/", "v1", 3)]
+    assert list(EventRollup.objects.values_list("path", "visitor_key", "events")) == [("/", visitor_key("v1"), 3)]
+    assert list(SessionRollup.objects.values_list("entry_path", "pageviews", "events")) == [("/", 3, 3)]
     assert not rollup_refresh_day(property_id=prop.pk, day=FIRST_DAY), "a clean day needs no refresh"
 
 
@@ -265,7 +291,7 @@ def timed_batches(facts: list[dict]) -> list[AcceptedBatch]:
             validated_event(
                 ts=timed_ts(f).isoformat(),
                 url="https://example.com" + f["path"],
-                **{name: f[name] for name in ("type", "path", "visitor_id", "session_id")},
+                **{name: f[name] for name in ("type", "path", "visitor_id", "session_id", "event_id")},
             )
             for f in facts
             if f["place"] == place
@@ -286,67 +312,66 @@ def bucket_of(f: dict, interval: str | None):
     return day if interval == "day" else None
 
 
-def session_ends(facts: list[dict]) -> dict[str, tuple[tuple, tuple]]:
-    """Each session's first and last pageview as (ts, path, visitor), the tie-breaks the SQL uses."""
-    ends = {}
-    for f in facts:
-        if f["type"] != "pageview":
-            continue
-        point = (timed_ts(f), f["path"], f["visitor_id"])
-        first, last = ends.get(f["session_id"], (point, point))
-        ends[f["session_id"]] = (min(first, point), max(last, point))
-    return ends
-
-
 def timed_expected(facts: list[dict], q: dict, date_from: date, date_to: date) -> list[dict]:
     """The report computed directly from the generated events, in Python."""
     interval = None if q["shape"] != "session" else q["interval"]
-    in_range = [
-        f
-        for f in facts
-        if date_from <= FIRST_DAY + timedelta(days=f["day"]) <= date_to
-        and all(
-            {"type": f["type"], "country": PLACES[f["place"]]["country"]}[name] == value
-            for name, value in q["filters"].items()
-            if name in ("type", "country")
-        )
-    ]
-    ends = session_ends(in_range)
-    for name, position in (("entry_page", 0), ("exit_page", 1)):
-        if name in q["filters"]:
-            chosen = {s for s, points in ends.items() if points[position][1] == q["filters"][name]}
-            in_range = [f for f in in_range if f["session_id"] in chosen]
+    in_range = [f for f in facts if date_from <= FIRST_DAY + timedelta(days=f["day"]) <= date_to]
+    sessions = defaultdict(list)
+    for f in in_range:
+        sessions[session_of(f)].append(f)
+    firsts = first_events(in_range, moment=timed_ts)
+    pageviews = [f for f in in_range if f["type"] == "pageview"]
+    entries = first_events(pageviews, moment=timed_ts)
+    exits = {}  # the last pageview: latest time, then greatest event id
+    for f in pageviews:
+        session = session_of(f)
+        if session not in exits or (timed_ts(f), f["event_id"]) > (
+            timed_ts(exits[session]),
+            exits[session]["event_id"],
+        ):
+            exits[session] = f
+
+    def session_values(session: tuple) -> dict:
+        return {
+            "country": PLACES[firsts[session]["place"]]["country"],
+            "entry_page": entries[session]["path"] if session in entries else "",
+            "exit_page": exits[session]["path"] if session in exits else "",
+        }
+
+    def matches(f: dict) -> bool:
+        values = {"type": f["type"], **session_values(session_of(f))}
+        return all(values[name] == value for name, value in q["filters"].items())
+
+    matching = [f for f in in_range if matches(f)]
+    kept = {session_of(f) for f in matching}
     if q["shape"] != "session":
-        position = 0 if q["shape"] == "entry_page" else 1
-        kept = {f["session_id"] for f in in_range}
         rows = defaultdict(lambda: {"sessions": 0, "visitors": set()})
-        for session, points in ends.items():
-            if session in kept:
-                rows[points[position][1]]["sessions"] += 1
-                rows[points[position][1]]["visitors"].add(points[position][2])
+        for session in kept:
+            path = session_values(session)[q["shape"]]
+            if path:
+                rows[path]["sessions"] += 1
+                rows[path]["visitors"].add(session[0])
         return [
             {q["shape"]: path, "sessions": row["sessions"], "unique_visitors": len(row["visitors"])}
             for path, row in rows.items()
         ]
     groups = defaultdict(lambda: {"pageviews": 0, "visitors": set(), "sessions": set()})
-    sessions = defaultdict(lambda: {"buckets": [], "pageviews": 0, "times": []})
-    for f in in_range:
+    for f in matching:
         group = groups[bucket_of(f, interval)]
         group["pageviews"] += f["type"] == "pageview"
         group["visitors"].add(f["visitor_id"])
-        group["sessions"].add(f["session_id"])
-        session = sessions[f["session_id"]]
-        session["buckets"].append(bucket_of(f, interval))
-        session["pageviews"] += f["type"] == "pageview"
-        session["times"].append(timed_ts(f))
+        group["sessions"].add(session_of(f))
     per_bucket = defaultdict(lambda: {"all": 0, "viewing": 0, "bounces": 0, "pageviews": 0, "duration": 0.0})
-    for session in sessions.values():
-        totals = per_bucket[min(session["buckets"], key=lambda b: (b is None, b))]
+    for session in kept:
+        events = sessions[session]
+        views = sum(f["type"] == "pageview" for f in events)
+        totals = per_bucket[bucket_of(firsts[session], interval)]
         totals["all"] += 1
-        totals["viewing"] += session["pageviews"] > 0
-        totals["bounces"] += session["pageviews"] == 1
-        totals["pageviews"] += session["pageviews"]
-        totals["duration"] += (max(session["times"]) - min(session["times"])).total_seconds()
+        totals["viewing"] += views > 0
+        totals["bounces"] += views == 1
+        totals["pageviews"] += views
+        times = [timed_ts(f) for f in events]
+        totals["duration"] += (max(times) - min(times)).total_seconds()
     query = MetricsQuery(property=None, date_from=date_from, date_to=date_to, interval=interval)
     keys = query.buckets() if interval else [None]
     rows = []
@@ -380,6 +405,7 @@ def test_session_metrics_buckets_and_entry_exit_pages_from_rollups_equal_raw(
     tenant_a, before, after, rolled_up, queries
 ):
     prop = tenant_a.property
+    before, after = numbered(before), numbered(after, first=len(before))
     with transaction.atomic():
         events_store(batches=[replace(batch, property_id=prop.pk) for batch in timed_batches(before)])
         for offset in sorted(rolled_up):

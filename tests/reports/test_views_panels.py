@@ -37,9 +37,9 @@ def at(prop, days_ago: int, hour: int = 12) -> str:
     return datetime.combine(day, time(hour), prop.tzinfo).astimezone(UTC).isoformat()
 
 
-def pageview(prop, days_ago: int, *, visitor: str, path: str = "/", **fields) -> dict:
+def pageview(prop, days_ago: int, *, visitor: str, path: str = "/", hour: int = 12, **fields) -> dict:
     return validated_event(
-        ts=at(prop, days_ago),
+        ts=at(prop, days_ago, hour),
         url="https://example.com" + path,
         path=path,
         visitor_id=visitor,
@@ -56,11 +56,11 @@ def traffic(tenant_a):
         prop,
         [
             pageview(prop, 0, visitor="v1", path="/", referrer="https://news.ycombinator.com/item"),
-            pageview(prop, 0, visitor="v1", path="/pricing"),
+            pageview(prop, 0, visitor="v1", path="/pricing", hour=13),
             pageview(prop, 1, visitor="v2", path="/pricing", referrer="https://www.google.com/"),
             pageview(prop, 2, visitor="v3", path="/docs", utm_source="newsletter", utm_campaign="spring"),
-            validated_event(ts=at(prop, 0), type="signup", visitor_id="v1", session_id="v1", data={"plan": "pro"}),
-            validated_event(ts=at(prop, 1), type="signup", visitor_id="v2", session_id="v2", data={"plan": "free"}),
+            validated_event(ts=at(prop, 0, 13), type="signup", visitor_id="v1", session_id="v1", data={"plan": "pro"}),
+            validated_event(ts=at(prop, 1, 13), type="signup", visitor_id="v2", session_id="v2", data={"plan": "free"}),
         ],
         country="FR",
         region="FR-IDF",

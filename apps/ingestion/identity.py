@@ -1,0 +1,35 @@
+"""64-bit integer keys for visitors and sessions, fixed when an event is stored.
+
+Reports count distinct visitors and sessions over hundreds of thousands of rows; integers compare
+and hash several times faster than the text ids clients send. A key is the first 8 bytes of the
+MD5 of the id, read as a signed big-endian integer, which PostgreSQL can compute too (the
+migration that added the keys fills them in SQL). Two different ids share a key with a chance of
+about n²/2⁶⁵ (below one in a billion for 100,000 visitors), so counts are exact in practice.
+
+A session belongs to one visitor: its key hashes the visitor id with the session id. An event sent
+without a session id is a session of its own, keyed by its event id.
+"""
+
+import hashlib
+
+SESSION_SEPARATOR = "\x1f"
+OWN_SESSION_SEPARATOR = "\x1e"
+
+
+def text_key(text: str) -> int:
+    return int.from_bytes(hashlib.md5(text.encode(), usedforsecurity=False).digest()[:8], "big", signed=True)
+
+
+def visitor_key(visitor_id: str) -> int | None:
+    return text_key(visitor_id) if visitor_id else None
+
+
+def session_key(*, visitor_id: str, session_id: str, event_id: str) -> int:
+    if session_id:
+        return text_key(visitor_id + SESSION_SEPARATOR + session_id)
+    return text_key(visitor_id + OWN_SESSION_SEPARATOR + event_id)
+
+
+def text_key_sql(expression: str) -> str:
+    """PostgreSQL's text_key of a text expression."""
+    return f"('x' || substr(md5({expression}), 1, 16))::bit(64)::bigint"
