@@ -834,6 +834,9 @@ def main() -> int:
     )
     parser.add_argument("--reuse", action="store_true", help="keep the database if seeded with the same parameters")
     parser.add_argument("--explain", action="store_true", help="EXPLAIN ANALYZE the 30-day cases instead of timing")
+    parser.add_argument(
+        "--no-cache", action="store_true", help="turn the report cache off: every request computes its reports"
+    )
     parser.add_argument("--admin-database-url", default="postgres://postgres@127.0.0.1:5432/postgres")
     args = parser.parse_args()
 
@@ -882,7 +885,10 @@ def main() -> int:
         return 0
 
     with tempfile.TemporaryDirectory() as tmp:
-        stack = Stack(Path(tmp), url, CLICKMETER_REPORT_RATE="1000000/min")
+        cache_seconds = "0" if args.no_cache else "3600"
+        stack = Stack(
+            Path(tmp), url, CLICKMETER_REPORT_RATE="1000000/min", CLICKMETER_REPORT_CACHE_SECONDS=cache_seconds
+        )
         stack.start(worker=False, beat=False)
         try:
             connection = Connection(stack.base_url)
@@ -900,7 +906,8 @@ def main() -> int:
         f"{memory_gib:.0f} GiB, PostgreSQL {sizes['postgresql']}; {sizes['events']['rows']:,} events over "
         f"{args.days} days (seed {args.seed}, {TIMEZONE}), today raw; gunicorn per config/gunicorn.py; up to "
         f"{args.repeat} sequential keep-alive requests per case (fewer, at least {MIN_SAMPLES}, once a case has "
-        f"taken {args.budget:g} s) after {args.warmup} warm-up; timing took {timing_seconds:.0f} s"
+        f"taken {args.budget:g} s) after {args.warmup} warm-up; report cache {'off' if args.no_cache else 'on'};"
+        f" timing took {timing_seconds:.0f} s"
     )
     verdict = results_print(cases, header)
     out_dir = ROOT / "bench" / "results"

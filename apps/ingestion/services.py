@@ -1,5 +1,5 @@
 import logging
-import random
+import secrets
 import time
 import zoneinfo
 from dataclasses import dataclass, field
@@ -242,7 +242,7 @@ def _days_mark_dirty(days: list[tuple[int, date]], *, now: datetime) -> None:
     """Mark sorted (property_id, day) pairs dirty, each with a fresh token (see DirtyDay)."""
     DirtyDay.objects.bulk_create(
         [
-            DirtyDay(property_id=property_id, day=day, token=random.getrandbits(63), marked_at=now, first_marked_at=now)
+            DirtyDay(property_id=property_id, day=day, token=secrets.randbits(63), marked_at=now, first_marked_at=now)
             for property_id, day in days
         ],
         update_conflicts=True,

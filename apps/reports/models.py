@@ -68,6 +68,20 @@ class EventRollup(models.Model):
         return f"{self.property_id} {self.day} {self.type} {self.path}"
 
 
+class RollupGeneration(models.Model):
+    """A random token, new whenever a property's rollups are rewritten or its old data deleted.
+
+    With the tokens of the dirty days in a range, it identifies the data a report over that range
+    reads: the report cache's key (selectors.MetricsQuery.calculate).
+    """
+
+    property = models.OneToOneField(Property, on_delete=models.CASCADE, primary_key=True, related_name="+")
+    token = models.BigIntegerField()
+
+    def __str__(self):
+        return f"{self.property_id} {self.token}"
+
+
 class SharedLink(models.Model):
     """A read-only public link to one property's dashboard, optionally behind a password.
 

@@ -10,14 +10,21 @@ the days marked dirty since: a new event shows at once, and a report from rollup
 report from raw events (tests/reports/test_rollup_equivalence.py).
 """
 
+import hashlib
+import logging
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 
+from django.conf import settings
+from django.core.cache import cache
 from django.db import connection
+from redis.exceptions import RedisError
 
 from apps.ingestion.models import DirtyDay, Event
 from apps.properties.models import Property
-from apps.reports.models import EventRollup, SessionRollup
+from apps.reports.models import EventRollup, RollupGeneration, SessionRollup
+
+logger = logging.getLogger(__name__)
 
 # Public dimension name -> column, in the order results list them. Event dimensions are each
 # event's; session dimensions are its session's: those of its first event, and the paths of its
@@ -209,6 +216,52 @@ class MetricsQuery:
         return ((self.time_key,) if self.time_key else ()) + self.group_by_dimensions
 
     def calculate(self) -> list[dict]:
+        """The report's rows; from the report cache while the range's data has not changed."""
+        seconds = settings.CLICKMETER_REPORT_CACHE_SECONDS
+        key = self._cache_key() if seconds else None
+        try:
+            rows = cache.get(key) if key else None
+        except RedisError as exc:
+            logger.warning("report cache unavailable: %s", exc)
+            key = rows = None
+        if rows is not None:
+            return rows
+        rows = self._calculated()
+        if key:
+            try:
+                cache.set(key, rows, timeout=seconds)
+            except RedisError as exc:
+                logger.warning("report cache unavailable: %s", exc)
+        return rows
+
+    def _cache_key(self) -> str:
+        """Names the query and the data it reads: the property's rollup generation and the range's dirty
+        days' tokens, one of which changes with every write that can change a report (RollupGeneration)."""
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f"SELECT (SELECT g.token FROM {RollupGeneration._meta.db_table} g WHERE g.property_id = %s),"
+                f" d.day, d.token FROM (SELECT 1 AS one) one LEFT JOIN {DirtyDay._meta.db_table} d"
+                " ON d.property_id = %s AND d.day BETWEEN %s AND %s ORDER BY d.day",
+                [self.property.pk, self.property.pk, self.date_from, self.date_to],
+            )
+            data_version = cursor.fetchall()
+        identity = (
+            self.property.pk,
+            self.property.timezone,
+            self.date_from,
+            self.date_to,
+            self.metrics,
+            self.group_by,
+            self.interval,
+            sorted(self.filters.items()),
+            sorted(self.excluded.items()),
+            self.non_empty,
+            self.limit,
+            data_version,
+        )
+        return "clickmeter:report:" + hashlib.sha256(repr(identity).encode()).hexdigest()
+
+    def _calculated(self) -> list[dict]:
         sql, params = self._sql()
         with connection.cursor() as cursor:
             cursor.execute(sql, params)
@@ -386,9 +439,10 @@ class MetricsQuery:
             return f"{name} AS (SELECT {', '.join(selects)} FROM {source}{group})"
 
         session_expressions = _session_rows_metrics(events="pageviews" if self._pageviews_only else "events")
+        # Where each output column comes from: the table holding the keys, and each metric's.
+        keys_from, metrics_from, joined = "totals", dict.fromkeys(self.metrics, "totals"), "totals"
         if from_sessions:
             ctes.append(aggregate("totals", "facts", {m: session_expressions[m] for m in self.metrics}))
-            selected, joined = [*names, *(quote(m) for m in self.metrics)], "totals"
         else:
             fact_metrics = [m for m in self.metrics if m in FACT_METRICS]
             expressions = {
@@ -407,33 +461,27 @@ class MetricsQuery:
                 source = "pieces"
                 expressions = _session_rows_metrics(events="events")
             ctes.append(aggregate("totals", source, {m: expressions[m] for m in fact_metrics}))
-            selected = [*(f"totals.{name}" for name in names), *(f"totals.{quote(m)}" for m in fact_metrics)]
-            joined = "totals"
             session_metrics = [m for m in self.metrics if m in SESSION_METRICS]
             if session_metrics:
                 ctes.append(
                     aggregate("session_totals", "session_facts", {m: session_expressions[m] for m in session_metrics})
                 )
+                metrics_from.update(dict.fromkeys(session_metrics, "session_totals"))
+                joined = "totals CROSS JOIN session_totals"
                 if self.time_key:
                     time_key = quote(self.time_key)
                     ctes.append(
                         f"buckets AS (SELECT {time_key} FROM totals UNION SELECT {time_key} FROM session_totals)"
                     )
-                    joined = (
-                        f"buckets LEFT JOIN totals ON totals.{time_key} = buckets.{time_key}"
-                        f" LEFT JOIN session_totals ON session_totals.{time_key} = buckets.{time_key}"
+                    keys_from, joined = (
+                        "buckets",
+                        (
+                            f"buckets LEFT JOIN totals ON totals.{time_key} = buckets.{time_key}"
+                            f" LEFT JOIN session_totals ON session_totals.{time_key} = buckets.{time_key}"
+                        ),
                     )
-                    selected[0] = f"buckets.{time_key}"
-                else:
-                    joined = "totals CROSS JOIN session_totals"
-            by_name = {m: f"totals.{quote(m)}" for m in fact_metrics} | {
-                m: f"session_totals.{quote(m)}" for m in session_metrics
-            }
-            selected = [*selected[: len(names)], *(by_name[m] for m in self.metrics)]
-        columns = [
-            f"{expression} AS {quote(name)}"
-            for expression, name in zip(selected, [*(n for _, n in keys), *self.metrics], strict=True)
-        ]
+        columns = [f"{keys_from}.{name} AS {name}" for name in names]
+        columns += [f"{metrics_from[m]}.{quote(m)} AS {quote(m)}" for m in self.metrics]
         sql = f"WITH {', '.join(ctes)} SELECT {', '.join(columns)} FROM {joined}"
         if not keys:
             return sql, params

@@ -12,7 +12,7 @@ from django.utils import timezone
 from apps.accounts.models import User
 from apps.ingestion.models import DirtyDay, Event
 from apps.properties.models import Property
-from apps.reports.models import EventRollup, SessionRollup, SharedLink
+from apps.reports.models import EventRollup, RollupGeneration, SessionRollup, SharedLink
 from apps.reports.selectors import EVENT_ROW_COLUMNS, SESSION_ROW_COLUMNS, raw_event_rows_sql, raw_session_rows_sql
 from config.api import ApplicationError
 
@@ -50,7 +50,13 @@ def rollup_refresh_day(*, property_id: int, day: date) -> bool:
                 [property_id, property_id, day],
             )
         DirtyDay.objects.filter(property_id=property_id, day=day, token=mark).delete()
+        rollup_generation_renew(property_id=property_id)
     return True
+
+
+def rollup_generation_renew(*, property_id: int) -> None:
+    """Give the property's rollups a new generation token: cached reports of its data are not read again."""
+    RollupGeneration.objects.update_or_create(property_id=property_id, defaults={"token": secrets.randbits(63)})
 
 
 def rollup_refresh_dirty_days(*, quiet_seconds: int | None = None, limit: int = 1000) -> int:
@@ -86,6 +92,7 @@ def retention_enforce(*, today: date | None = None) -> int:
             SessionRollup.objects.filter(property=prop, day__lt=cutoff).delete()
             EventRollup.objects.filter(property=prop, day__lt=cutoff).delete()
             DirtyDay.objects.filter(property=prop, day__lt=cutoff).delete()
+            rollup_generation_renew(property_id=prop.pk)
     return deleted
 
 

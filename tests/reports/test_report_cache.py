@@ -1,0 +1,78 @@
+"""The report cache answers while a range's data is unchanged and never after it changed."""
+
+from datetime import UTC, date, datetime
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext, override_settings
+
+from apps.ingestion.services import AcceptedBatch, events_store
+from apps.reports.selectors import MetricsQuery
+from apps.reports.services import retention_enforce, rollup_refresh_dirty_days
+from tests.factories import validated_event
+
+pytestmark = pytest.mark.django_db
+
+DAY = date(2026, 3, 1)
+# The cache key's read: the rollup generation and the range's dirty days.
+KEY_QUERIES = 1
+
+
+def store(prop, *visitors: str) -> None:
+    events = [
+        validated_event(ts=datetime(2026, 3, 1, 12, n, tzinfo=UTC).isoformat(), visitor_id=visitor, session_id=visitor)
+        for n, visitor in enumerate(visitors)
+    ]
+    events_store(batches=[AcceptedBatch(prop.pk, 0, datetime.now(UTC), events)])
+
+
+def overview(prop) -> tuple[dict, int]:
+    """The range's totals and how many SQL statements answering took."""
+    with CaptureQueriesContext(connection) as queries:
+        row = MetricsQuery(property=prop, date_from=DAY, date_to=DAY).calculate()[0]
+    return row, len(queries)
+
+
+def test_an_unchanged_range_is_answered_from_the_cache(tenant_a):
+    store(tenant_a.property, "v1", "v2")
+    first, statements = overview(tenant_a.property)
+    assert first["unique_visitors"] == 2 and statements > KEY_QUERIES
+    assert overview(tenant_a.property) == (first, KEY_QUERIES)
+
+
+def test_every_write_that_changes_a_report_makes_it_computed_again(tenant_a):
+    prop = tenant_a.property
+    store(prop, "v1")
+    assert overview(prop)[0]["pageviews"] == 1
+    store(prop, "v2")  # a new event on a dirty day: a new token
+    assert overview(prop)[0]["pageviews"] == 2
+    rollup_refresh_dirty_days(quiet_seconds=0)  # the same data, read from the rollup now
+    assert overview(prop)[0]["pageviews"] == 2
+    store(prop, "v3")  # a clean day made dirty again
+    assert overview(prop)[0]["pageviews"] == 3
+    rollup_refresh_dirty_days(quiet_seconds=0)  # clean again, with different data than the first time
+    row, statements = overview(prop)
+    assert row["pageviews"] == 3 and statements > KEY_QUERIES
+    retention_enforce(today=date(2027, 6, 1))  # older than the 400-day retention: deleted
+    assert overview(prop)[0]["pageviews"] == 0
+
+
+def test_a_change_of_timezone_is_a_change_of_data(tenant_a):
+    prop = tenant_a.property
+    store(prop, "v1")
+    rollup_refresh_dirty_days(quiet_seconds=0)
+    query = {"property": prop, "date_from": DAY, "date_to": DAY, "metrics": ("pageviews",), "interval": "hour"}
+    assert [row["hour"] for row in MetricsQuery(**query).calculate() if row["pageviews"]] == ["2026-03-01T12:00"]
+    prop.timezone = "Asia/Tokyo"  # what the hours read, even before the events are re-dayed
+    assert [row["hour"] for row in MetricsQuery(**query).calculate() if row["pageviews"]] == ["2026-03-01T21:00"]
+
+
+def test_reports_answer_without_the_cache_when_redis_is_down(tenant_a):
+    store(tenant_a.property, "v1")
+    unreachable = {
+        "BACKEND": "django.core.cache.backends.redis.RedisCache",
+        "LOCATION": "redis://127.0.0.1:1/0",
+        "OPTIONS": {"socket_connect_timeout": 0.2},
+    }
+    with override_settings(CACHES={"default": unreachable, "lockout": unreachable}):
+        assert overview(tenant_a.property)[0]["pageviews"] == 1
