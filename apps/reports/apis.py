@@ -15,6 +15,7 @@ from apps.keys.throttling import ReportRateThrottle
 from apps.properties.models import Property
 from apps.reports.periods import MAX_DAYS
 from apps.reports.selectors import (
+    EVENT_DIMENSIONS,
     FILTERABLE,
     GROUPABLE,
     INTERVALS,
@@ -109,7 +110,16 @@ METRICS_PARAMETERS = [
         enum=list(INTERVALS),
         description=f"Also group by this calendar unit (hour: ranges of up to {MAX_HOURLY_DAYS} days).",
     ),
-    *(OpenApiParameter(name, str, description=f"Only events whose {name} is exactly this.") for name in FILTERABLE),
+    *(
+        OpenApiParameter(
+            name,
+            str,
+            description=f"Only events whose {name} is exactly this, and the sessions and visitors that had one."
+            if name in EVENT_DIMENSIONS
+            else f"Only the sessions whose {name} is exactly this (that of their first event, or pageview for pages).",
+        )
+        for name in FILTERABLE
+    ),
 ]
 REPORT_ERRORS = error_responses(400, 401, 404, 429)
 

@@ -600,12 +600,16 @@ def report_event_data(
     conditions = "".join(f" AND t.{EVENT_DIMENSIONS[name]} = %s" for name in event_filters)
     conditions += "".join(f" AND s.{SESSION_DIMENSIONS[name]} = %s" for name in session_filters)
     pairs = _vendor_sql("CROSS JOIN LATERAL jsonb_each_text(t.data) kv", "CROSS JOIN json_each(t.data) kv")
+    # JSON true/false read as PostgreSQL writes them (SQLite's json_each gives 1 and 0).
+    value = _vendor_sql(
+        "kv.value", "CASE WHEN kv.type IN ('true', 'false') THEN kv.type ELSE CAST(kv.value AS TEXT) END"
+    )
     sql = (
-        "SELECT kv.key, CAST(kv.value AS TEXT) AS value, COUNT(*) AS events,"
+        f"SELECT kv.key, {value} AS value, COUNT(*) AS events,"
         " COUNT(DISTINCT t.visitor_key) AS unique_visitors"
         f" FROM {Event._meta.db_table} t{sessions} {pairs}"
         f" WHERE t.property_id = %s AND t.day BETWEEN %s AND %s AND t.type = %s{conditions}"
-        " GROUP BY kv.key, CAST(kv.value AS TEXT) ORDER BY events DESC, kv.key, value LIMIT %s"
+        f" GROUP BY kv.key, {value} ORDER BY events DESC, kv.key, value LIMIT %s"
     )
     params = [
         *params,

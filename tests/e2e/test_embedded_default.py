@@ -57,10 +57,11 @@ def test_demo_keys_work_for_ingest_and_reports_on_sqlite_without_redis(tmp_path)
         events = [
             {"event_id": str(uuid.uuid4()), "type": "pageview", "context": {"page": {"path": "/x"}}} for _ in range(3)
         ]
+        events.append({"event_id": str(uuid.uuid4()), "type": "signup", "data": {"trial": True, "seats": 3}})
         status, body = call(
             "POST", "/v1/events", keys["write_key"], {"property_id": keys["property_id"], "events": events}
         )
-        assert (status, body["accepted"]) == (202, 3)
+        assert (status, body["accepted"]) == (202, 4)
         status, body = call("GET", f"/v1/properties/{keys['property_id']}/pages", keys["read_key"])
         assert status == 200
         # No identity sent: the three pageviews share the cookieless daily visitor hash.
@@ -103,5 +104,8 @@ def test_demo_keys_work_for_ingest_and_reports_on_sqlite_without_redis(tmp_path)
         for page, marker in pages.items():
             with browser.open(dashboard + page, timeout=30) as response:
                 assert response.status == 200 and marker in response.read(), page
+        with browser.open(dashboard + "/export/event-data.csv?range=today&event=signup", timeout=30) as response:
+            exported = response.read().decode()
+        assert "signup,trial,true,1,1" in exported and "signup,seats,3,1,1" in exported, "JSON reads as on PostgreSQL"
     finally:
         web.stop()

@@ -91,3 +91,16 @@ def test_realtime_counts_the_last_minutes_only(tenant_a):
         {"path": "/a", "pageviews": 2, "unique_visitors": 2},
         {"path": "/c", "pageviews": 1, "unique_visitors": 1},
     ]
+
+
+def test_realtime_sources_count_each_pageview_for_its_sessions_source(tenant_a):
+    store(
+        tenant_a.property,
+        [
+            event(3, visitor_id="v1", session_id="s1", path="/", referrer="https://www.google.com/"),
+            event(2, visitor_id="v1", session_id="s1", path="/pricing", referrer="https://example.com/"),
+            event(1, visitor_id="v2", session_id="s2", path="/"),
+        ],
+    )
+    report = realtime_report(property=tenant_a.property, now=NOW)
+    assert report["sources"] == [{"source": "Google", "pageviews": 2, "unique_visitors": 1}]
