@@ -34,6 +34,7 @@ minutes; the table gives each case's n.
 import argparse
 import bisect
 import gzip
+import html
 import http.client
 import json
 import os
@@ -45,6 +46,7 @@ import sys
 import tempfile
 import time
 import uuid
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from itertools import accumulate
@@ -634,6 +636,10 @@ REPORTS = (
 )  # fmt: skip
 REPORT_ORDER = {label: index for index, (label, _, _) in enumerate(REPORTS)}
 PAGE_LABEL = "dashboard page"
+# A browser running htmx: the page without its boxes, then the boxes fetched in parallel, as a
+# browser does over its connections to one host; timed until the last box has arrived.
+PAGE_HTMX_LABEL = "dashboard page + boxes by htmx"
+BOX_CONNECTIONS = 6
 REPORT_AIM_MS, PAGE_AIM_MS, AIM_DAYS = 100, 300, 30
 MIN_SAMPLES = 5
 
@@ -645,6 +651,7 @@ class Case:
     path: str
     headers: dict
     page: bool = False
+    boxes: bool = False
     samples: list = field(default_factory=list)
     body: bytes = b""
     failure: str | None = None
@@ -656,6 +663,9 @@ class Connection:
     def __init__(self, base_url: str):
         host, port = base_url.removeprefix("http://").split(":")
         self.conn = http.client.HTTPConnection(host, int(port), timeout=120)
+        self.base_url = base_url
+        self.box_connections: list[Connection] = []
+        self.box_pool = None
 
     def request(self, method: str, path: str, headers: dict, body: bytes | None = None):
         headers = {"User-Agent": BROWSER_USER_AGENT, **headers}
@@ -673,6 +683,8 @@ class Connection:
     def timed(self, case: Case) -> None:
         started = time.perf_counter()
         status, _, body = self.request("GET", case.path, case.headers)
+        if case.boxes and status == 200:
+            status = max(status, *self.boxes_fetched(body, case.headers))
         elapsed_ms = (time.perf_counter() - started) * 1000
         if status != 200:
             case.failure = f"HTTP {status}"
@@ -681,6 +693,18 @@ class Connection:
             return
         case.samples.append(elapsed_ms)
         case.body = body
+
+    def boxes_fetched(self, page: bytes, headers: dict) -> list[int]:
+        """Fetch the boxes `page` leaves for htmx (hx-trigger="load"), in parallel; return their statuses."""
+        urls = [html.unescape(url.decode()) for url in re.findall(rb'hx-get="([^"]+)" hx-trigger="load"', page)]
+        if not self.box_connections:
+            self.box_connections = [Connection(self.base_url) for _ in range(BOX_CONNECTIONS)]
+            self.box_pool = ThreadPoolExecutor(BOX_CONNECTIONS)
+        fetches = [
+            self.box_pool.submit(self.box_connections[n % BOX_CONNECTIONS].request, "GET", url, headers)
+            for n, url in enumerate(urls)
+        ]
+        return [fetch.result()[0] for fetch in fetches] or [599]
 
 
 def session_cookie(connection: Connection, email: str, password: str) -> str | None:
@@ -721,9 +745,18 @@ def cases_build(credentials: dict, today: date, session: str | None) -> list[Cas
             {"Cookie": session or ""},
             page=True,
         )
-        if session is None:
-            page.failure = "sign-in refused"
-        cases.append(page)
+        htmx = Case(
+            PAGE_HTMX_LABEL,
+            days,
+            page.path,
+            {"Cookie": f"{session or ''}; clickmeter_js=1"},
+            page=True,
+            boxes=True,
+        )
+        for case in (page, htmx):
+            if session is None:
+                case.failure = "sign-in refused"
+            cases.append(case)
     return cases
 
 
@@ -753,7 +786,7 @@ def results_print(cases: list[Case], header: str) -> list[str]:
     """Print the table and the verdict on the aims; return the verdict lines."""
     print(header)
     print(f"\n{'request':34} {'range':>8} {'n':>3} {'median ms':>10} {'p95 ms':>8} {'bytes':>9} {'gzip bytes':>11}")
-    for case in sorted(cases, key=lambda case: (case.page, REPORT_ORDER.get(case.label, 0), case.days)):
+    for case in sorted(cases, key=lambda case: (case.page, case.boxes, REPORT_ORDER.get(case.label, 0), case.days)):
         if case.failure:
             note = "not available" if case.page else "FAILED"
             print(f"{case.label:34} {case.days:>4} days  {note} ({case.failure})")
@@ -769,16 +802,16 @@ def results_print(cases: list[Case], header: str) -> list[str]:
         for case in at_aim
         if not case.page and (case.failure or p95(case.samples) >= REPORT_AIM_MS)
     ]
-    page = next(case for case in at_aim if case.page)
-    if page.failure:
-        page_verdict = f"not available ({page.failure})"
-    else:
-        page_verdict = f"{'met' if p95(page.samples) < PAGE_AIM_MS else 'missed'} ({p95(page.samples):.0f} ms)"
     verdict = [
         f"each report endpoint under {REPORT_AIM_MS} ms p95 at {AIM_DAYS} days: "
-        + ("met" if not missed else "missed by " + ", ".join(missed)),
-        f"the dashboard page under {PAGE_AIM_MS} ms p95 at {AIM_DAYS} days: {page_verdict}",
+        + ("met" if not missed else "missed by " + ", ".join(missed))
     ]
+    for page in (case for case in at_aim if case.page):
+        if page.failure:
+            page_verdict = f"not available ({page.failure})"
+        else:
+            page_verdict = f"{'met' if p95(page.samples) < PAGE_AIM_MS else 'missed'} ({p95(page.samples):.0f} ms)"
+        verdict.append(f"the {page.label} under {PAGE_AIM_MS} ms p95 at {AIM_DAYS} days: {page_verdict}")
     print()
     for line in verdict:
         print("aim: " + line)
@@ -795,7 +828,7 @@ def explain(credentials: dict, today: date) -> None:
     client = Client(HTTP_HOST="127.0.0.1", HTTP_USER_AGENT=BROWSER_USER_AGENT)
     client.force_login(User.objects.get(email=credentials["email"]))
     for case in cases_build(credentials, today, session=""):
-        if case.days != AIM_DAYS:
+        if case.days != AIM_DAYS or case.boxes:
             continue
         statements = []
 

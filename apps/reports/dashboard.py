@@ -82,17 +82,23 @@ BOX_TITLES = {
 BOX_OF_PANEL = {panel.key: box for box, panels in BOXES.items() for panel in panels}
 
 
+def dashboard_totals(*, property: Property, period, filters: dict[str, str]) -> dict:
+    """Every card metric's value over `period`."""
+    return MetricsQuery(
+        property=property,
+        date_from=period.date_from,
+        date_to=period.date_to,
+        metrics=tuple(CARD_METRICS),
+        filters=filters,
+    ).calculate()[0]
+
+
 def dashboard_cards(*, property: Property, period, previous, filters: dict[str, str]) -> list[dict]:
     """Each card's value for `period` and `previous`, with the change in percent (None without a base)."""
-    totals = {}
-    for name, span in (("current", period), ("previous", previous)):
-        totals[name] = MetricsQuery(
-            property=property,
-            date_from=span.date_from,
-            date_to=span.date_to,
-            metrics=tuple(CARD_METRICS),
-            filters=filters,
-        ).calculate()[0]
+    totals = {
+        name: dashboard_totals(property=property, period=span, filters=filters)
+        for name, span in (("current", period), ("previous", previous))
+    }
     cards = []
     for metric, label in CARD_METRICS.items():
         value, before = totals["current"][metric], totals["previous"][metric]

@@ -48,6 +48,7 @@ from apps.reports.dashboard import (
     dashboard_event_data,
     dashboard_panel,
     dashboard_series,
+    dashboard_totals,
 )
 from apps.reports.filters import (
     FILTER_PREFIX,
@@ -135,6 +136,9 @@ def property_list(request):
 
 DEFAULT_METRIC = "unique_visitors"
 BOX_ROWS = 10
+# Set by static/js/dashboard.js: the browser runs htmx, so the page leaves its boxes for it to fetch
+# in parallel (the cards and the chart come first). Without it, the page renders every box itself.
+BOXES_FETCHED_COOKIE = "clickmeter_js"
 BREAKDOWN_ROWS = 50
 # Beyond this a breakdown page number is taken as a typo (and SQL offsets stay small).
 MAX_BREAKDOWN_PAGE = 100_000
@@ -272,9 +276,14 @@ def _page_context(prop: Property, urls: DashboardUrls, scope: Scope, *, params, 
     }
 
 
-def _box(prop: Property, scope: Scope, params, box: str, panel: Panel, known_totals: dict | None = None) -> dict:
+def _box(
+    prop: Property, scope: Scope, params, box: str, panel: Panel, known_totals: dict | None = None, *, lazy=False
+) -> dict:
     """One breakdown box: its tabs (links that keep the rest of the URL), its panel's top rows and, in
-    the custom events box, the `data` of the event `?event=` chooses."""
+    the custom events box, the `data` of the event `?event=` chooses. A `lazy` box is only its title:
+    the browser fetches the rest (panel_fragment)."""
+    if lazy:
+        return {"key": box, "title": BOX_TITLES[box], "panel": panel, "lazy": True}
     first = BOXES[box][0]
     found = {
         "key": box,
@@ -359,7 +368,10 @@ def dashboard_page(request, prop: Property, *, urls: DashboardUrls) -> HttpRespo
         "bucket_title": BUCKET_TITLES[series["interval"]],
         "chart": _chart_data(prop, series, scope),
         "previous_days": "previous day" if scope.period.days == 1 else f"previous {scope.period.days} days",
-        "boxes": [_box(prop, scope, params, box, panel, known_totals) for box, panel in panels.items()],
+        "boxes": [
+            _box(prop, scope, params, box, panel, known_totals, lazy=BOXES_FETCHED_COOKIE in request.COOKIES)
+            for box, panel in panels.items()
+        ],
     }
     return render(request, "reports/dashboard.html", context, status=400 if scope.period_error else 200)
 
@@ -374,8 +386,10 @@ def panel_fragment(request, prop: Property, *, urls: DashboardUrls, panel: str) 
     else:
         params[box] = found.key
     scope = _strict_scope(prop, params)
+    # The cards' totals (the same report as the page's cards, so usually from the report cache).
+    known_totals = dashboard_totals(property=prop, period=scope.period, filters=scope.filters)
     context = {
-        "box": _box(prop, scope, params, box, found),
+        "box": _box(prop, scope, params, box, found, known_totals),
         "params": params,
         "urls": urls,
         "period": scope.period,

@@ -1,6 +1,7 @@
 // The dashboard's chart, drawn with uPlot from the page's JSON data island (no inline script) and
 // resized with its container; without JavaScript the same numbers are in the "Show as table" part.
-// Also keeps open "Show as table" parts open while htmx swaps the region around them.
+// Also keeps open "Show as table" parts open while htmx swaps the region around them, and tells the
+// server that this browser fetches the breakdown boxes itself.
 (function () {
   "use strict";
 
@@ -103,6 +104,11 @@
 
   document.addEventListener("DOMContentLoaded", function () {
     document.querySelectorAll("[data-chart]").forEach(draw);
+    // htmx runs here: from the next page on, the server leaves the breakdown boxes for it to fetch
+    // in parallel (apps/reports/views.py, BOXES_FETCHED_COOKIE).
+    if (window.htmx) {
+      document.cookie = "clickmeter_js=1; path=/; max-age=31536000; samesite=lax" + (location.protocol === "https:" ? "; secure" : "");
+    }
   });
 
   // A swapped region comes back with its <details> closed: reopen those that were open.

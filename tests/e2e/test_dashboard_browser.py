@@ -127,7 +127,13 @@ def shown_like_the_page(row: dict) -> dict[str, str]:
     return {metric: metric_value(row[metric], metric) for metric in CARDS}
 
 
+def boxes_loaded(page) -> None:
+    """Wait until the boxes the page left for htmx to fetch have arrived."""
+    page.wait_for_function("!document.querySelector('.box[aria-busy=true]')")
+
+
 def assert_fits(page, name: str, tmp_path):
+    boxes_loaded(page)
     page.screenshot(path=str(tmp_path / f"{name}.png"), full_page=True)
     overflow = page.evaluate("document.documentElement.scrollWidth - window.innerWidth")
     assert overflow <= 1, f"{name}: the page scrolls sideways by {overflow}px"
@@ -149,8 +155,11 @@ def test_numbers_equal_the_api_filters_click_through_and_survive_a_reload(stack,
     page.wait_for_url("**f_path=%2Fpricing**")
     both = shown_like_the_page(api_cards(stack, tenant, country="FR", path="/pricing"))
     assert cards_on(page) == both
-    page.reload()
+    reloaded = page.reload()
     assert cards_on(page) == both, "the filters live in the URL"
+    assert 'id="box-pages" aria-labelledby="box-pages-heading" aria-busy="true"' in reloaded.text()
+    boxes_loaded(page)  # fetched by htmx after the page, now that the browser has said it runs it
+    assert "/pricing" in page.inner_text("#box-pages")
     assert page.locator(".filter-chips .chip").count() == 2
     page.click(".chip:has-text('/pricing') .chip-remove")  # remove the path filter, keep the country
     page.wait_for_function("!location.search.includes('f_path')")

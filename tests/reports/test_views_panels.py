@@ -17,6 +17,7 @@ from apps.ingestion.services import AcceptedBatch, events_store
 from apps.reports.dashboard import BOXES, PANELS
 from apps.reports.periods import property_today
 from apps.reports.services import shared_link_create, shared_link_revoke
+from apps.reports.views import BOXES_FETCHED_COOKIE
 from tests.conftest import session_client_for, tenant_create
 from tests.factories import validated_event
 from tests.reports.test_views_dashboard import count_cards
@@ -169,6 +170,22 @@ def test_a_page_costs_the_same_queries_whatever_the_tabs(traffic, django_assert_
         client.get(path)
     with django_assert_max_num_queries(4 + 2 * (4 + 2 * len(BOXES))):
         client.get(path + "?sources=referrers&campaigns=utm_term&pages=exit_pages&locations=cities")
+
+
+def test_a_browser_running_htmx_fetches_the_same_boxes_after_the_page(traffic, django_assert_max_num_queries):
+    query = "?range=7d&f_country=FR&sources=referrers&event=signup"
+    full = page(traffic, query=query).content.decode()
+    client = session_client_for(traffic.viewer)
+    client.cookies[BOXES_FETCHED_COOKIE] = "1"
+    # Session and property (3), live counter, cards and series (2 reports each): no box.
+    with django_assert_max_num_queries(4 + 2 * 4):
+        shell = client.get(f"/properties/{traffic.property.public_id}/{query}").content.decode()
+    for key in BOXES:
+        placeholder = re.search(rf'<section class="box" id="box-{key}"[^>]*>', shell, re.S)[0]
+        assert 'aria-busy="true"' in placeholder and 'hx-trigger="load"' in placeholder
+        fetched = client.get(unescape(re.search(r'hx-get="([^"]*)"', placeholder)[1])).content.decode()
+        assert box(fetched, key) == box(full, key), key
+    assert "See them on a page of their own" in shell, "a link while the box loads"
 
 
 def test_a_box_shows_the_top_ten_with_a_link_to_all_of_them(traffic):
