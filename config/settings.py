@@ -228,6 +228,9 @@ CLICKMETER_INGEST_DRAIN_IDLE_WAIT_MS = env.int("CLICKMETER_INGEST_DRAIN_IDLE_WAI
 # has been dirty for the second duration, whichever comes first; until then reports read raw.
 CLICKMETER_ROLLUP_QUIET_SECONDS = env.int("CLICKMETER_ROLLUP_QUIET_SECONDS", default=30)
 CLICKMETER_ROLLUP_MAX_STALENESS_SECONDS = env.int("CLICKMETER_ROLLUP_MAX_STALENESS_SECONDS", default=600)
+# Requests per client address: sign-up and password-reset forms posted, and shared dashboard pages.
+CLICKMETER_ANONYMOUS_FORM_RATE = env.str("CLICKMETER_ANONYMOUS_FORM_RATE", default="10/hour")
+CLICKMETER_SHARED_LINK_RATE = env.str("CLICKMETER_SHARED_LINK_RATE", default="600/min")
 # How long a report's result is kept in the cache; it is read only while its data is unchanged. 0: off.
 CLICKMETER_REPORT_CACHE_SECONDS = env.int("CLICKMETER_REPORT_CACHE_SECONDS", default=3600)
 CLICKMETER_RETRY_AFTER_SECONDS = 5

@@ -9,13 +9,16 @@ from django.views.decorators.http import require_http_methods
 from apps.accounts import services
 from apps.accounts.forms import InvitedSignUpForm, LoginForm, PasswordResetForm, SignUpForm
 from config.api import ApplicationError
+from config.throttle import address_budget
 
 # Signing in a user just created: the session records the backend that loads them on later requests
 # (axes's backend only refuses locked-out credentials; it loads no one).
 SESSION_BACKEND = "django.contrib.auth.backends.ModelBackend"
 
 login_view = auth_views.LoginView.as_view(authentication_form=LoginForm, redirect_authenticated_user=True)
-password_reset_view = auth_views.PasswordResetView.as_view(form_class=PasswordResetForm)
+password_reset_view = address_budget("password-reset", "CLICKMETER_ANONYMOUS_FORM_RATE", methods=("POST",))(
+    auth_views.PasswordResetView.as_view(form_class=PasswordResetForm)
+)
 
 
 def _form_error_add(form, error: ApplicationError) -> None:
@@ -23,6 +26,7 @@ def _form_error_add(form, error: ApplicationError) -> None:
 
 
 @require_http_methods(["GET", "POST"])
+@address_budget("signup", "CLICKMETER_ANONYMOUS_FORM_RATE", methods=("POST",))
 def signup(request):
     if request.user.is_authenticated:
         return redirect("home")

@@ -79,6 +79,7 @@ from apps.reports.services import shared_link_create, shared_link_revoke, shared
 from config.admin import admin_access_allowed
 from config.api import ApplicationError
 from config.lockout import client_address
+from config.throttle import address_budget
 
 # Where a shared page remembers, for this browser, the protected links whose password it was given.
 SHARED_LINKS_UNLOCKED = "shared_links_unlocked"
@@ -751,6 +752,7 @@ def _shared_route(page, *, fragment: bool = False):
     @wraps(page)
     @require_http_methods(["GET", "HEAD"] if fragment else ["GET", "HEAD", "POST"])
     @never_cache
+    @address_budget("shared-link", "CLICKMETER_SHARED_LINK_RATE")
     def view(request, token: str, **kwargs):
         response = _shared_answer(request, token, partial(page, **kwargs), fragment=fragment)
         response["X-Robots-Tag"] = "noindex, nofollow"
