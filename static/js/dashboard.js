@@ -111,6 +111,45 @@
     }
   });
 
+  // A tab switched by htmx puts its choice in the address bar only: carry it into the page's other
+  // links to itself (and the tab links' htmx requests) and the custom range form, so following
+  // any of them keeps every box on its tab.
+  function withParam(url, key, value) {
+    var at = url.indexOf("?"), query = new URLSearchParams(at < 0 ? "" : url.slice(at + 1));
+    if (value) query.set(key, value); else query.delete(key);
+    return (at < 0 ? url : url.slice(0, at)) + "?" + query.toString();
+  }
+
+  document.addEventListener("htmx:pushedIntoHistory", function () {
+    var current = new URLSearchParams(location.search);
+    document.querySelectorAll(".box[id^='box-']").forEach(function (box) {
+      var key = box.id.slice("box-".length), value = current.get(key);
+      document.querySelectorAll("a[href^='?']").forEach(function (link) {
+        if (box.contains(link) && link.closest(".tabs")) return;  // a tab names its own box's choice
+        link.setAttribute("href", withParam(link.getAttribute("href"), key, value));
+        if (link.hasAttribute("hx-get")) {
+          link.setAttribute("hx-get", withParam(link.getAttribute("hx-get"), key, value));
+          link.setAttribute("hx-push-url", withParam(link.getAttribute("hx-push-url"), key, value));
+          window.htmx.process(link);
+        }
+      });
+      document.querySelectorAll("form.custom-range").forEach(function (form) {
+        var input = form.querySelector("input[type=hidden][name='" + key + "']");
+        if (!value) {
+          if (input) input.remove();
+          return;
+        }
+        if (!input) {
+          input = document.createElement("input");
+          input.type = "hidden";
+          input.name = key;
+          form.appendChild(input);
+        }
+        input.value = value;
+      });
+    });
+  });
+
   // A swapped region comes back with its <details> closed: reopen those that were open.
   var openDetails = [];
   document.addEventListener("htmx:beforeSwap", function (event) {

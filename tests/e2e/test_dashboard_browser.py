@@ -167,6 +167,24 @@ def test_numbers_equal_the_api_filters_click_through_and_survive_a_reload(stack,
     context.close()
 
 
+def test_tabs_switched_in_place_are_kept_by_every_link_followed_after(stack, browser):
+    tenant = seeded_tenant()
+    context, page = signed_in_page(browser, stack, tenant.viewer)
+    page.goto(f"{stack.base_url}/properties/{tenant.property.public_id}/?range=7d")
+    page.click("#tab-referrers")  # htmx swaps the sources box and pushes the choice into the URL
+    page.wait_for_url("**sources=referrers**")
+    page.click("#tab-cities")
+    page.wait_for_url("**locations=cities**")
+    assert "sources=referrers" in page.url
+    page.click("#box-pages a[href*='f_path=%2Fpricing']")  # a link rendered before either switch
+    page.wait_for_url("**f_path=%2Fpricing**")
+    assert "sources=referrers" in page.url and "locations=cities" in page.url
+    boxes_loaded(page)
+    assert page.get_attribute("#tab-referrers", "aria-current") == "true"
+    assert page.get_attribute("#tab-cities", "aria-current") == "true"
+    context.close()
+
+
 def test_pages_fit_desktop_and_phone_widths(stack, browser, tmp_path):
     tenant = seeded_tenant()
     property_path = f"/properties/{tenant.property.public_id}"
