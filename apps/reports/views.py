@@ -442,8 +442,8 @@ def _csv_cell(value):
     return value
 
 
-def _csv_response(prop: Property, table: str, period: Period, header: list[str], rows) -> HttpResponse:
-    filename = f"{slugify(prop.name) or 'property'}-{table}-{period.date_from}-{period.date_to}.csv"
+def _csv_response(prop: Property, name: str, header: list[str], rows) -> HttpResponse:
+    filename = f"{slugify(prop.name) or 'property'}-{name}.csv"
     response = HttpResponse(content_type="text/csv; charset=utf-8")
     response["Content-Disposition"] = content_disposition_header(True, filename)
     writer = csv.writer(response)
@@ -454,9 +454,12 @@ def _csv_response(prop: Property, table: str, period: Period, header: list[str],
 
 def export_csv(request, prop: Property, *, urls: DashboardUrls, table: str) -> HttpResponse:
     """One of the dashboard's tables as a CSV file, for the range and filters in the URL: a panel
-    with all its rows, the chart's series (`?metric=`) beside the previous period's, or the data of
-    one custom event (`?event=`). Text that a spreadsheet would run as a formula is quoted."""
+    with all its rows, the chart's series (`?metric=`) beside the previous period's, the data of
+    one custom event (`?event=`), or a realtime table (`realtime-minutes`, `realtime-pages`,
+    `realtime-sources`). Text that a spreadsheet would run as a formula is quoted."""
     params = request.GET
+    if table.startswith("realtime-"):
+        return _realtime_csv(prop, table)
     if table == "series":
         metric = params.get("metric") or DEFAULT_METRIC
         if metric not in CARD_METRICS:
@@ -484,7 +487,22 @@ def export_csv(request, prop: Property, *, urls: DashboardUrls, table: str) -> H
         data = dashboard_panel(property=prop, **scope.span, panel=panel, limit=EXPORT_MAX_ROWS)
         header = [panel.column_title, panel.metric_title, "Share (%)"]
         rows = [(row["value"], row["count"], row["share"]) for row in data["rows"]]
-    return _csv_response(prop, table, scope.period, header, rows)
+    return _csv_response(prop, f"{table}-{scope.period.date_from}-{scope.period.date_to}", header, rows)
+
+
+def _realtime_csv(prop: Property, table: str) -> HttpResponse:
+    """A table of the realtime view (the last REALTIME_MINUTES minutes, as of now) as a CSV file."""
+    now = timezone.now()
+    report = realtime_report(property=prop, now=now, minutes=REALTIME_MINUTES)
+    if table == "realtime-minutes":
+        header, rows = ["Minute", "Pageviews"], [(row["minute"], row["pageviews"]) for row in report["per_minute"]]
+    elif table in ("realtime-pages", "realtime-sources"):
+        key, title = ("path", "Page") if table == "realtime-pages" else ("source", "Source")
+        rows = [(row[key], row["pageviews"], row["unique_visitors"]) for row in report[table.removeprefix("realtime-")]]
+        header = [title, "Pageviews", "Visitors"]
+    else:
+        raise PageError(404, f"There is no realtime table called “{table.removeprefix('realtime-')}”.")
+    return _csv_response(prop, f"{table}-{now.astimezone(prop.tzinfo):%Y-%m-%dT%H%M}", header, rows)
 
 
 def live_fragment(request, prop: Property, *, urls: DashboardUrls) -> HttpResponse:

@@ -409,6 +409,23 @@ def test_the_realtime_view_shows_the_last_thirty_minutes_and_polls(live):
     assert "<caption>Pageviews per minute, the last 30 minutes</caption>" in html
 
 
+def test_the_realtime_tables_download_as_csv(live):
+    prop_id = live.property.public_id
+    html = page(live, "realtime").content.decode()
+    assert f'href="/properties/{prop_id}/export/realtime-minutes.csv"' in html
+    assert f'href="/properties/{prop_id}/export/realtime-pages.csv"' in html
+    minutes = read_csv(page(live, "export/realtime-minutes.csv"))
+    assert minutes[0] == ["Minute", "Pageviews"] and len(minutes) == 1 + 30
+    assert sum(int(pageviews) for _, pageviews in minutes[1:]) == 3
+    assert read_csv(page(live, "export/realtime-pages.csv")) == [
+        ["Page", "Pageviews", "Visitors"],
+        ["/a", "2", "2"],
+        ["/b", "1", "1"],
+    ]
+    assert read_csv(page(live, "export/realtime-sources.csv")) == [["Source", "Pageviews", "Visitors"]]
+    assert page(live, "export/realtime-nothing.csv").status_code == 404
+
+
 def test_the_realtime_view_tells_the_time_in_the_propertys_timezone():
     tenant = tenant_create(timezone="Asia/Kathmandu")  # UTC+05:45: no server timezone looks like it
     html = get(tenant.viewer, f"/properties/{tenant.property.public_id}/realtime").content.decode()
