@@ -76,3 +76,24 @@ def test_reports_answer_without_the_cache_when_redis_is_down(tenant_a):
     }
     with override_settings(CACHES={"default": unreachable, "lockout": unreachable}):
         assert overview(tenant_a.property)[0]["pageviews"] == 1
+
+
+def test_a_series_by_day_keeps_its_unchanged_days_from_the_cache_while_today_changes(tenant_a):
+    prop = tenant_a.property
+
+    def on(day: int, visitor: str) -> None:
+        event = validated_event(
+            ts=datetime(2026, 3, day, 12, tzinfo=UTC).isoformat(), visitor_id=visitor, session_id=visitor
+        )
+        events_store(batches=[AcceptedBatch(prop.pk, 0, datetime.now(UTC), [event])])
+
+    on(1, "v1")
+    rollup_refresh_dirty_days(quiet_seconds=0)
+    on(2, "v2")  # the 2nd stays dirty: "today"
+    query = MetricsQuery(property=prop, date_from=DAY, date_to=date(2026, 3, 2), interval="day")
+    assert [row["pageviews"] for row in query.calculate()] == [1, 1]
+    on(2, "v3")
+    with CaptureQueriesContext(connection) as queries:
+        assert [row["pageviews"] for row in query.calculate()] == [1, 2]
+    # The range's version, then each run's: the 1st from the cache, the 2nd computed (one statement).
+    assert len(queries) == 1 + KEY_QUERIES + KEY_QUERIES + 1
