@@ -315,26 +315,20 @@ class MetricsQuery:
 
     @property
     def _pageviews_only(self) -> bool:
-        """Whether the only event-level restriction is type=pageview, which sessions answer by their pageviews."""
-        return self.filters.get("type") == "pageview" and not self._event_restrictions(exempt_pageviews=True)
-
-    def _event_restrictions(self, *, exempt_pageviews: bool = False) -> list[str]:
-        names = [name for name in (*self.excluded, *self.non_empty) if name in EVENT_DIMENSIONS]
-        names += [
-            name
-            for name, value in self.filters.items()
-            if name in EVENT_DIMENSIONS and not (exempt_pageviews and (name, value) == ("type", "pageview"))
-        ]
-        return names
+        """Whether the query reads sessions only and keeps type=pageview: those with pageviews."""
+        return self.filters.get("type") == "pageview" and not self._reads_events
 
     @property
     def _reads_events(self) -> bool:
-        """Whether facts come from event rows: by hour, or grouped or restricted by an event dimension."""
-        return (
-            self.interval == "hour"
-            or any(name in EVENT_DIMENSIONS for name in self.group_by)
-            or bool(self._event_restrictions(exempt_pageviews=True))
-        )
+        """Whether facts come from event rows: by hour, or grouped or restricted by an event dimension
+        (but for type=pageview, which sessions answer by their pageviews)."""
+        restricted = [name for name in (*self.excluded, *self.non_empty) if name in EVENT_DIMENSIONS]
+        restricted += [
+            name
+            for name, value in self.filters.items()
+            if name in EVENT_DIMENSIONS and (name, value) != ("type", "pageview")
+        ]
+        return self.interval == "hour" or any(name in EVENT_DIMENSIONS for name in self.group_by) or bool(restricted)
 
     def _conditions(self, dimensions: dict[str, str], alias: str) -> tuple[list[str], list]:
         """WHERE conditions (and their parameters) of the filters, exclusions and non-blanks on `dimensions`."""
