@@ -794,28 +794,28 @@ def cases_time(
                     timed(case)
 
 
-def event_arrival(url: str, property_public_id: str, today: date):
+def event_arrival(property_public_id: str, today: date):
     """A function that stores one more event for `today` (a copy of one of its events, with a new
     id) and marks the day dirty with a new token, as the ingest path does."""
-    from apps.ingestion.services import EVENT_COLUMNS
+    from django.db import connection
+    from django.utils import timezone
 
-    connection = psycopg.connect(url, autocommit=True)
-    property_id = connection.execute(
-        "SELECT id FROM properties_property WHERE public_id = %s", [property_public_id]
-    ).fetchone()[0]
+    from apps.ingestion.models import Event
+    from apps.ingestion.services import EVENT_COLUMNS, _days_mark_dirty
+    from apps.properties.models import Property
+
+    property_id = Property.objects.get(public_id=property_public_id).pk
     columns = ", ".join(column for column in EVENT_COLUMNS if column != "event_id")
+    table = Event._meta.db_table
 
     def arrive() -> None:
-        connection.execute(
-            f"INSERT INTO ingestion_event (event_id, {columns}) SELECT gen_random_uuid()::text, {columns}"  # noqa: S608
-            " FROM ingestion_event WHERE property_id = %s AND day = %s LIMIT 1",
-            [property_id, today],
-        )
-        connection.execute(
-            "UPDATE ingestion_dirtyday SET token = floor(random() * 9e18)::bigint, marked_at = now()"
-            " WHERE property_id = %s AND day = %s",
-            [property_id, today],
-        )
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f"INSERT INTO {table} (event_id, {columns}) SELECT gen_random_uuid()::text, {columns}"  # noqa: S608
+                f" FROM {table} WHERE property_id = %s AND day = %s LIMIT 1",
+                [property_id, today],
+            )
+        _days_mark_dirty([(property_id, today)], now=timezone.now())
 
     return arrive
 
@@ -973,7 +973,7 @@ def main() -> int:
             session = session_cookie(connection, credentials["email"], credentials["password"])
             cases = cases_build(credentials, parameters.today, session)
             started = time.monotonic()
-            arrive = event_arrival(url, credentials["property_id"], parameters.today)
+            arrive = event_arrival(credentials["property_id"], parameters.today)
             cases_time(
                 connection, cases, warmup=args.warmup, repeat=args.repeat, budget=args.budget, event_arrive=arrive
             )

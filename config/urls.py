@@ -62,7 +62,7 @@ urlpatterns = [
     path(
         "v1/properties/<str:property_id>/keys/<int:key_id>/rotate",
         ApiKeyRotateApi.as_view(),
-        name="property-key-rotate",
+        name="property-key-rotation",
     ),
     # The schema has a renderer of its own: the API's orjson renderer cannot render one.
     path("v1/schema", SpectacularAPIView.as_view(renderer_classes=[OpenApiJsonRenderer]), name="api-schema"),

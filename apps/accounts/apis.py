@@ -135,7 +135,9 @@ class LogoutApi(_TokenApi):
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
-class _MemberApi(APIView):
+class MemberAuthenticatedApi(APIView):
+    """An endpoint for people: signed in by JWT or session cookie, as a member of some organisation."""
+
     authentication_classes = MEMBER_AUTHENTICATION
     permission_classes = [IsMember]
 
@@ -153,7 +155,7 @@ class OrganizationNameInputSerializer(serializers.Serializer):
     name = serializers.CharField(max_length=200)
 
 
-class OrganizationsApi(_MemberApi):
+class OrganizationsApi(MemberAuthenticatedApi):
     """`/v1/organizations`: the caller's organisations; create one, owned by the caller."""
 
     class OutputSerializer(OrganizationOutputSerializer):
@@ -182,7 +184,7 @@ class OrganizationsApi(_MemberApi):
         return Response(OrganizationOutputSerializer(organization).data, status=status.HTTP_201_CREATED)
 
 
-class OrganizationApi(_MemberApi):
+class OrganizationApi(MemberAuthenticatedApi):
     """`/v1/organizations/{organization_id}`: any member reads it; the owner renames or deletes it."""
 
     @extend_schema(
@@ -239,7 +241,7 @@ class InvitationOutputSerializer(serializers.Serializer):
     expires_at = serializers.DateTimeField()
 
 
-class MembersApi(_MemberApi):
+class MembersApi(MemberAuthenticatedApi):
     """`/v1/organizations/{organization_id}/members`: any member lists them; the owner invites by email."""
 
     class InputSerializer(serializers.Serializer):
@@ -279,7 +281,7 @@ class MembersApi(_MemberApi):
         return Response(InvitationOutputSerializer(invitation).data, status=status.HTTP_201_CREATED)
 
 
-class MemberApi(_MemberApi):
+class MemberApi(MemberAuthenticatedApi):
     """`/v1/organizations/{organization_id}/members/{member_id}`: the owner changes a role or removes a
     member; any member may remove themselves (leave)."""
 
@@ -317,7 +319,7 @@ class MemberApi(_MemberApi):
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
-class InvitationsApi(_MemberApi):
+class InvitationsApi(MemberAuthenticatedApi):
     """`/v1/organizations/{organization_id}/invitations`: invitations not yet accepted or withdrawn."""
 
     @extend_schema(
@@ -332,7 +334,7 @@ class InvitationsApi(_MemberApi):
         return Response(InvitationOutputSerializer(invitations_pending(organization=organization), many=True).data)
 
 
-class InvitationApi(_MemberApi):
+class InvitationApi(MemberAuthenticatedApi):
     """`/v1/organizations/{organization_id}/invitations/{invitation_id}`: the owner withdraws an invitation."""
 
     @extend_schema(

@@ -1,7 +1,6 @@
 """Reads for organisations and their members, always through the tenant door (TenantQuerySet)."""
 
 from django.db.models import OuterRef, QuerySet, Subquery
-from django.http import Http404
 
 from apps.accounts.models import Invitation, Membership, Organization, Role, User
 
@@ -32,12 +31,7 @@ def memberships_of_organization(*, organization: Organization) -> QuerySet[Membe
 
 def membership_access(*, organization: Organization, membership_id: int | str) -> Membership:
     """One membership of an organisation the caller has passed the door for; 404 for any other id."""
-    found = None
-    if str(membership_id).isdigit():
-        found = memberships_of_organization(organization=organization).filter(pk=membership_id).first()
-    if found is None:
-        raise Http404
-    return found
+    return memberships_of_organization(organization=organization).by_id(membership_id)
 
 
 def invitations_pending(*, organization: Organization) -> QuerySet[Invitation]:
@@ -47,9 +41,4 @@ def invitations_pending(*, organization: Organization) -> QuerySet[Invitation]:
 
 def invitation_access(*, organization: Organization, invitation_id: int | str) -> Invitation:
     """One pending invitation of an organisation the caller has passed the door for; 404 for any other id."""
-    found = None
-    if str(invitation_id).isdigit():
-        found = invitations_pending(organization=organization).filter(pk=invitation_id).first()
-    if found is None:
-        raise Http404
-    return found
+    return invitations_pending(organization=organization).by_id(invitation_id)

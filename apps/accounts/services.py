@@ -14,7 +14,7 @@ from django.utils.crypto import get_random_string
 from django.utils.text import slugify
 from rest_framework_simplejwt.token_blacklist.models import OutstandingToken
 
-from apps.accounts.models import Invitation, Membership, Organization, Role, User
+from apps.accounts.models import PUBLIC_ID_ALPHABET, Invitation, Membership, Organization, Role, User
 from config.api import ApplicationError
 
 INVITATION_SALT = "clickmeter.invitation"
@@ -43,7 +43,7 @@ def organization_create(*, name: str, owner: User) -> Organization:
     base = slugify(name)[:80] or "org"
     slug = base
     while Organization.objects.filter(slug=slug).exists():
-        slug = f"{base}-{get_random_string(6, 'abcdefghijkmnpqrstuvwxyz23456789')}"
+        slug = f"{base}-{get_random_string(6, PUBLIC_ID_ALPHABET)}"
     organization = Organization.objects.create(name=name[:200], slug=slug)
     Membership.objects.create(user=owner, organization=organization, role=Role.OWNER)
     return organization

@@ -4,6 +4,7 @@ from rest_framework import serializers, status
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from apps.accounts.apis import MemberAuthenticatedApi
 from apps.accounts.models import Role
 from apps.accounts.selectors import organization_access
 from apps.keys.authentication import ReadKeyAuthentication
@@ -22,7 +23,7 @@ from apps.keys.throttling import ReportRateThrottle
 from apps.properties.models import validate_timezone
 from apps.properties.selectors import properties_of_user
 from apps.properties.services import origin_normalize, property_delete, property_update
-from config.api import MEMBER_AUTHENTICATION, IsMember, input_validated
+from config.api import input_validated
 from config.openapi import error_responses
 
 # The property endpoints live here, with the keys: creating a property issues its first keys.
@@ -54,11 +55,8 @@ def api_key_created_data(api_key: ApiKey, secret: str) -> dict:
     return {**ApiKeyOutputSerializer(api_key).data, "secret": secret}
 
 
-class ApiKeysApi(APIView):
+class ApiKeysApi(MemberAuthenticatedApi):
     """`/v1/properties/{property_id}/keys`: list a property's keys, or create one (admins)."""
-
-    authentication_classes = MEMBER_AUTHENTICATION
-    permission_classes = [IsMember]
 
     class InputSerializer(serializers.Serializer):
         kind = serializers.ChoiceField(choices=ApiKey.Kind.choices)
@@ -89,11 +87,8 @@ class ApiKeysApi(APIView):
         return Response(api_key_created_data(api_key, secret), status=status.HTTP_201_CREATED)
 
 
-class ApiKeyApi(APIView):
+class ApiKeyApi(MemberAuthenticatedApi):
     """`/v1/properties/{property_id}/keys/{key_id}`: one key (admins); DELETE revokes it."""
-
-    authentication_classes = MEMBER_AUTHENTICATION
-    permission_classes = [IsMember]
 
     @extend_schema(
         tags=["keys"],
@@ -118,12 +113,9 @@ class ApiKeyApi(APIView):
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
-class ApiKeyRotateApi(APIView):
+class ApiKeyRotateApi(MemberAuthenticatedApi):
     """`POST /v1/properties/{property_id}/keys/{key_id}/rotate`: replace a key, keeping the old one
     working for the rotation grace period."""
-
-    authentication_classes = MEMBER_AUTHENTICATION
-    permission_classes = [IsMember]
 
     class OutputSerializer(ApiKeyCreatedSerializer):
         previous = ApiKeyOutputSerializer(help_text="The rotated key, now expiring at `expires_at`.")
@@ -180,11 +172,8 @@ class PropertyOutputSerializer(serializers.Serializer):
     created_at = serializers.DateTimeField()
 
 
-class PropertiesApi(APIView):
+class PropertiesApi(MemberAuthenticatedApi):
     """`/v1/properties`: the properties a member may see; create one (admins of its organisation)."""
-
-    authentication_classes = MEMBER_AUTHENTICATION
-    permission_classes = [IsMember]
 
     class FilterSerializer(serializers.Serializer):
         organization = serializers.CharField(max_length=32, required=False)
@@ -231,11 +220,8 @@ class PropertiesApi(APIView):
         return Response({**PropertyOutputSerializer(prop).data, "keys": keys}, status=status.HTTP_201_CREATED)
 
 
-class PropertyApi(APIView):
+class PropertyApi(MemberAuthenticatedApi):
     """`/v1/properties/{property_id}`: read (viewers), change (admins) or delete (owners) a property."""
-
-    authentication_classes = MEMBER_AUTHENTICATION
-    permission_classes = [IsMember]
 
     class UpdateSerializer(serializers.Serializer):
         name = serializers.CharField(max_length=200)

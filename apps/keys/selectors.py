@@ -143,7 +143,4 @@ def api_keys_of_property(*, property: Property) -> QuerySet[ApiKey]:
 
 def api_key_access(*, property: Property, key_id: int | str) -> ApiKey:
     """One key of a property the caller has passed the door for; 404 for any other id."""
-    key = property.api_keys.filter(pk=key_id).first() if str(key_id).isdigit() else None
-    if key is None:
-        raise Http404
-    return key
+    return property.api_keys.by_id(key_id)

@@ -30,12 +30,16 @@ def property_create(
     prop = Property(
         organization=organization,
         name=name,
-        allowed_origins=sorted({origin_normalize(origin) for origin in allowed_origins}),
+        allowed_origins=_origins_normalized(allowed_origins),
         timezone=timezone,
     )
     prop.full_clean()
     prop.save()
     return prop
+
+
+def _origins_normalized(origins) -> list[str]:
+    return sorted({origin_normalize(origin) for origin in origins})
 
 
 _UPDATABLE = (
@@ -55,7 +59,7 @@ def property_update(*, property: Property, **changes) -> Property:
         raise ValueError(f"not updatable: {', '.join(sorted(unknown))}")
     new_timezone = changes.pop("timezone", property.timezone)
     if "allowed_origins" in changes:
-        changes["allowed_origins"] = sorted({origin_normalize(origin) for origin in changes["allowed_origins"]})
+        changes["allowed_origins"] = _origins_normalized(changes["allowed_origins"])
     for field, value in changes.items():
         setattr(property, field, value)
     property.full_clean()

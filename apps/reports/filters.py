@@ -53,7 +53,7 @@ class FilterChip:
 
 
 def dimension_label(dimension: str) -> str:
-    return DIMENSION_LABELS.get(dimension) or dimension.replace("_", " ").capitalize()
+    return DIMENSION_LABELS[dimension]
 
 
 def filters_from_params(params: Mapping[str, str]) -> dict[str, str]:

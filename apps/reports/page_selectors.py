@@ -9,11 +9,12 @@ from datetime import date
 from django.db.models import QuerySet
 from django.http import Http404
 
+from apps.keys.services import api_key_hash
 from apps.properties.models import Property
 from apps.reports.models import SharedLink
 from apps.reports.periods import Period
 from apps.reports.selectors import MetricsQuery
-from apps.reports.services import SHARED_LINK_PREFIX, shared_link_token_hash
+from apps.reports.services import SHARED_LINK_PREFIX
 
 MAX_TOKEN_LENGTH = 64
 
@@ -28,7 +29,7 @@ def shared_link_resolve(token: str) -> SharedLink | None:
         return None
     return (
         SharedLink.objects.select_related("property")
-        .filter(token_hash=shared_link_token_hash(token), revoked_at__isnull=True)
+        .filter(token_hash=api_key_hash(token), revoked_at__isnull=True)
         .first()
     )
 

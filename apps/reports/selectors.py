@@ -90,6 +90,18 @@ def _vendor_sql(postgresql: str, sqlite: str) -> str:
     return postgresql if connection.vendor == "postgresql" else sqlite
 
 
+def _local_time_sql(column: str, property: Property, moment: datetime, postgresql_format: str, sqlite_format: str):
+    """`column` (a time) as text in the property's timezone, in each database's format. SQLite has
+    no time zones: it applies the property's offset at `moment`."""
+    # A validated IANA name (Property.timezone's validator): letters, digits, _ + - / only.
+    timezone = property.timezone.replace("'", "")
+    offset = int(moment.astimezone(property.tzinfo).utcoffset().total_seconds() // 60)
+    return _vendor_sql(
+        f"to_char({column} AT TIME ZONE '{timezone}', '{postgresql_format}')",
+        f"strftime('{sqlite_format}', {column}, '{offset} minutes')",
+    )
+
+
 def raw_session_rows_sql(where: str) -> str:
     """A SELECT of SESSION_ROW_COLUMNS computed from the raw events matching `where` (alias e).
 
@@ -348,9 +360,10 @@ class MetricsQuery:
 
     def _bucket_sql(self, alias: str, hour_column: str) -> str:
         if self.interval == "hour":
-            return _vendor_sql(
-                f"to_char({alias}.{hour_column} AT TIME ZONE '{self._timezone()}', 'YYYY-MM-DD\"T\"HH24:00')",
-                f"strftime('%%Y-%%m-%%dT%%H:00', {alias}.{hour_column}, '{self._utc_offset_minutes()} minutes')",
+            # On SQLite, the offset at noon of the first day stands for the whole range.
+            noon = datetime.combine(self.date_from, time(12), self.property.tzinfo)
+            return _local_time_sql(
+                f"{alias}.{hour_column}", self.property, noon, 'YYYY-MM-DD"T"HH24:00', "%%Y-%%m-%%dT%%H:00"
             )
         day = f"{alias}.day"
         if self.interval == "week":
@@ -361,15 +374,6 @@ class MetricsQuery:
         if self.interval == "month":
             return _vendor_sql(f"CAST(date_trunc('month', {day}) AS date)", f"date({day}, 'start of month')")
         return day if self.interval == "day" else "0"
-
-    def _timezone(self) -> str:
-        # A validated IANA name (Property.timezone's validator): letters, digits, _ + - / only.
-        return self.property.timezone.replace("'", "")
-
-    def _utc_offset_minutes(self) -> int:
-        # SQLite has no time zones: the offset at noon of the first day stands for the whole range.
-        noon = datetime.combine(self.date_from, time(12), self.property.tzinfo)
-        return int(noon.utcoffset().total_seconds() // 60)
 
     def _rows(self, grain: str) -> tuple[str, list]:
         """The rows of `grain` with the columns this query reads (fewer columns, faster scans)."""
@@ -669,11 +673,7 @@ def realtime_report(*, property: Property, now: datetime, minutes: int = 30, lim
     """The last `minutes` minutes from raw events: visitors and pageviews in all, pageviews per local
     minute (zeros included), and the top pages and their sessions' sources by pageviews."""
     where, params = _recent_events_sql(property, now, minutes)
-    offset = int(now.astimezone(property.tzinfo).utcoffset().total_seconds() // 60)
-    minute = _vendor_sql(
-        f"to_char(e.ts AT TIME ZONE '{property.timezone.replace(chr(39), '')}', 'HH24:MI')",
-        f"strftime('%%H:%%M', e.ts, '{offset} minutes')",
-    )
+    minute = _local_time_sql("e.ts", property, now, "HH24:MI", "%%H:%%M")
     pageviews = f"SUM(CASE WHEN e.{PAGEVIEW} THEN 1 ELSE 0 END)"
     since_day = (now - timedelta(minutes=minutes)).astimezone(property.tzinfo).date()
     sessions_sql, sessions_params = grain_rows_sql(

@@ -1,4 +1,3 @@
-import hashlib
 import secrets
 from datetime import date, timedelta
 
@@ -11,6 +10,7 @@ from django.utils import timezone
 
 from apps.accounts.models import User
 from apps.ingestion.models import DirtyDay, Event
+from apps.keys.services import VISIBLE_CHARS, api_key_hash
 from apps.properties.models import Property
 from apps.reports.models import EventRollup, RollupGeneration, SessionRollup, SharedLink
 from apps.reports.selectors import EVENT_ROW_COLUMNS, SESSION_ROW_COLUMNS, raw_event_rows_sql, raw_session_rows_sql
@@ -88,20 +88,18 @@ def retention_enforce(*, today: date | None = None) -> int:
     for prop in Property.objects.only("pk", "retention_days"):
         cutoff = today - timedelta(days=prop.retention_days)
         with transaction.atomic():
-            deleted += Event.objects.filter(property=prop, day__lt=cutoff).delete()[0]
-            SessionRollup.objects.filter(property=prop, day__lt=cutoff).delete()
-            EventRollup.objects.filter(property=prop, day__lt=cutoff).delete()
-            DirtyDay.objects.filter(property=prop, day__lt=cutoff).delete()
-            rollup_generation_renew(property_id=prop.pk)
+            events = Event.objects.filter(property=prop, day__lt=cutoff).delete()[0]
+            others = sum(
+                model.objects.filter(property=prop, day__lt=cutoff).delete()[0]
+                for model in (SessionRollup, EventRollup, DirtyDay)
+            )
+            if events or others:
+                rollup_generation_renew(property_id=prop.pk)
+            deleted += events
     return deleted
 
 
 SHARED_LINK_PREFIX = "sl_"
-SHARED_LINK_VISIBLE_CHARS = 8
-
-
-def shared_link_token_hash(token: str) -> str:
-    return hashlib.sha256(token.encode()).hexdigest()
 
 
 def shared_link_create(
@@ -113,8 +111,8 @@ def shared_link_create(
     shared_link = SharedLink(
         property=property,
         name=name,
-        prefix=token[: len(SHARED_LINK_PREFIX) + SHARED_LINK_VISIBLE_CHARS],
-        token_hash=shared_link_token_hash(token),
+        prefix=token[: len(SHARED_LINK_PREFIX) + VISIBLE_CHARS],
+        token_hash=api_key_hash(token),
         password_hash=make_password(password) if password else "",
         created_by=created_by,
     )

@@ -252,7 +252,6 @@ def _page_context(prop: Property, urls: DashboardUrls, scope: Scope, *, params, 
         "live_visitors": realtime_visitors(property=prop, now=timezone.now(), minutes=LIVE_MINUTES),
         "live_minutes": LIVE_MINUTES,
         "period": period,
-        "previous_period": scope.previous,
         "period_error": scope.period_error,
         "period_links": [
             {

@@ -63,6 +63,12 @@ def test_cards_equal_the_api_for_both_periods_with_the_change(client, tenant_a):
 
 def test_the_series_has_every_bucket_with_the_previous_period_alongside(client, tenant_a):
     seed(tenant_a.property)
+    elsewhere = [  # pageviews the country filter must leave out, in both periods
+        validated_event(ts=f"{day}T12:00:00+00:00", visitor_id="fr", session_id=f"fr-{day}")
+        for day in (date(2026, 5, 3), PERIOD.date_from)
+    ]
+    batch = AcceptedBatch(tenant_a.property.pk, 0, datetime(2026, 5, 20, tzinfo=UTC), elsewhere, {"country": "FR"})
+    events_store(batches=[batch])
     series = dashboard_series(
         property=tenant_a.property,
         period=PERIOD,
@@ -80,7 +86,13 @@ def test_the_series_has_every_bucket_with_the_previous_period_alongside(client, 
         country="GB",
     )
     earlier = api(
-        client, tenant_a, date_from=date(2026, 5, 1), date_to=date(2026, 5, 7), metrics="pageviews", interval="day"
+        client,
+        tenant_a,
+        date_from=date(2026, 5, 1),
+        date_to=date(2026, 5, 7),
+        metrics="pageviews",
+        interval="day",
+        country="GB",
     )
     assert series["interval"] == "day"
     assert [(point["bucket"], point["value"], point["previous"]) for point in series["points"]] == [

@@ -9,10 +9,11 @@ from django.contrib.auth.hashers import identify_hasher
 from django.core.exceptions import ValidationError
 
 from apps.accounts.models import TenantQuerySet
+from apps.keys.services import api_key_hash
 from apps.reports.models import SharedLink
 from apps.reports.page_selectors import shared_link_resolve
 from apps.reports.periods import property_today
-from apps.reports.services import shared_link_create, shared_link_revoke, shared_link_token_hash
+from apps.reports.services import shared_link_create, shared_link_revoke
 from tests.conftest import session_client_for
 from tests.factories import PropertyFactory
 from tests.reports.test_views_dashboard import card_values, count_cards, seed
@@ -40,7 +41,7 @@ def test_a_link_stores_only_the_tokens_hash_and_a_prefix(tenant_a):
     link, token = shared_link_create(property=tenant_a.property, name="Board")
     assert token.startswith("sl_") and len(token) == 3 + 32  # 192 random bits
     link.refresh_from_db()
-    assert link.token_hash == shared_link_token_hash(token) and token not in link.token_hash
+    assert link.token_hash == api_key_hash(token) and token not in link.token_hash
     assert link.prefix == token[:11]
     assert not link.has_password() and link.password_hash == ""
 

@@ -39,7 +39,6 @@ def thousands(value) -> str:
     return f"{value:,}"
 
 
-@register.filter
 def duration(seconds) -> str:
     """Seconds as 42s, 1m 05s or 1h 02m 05s."""
     hours, rest = divmod(int(seconds), 3600)
