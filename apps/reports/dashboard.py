@@ -203,13 +203,13 @@ def dashboard_panel(
 def dashboard_event_data(
     *, property: Property, date_from: date, date_to: date, filters: dict[str, str], event_type: str, limit: int
 ) -> list[dict]:
-    """The `data` keys and values of one custom event type (see report_event_data)."""
-    column_filters = {name: value for name, value in filters.items() if name not in ("entry_page", "exit_page")}
+    """The `data` keys and values of one custom event type (see report_event_data), under the
+    page's filters but its event type filter."""
     return report_event_data(
         property=property,
         date_from=date_from,
         date_to=date_to,
         event_type=event_type,
-        filters={key: value for key, value in column_filters.items() if key != "type"},
+        filters={name: value for name, value in filters.items() if name != "type"},
         limit=limit,
     )

@@ -338,6 +338,12 @@ def test_the_event_data_csv(traffic):
     assert sorted(table[1:]) == [["signup", "plan", "free", "1", "1"], ["signup", "plan", "pro", "1", "1"]]
 
 
+def test_event_data_follows_the_pages_session_filters(traffic):
+    # v2's session entered on /pricing and signed up on the free plan; v1's entered on /.
+    entered = read_csv(page(traffic, "export/event-data.csv", "?range=7d&event=signup&f_entry_page=%2Fpricing"))
+    assert entered[1:] == [["signup", "plan", "free", "1", "1"]]
+
+
 @pytest.mark.parametrize("value", ['=HYPERLINK("http://x")', "+1+1", "-2+3", "@SUM(A1)", "\tx", "\rx"])
 def test_csv_cells_that_a_spreadsheet_would_run_are_quoted(tenant_a, value):
     prop = tenant_a.property
