@@ -157,7 +157,6 @@ class ApiKeyAdmin(TenantAdmin):
             except ApplicationError as refusal:
                 messages.error(request, f"{api_key.prefix}…: {refusal.message}")
                 continue
-            api_key.refresh_from_db(fields=["expires_at"])
             messages.warning(
                 request,
                 f"New {new_key.kind} key of {api_key.property.name}: {secret} — copy it now, it will not be shown"

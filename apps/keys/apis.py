@@ -133,7 +133,6 @@ class ApiKeyRotateApi(MemberAuthenticatedApi):
         prop = property_access(actor=request.user, public_id=property_id, role=Role.ADMIN)
         old_key = api_key_access(property=prop, key_id=key_id)
         new_key, secret = api_key_rotate(api_key=old_key)
-        old_key.refresh_from_db(fields=["expires_at"])
         body = {**api_key_created_data(new_key, secret), "previous": ApiKeyOutputSerializer(old_key).data}
         return Response(body, status=status.HTTP_201_CREATED)
 

@@ -70,16 +70,18 @@ def api_key_rotation_grace() -> timedelta:
 @transaction.atomic
 def api_key_rotate(*, api_key: ApiKey) -> tuple[ApiKey, str]:
     """Replace a key: return a new key of the same kind and name with its secret, and let the old one
-    work only for the rotation grace period (CLICKMETER_KEY_ROTATION_GRACE_HOURS, 24 by default)."""
-    api_key = ApiKey.objects.select_for_update().get(pk=api_key.pk)
+    work only for the rotation grace period (CLICKMETER_KEY_ROTATION_GRACE_HOURS, 24 by default).
+    `api_key` itself shows the old key's new expiry afterwards."""
+    locked = ApiKey.objects.select_for_update().get(pk=api_key.pk)
     now = timezone.now()
-    if not api_key.is_active(now):
+    if not locked.is_active(now):
         raise ApplicationError("key_inactive", "A revoked or expired key cannot be rotated.", status_code=409)
     old_expiry = now + api_key_rotation_grace()
-    if api_key.expires_at is None or api_key.expires_at > old_expiry:
-        api_key.expires_at = old_expiry
-        api_key.save(update_fields=["expires_at"])
-    return api_key_create(property=api_key.property, kind=api_key.kind, name=api_key.name)
+    if locked.expires_at is None or locked.expires_at > old_expiry:
+        locked.expires_at = old_expiry
+        locked.save(update_fields=["expires_at"])
+    api_key.expires_at = locked.expires_at
+    return api_key_create(property=api_key.property, kind=locked.kind, name=locked.name)
 
 
 @transaction.atomic
