@@ -1,8 +1,8 @@
 #!/usr/bin/env python
 """bench/enrichment: events/s through the enrichment pipeline alone, step by step.
 
-Web side (per request): client address, bot check, GeoIP lookup (MaxMind's test database from
-shared/testdata), cookieless visitor hash. Worker side (per event): user-agent parsing, attribution
+Web side (per request): client address, bot check, GeoIP lookup (the test database of
+tests/geoip.py), cookieless visitor hash. Worker side (per event): user-agent parsing, attribution
 (URL, UTM, referrer, source, channel) and session derivation (against the configured cache).
 Inputs cycle through 300 distinct user agents, 2,000 addresses and 500 URL/referrer pairs, so the
 per-string caches see a realistic mix of hits and misses. Prints events/s and CPU µs per event.
@@ -14,6 +14,7 @@ import argparse
 import os
 import random
 import sys
+import tempfile
 import time
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -21,7 +22,6 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-GEOIP_TEST_DB = ROOT.parent / "shared/testdata/geoip/GeoLite2-City-Test.mmdb"
 BROWSERS = [
     "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/{v}.0.0.0 Safari/537.36",
     "Mozilla/5.0 (Macintosh; Intel Mac OS X 10_15_7) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/{v}.1 Safari/605",
@@ -44,10 +44,11 @@ def main() -> int:
     parser.add_argument("--events", type=int, default=50_000)
     args = parser.parse_args()
     from bench.ingest import database_reset
+    from tests.geoip import geoip_test_database_write
 
     os.environ.update(
         DJANGO_SETTINGS_MODULE="tests.settings",
-        CLICKMETER_GEOIP_PATH=str(GEOIP_TEST_DB),
+        CLICKMETER_GEOIP_PATH=str(geoip_test_database_write(Path(tempfile.mkdtemp()) / "City-Test.mmdb")),
         DATABASE_URL=database_reset("postgres://postgres@127.0.0.1:5432/postgres", "clickmeter_bench"),
     )
     import django

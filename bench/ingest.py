@@ -31,6 +31,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from tests.e2e.stack import Stack, wait_until  # noqa: E402
+from tests.geoip import geoip_test_database_write  # noqa: E402
 
 PHASES = (("ceiling", "ceiling (bare Django view)", 1), ("events", "single event", 1), ("events", "20-event batch", 20))
 
@@ -100,7 +101,7 @@ def main() -> int:
             Path(tmp), database_url,
             web_args=("--access-logfile", str(access_log), "--access-logformat", "%(s)s %(m)s %(U)s"),
             CLICKMETER_INGEST_CLAIM_IDLE_SECONDS="60",
-            CLICKMETER_GEOIP_PATH=str(ROOT.parent / "shared/testdata/geoip/GeoLite2-City-Test.mmdb"),
+            CLICKMETER_GEOIP_PATH=str(geoip_test_database_write(Path(tmp) / "City-Test.mmdb")),
         )  # fmt: skip
         stack.start()
         accounting = {"answered_requests": 0, "accepted_events": 0}

@@ -8,13 +8,14 @@ from django.urls import URLPattern, URLResolver, get_resolver
 from rest_framework_simplejwt.tokens import RefreshToken
 
 from apps.accounts.models import Organization, Role, User
-from apps.ingestion import buffer
+from apps.ingestion import buffer, enrichment
 from apps.keys import selectors as key_selectors
 from apps.keys import services as key_services
 from apps.keys.services import property_keys_create
 from apps.properties.models import Property
 from tests.e2e.stack import BROWSER_USER_AGENT
 from tests.factories import MembershipFactory, PropertyFactory
+from tests.geoip import geoip_test_database_write
 
 
 @dataclass
@@ -106,3 +107,17 @@ def tenant_b(db) -> Tenant:
 def client():
     """A test client that presents itself as a desktop browser (an empty user agent is a bot)."""
     return Client(HTTP_USER_AGENT=BROWSER_USER_AGENT)
+
+
+@pytest.fixture(scope="session")
+def geoip_database(tmp_path_factory):
+    return geoip_test_database_write(tmp_path_factory.mktemp("geoip") / "City-Test.mmdb")
+
+
+@pytest.fixture
+def geoip(settings, geoip_database):
+    """Enrichment with the test GeoIP database (tests/geoip.py)."""
+    settings.CLICKMETER_GEOIP_PATH = str(geoip_database)
+    enrichment._geoip_reader.cache_clear()
+    yield
+    enrichment._geoip_reader.cache_clear()

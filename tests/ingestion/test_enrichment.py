@@ -2,15 +2,12 @@
 
 import json
 from datetime import date
-from pathlib import Path
 
 import pytest
 
 from apps.ingestion import enrichment
 from apps.ingestion.models import DailySalt, DroppedEvents, Event
 from apps.ingestion.services import daily_salts_destroy, dropped_events_flush
-
-GEOIP_TEST_DB = Path(__file__).resolve().parents[3] / "shared/testdata/geoip/GeoLite2-City-Test.mmdb"
 
 CHROME_WINDOWS = (
     "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36"
@@ -81,16 +78,7 @@ def test_user_agent_parse_gives_browser_os_major_versions_and_device_type(user_a
     ) == expected
 
 
-@pytest.fixture
-def geoip(settings):
-    assert GEOIP_TEST_DB.exists(), GEOIP_TEST_DB
-    settings.CLICKMETER_GEOIP_PATH = str(GEOIP_TEST_DB)
-    enrichment._geoip_reader.cache_clear()
-    yield
-    enrichment._geoip_reader.cache_clear()
-
-
-def test_geo_lookup_from_maxminds_test_networks(geoip):
+def test_geo_lookup_from_the_test_networks(geoip):
     assert enrichment.geo_lookup("81.2.69.142") == {"country": "GB", "region": "GB-ENG", "city": "London"}
     assert enrichment.geo_lookup("89.160.20.112")["country"] == "SE"
     assert enrichment.geo_lookup("127.0.0.1") == {"country": "", "region": "", "city": ""}

@@ -193,12 +193,8 @@ def test_reports_default_to_the_last_seven_days_in_the_property_timezone(client,
     assert date.fromisoformat(body["to"]) - date.fromisoformat(body["from"]) == timedelta(days=6)
 
 
-def test_metrics_group_and_filter_by_enriched_dimensions(client, tenant_a, settings):
-    from apps.ingestion import enrichment
-    from tests.ingestion.test_enrichment import GEOIP_TEST_DB, SAFARI_IPHONE
-
-    settings.CLICKMETER_GEOIP_PATH = str(GEOIP_TEST_DB)
-    enrichment._geoip_reader.cache_clear()
+def test_metrics_group_and_filter_by_enriched_dimensions(client, tenant_a, geoip):
+    from tests.ingestion.test_enrichment import SAFARI_IPHONE
 
     def visit(address, user_agent=None):
         page = {"url": "https://example.com/?utm_source=news&utm_medium=email"}
@@ -216,7 +212,6 @@ def test_metrics_group_and_filter_by_enriched_dimensions(client, tenant_a, setti
     visit("81.2.69.142")
     visit("89.160.20.112", SAFARI_IPHONE)
     visit("89.160.20.112", SAFARI_IPHONE)
-    enrichment._geoip_reader.cache_clear()
     today = timezone.now().date().isoformat()
     by_country = get(client, tenant_a, "metrics", group_by="country,device", metrics="pageviews,unique_visitors",
                      **{"from": today, "to": today}).json()["results"]  # fmt: skip
