@@ -69,7 +69,8 @@ def attribution(*, url: str, referrer: str, event: dict) -> dict[str, str]:
             query = {}
         for name in [*fields]:
             if not fields[name] and query.get(name):
-                fields[name] = query[name][0][: 256 if name.startswith("utm_") else 128]
+                # Percent-decoded, so it may hold a NUL, which no database text column takes.
+                fields[name] = query[name][0].replace("\x00", "")[: 256 if name.startswith("utm_") else 128]
     referrer_host = _host(referrer)
     if referrer_host and referrer_host == hostname:
         referrer_host = ""

@@ -171,6 +171,16 @@ def _text(parent: dict, key: str, name: str, field: str) -> str:
     return value
 
 
+def _url(parent: dict, name: str, field: str) -> str:
+    """A text field that must parse as a URL (the store derives host, path and UTM fields from it)."""
+    value = _text(parent, name, name, field)
+    try:
+        urlsplit(value)
+    except ValueError:
+        raise EventError("invalid_field", f"{field} is not a valid URL.", field) from None
+    return value
+
+
 def _event_validate(raw, *, skew, received_at: datetime) -> dict:
     if not isinstance(raw, dict):
         raise EventError("invalid_event", "Each event must be a JSON object.", "event")
@@ -187,7 +197,7 @@ def _event_validate(raw, *, skew, received_at: datetime) -> dict:
     utm = _object(campaign, "utm", "context.campaign.utm")
     identity = _object(raw, "identity", "identity")
 
-    url = _text(page, "url", "url", "context.page.url")
+    url = _url(page, "url", "context.page.url")
     path = _text(page, "path", "path", "context.page.path")
     if not path and url:
         path = (urlsplit(url).path or "/")[: TEXT_LIMITS["path"]]
@@ -199,7 +209,7 @@ def _event_validate(raw, *, skew, received_at: datetime) -> dict:
         "url": url,
         "path": path,
         "title": _text(page, "title", "title", "context.page.title"),
-        "referrer": _text(page, "referrer", "referrer", "context.page.referrer"),
+        "referrer": _url(page, "referrer", "context.page.referrer"),
         "visitor_id": _text(identity, "visitor_id", "visitor_id", "identity.visitor_id"),
         "session_id": _text(identity, "session_id", "session_id", "identity.session_id"),
         "user_id_hash": _text(identity, "user_id_hash", "user_id_hash", "identity.user_id_hash"),
