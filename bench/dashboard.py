@@ -471,14 +471,18 @@ def _utm_query(campaign) -> dict:
 
 
 def _event_row(shared, fields, model, *, ts, path, url, referrer, day, kind="pageview", data="{}") -> dict:
+    from apps.ingestion.identity import arrival
+
     moment = datetime.fromtimestamp(ts, UTC)
+    received_at = moment + timedelta(seconds=1 + model.rng.random() * 2)
     return {
         **shared,
         **fields,
         "event_id": model.uuid(),
         "type": kind,
         "ts": moment,
-        "received_at": moment + timedelta(seconds=1 + model.rng.random() * 2),
+        "received_at": received_at,
+        "arrival": arrival(received_at=received_at, position=0),
         "day": day,
         "url": url,
         "path": path,

@@ -11,6 +11,9 @@ without a session id is a session of its own, keyed by its event id.
 """
 
 import hashlib
+from datetime import UTC, datetime, timedelta
+
+from apps.ingestion.schema import MAX_EVENTS
 
 SESSION_SEPARATOR = "\x1f"
 OWN_SESSION_SEPARATOR = "\x1e"
@@ -33,3 +36,19 @@ def session_key(*, visitor_id: str, session_id: str, event_id: str) -> int:
 def text_key_sql(expression: str) -> str:
     """PostgreSQL's text_key of a text expression."""
     return f"('x' || substr(md5({expression}), 1, 16))::bit(64)::bigint"
+
+
+# Positions per request in `arrival`: a batch holds at most MAX_EVENTS events.
+ARRIVAL_SLOTS = 512
+assert MAX_EVENTS <= ARRIVAL_SLOTS
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+
+def arrival(*, received_at: datetime, position: int) -> int:
+    """The order in which an event was received: its request's time (µs), then its place in the batch.
+
+    Events of the same `ts` (second-resolution clocks, a batch flushed at once) are put in this
+    order wherever a first or last event is chosen (a session's source, campaign, entry and exit
+    page), not in the random order of their ids.
+    """
+    return (received_at - EPOCH) // timedelta(microseconds=1) * ARRIVAL_SLOTS + position

@@ -18,6 +18,9 @@ class Event(models.Model):
     type = models.CharField(max_length=64)
     ts = models.DateTimeField()
     received_at = models.DateTimeField()
+    # The order events were received in, for events of the same time: the request's arrival in
+    # microseconds, times ARRIVAL_SLOTS, plus the event's position in its batch (identity.arrival).
+    arrival = models.BigIntegerField()
     day = models.DateField()
     url = models.CharField(max_length=2048, blank=True)
     path = models.CharField(max_length=1024, blank=True)

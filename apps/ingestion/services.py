@@ -222,8 +222,8 @@ def events_store(*, batches: list[AcceptedBatch]) -> int:
         if prop is None:
             continue  # the property was deleted after the batch was accepted
         tz = prop.tzinfo
-        for event in batch.events:
-            rows.append(_event_row(prop, event, tz=tz, batch=batch))
+        for position, event in enumerate(batch.events):
+            rows.append(_event_row(prop, event, tz=tz, batch=batch, position=position))
     if not rows:
         return 0
     # A fixed order keeps concurrent transactions from locking the same unique keys crosswise.
@@ -277,7 +277,7 @@ def _events_insert(rows: list[dict]) -> None:
         cursor.execute("DELETE FROM event_load")
 
 
-def _event_row(prop: Property, event: dict, *, tz, batch: AcceptedBatch) -> dict:
+def _event_row(prop: Property, event: dict, *, tz, batch: AcceptedBatch, position: int) -> dict:
     """The column values of one event (EVENT_COLUMNS), derived fields included."""
     ts = datetime.fromisoformat(event["ts"])
     context = batch.context
@@ -287,6 +287,7 @@ def _event_row(prop: Property, event: dict, *, tz, batch: AcceptedBatch) -> dict
         property_id=prop.pk,
         ts=ts,
         received_at=batch.received_at,
+        arrival=identity.arrival(received_at=batch.received_at, position=position),
         day=ts.astimezone(tz).date(),
         campaign_key=fields["campaign_id"] or fields["utm_campaign"],
         visitor_key=identity.visitor_key(event["visitor_id"]),

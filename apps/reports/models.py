@@ -8,11 +8,11 @@ from apps.properties.models import Property
 class SessionRollup(models.Model):
     """One session of one property-local day: who, where from, where it began and ended, how long.
 
-    A session ends at midnight in the property's timezone (as in Universal Analytics): what
-    continues after midnight is the next day's session of its own. Its attribution, place and
-    device are those of its first event (by time, then event id), `entry_path`/`exit_path` the
-    paths of its first and last pageview ('' without pageviews). Reports that need no
-    event-level dimension read only this table (selectors.MetricsQuery).
+    A session ends at midnight in the property's timezone and where a new campaign begins (as in
+    Universal Analytics; selectors.visits_sql): what continues is a session of its own. Its
+    attribution, place and device are those of its first event (by time, then arrival),
+    `entry_path`/`exit_path` the paths of its first and last pageview ('' without pageviews).
+    Reports that need no event-level dimension read only this table (selectors.MetricsQuery).
     """
 
     property = models.ForeignKey(Property, on_delete=models.CASCADE, related_name="+", db_index=False)

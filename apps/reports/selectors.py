@@ -73,6 +73,8 @@ SESSION_ROW_COLUMNS = (
     "last_ts",
 )
 EVENT_ROW_COLUMNS = ("day", "type", "path", "hostname", "session_key", "visitor_key", "events")
+# What an event carries of a campaign: a new value starts a new visit (visits_sql).
+CAMPAIGN_COLUMNS = ("campaign_id", "utm_source", "utm_medium", "utm_campaign", "utm_term", "utm_content")
 # "hour" reads raw events (rollups are daily); "week" starts on Monday.
 INTERVALS = ("hour", "day", "week", "month")
 # Hourly buckets come from raw events; a month of them is 744 points.
@@ -102,24 +104,67 @@ def _local_time_sql(column: str, property: Property, moment: datetime, postgresq
     )
 
 
+def _in_arrival_order(descending: bool = False) -> str:
+    """Events of a session in time order; events of the same time in the order they were received
+    (identity.arrival), then by event id."""
+    direction = " DESC" if descending else ""
+    return f"ts{direction}, arrival{direction}, event_id {_byte_order()}{direction}"
+
+
+def visits_sql(where: str, columns: tuple[str, ...]) -> str:
+    """A SELECT of `columns` of the raw events matching `where` (alias e), `session_key` being the key
+    of the event's visit: its session, split where a new campaign begins.
+
+    Universal Analytics' rule: an event that carries a campaign (a campaign id or any UTM field)
+    other than the last one its session carried starts a new visit, so that a campaign link opened
+    mid-session (an email in the same tab, a server-side sender) counts for its campaign. `where`
+    must select whole days: a visit depends on the session's earlier events. The first visit keeps
+    the session's key; the n-th takes the key moved n towards zero (still a 64-bit integer, and
+    as unlikely to meet another session's key as any two keys are).
+    """
+    carries = "(" + " OR ".join(f"{column} <> ''" for column in CAMPAIGN_COLUMNS) + ")"
+    changed = " OR ".join(f"{column} <> COALESCE(LAG({column}) OVER touches, '')" for column in CAMPAIGN_COLUMNS)
+    order = _in_arrival_order()
+    needed = ", ".join(dict.fromkeys((*columns, "day", "session_key", "ts", "arrival", "event_id", *CAMPAIGN_COLUMNS)))
+    outputs = ", ".join(
+        "CASE WHEN visit = 0 THEN session_key WHEN session_key > 0 THEN session_key - visit"
+        " ELSE session_key + visit END AS session_key"
+        if column == "session_key"
+        else column
+        for column in columns
+    )
+    marked = (
+        f"SELECT {needed}, CASE WHEN {carries}"
+        f" AND ROW_NUMBER() OVER (PARTITION BY day, session_key ORDER BY {order}) > 1 AND ({changed})"
+        f" THEN 1 ELSE 0 END AS starts FROM {Event._meta.db_table} e WHERE {where}"
+        f" WINDOW touches AS (PARTITION BY day, session_key, {carries} ORDER BY {order})"
+    )
+    numbered = (
+        f"SELECT {needed}, SUM(starts) OVER (PARTITION BY day, session_key ORDER BY {order}"
+        f" ROWS UNBOUNDED PRECEDING) AS visit FROM ({marked}) marked"
+    )
+    return f"SELECT {outputs} FROM ({numbered}) numbered"
+
+
 def raw_session_rows_sql(where: str) -> str:
     """A SELECT of SESSION_ROW_COLUMNS computed from the raw events matching `where` (alias e).
 
-    A session's attributes are its first event's and its entry/exit paths those of its first and
-    last pageview, first by time, then by event id.
+    One row per visit (visits_sql). Its attributes are its first event's and its entry/exit paths
+    those of its first and last pageview, in time and arrival order.
     """
-    first, last = f"ts, event_id {_byte_order()}", f"ts DESC, event_id {_byte_order()} DESC"
-    attributes = ", ".join(SESSION_ATTRIBUTES.values())
+    first, last = _in_arrival_order(), _in_arrival_order(descending=True)
+    attributes = tuple(SESSION_ATTRIBUTES.values())
+    events = visits_sql(
+        where, ("day", "session_key", "visitor_key", "type", "path", "ts", "arrival", "event_id", *attributes)
+    )
     ranked = (
-        f"SELECT day, session_key, visitor_key, type, path, ts, {attributes},"
+        f"SELECT day, session_key, visitor_key, type, path, ts, {', '.join(attributes)},"
         f" ROW_NUMBER() OVER (PARTITION BY day, session_key ORDER BY {first}) AS from_first,"
         f" ROW_NUMBER() OVER (PARTITION BY day, session_key, {PAGEVIEW} ORDER BY {first}) AS view_from_first,"
         f" ROW_NUMBER() OVER (PARTITION BY day, session_key, {PAGEVIEW} ORDER BY {last}) AS view_from_last"
-        f" FROM {Event._meta.db_table} e WHERE {where}"
+        f" FROM ({events}) e"
     )
-    firsts = ", ".join(
-        f"MAX(CASE WHEN from_first = 1 THEN {column} END) AS {column}" for column in SESSION_ATTRIBUTES.values()
-    )
+    firsts = ", ".join(f"MAX(CASE WHEN from_first = 1 THEN {column} END) AS {column}" for column in attributes)
     return (
         f"SELECT day, session_key, MAX(visitor_key) AS visitor_key, {firsts},"
         f" COALESCE(MAX(CASE WHEN {PAGEVIEW} AND view_from_first = 1 THEN path END), '') AS entry_path,"
@@ -131,11 +176,9 @@ def raw_session_rows_sql(where: str) -> str:
 
 
 def raw_event_rows_sql(where: str) -> str:
-    """A SELECT of EVENT_ROW_COLUMNS and `ts`, one row per raw event matching `where` (alias e)."""
-    return (
-        "SELECT day, type, path, hostname, session_key, visitor_key, 1 AS events, ts"
-        f" FROM {Event._meta.db_table} e WHERE {where}"
-    )
+    """A SELECT of EVENT_ROW_COLUMNS and `ts`, one row per raw event matching `where` (alias e), in its visit."""
+    events = visits_sql(where, ("day", "type", "path", "hostname", "session_key", "visitor_key", "ts"))
+    return f"SELECT day, type, path, hostname, session_key, visitor_key, 1 AS events, ts FROM ({events}) e"
 
 
 def grain_rows_sql(
@@ -619,10 +662,15 @@ def report_event_data(
     filters = filters or {}
     event_filters = sorted(name for name in filters if name in EVENT_DIMENSIONS)
     session_filters = sorted(name for name in filters if name in SESSION_DIMENSIONS)
-    sessions, params = "", []
+    events, params = f"{Event._meta.db_table} t", []
     if session_filters:
-        sessions_sql, params = grain_rows_sql("sessions", property, date_from, date_to)
-        sessions = f" JOIN ({sessions_sql}) s ON s.day = t.day AND s.session_key = t.session_key"
+        sessions_sql, sessions_params = grain_rows_sql("sessions", property, date_from, date_to)
+        columns = ("property_id", "day", "session_key", "visitor_key", *EVENT_DIMENSIONS.values(), "data")
+        events = (
+            f"({visits_sql('e.property_id = %s AND e.day BETWEEN %s AND %s', columns)}) t"
+            f" JOIN ({sessions_sql}) s ON s.day = t.day AND s.session_key = t.session_key"
+        )
+        params = [property.pk, date_from, date_to, *sessions_params]
     conditions = "".join(f" AND t.{EVENT_DIMENSIONS[name]} = %s" for name in event_filters)
     conditions += "".join(f" AND s.{SESSION_DIMENSIONS[name]} = %s" for name in session_filters)
     pairs = _vendor_sql("CROSS JOIN LATERAL jsonb_each_text(t.data) kv", "CROSS JOIN json_each(t.data) kv")
@@ -633,7 +681,7 @@ def report_event_data(
     sql = (
         f"SELECT kv.key, {value} AS value, COUNT(*) AS events,"
         " COUNT(DISTINCT t.visitor_key) AS unique_visitors"
-        f" FROM {Event._meta.db_table} t{sessions} {pairs}"
+        f" FROM {events} {pairs}"
         f" WHERE t.property_id = %s AND t.day BETWEEN %s AND %s AND t.type = %s{conditions}"
         f" GROUP BY kv.key, {value} ORDER BY events DESC, kv.key, value LIMIT %s"
     )
@@ -654,11 +702,22 @@ def report_event_data(
         ]
 
 
-def _recent_events_sql(property: Property, now: datetime, minutes: int) -> tuple[str, list]:
-    """FROM/WHERE of a property's raw events (alias e) in the `minutes` before `now` (the day bound uses the index)."""
+def _recent_events_sql(property: Property, now: datetime, minutes: int, *, in_visits: bool = False) -> tuple[str, list]:
+    """FROM/WHERE of a property's raw events (alias e) in the `minutes` before `now` (the day bound
+    uses the index), with `in_visits` keyed by their visits (visits_sql, over their whole days)."""
     since = now - timedelta(minutes=minutes)
-    where = f" FROM {Event._meta.db_table} e WHERE e.property_id = %s AND e.day >= %s AND e.ts > %s AND e.ts <= %s"
-    return where, [property.pk, since.astimezone(property.tzinfo).date(), since, now]
+    days = "e.property_id = %s AND e.day >= %s"
+    if in_visits:
+        columns = ("day", "session_key", "visitor_key", "type", "path", "ts")
+        events = f"({visits_sql(days, columns)}) e WHERE"
+    else:
+        events = f"{Event._meta.db_table} e WHERE {days} AND"
+    return f" FROM {events} e.ts > %s AND e.ts <= %s", [
+        property.pk,
+        since.astimezone(property.tzinfo).date(),
+        since,
+        now,
+    ]
 
 
 def realtime_visitors(*, property: Property, now: datetime, minutes: int = 5) -> int:
@@ -685,12 +744,12 @@ def realtime_report(*, property: Property, now: datetime, minutes: int = 30, lim
         cursor.execute(f"SELECT {minute} AS minute, {pageviews}{where} GROUP BY {minute}", params)
         by_minute = dict(cursor.fetchall())
         top = {}
-        sources = (
-            f"({sessions_sql}) s, {where.removeprefix(' FROM ')} AND s.day = e.day AND s.session_key = e.session_key"
-        )
+        in_visits, in_visits_params = _recent_events_sql(property, now, minutes, in_visits=True)
+        in_visits = in_visits.removeprefix(" FROM ")
+        sources = f"({sessions_sql}) s, {in_visits} AND s.day = e.day AND s.session_key = e.session_key"
         for name, column, tables, tables_params in (
             ("path", "e.path", where.removeprefix(" FROM "), params),
-            ("source", "s.source", sources, [*sessions_params, *params]),
+            ("source", "s.source", sources, [*sessions_params, *in_visits_params]),
         ):
             cursor.execute(
                 f"SELECT {column}, {pageviews} AS pageviews, COUNT(DISTINCT e.visitor_key) FROM {tables}"

@@ -48,8 +48,12 @@ fact = st.fixed_dictionaries(
         "day": st.integers(0, DAYS - 1),
         "type": st.sampled_from(["pageview", "pageview", "click"]),
         "path": st.sampled_from(["/", "/a", "/b"]),
+        # Few distinct times in a day, so that many events tie and arrival order decides.
+        "minute": st.integers(0, 2),
+        "received": st.integers(0, 2),
         "campaign_id": st.sampled_from(["", "cmp_1"]),
         "utm_campaign": st.sampled_from(["", "spring"]),
+        "utm_source": st.sampled_from(["", "", "partner"]),
         "visitor_id": st.sampled_from(["", "v1", "v2", "v3"]),
         "session_id": st.sampled_from(["", "s1", "s2", "s3", "s4"]),
         "referrer": st.sampled_from(list(REFERRERS)),
@@ -75,41 +79,80 @@ query = st.fixed_dictionaries(
 )
 
 
+RECEIVED = datetime(2026, 4, 1, tzinfo=UTC)
+CAMPAIGN_FIELDS = ("campaign_id", "utm_source", "utm_medium", "utm_campaign", "utm_term", "utm_content")
+
+
+def fact_ts(f: dict) -> datetime:
+    return datetime.combine(FIRST_DAY + timedelta(days=f["day"]), datetime.min.time(), UTC) + timedelta(
+        hours=12, minutes=f["minute"]
+    )
+
+
 def as_event(f: dict) -> dict:
-    ts = datetime.combine(FIRST_DAY + timedelta(days=f["day"]), datetime.min.time(), UTC) + timedelta(hours=12)
-    fields = {name: f[name] for name in ("type", "path", "campaign_id", "utm_campaign", "visitor_id", "session_id")}
+    fields = {name: f[name] for name in ("type", "path", "visitor_id", "session_id") if name in f}
+    fields.update({name: f[name] for name in CAMPAIGN_FIELDS if name in f})
     if "event_id" in f:
         fields["event_id"] = f["event_id"]
-    return validated_event(ts=ts.isoformat(), url="https://example.com" + f["path"], referrer=f["referrer"], **fields)
+    return validated_event(
+        ts=fact_ts(f).isoformat(), url="https://example.com" + f["path"], referrer=f.get("referrer", ""), **fields
+    )
 
 
 def batches_of(facts: list[dict]) -> list[AcceptedBatch]:
-    """One batch per (place, user agent): they are what a request says of all its events."""
+    """One batch per time received, place and user agent (what a request says of all its events);
+    each fact learns its position in its batch, with which arrival order breaks ties."""
     batches = []
-    for place in PLACES:
-        for user_agent in USER_AGENTS:
-            events = [as_event(f) for f in facts if (f["place"], f["user_agent"]) == (place, user_agent)]
-            context = {"user_agent": user_agent, **PLACES[place]}
-            batches.append(AcceptedBatch(0, 0, datetime(2026, 4, 1, tzinfo=UTC), events, context))
+    for received in sorted({f["received"] for f in facts}):
+        for place in PLACES:
+            for user_agent in USER_AGENTS:
+                batch = [
+                    f for f in facts if (f["received"], f["place"], f["user_agent"]) == (received, place, user_agent)
+                ]
+                for position, f in enumerate(batch):
+                    f["position"] = position
+                context = {"user_agent": user_agent, **PLACES[place]}
+                received_at = RECEIVED + timedelta(seconds=received)
+                batches.append(AcceptedBatch(0, 0, received_at, [as_event(f) for f in batch], context))
     return batches
 
 
 def numbered(facts: list[dict], first: int = 0) -> list[dict]:
-    """The facts with event ids, whose byte order breaks ties between events of the same time."""
-    return [{**f, "event_id": f"ev{first + n:04d}"} for n, f in enumerate(facts)]
+    """The facts with event ids, numbered backwards so that their byte order is not their arrival order."""
+    return [{**f, "event_id": f"ev{9999 - first - n:04d}"} for n, f in enumerate(facts)]
 
 
-def session_of(f: dict) -> tuple:
-    """A session is a visitor's session id on one day; an event without a session id is a session of its own."""
-    return (f["visitor_id"], f["session_id"], f["day"]) if f["session_id"] else ("own", f["event_id"])
+def in_order(f: dict, ts=fact_ts) -> tuple:
+    """Time, then arrival (time received, position in the batch), then event id."""
+    return ts(f), f["received"], f["position"], f["event_id"]
 
 
-def first_events(facts: list[dict], moment) -> dict[tuple, dict]:
-    """Each session's first event, by `moment(f)` and then event id."""
+def with_visits(facts: list[dict], ts=fact_ts) -> list[dict]:
+    """The facts, each with its `session`: its visitor's session id on its day, split where an event
+    carries a campaign other than the last one its session carried; an event without a session id
+    is a session of its own."""
+    sessions = defaultdict(list)
+    for f in facts:
+        base = (f["visitor_id"], f["session_id"], f["day"]) if f["session_id"] else ("own", f["event_id"])
+        sessions[base].append(f)
+    visited = []
+    for base, events in sessions.items():
+        visit, last_campaign = 0, ("",) * len(CAMPAIGN_FIELDS)
+        for n, f in enumerate(sorted(events, key=lambda f: in_order(f, ts))):
+            campaign = tuple(f.get(name, "") for name in CAMPAIGN_FIELDS)
+            if any(campaign):
+                visit += n > 0 and campaign != last_campaign
+                last_campaign = campaign
+            visited.append({**f, "session": (*base, visit)})
+    return visited
+
+
+def first_events(facts: list[dict], ts=fact_ts) -> dict[tuple, dict]:
+    """Each session's first event, in time and arrival order."""
     firsts = {}
     for f in facts:
-        session = session_of(f)
-        if session not in firsts or (moment(f), f["event_id"]) < (moment(firsts[session]), firsts[session]["event_id"]):
+        session = f["session"]
+        if session not in firsts or in_order(f, ts) < in_order(firsts[session], ts):
             firsts[session] = f
     return firsts
 
@@ -122,6 +165,12 @@ def dimension_values(f: dict, first: dict) -> dict:
         "path": f["path"],
         "campaign_id": first["campaign_id"] or first["utm_campaign"],
         **REFERRERS[first["referrer"]],
+        # A utm_source without a known referrer names the source of a referral.
+        **(
+            {"source": first["utm_source"], "channel": "referral"}
+            if not first["referrer"] and first["utm_source"]
+            else {}
+        ),
         **PLACES[first["place"]],
         **USER_AGENTS[first["user_agent"]],
     }
@@ -133,9 +182,10 @@ def expected(facts: list[dict], q: dict) -> list[dict]:
     date_to = date_from + timedelta(days=q["length"] - 1)
     dims = (["date"] if q["interval"] else []) + [d for d in DIMENSIONS if d in q["group_by"]]
     groups = defaultdict(lambda: {"pageviews": 0, "events": 0, "visitors": set(), "sessions": set()})
-    firsts = first_events(facts, moment=lambda f: f["day"])
+    facts = with_visits(facts)
+    firsts = first_events(facts)
     for f in facts:
-        values = dimension_values(f, firsts[session_of(f)])
+        values = dimension_values(f, firsts[f["session"]])
         if not date_from <= values["date"] <= date_to or any(values[k] != v for k, v in q["filters"].items()):
             continue
         group = groups[tuple(values[d] or None for d in dims)]
@@ -143,7 +193,7 @@ def expected(facts: list[dict], q: dict) -> list[dict]:
         group["pageviews"] += f["type"] == "pageview"
         if f["visitor_id"]:
             group["visitors"].add(f["visitor_id"])
-        group["sessions"].add(session_of(f))
+        group["sessions"].add(f["session"])
     rows = [
         {
             **dict(zip(dims, key, strict=True)),
@@ -217,6 +267,7 @@ def test_refresh_replaces_the_days_rollup_and_clears_its_mark(tenant_a):
             "visitor_id": "v1",
             "session_id": "s1",
             "referrer": "",
+            "minute": 0,
         }
     ]
     events_store(batches=[AcceptedBatch(prop.pk, 0, datetime.now(UTC), [as_event(f) for f in facts * 3])])
@@ -237,6 +288,7 @@ def test_only_settled_days_are_refreshed(tenant_a, settings):
         "visitor_id": "v",
         "session_id": "s",
         "referrer": "",
+        "minute": 0,
     }
     events_store(batches=[AcceptedBatch(prop.pk, 0, datetime.now(UTC), [as_event({**fact, "day": 0})])])
     settings.CLICKMETER_ROLLUP_QUIET_SECONDS = 3600
@@ -286,18 +338,20 @@ def timed_ts(f: dict) -> datetime:
 def timed_batches(facts: list[dict]) -> list[AcceptedBatch]:
     user_agent = next(iter(USER_AGENTS))
     batches = []
-    for place in PLACES:
+    for received, place in enumerate(PLACES):
+        batch = [f for f in facts if f["place"] == place]
+        for position, f in enumerate(batch):
+            f.update(received=received, position=position)
         events = [
             validated_event(
                 ts=timed_ts(f).isoformat(),
                 url="https://example.com" + f["path"],
                 **{name: f[name] for name in ("type", "path", "visitor_id", "session_id", "event_id")},
             )
-            for f in facts
-            if f["place"] == place
+            for f in batch
         ]
         context = {"user_agent": user_agent, **PLACES[place]}
-        batches.append(AcceptedBatch(0, 0, datetime(2026, 4, 1, tzinfo=UTC), events, context))
+        batches.append(AcceptedBatch(0, 0, RECEIVED + timedelta(seconds=received), events, context))
     return batches
 
 
@@ -315,21 +369,17 @@ def bucket_of(f: dict, interval: str | None):
 def timed_expected(facts: list[dict], q: dict, date_from: date, date_to: date) -> list[dict]:
     """The report computed directly from the generated events, in Python."""
     interval = None if q["shape"] != "session" else q["interval"]
-    in_range = [f for f in facts if date_from <= FIRST_DAY + timedelta(days=f["day"]) <= date_to]
+    in_range = with_visits([f for f in facts if date_from <= FIRST_DAY + timedelta(days=f["day"]) <= date_to])
     sessions = defaultdict(list)
     for f in in_range:
-        sessions[session_of(f)].append(f)
-    firsts = first_events(in_range, moment=timed_ts)
+        sessions[f["session"]].append(f)
+    firsts = first_events(in_range, ts=timed_ts)
     pageviews = [f for f in in_range if f["type"] == "pageview"]
-    entries = first_events(pageviews, moment=timed_ts)
-    exits = {}  # the last pageview: latest time, then greatest event id
+    entries = first_events(pageviews, ts=timed_ts)
+    exits = {}  # the last pageview, in time and arrival order
     for f in pageviews:
-        session = session_of(f)
-        if session not in exits or (timed_ts(f), f["event_id"]) > (
-            timed_ts(exits[session]),
-            exits[session]["event_id"],
-        ):
-            exits[session] = f
+        if f["session"] not in exits or in_order(f, timed_ts) > in_order(exits[f["session"]], timed_ts):
+            exits[f["session"]] = f
 
     def session_values(session: tuple) -> dict:
         return {
@@ -339,11 +389,11 @@ def timed_expected(facts: list[dict], q: dict, date_from: date, date_to: date) -
         }
 
     def matches(f: dict) -> bool:
-        values = {"type": f["type"], **session_values(session_of(f))}
+        values = {"type": f["type"], **session_values(f["session"])}
         return all(values[name] == value for name, value in q["filters"].items())
 
     matching = [f for f in in_range if matches(f)]
-    kept = {session_of(f) for f in matching}
+    kept = {f["session"] for f in matching}
     if q["shape"] != "session":
         rows = defaultdict(lambda: {"sessions": 0, "visitors": set()})
         for session in kept:
@@ -360,7 +410,7 @@ def timed_expected(facts: list[dict], q: dict, date_from: date, date_to: date) -
         group = groups[bucket_of(f, interval)]
         group["pageviews"] += f["type"] == "pageview"
         group["visitors"].add(f["visitor_id"])
-        group["sessions"].add(session_of(f))
+        group["sessions"].add(f["session"])
     per_bucket = defaultdict(lambda: {"all": 0, "viewing": 0, "bounces": 0, "pageviews": 0, "duration": 0.0})
     for session in kept:
         events = sessions[session]
