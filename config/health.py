@@ -37,6 +37,7 @@ def _broker_status() -> dict:
         persistence = client.info("persistence")
         memory = client.info("memory")
         depth = {"ingest_buffer": buffer.buffer_depth(), "celery": client.llen("celery")}
+        oldest_entry_seconds = buffer.oldest_entry_age_seconds()
     except RedisError as exc:
         return {"status": "fail", "error": str(exc)[:200]}
     problems = []
@@ -49,6 +50,8 @@ def _broker_status() -> dict:
         "appendonly": bool(persistence.get("aof_enabled")),
         "maxmemory_policy": memory.get("maxmemory_policy"),
         "queue_depth": depth,
+        # How long the oldest accepted batch not yet stored has waited: a drain that stalled shows here.
+        "oldest_unstored_seconds": oldest_entry_seconds,
     }
     if problems:
         status["error"] = "; ".join(problems)

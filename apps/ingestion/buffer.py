@@ -4,8 +4,10 @@ The ingest view appends one entry per accepted batch (one round trip; a Celery p
 no drain is running) and answers 202 once Redis has it; Redis must run with AOF and `noeviction`
 (`/readyz` fails otherwise). The `ingest_buffer_drain` task reads many entries at once, stores them in one
 transaction and acknowledges them only after the commit, so a worker killed mid-batch leaves its
-entries pending; another drain claims them once they have been idle for
-`CLICKMETER_INGEST_CLAIM_IDLE_SECONDS`. Storing is idempotent, so a redelivered entry adds nothing.
+entries pending. Each process names its Redis connections after its consumer, so the next drain
+sees that a consumer's process is gone (no connection of that name) and claims its entries at
+once; a consumer that is alive but stuck loses its entries after `CLICKMETER_INGEST_CLAIM_IDLE_SECONDS`.
+Storing is idempotent, so a redelivered entry adds nothing.
 """
 
 import logging
@@ -21,21 +23,28 @@ logger = logging.getLogger(__name__)
 
 GROUP = "clickmeter-drain"
 MAX_DELIVERIES = 5
-# Set by an append when no drain is scheduled or running; a drain clears it only when it goes idle,
-# then reads once more (services.ingest_buffer_drain). The expiry matters only if a scheduled drain
-# was lost, and the periodic drain covers that case too.
+# Set by an append when no drain is scheduled or running, and renewed by a running drain on every
+# round; a drain clears it when it goes idle, then reads once more (services.ingest_buffer_drain).
+# The short expiry is for a drain that died: the next append then schedules another.
 DRAIN_SCHEDULED_FLAG = "clickmeter:ingest:drain-scheduled"
-DRAIN_SCHEDULED_TTL_MS = 60_000
+DRAIN_SCHEDULED_TTL_MS = 15_000
 
 
 @cache
 def redis_client() -> redis.Redis:
+    """This process's client; its connections carry the consumer's name, which tells other drains
+    that the process is alive (entries_claim_stale)."""
     return redis.Redis.from_url(
         settings.REDIS_URL,
         socket_timeout=settings.REDIS_SOCKET_TIMEOUT,
         socket_connect_timeout=settings.REDIS_SOCKET_TIMEOUT,
         health_check_interval=30,
+        client_name=consumer_name(),
     )
+
+
+# A forked process (a gunicorn or Celery worker) is a consumer of its own, with its own connections.
+os.register_at_fork(after_in_child=redis_client.cache_clear)
 
 
 def buffer_enabled() -> bool:
@@ -118,6 +127,11 @@ def buffer_append(payload: bytes, *, limits: RateLimits) -> bool:
     return status == 1
 
 
+def drain_flag_renew() -> None:
+    """Say that a drain is running: appends schedule none while it does, or until it dies and the flag expires."""
+    redis_client().set(DRAIN_SCHEDULED_FLAG, 1, px=DRAIN_SCHEDULED_TTL_MS)
+
+
 def drain_flag_clear() -> None:
     redis_client().delete(DRAIN_SCHEDULED_FLAG)
 
@@ -150,10 +164,31 @@ def _entries(response) -> list[tuple[bytes, dict]]:
 
 
 def entries_claim_stale(count: int) -> int:
-    """Take over entries idle for too long (their consumer died); dead-letter ones that keep failing."""
+    """Take over the entries of consumers whose process is gone, and any entry idle for too long (its
+    consumer is stuck); dead-letter those delivered too often. Return the number claimed.
+
+    A process's connections carry its consumer's name (redis_client), and Redis drops them the
+    moment the process dies, so a killed worker's entries are stored by the next drain, not after
+    a timeout. A claim resets an entry's idle time, so two drains never both take it for being idle.
+    """
     client = redis_client()
+    summary = client.xpending(stream_name(), GROUP)
+    if not summary["pending"]:
+        return 0
+    connected = {connection["name"] for connection in client.client_list()}
+    gone = [c["name"] for c in summary["consumers"] if c["name"].decode() not in connected]
+    orphans = [
+        entry
+        for consumer in gone
+        for entry in client.xpending_range(stream_name(), GROUP, min="-", max="+", count=count, consumername=consumer)
+    ]
     idle_ms = settings.CLICKMETER_INGEST_CLAIM_IDLE_SECONDS * 1000
-    pending = client.xpending_range(stream_name(), GROUP, min="-", max="+", count=count, idle=idle_ms)
+    claimed = _entries_claim(client, orphans, min_idle_ms=0)
+    stuck = client.xpending_range(stream_name(), GROUP, min="-", max="+", count=count, idle=idle_ms)
+    return claimed + _entries_claim(client, stuck, min_idle_ms=idle_ms)
+
+
+def _entries_claim(client: redis.Redis, pending: list[dict], *, min_idle_ms: int) -> int:
     claim = []
     for entry in pending:
         if entry["times_delivered"] >= MAX_DELIVERIES:
@@ -161,9 +196,9 @@ def entries_claim_stale(count: int) -> int:
             entry_dead_letter(entry["message_id"], fields[0][1] if fields else {}, reason="too many deliveries")
         else:
             claim.append(entry["message_id"])
-    if claim:
-        client.xclaim(stream_name(), GROUP, consumer_name(), min_idle_time=idle_ms, message_ids=claim)
-    return len(claim)
+    if not claim:
+        return 0
+    return len(client.xclaim(stream_name(), GROUP, consumer_name(), min_idle_ms, claim, justid=True))
 
 
 def entries_ack(entry_ids: list[bytes]) -> None:
@@ -212,3 +247,13 @@ def drops_taken() -> None:
 def buffer_depth() -> int:
     """Entries appended and not yet stored (queued or being stored)."""
     return redis_client().xlen(stream_name())
+
+
+def oldest_entry_age_seconds() -> float | None:
+    """How long the oldest entry not yet stored has waited (an entry's id is its append time), or None."""
+    oldest = redis_client().xrange(stream_name(), count=1)
+    if not oldest:
+        return None
+    appended_ms = int(oldest[0][0].split(b"-")[0])
+    seconds, microseconds = redis_client().time()
+    return max(0.0, round(seconds + microseconds / 1e6 - appended_ms / 1000, 3))

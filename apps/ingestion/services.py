@@ -313,12 +313,14 @@ def ingest_buffer_drain(*, max_seconds: float = DRAIN_MAX_SECONDS) -> int:
     them); the entries stay pending and are stored by the retry or by another drain.
     """
     buffer.group_ensure()
+    buffer.drain_flag_renew()
     buffer.entries_claim_stale(DRAIN_READ_COUNT)
     idle_wait_ms = settings.CLICKMETER_INGEST_DRAIN_IDLE_WAIT_MS
     deadline = time.monotonic() + max_seconds
     stored = 0
     entries = buffer.entries_read_own_pending(DRAIN_READ_COUNT)
     while True:
+        buffer.drain_flag_renew()
         if not entries:
             entries = buffer.entries_read_new(DRAIN_READ_COUNT, block_ms=idle_wait_ms)
         if not entries:

@@ -1,7 +1,8 @@
 from celery import shared_task
+from celery.signals import worker_ready
 from django.utils import timezone
 
-from apps.ingestion import services
+from apps.ingestion import buffer, services
 
 # Transient database errors are retried with capped exponential backoff: a task that raises is
 # otherwise acknowledged and gone. The buffered entries themselves stay pending either way.
@@ -17,6 +18,13 @@ RETRY_OPTIONS = {
 @shared_task(**RETRY_OPTIONS)
 def ingest_buffer_drain() -> int:
     return services.ingest_buffer_drain()
+
+
+@worker_ready.connect
+def ingest_buffer_drain_at_start(**kwargs) -> None:
+    """A starting worker drains what a killed one left, without waiting for beat or new traffic."""
+    if buffer.buffer_enabled():
+        ingest_buffer_drain.delay()
 
 
 @shared_task(**RETRY_OPTIONS)

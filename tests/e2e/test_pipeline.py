@@ -4,7 +4,9 @@ Includes the fault drills: a worker killed with SIGKILL mid-batch, the broker st
 burst, and the database and broker both unreachable.
 """
 
+import os
 import signal
+import subprocess
 import threading
 import uuid
 from datetime import UTC, datetime
@@ -93,23 +95,30 @@ def test_a_replayed_batch_through_the_stack_is_counted_once(stack, tenant):
     assert stored(tenant) == 50
 
 
-def test_worker_killed_mid_batch_loses_nothing_and_counts_nothing_twice(stack, tenant):
-    stack.start(worker=False, beat=False)
+def pending_entries(stack) -> int:
+    """Entries delivered to a drain and not yet acknowledged."""
+    summary = stack.redis.cli("xpending", "clickmeter:ingest", "clickmeter-drain").split("\n")[0]
+    return int(summary) if summary.isdigit() else 0
+
+
+def burst_buffered(stack, tenant) -> int:
+    """Buffer 20,000 events with no worker running; return how many were accepted."""
     accepted = 0
     for _ in range(40):
         status, _, body = stack.ingest(tenant.write_key, envelope(tenant, 500))
         assert status == 202
         accepted += body["accepted"]
+    return accepted
+
+
+def test_worker_killed_mid_batch_loses_nothing_and_counts_nothing_twice(stack, tenant):
+    stack.start(worker=False, beat=False)
+    accepted = burst_buffered(stack, tenant)
     assert stored(tenant) == 0, "nothing is stored before a worker runs"
 
     worker = stack.start_worker()
     # Kill it while it holds delivered, unacknowledged entries: mid-batch.
-    wait_until(
-        lambda: stack.redis.cli("xpending", "clickmeter:ingest", "clickmeter-drain").split("\n")[0] not in ("", "0"),
-        timeout=30,
-        interval=0.005,
-        message="the worker to take a batch",
-    )
+    wait_until(lambda: pending_entries(stack), timeout=30, interval=0.005, message="the worker to take a batch")
     worker.kill(signal.SIGKILL)
     killed_at_count = stored(tenant)
     assert killed_at_count < accepted, "the kill landed before the batch was stored"
@@ -121,6 +130,36 @@ def test_worker_killed_mid_batch_loses_nothing_and_counts_nothing_twice(stack, t
     )
     assert Event.objects.filter(property=tenant.property).values("event_id").distinct().count() == accepted
     wait_until(lambda: stack.redis.cli("xlen", "clickmeter:ingest") == "0", timeout=30, message="an empty buffer")
+
+
+@pytest.mark.parametrize("killed", ["the whole worker, then a new one started", "its pool processes"])
+def test_a_drain_killed_mid_batch_is_recovered_without_beat_or_new_traffic(tmp_path, tenant, killed):
+    # No beat, no event after the kill, and a stuck consumer's entries claimed only after 300 s
+    # (Celery redelivers an unacknowledged task after 300 s too): recovery must wait for none of them.
+    stack = Stack(tmp_path, database_url(), CLICKMETER_INGEST_CLAIM_IDLE_SECONDS="300")
+    try:
+        stack.start(worker=False, beat=False)
+        accepted = burst_buffered(stack, tenant)
+        worker = stack.start_worker()
+        wait_until(lambda: pending_entries(stack), timeout=30, interval=0.005, message="the worker to take a batch")
+        if killed == "its pool processes":
+            children = subprocess.run(["pgrep", "-P", str(worker.popen.pid)], capture_output=True, text=True)
+            for pid in children.stdout.split():
+                os.kill(int(pid), signal.SIGKILL)
+        else:
+            worker.kill(signal.SIGKILL)
+        assert stored(tenant) < accepted, "the kill landed before the batch was stored"
+        assert pending_entries(stack), "the killed drain left entries pending"
+        if killed != "its pool processes":
+            stack.start_worker()
+        wait_until(
+            lambda: stored(tenant) == accepted, timeout=120, interval=0.5, message=f"{accepted} events\n{stack.logs()}"
+        )
+        assert Event.objects.filter(property=tenant.property).values("event_id").distinct().count() == accepted
+        wait_until(lambda: stack.redis.cli("xlen", "clickmeter:ingest") == "0", timeout=30, message="an empty buffer")
+        assert stack.get("/readyz")[1]["services"]["broker"]["oldest_unstored_seconds"] is None
+    finally:
+        stack.stop()
 
 
 def test_broker_stopped_during_a_burst_loses_nothing(stack, tenant):

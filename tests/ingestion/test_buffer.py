@@ -3,6 +3,7 @@
 from datetime import UTC, datetime
 
 import pytest
+import redis
 
 from apps.ingestion import buffer
 from apps.ingestion.models import Event
@@ -31,6 +32,15 @@ def read_as_dead_worker() -> list:
     return client.xreadgroup(buffer.GROUP, "dead-worker", {buffer.stream_name(): ">"}, count=1000)
 
 
+@pytest.fixture
+def live_worker(settings):
+    """A consumer whose process is alive: its connection to Redis carries its name."""
+    client = redis.Redis.from_url(settings.REDIS_URL, client_name="live-worker")
+    buffer.group_ensure()
+    yield lambda: client.xreadgroup(buffer.GROUP, "live-worker", {buffer.stream_name(): ">"}, count=1000)
+    client.close()
+
+
 def dead_letters() -> list:
     return buffer.redis_client().xrange(buffer.dead_letter_stream_name())
 
@@ -53,16 +63,43 @@ def test_drain_stores_every_entry_then_acknowledges_and_deletes_it(tenant_a):
     assert buffer.redis_client().xpending(buffer.stream_name(), buffer.GROUP)["pending"] == 0
 
 
-def test_entries_of_a_dead_worker_wait_for_the_idle_timeout_then_are_stored_once(tenant_a, settings):
+def test_entries_of_a_dead_worker_are_stored_once_by_the_next_drain(tenant_a, settings):
     append(batch(tenant_a, count=4).encode())
     assert read_as_dead_worker()
+    settings.CLICKMETER_INGEST_CLAIM_IDLE_SECONDS = 3600
+    ingest_buffer_drain()
+    assert Event.objects.count() == 4, "a consumer with no connection left is dead: no timeout to wait"
+    assert buffer.buffer_depth() == 0
+
+
+def test_entries_of_a_live_worker_are_taken_over_only_once_idle_too_long(tenant_a, settings, live_worker):
+    append(batch(tenant_a, count=4).encode())
+    assert live_worker()
     settings.CLICKMETER_INGEST_CLAIM_IDLE_SECONDS = 3600
     ingest_buffer_drain()
     assert Event.objects.count() == 0, "a live worker's entries are not taken over early"
     settings.CLICKMETER_INGEST_CLAIM_IDLE_SECONDS = 0
     ingest_buffer_drain()
-    assert Event.objects.count() == 4
+    assert Event.objects.count() == 4, "a stuck worker's entries are"
     assert buffer.buffer_depth() == 0
+
+
+def test_a_running_drain_keeps_the_flag_alive_and_an_idle_one_clears_it(tenant_a):
+    buffer.group_ensure()
+    buffer.drain_flag_renew()
+    assert 0 < buffer.redis_client().pttl(buffer.DRAIN_SCHEDULED_FLAG) <= buffer.DRAIN_SCHEDULED_TTL_MS
+    assert append(batch(tenant_a).encode()) is False, "no second drain while one runs"
+    ingest_buffer_drain()
+    assert not buffer.redis_client().exists(buffer.DRAIN_SCHEDULED_FLAG)
+    assert Event.objects.count() == 2
+
+
+def test_the_oldest_unstored_entry_has_an_age(tenant_a):
+    assert buffer.oldest_entry_age_seconds() is None
+    append(batch(tenant_a).encode())
+    assert 0 <= buffer.oldest_entry_age_seconds() < 60
+    ingest_buffer_drain()
+    assert buffer.oldest_entry_age_seconds() is None
 
 
 def test_an_entry_redelivered_after_its_commit_adds_nothing(tenant_a, settings):
