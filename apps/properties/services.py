@@ -54,7 +54,7 @@ def property_create(
 
     Without `allowed_origins`, browsers may send events from `https://` each of its domains.
     """
-    hostnames = _domains_normalized(domains)
+    hostnames = property_domains_check(domains=domains)
     if allowed_origins is None:
         allowed_origins = [f"https://{hostname}" for hostname in hostnames]
     prop = Property(
@@ -92,14 +92,33 @@ def _domains_normalized(domains: Iterable[str]) -> list[str]:
     return hostnames
 
 
-def _domains_set(prop: Property, hostnames: list[str]) -> None:
-    """Make `hostnames` the property's domains, the first the primary; refuse one that another
-    property has (a hostname names one property on the whole server)."""
-    taken = set(
-        PropertyDomain.objects.filter(hostname__in=hostnames).exclude(property=prop).values_list("hostname", flat=True)
-    )
+def property_domains_check(*, domains: Iterable[str], property: Property | None = None) -> list[str]:
+    """Return `domains` normalized, in order and without repeats, for `property` (None: a new one);
+    or raise a ValidationError on `domains` naming each that is invalid or another property's.
+
+    A hostname names one property on the whole server, whichever organisation it belongs to: a
+    tracker that sends only its site's domain (Plausible's) must reach exactly one property.
+    """
+    hostnames = _domains_normalized(domains)
+    others = PropertyDomain.objects.filter(hostname__in=hostnames)
+    if property is not None:
+        others = others.exclude(property=property)
+    taken = set(others.values_list("hostname", flat=True))
     if taken:
-        raise _domains_taken([hostname for hostname in hostnames if hostname in taken])
+        raise ValidationError(
+            {
+                "domains": [
+                    f"{hostname} is already the domain of another property."
+                    for hostname in hostnames
+                    if hostname in taken
+                ]
+            }
+        )
+    return hostnames
+
+
+def _domains_set(prop: Property, hostnames: list[str]) -> None:
+    """Make `hostnames` (checked by property_domains_check) the property's domains, the first the primary."""
     try:
         with transaction.atomic():
             PropertyDomain.objects.filter(property=prop).delete()
@@ -107,15 +126,11 @@ def _domains_set(prop: Property, hostnames: list[str]) -> None:
                 PropertyDomain(property=prop, hostname=hostname, position=position)
                 for position, hostname in enumerate(hostnames)
             )
-    except IntegrityError:  # another property took one of them since the check above
-        raise _domains_taken(hostnames) from None
+    except IntegrityError:  # another property took one since the check: the unique index decides
+        raise ValidationError(
+            {"domains": f"One of {', '.join(hostnames)} has just become the domain of another property."}
+        ) from None
     getattr(prop, "_prefetched_objects_cache", {}).pop("domain_rows", None)
-
-
-def _domains_taken(hostnames: list[str]) -> ValidationError:
-    if len(hostnames) == 1:
-        return ValidationError({"domains": f"{hostnames[0]} is already the domain of another property."})
-    return ValidationError({"domains": f"One of {', '.join(hostnames)} is already the domain of another property."})
 
 
 _UPDATABLE = (
@@ -136,7 +151,9 @@ def property_update(*, property: Property, **changes) -> Property:
     if unknown:
         raise ValueError(f"not updatable: {', '.join(sorted(unknown))}")
     new_timezone = changes.pop("timezone", property.timezone)
-    hostnames = _domains_normalized(changes.pop("domains")) if "domains" in changes else None
+    hostnames = None
+    if "domains" in changes:
+        hostnames = property_domains_check(domains=changes.pop("domains"), property=property)
     if "allowed_origins" in changes:
         changes["allowed_origins"] = _origins_normalized(changes["allowed_origins"])
     for field, value in changes.items():
