@@ -3,6 +3,7 @@ from django import forms
 from apps.keys.models import ApiKey
 from apps.properties.forms import TimezoneField, domains_field, origins_field
 from apps.properties.models import Property
+from apps.properties.services import domain_normalize
 from apps.reports.models import SharedLink
 
 NAME_MAX_LENGTH = Property._meta.get_field("name").max_length
@@ -29,6 +30,34 @@ class PropertySettingsForm(forms.Form):
         for field in form.fields.values():
             field.disabled = read_only
         return form
+
+
+class PropertyCreateForm(forms.Form):
+    """A new property: its site's domain, a name (the domain if left blank), the timezone of its
+    reports and the origins that may send events (https:// the domain if left blank)."""
+
+    domain = forms.CharField(
+        max_length=253,
+        validators=[domain_normalize],
+        help_text="The site's host, like example.com: no https://, no path.",
+        widget=forms.TextInput(attrs={"autocapitalize": "none", "spellcheck": "false", "placeholder": "example.com"}),
+    )
+    name = forms.CharField(max_length=NAME_MAX_LENGTH, required=False, help_text="Left blank: the domain.")
+    timezone = TimezoneField(initial="UTC")
+    allowed_origins = origins_field(
+        help_text="Sites allowed to send events from browsers, one per line, like https://example.com or "
+        "https://*.example.com. Left blank: https:// and the domain."
+    )
+
+    def property_fields(self) -> dict:
+        """The cleaned form as property_create's arguments."""
+        data = self.cleaned_data
+        return {
+            "name": data["name"] or data["domain"].strip(),
+            "domains": [data["domain"]],
+            "allowed_origins": data["allowed_origins"] or None,
+            "timezone": data["timezone"],
+        }
 
 
 class ApiKeyCreateForm(forms.Form):

@@ -654,6 +654,13 @@ def report_event_data(
         ]
 
 
+def property_has_events(*, property: Property) -> bool:
+    """Whether any event of `property` is stored (one accepted but still buffered is not yet)."""
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT 1 FROM {Event._meta.db_table} WHERE property_id = %s LIMIT 1", [property.pk])
+        return cursor.fetchone() is not None
+
+
 def _recent_events_sql(property: Property, now: datetime, minutes: int) -> tuple[str, list]:
     """FROM/WHERE of a property's raw events (alias e) in the `minutes` before `now` (the day bound uses the index)."""
     since = now - timedelta(minutes=minutes)
