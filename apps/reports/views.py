@@ -286,6 +286,17 @@ def _scope(prop: Property, params) -> Scope:
         return Scope(period_named(DEFAULT_RANGE, today=today), filters, error)
 
 
+def _link_params(params, scope: Scope):
+    """The parameters the page's links build on: `params` with the range the page shows, so that a bad
+    range the page replaced by the default one is in none of them (tabs, filters, CSV files...)."""
+    if scope.period_error is None:
+        return params
+    shown = params.copy()
+    for name in ("range", "from", "to"):
+        shown.pop(name, None)
+    return shown
+
+
 def _strict_scope(prop: Property, params) -> Scope:
     """The scope of a fragment or a CSV file, which have no room to explain a bad range."""
     scope = _scope(prop, params)
@@ -321,9 +332,10 @@ def _frame_context(prop: Property, urls: DashboardUrls) -> dict:
     }
 
 
-def _page_context(prop: Property, urls: DashboardUrls, scope: Scope, *, params, base_url: str) -> dict:
+def _page_context(prop: Property, urls: DashboardUrls, scope: Scope, *, params, typed, base_url: str) -> dict:
     """What every page with a range shows around its content: the live counter, the period picker
-    (its form submits to `base_url`) and the filter chips, all keeping the rest of `params`."""
+    (its form submits to `base_url`; its dates show what was `typed`, a bad range included, to be
+    corrected) and the filter chips, all keeping the rest of `params` (see _link_params)."""
     period = scope.period
     return {
         **_frame_context(prop, urls),
@@ -343,8 +355,8 @@ def _page_context(prop: Property, urls: DashboardUrls, scope: Scope, *, params, 
             if name != "custom"
         ],
         "custom_values": {
-            "from": params.get("from") or period.date_from.isoformat(),
-            "to": params.get("to") or period.date_to.isoformat(),
+            "from": typed.get("from") or period.date_from.isoformat(),
+            "to": typed.get("to") or period.date_to.isoformat(),
         },
         "custom_current": period.range == "custom",
         "custom_hidden": hidden_inputs(params, exclude={"range", "from", "to"}),
@@ -421,19 +433,19 @@ def dashboard_page(request, prop: Property, *, urls: DashboardUrls) -> HttpRespo
     unknown metric or tab is a 400 page. A shared page (`urls.shared`) shows the numbers only: no
     settings, no other properties, no organisation.
     """
-    params = request.GET
-    metric = params.get("metric") or DEFAULT_METRIC
+    metric = request.GET.get("metric") or DEFAULT_METRIC
     if metric not in CARD_METRICS:
         raise PageError(400, f"There is no metric “{metric}” to chart: choose one of the cards.")
-    panels = {box: _box_panel(params, box) for box in BOXES}
-    scope = _scope(prop, params)
+    panels = {box: _box_panel(request.GET, box) for box in BOXES}
+    scope = _scope(prop, request.GET)
+    params = _link_params(request.GET, scope)
     cards = dashboard_cards(property=prop, period=scope.period, previous=scope.previous, filters=scope.filters)
     known_totals = {card["metric"]: card["value"] for card in cards}
     series = dashboard_series(
         property=prop, period=scope.period, previous=scope.previous, filters=scope.filters, metric=metric
     )
     context = {
-        **_page_context(prop, urls, scope, params=params, base_url=urls.url("dashboard")),
+        **_page_context(prop, urls, scope, params=params, typed=request.GET, base_url=urls.url("dashboard")),
         "cards": [
             {
                 **card,
@@ -498,16 +510,17 @@ def breakdown_page(request, prop: Property, *, urls: DashboardUrls, panel: str) 
     """
     found = _panel_named(panel)
     page = _page_number(request.GET)
-    params = request.GET.copy()
-    params.pop("page", None)
-    scope = _scope(prop, params)
+    typed = request.GET.copy()
+    typed.pop("page", None)
+    scope = _scope(prop, typed)
+    params = _link_params(typed, scope)
     data = dashboard_panel(
         property=prop, **scope.span, panel=found, limit=BREAKDOWN_ROWS, offset=(page - 1) * BREAKDOWN_ROWS
     )
     if page > 1 and not data["rows"]:
         raise PageError(404, f"{found.title} has no page {page} for this range and these filters.")
     context = {
-        **_page_context(prop, urls, scope, params=params, base_url=urls.url("breakdown", found.key)),
+        **_page_context(prop, urls, scope, params=params, typed=typed, base_url=urls.url("breakdown", found.key)),
         "panel": found,
         "data": data,
         "page": page,
