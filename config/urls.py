@@ -82,6 +82,9 @@ urlpatterns = [
     ),
     path("password-reset/done", auth_views.PasswordResetCompleteView.as_view(), name="password_reset_complete"),
     path("invitations/<str:token>", account_views.invitation_accept, name="invitation-accept"),
+    path("organizations/<str:organization_id>/properties/new", report_views.property_new, name="property-new"),
+    path("properties/<str:property_id>/waiting", report_views.property_waiting, name="property-waiting"),
+    path("properties/<str:property_id>/first-event", report_views.property_first_event, name="property-first-event"),
     path("properties/<str:property_id>/", report_views.property_dashboard, name="property-dashboard"),
     path(
         "properties/<str:property_id>/breakdown/<str:panel>", report_views.property_breakdown, name="property-breakdown"

@@ -20,6 +20,7 @@ from apps.keys import selectors as key_selectors
 from apps.keys.models import ApiKey
 from apps.keys.selectors import api_key_resolve
 from apps.properties.models import Property
+from apps.properties.services import property_update
 from config.admin import ClickmeterAdminSite, SuperuserOnlyAdmin, TenantAdmin, is_tenant_model
 from tests.conftest import session_client_for
 from tests.factories import PASSWORD, MembershipFactory, UserFactory
@@ -266,7 +267,7 @@ def test_a_property_cannot_be_added_to_another_organisation(a, b):
     browser = session_client_for(a.admin)
     response = browser.post(
         "/admin/properties/property/add/",
-        {"organization": b.organization.pk, "name": "Injected", "allowed_origins": "[]", "timezone": "UTC"},
+        {"organization": b.organization.pk, "name": "Injected", "allowed_origins": "", "timezone": "UTC"},
     )
     assert response.status_code == 200
     assert "organization" in response.context["adminform"].form.errors
@@ -471,14 +472,16 @@ def test_an_admin_creates_a_property_with_its_first_keys_shown_once(a):
         {
             "organization": a.organization.pk,
             "name": "Docs site",
-            "allowed_origins": '["https://Docs.Example.com/"]',
+            "domains": "docs.example.com\r\n",
+            "allowed_origins": "https://Docs.Example.com/\r\nhttps://*.example.org",
             "timezone": "Europe/Paris",
         },
         follow=True,
     )
     assert response.status_code == 200
     created = Property.objects.get(name="Docs site")
-    assert (created.organization, created.allowed_origins) == (a.organization, ["https://docs.example.com"])
+    assert (created.organization, created.domains) == (a.organization, ["docs.example.com"])
+    assert created.allowed_origins == ["https://*.example.org", "https://docs.example.com"]
     shown = secrets_in(response)
     assert sorted(secret[:3] for secret in shown) == ["rk_", "wk_"]
     assert all(resolves(secret) for secret in shown)
@@ -486,15 +489,99 @@ def test_an_admin_creates_a_property_with_its_first_keys_shown_once(a):
     assert not any(secret in again.content.decode() for secret in shown)
 
 
-def test_a_bad_origin_is_an_error_message_and_nothing_is_created(a):
-    response = session_client_for(a.admin).post(
+def test_origins_left_blank_are_https_on_each_domain(a):
+    session_client_for(a.admin).post(
         "/admin/properties/property/add/",
-        {"organization": a.organization.pk, "name": "Bad", "allowed_origins": '["not an origin"]', "timezone": "UTC"},
-        follow=True,
+        {
+            "organization": a.organization.pk,
+            "name": "Shop",
+            "domains": "shop.example\nwww.shop.example",
+            "timezone": "UTC",
+        },
     )
+    created = Property.objects.get(name="Shop")
+    assert created.allowed_origins == ["https://shop.example", "https://www.shop.example"]
+
+
+@pytest.mark.parametrize(
+    ("fields", "field", "message"),
+    [
+        (
+            {"allowed_origins": "https://ok.example\nnot an origin"},
+            "allowed_origins",
+            "'not an origin' is not an origin",
+        ),
+        (
+            {"allowed_origins": '["https://example.com"]'},
+            "allowed_origins",
+            "is not an origin like https://example.com",
+        ),
+        ({"domains": "https://example.com"}, "domains", "is not a domain like example.com"),
+        ({"timezone": "Mars/Olympus"}, "timezone", "Select a valid choice"),
+    ],
+)
+def test_bad_values_are_errors_on_their_field_and_nothing_is_created(a, fields, field, message):
+    data = {"organization": a.organization.pk, "name": "Bad", "allowed_origins": "", "timezone": "UTC"} | fields
+    response = session_client_for(a.admin).post("/admin/properties/property/add/", data)
     assert response.status_code == 200
-    assert "not an origin" in " ".join(shown_messages(response))
+    errors = response.context["adminform"].form.errors
+    assert message in " ".join(errors[field]), errors
     assert not Property.objects.filter(name="Bad").exists()
+
+
+def test_a_domain_of_another_organisations_property_is_an_error_on_the_field(a, b):
+    property_update(property=b.property, domains=["taken.example"])
+    browser = session_client_for(a.admin)
+    added = browser.post(
+        "/admin/properties/property/add/",
+        {"organization": a.organization.pk, "name": "Copy", "domains": "taken.example", "timezone": "UTC"},
+    )
+    assert added.context["adminform"].form.errors["domains"] == [
+        "taken.example is already the domain of another property."
+    ]
+    changed = browser.post(
+        f"{CHANGELISTS[Property]}{a.property.pk}/change/",
+        {**property_change_data(a.property), "domains": "mine.example\nTaken.example"},
+    )
+    assert changed.status_code == 200
+    assert "taken.example is already" in " ".join(changed.context["adminform"].form.errors["domains"])
+    assert not Property.objects.filter(name="Copy").exists()
+    assert a.property.domains == [] and b.property.domains == ["taken.example"]
+
+
+def test_the_change_form_lists_domains_and_origins_one_per_line_and_offers_the_timezones(a):
+    property_update(
+        property=a.property,
+        domains=["a.example", "b.example"],
+        allowed_origins=["https://a.example", "https://b.example"],
+    )
+    html = session_client_for(a.admin).get(f"{CHANGELISTS[Property]}{a.property.pk}/change/").content.decode()
+    assert re.search(r'<textarea name="domains"[^>]*>\na\.example\nb\.example</textarea>', html)
+    assert re.search(r'<textarea name="allowed_origins"[^>]*>\nhttps://a\.example\nhttps://b\.example</textarea>', html)
+    assert '<option value="Europe/Paris">Europe/Paris</option>' in html
+    assert '<option value="UTC" selected>UTC</option>' in html
+
+
+def test_an_unchanged_change_form_changes_nothing(a):
+    property_update(property=a.property, domains=["a.example"])
+    response = session_client_for(a.admin).post(
+        f"{CHANGELISTS[Property]}{a.property.pk}/change/", property_change_data(a.property)
+    )
+    assert response.status_code == 302
+    a.property.refresh_from_db()
+    assert (a.property.domains, a.property.allowed_origins) == (["a.example"], ["https://example.com"])
+
+
+def property_change_data(prop) -> dict:
+    return {
+        "name": prop.name,
+        "domains": "\r\n".join(prop.domains),
+        "allowed_origins": "\r\n".join(prop.allowed_origins),
+        "timezone": prop.timezone,
+        "retention_days": prop.retention_days,
+        "ingest_limit_per_key": prop.ingest_limit_per_key,
+        "ingest_limit_per_address": prop.ingest_limit_per_address,
+    }
 
 
 def test_an_admin_changes_a_property_but_only_an_owner_deletes_it(a):
@@ -503,7 +590,8 @@ def test_an_admin_changes_a_property_but_only_an_owner_deletes_it(a):
         f"{url}change/",
         {
             "name": "Renamed",
-            "allowed_origins": '["https://example.com"]',
+            "domains": "renamed.example",
+            "allowed_origins": "https://example.com",
             "timezone": "Asia/Tokyo",
             "retention_days": 30,
             "ingest_limit_per_key": 100,
@@ -513,6 +601,7 @@ def test_an_admin_changes_a_property_but_only_an_owner_deletes_it(a):
     assert changed.status_code == 302
     a.property.refresh_from_db()
     assert (a.property.name, a.property.timezone, a.property.retention_days) == ("Renamed", "Asia/Tokyo", 30)
+    assert a.property.domains == ["renamed.example"]
     assert session_client_for(a.admin).post(f"{url}delete/", {"post": "yes"}).status_code == 403
     assert session_client_for(a.owner).post(f"{url}delete/", {"post": "yes"}).status_code == 302
     assert not Property.objects.filter(pk=a.property.pk).exists()

@@ -23,7 +23,8 @@ from django.test import Client
 from apps.accounts.models import Invitation, Membership, Organization, TenantQuerySet, User
 from apps.ingestion.models import DroppedEvents
 from apps.keys.models import ApiKey
-from apps.properties.models import Property
+from apps.properties.models import Property, PropertyDomain
+from apps.properties.services import property_update
 from apps.reports.models import SharedLink
 from apps.reports.services import shared_link_create
 from tests.conftest import jwt_for, session_client_for, tenant_create, url_patterns
@@ -70,7 +71,17 @@ def admin_model(route: str):
 # How admin routes name the object (the user admin's password page says `id`).
 ADMIN_OBJECT_PARAMETERS = {"object_id", "id"}
 # The models a tenant's rows live in (User: a member's account), each with a row per tenant below.
-TENANT_MODELS = (Organization, Membership, Invitation, Property, ApiKey, DroppedEvents, SharedLink, User)
+TENANT_MODELS = (
+    Organization,
+    Membership,
+    Invitation,
+    Property,
+    PropertyDomain,
+    ApiKey,
+    DroppedEvents,
+    SharedLink,
+    User,
+)
 
 ALL_ROUTES = [route for route, _ in url_patterns()]
 OBJECT_ROUTES = [
@@ -113,11 +124,13 @@ def tenant_objects(tenant) -> dict:
     )
     dropped = DroppedEvents.objects.create(property=tenant.property, day="2026-01-01", reason="bot", count=3)
     shared_link, _ = shared_link_create(property=tenant.property, name="board", password="open sesame")
+    property_update(property=tenant.property, domains=[f"{tenant.property.public_id.replace('_', '-')}.example"])
     return {
         Organization: tenant.organization,
         Membership: Membership.objects.get(user=tenant.viewer, organization=tenant.organization),
         Invitation: invitation,
         Property: tenant.property,
+        PropertyDomain: tenant.property.domain_rows.get(),
         ApiKey: tenant.property.api_keys.order_by("pk").first(),
         DroppedEvents: dropped,
         SharedLink: shared_link,
@@ -259,6 +272,7 @@ def markers_of(tenant, objects: dict) -> list[str]:
         tenant.property.name,
         tenant.property.public_id,
         *(key.prefix for key in tenant.property.api_keys.all()),
+        *tenant.property.domains,
         *(member.email for member in (tenant.owner, tenant.admin, tenant.viewer)),
         objects[Invitation].email,
     ]
@@ -314,7 +328,7 @@ def test_admin_autocomplete_offers_nothing_of_another_organisation(app_label, mo
 
 def test_tenant_models_are_reached_through_the_door():
     """Every model that hangs off an organisation has the scoped manager, so `for_user`/`access` exist."""
-    for model in (Organization, Membership, Invitation, Property, ApiKey, DroppedEvents, SharedLink):
+    for model in TENANT_MODELS[:-1]:
         assert isinstance(model._default_manager.all(), TenantQuerySet), model
 
 

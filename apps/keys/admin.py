@@ -20,8 +20,9 @@ from apps.keys.services import (
     api_key_update,
     property_create_with_keys,
 )
+from apps.properties.forms import TimezoneField, domains_field, origins_field
 from apps.properties.models import Property
-from apps.properties.services import property_delete, property_update
+from apps.properties.services import property_delete, property_domains_check, property_update
 from config.admin import TenantAdmin
 from config.api import ApplicationError
 
@@ -31,11 +32,28 @@ def utc(moment: datetime) -> str:
 
 
 class PropertyForm(forms.ModelForm):
-    def clean_allowed_origins(self):
-        origins = self.cleaned_data["allowed_origins"] or []
-        if not isinstance(origins, list) or not all(isinstance(origin, str) for origin in origins):
-            raise ValidationError('Enter a list of origins, as in ["https://example.com"].')
-        return origins
+    """Domains and origins one per line, the timezone from a list; the services validate the rest."""
+
+    domains = domains_field()
+    allowed_origins = origins_field(
+        help_text="Sites allowed to send events, one per line, like https://example.com or https://*.example.com. "
+        "Left blank when adding: https:// each domain."
+    )
+    timezone = TimezoneField()
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        if self.instance.pk is not None:
+            self.initial.setdefault("domains", self.instance.domains)
+
+    def clean_domains(self) -> list[str]:
+        # Checked here too, so that a domain of another property is an error on the field.
+        try:
+            return property_domains_check(
+                domains=self.cleaned_data["domains"], property=self.instance if self.instance.pk else None
+            )
+        except ValidationError as error:
+            raise ValidationError(error.messages) from None
 
 
 @admin.register(Property)
@@ -58,8 +76,17 @@ class PropertyAdmin(TenantAdmin):
 
     def get_fields(self, request, obj=None):
         if obj is None:
-            return ["organization", "name", "allowed_origins", "timezone"]
-        return ["organization", "public_id", "name", "allowed_origins", "timezone", *self.settings_fields, "created_at"]
+            return ["organization", "name", "domains", "allowed_origins", "timezone"]
+        return [
+            "organization",
+            "public_id",
+            "name",
+            "domains",
+            "allowed_origins",
+            "timezone",
+            *self.settings_fields,
+            "created_at",
+        ]
 
     def get_readonly_fields(self, request, obj=None):
         return [] if obj is None else ["organization", "public_id", "created_at"]
@@ -67,13 +94,15 @@ class PropertyAdmin(TenantAdmin):
     def save_model(self, request, obj, form, change):
         if change:
             changes = {field: form.cleaned_data[field] for field in form.changed_data}
-            obj.refresh_from_db(fields=list(changes))
+            # The form has set the new values on `obj`; the service compares with the stored ones.
+            obj.refresh_from_db(fields=[field for field in changes if field != "domains"])
             property_update(property=obj, **changes)
             return
         created, secrets = property_create_with_keys(
             organization=form.cleaned_data["organization"],
             name=form.cleaned_data["name"],
-            allowed_origins=form.cleaned_data["allowed_origins"],
+            domains=form.cleaned_data["domains"],
+            allowed_origins=form.cleaned_data["allowed_origins"] or None,
             timezone=form.cleaned_data["timezone"],
         )
         self.take_over(obj, created)

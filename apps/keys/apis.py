@@ -22,7 +22,13 @@ from apps.keys.services import (
 from apps.keys.throttling import ReportRateThrottle
 from apps.properties.models import validate_timezone
 from apps.properties.selectors import properties_of_user
-from apps.properties.services import origin_normalize, property_delete, property_update
+from apps.properties.services import (
+    DOMAINS_MAX,
+    domain_normalize,
+    origin_normalize,
+    property_delete,
+    property_update,
+)
 from config.api import input_validated
 from config.openapi import error_responses
 
@@ -146,7 +152,17 @@ def _origins_field(**kwargs) -> serializers.ListField:
     return serializers.ListField(
         child=serializers.CharField(max_length=300, validators=[origin_normalize]),
         help_text="Browser origins allowed to send events: `https://example.com`, or `https://*.example.com` "
-        "for its subdomains.",
+        "for its subdomains. A property created without them allows `https://` each of its domains.",
+        **kwargs,
+    )
+
+
+def _domains_field(**kwargs) -> serializers.ListField:
+    return serializers.ListField(
+        child=serializers.CharField(max_length=253, validators=[domain_normalize]),
+        max_length=DOMAINS_MAX,
+        help_text="The site's hostnames (`example.com`), the primary first. A hostname belongs to one property "
+        "on the whole server.",
         **kwargs,
     )
 
@@ -161,6 +177,7 @@ class PropertyOutputSerializer(serializers.Serializer):
     id = serializers.CharField(source="public_id")
     organization = serializers.CharField(source="organization.public_id", help_text="The organisation's id.")
     name = serializers.CharField()
+    domains = serializers.ListField(child=serializers.CharField(), help_text="The site's hostnames, the primary first.")
     allowed_origins = serializers.ListField(child=serializers.CharField())
     timezone = serializers.CharField()
     retention_days = serializers.IntegerField()
@@ -180,7 +197,8 @@ class PropertiesApi(MemberAuthenticatedApi):
     class InputSerializer(serializers.Serializer):
         organization = serializers.CharField(max_length=32, help_text="The organisation's id (`org_…`).")
         name = serializers.CharField(max_length=200)
-        allowed_origins = _origins_field(required=False, default=list)
+        domains = _domains_field(required=False, default=list)
+        allowed_origins = _origins_field(required=False)
         timezone = _timezone_field(required=False, default="UTC")
 
     class CreatedSerializer(PropertyOutputSerializer):
@@ -224,6 +242,7 @@ class PropertyApi(MemberAuthenticatedApi):
 
     class UpdateSerializer(serializers.Serializer):
         name = serializers.CharField(max_length=200)
+        domains = _domains_field()
         allowed_origins = _origins_field()
         timezone = _timezone_field()
         retention_days = serializers.IntegerField(min_value=1, max_value=RETENTION_MAX_DAYS)

@@ -45,3 +45,26 @@ class Property(models.Model):
     @property
     def tzinfo(self) -> zoneinfo.ZoneInfo:
         return zoneinfo.ZoneInfo(self.timezone)
+
+    @property
+    def domains(self) -> list[str]:
+        """The site's hostnames, the primary first (prefetch `domain_rows` to read many properties')."""
+        return [row.hostname for row in self.domain_rows.all()]
+
+
+class PropertyDomain(models.Model):
+    """A hostname of a property's site. A hostname belongs to one property on the whole server, so
+    a tracker that names only its site's domain (Plausible's) reaches exactly one property."""
+
+    property = models.ForeignKey(Property, on_delete=models.CASCADE, related_name="domain_rows")
+    hostname = models.CharField(max_length=253, unique=True)
+    position = models.PositiveSmallIntegerField(help_text="0 for the primary domain.")
+
+    objects = tenant_manager("property__organization")
+
+    class Meta:
+        ordering = ["position"]
+        constraints = [models.UniqueConstraint(fields=["property", "position"], name="property_domain_position")]
+
+    def __str__(self):
+        return self.hostname

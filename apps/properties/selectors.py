@@ -46,4 +46,4 @@ def properties_of_user(
     properties = Property.objects.for_user(user, role=role)
     if organizations is not None:
         properties = properties.filter(organization__in=organizations)
-    return properties.select_related("organization").order_by("name", "pk")
+    return properties.select_related("organization").prefetch_related("domain_rows").order_by("name", "pk")

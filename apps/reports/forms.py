@@ -1,40 +1,63 @@
-import zoneinfo
-
 from django import forms
 
 from apps.keys.models import ApiKey
+from apps.properties.forms import TimezoneField, domains_field, origins_field
 from apps.properties.models import Property
+from apps.properties.services import domain_normalize
 from apps.reports.models import SharedLink
 
-
-def _timezone_choices() -> list[tuple[str, str]]:
-    return [(name, name.replace("_", " ")) for name in sorted(zoneinfo.available_timezones())]
+NAME_MAX_LENGTH = Property._meta.get_field("name").max_length
 
 
 class PropertySettingsForm(forms.Form):
-    name = forms.CharField(max_length=Property._meta.get_field("name").max_length)
-    timezone = forms.ChoiceField(
-        choices=_timezone_choices,
-        help_text="Reports count days in this timezone; changing it re-counts the stored events.",
-    )
-    allowed_origins = forms.CharField(
-        label="Allowed origins",
-        required=False,
-        widget=forms.Textarea(attrs={"rows": 4, "spellcheck": "false", "autocapitalize": "none"}),
-        help_text="Sites allowed to send events, one per line, like https://example.com or https://*.example.com.",
+    name = forms.CharField(max_length=NAME_MAX_LENGTH)
+    domains = domains_field()
+    timezone = TimezoneField(help_text="Reports count days in this timezone; changing it re-counts the stored events.")
+    allowed_origins = origins_field(
+        widget=forms.Textarea(attrs={"rows": 4, "spellcheck": "false", "autocapitalize": "none"})
     )
 
     @classmethod
     def of_property(cls, prop: Property, *, read_only: bool) -> "PropertySettingsForm":
         form = cls(
-            initial={"name": prop.name, "timezone": prop.timezone, "allowed_origins": "\n".join(prop.allowed_origins)}
+            initial={
+                "name": prop.name,
+                "domains": prop.domains,
+                "timezone": prop.timezone,
+                "allowed_origins": prop.allowed_origins,
+            }
         )
         for field in form.fields.values():
             field.disabled = read_only
         return form
 
-    def clean_allowed_origins(self) -> list[str]:
-        return [line.strip() for line in self.cleaned_data["allowed_origins"].splitlines() if line.strip()]
+
+class PropertyCreateForm(forms.Form):
+    """A new property: its site's domain, a name (the domain if left blank), the timezone of its
+    reports and the origins that may send events (https:// the domain if left blank)."""
+
+    domain = forms.CharField(
+        max_length=253,
+        validators=[domain_normalize],
+        help_text="The site's host, like example.com: no https://, no path.",
+        widget=forms.TextInput(attrs={"autocapitalize": "none", "spellcheck": "false", "placeholder": "example.com"}),
+    )
+    name = forms.CharField(max_length=NAME_MAX_LENGTH, required=False, help_text="Left blank: the domain.")
+    timezone = TimezoneField(initial="UTC")
+    allowed_origins = origins_field(
+        help_text="Sites allowed to send events from browsers, one per line, like https://example.com or "
+        "https://*.example.com. Left blank: https:// and the domain."
+    )
+
+    def property_fields(self) -> dict:
+        """The cleaned form as property_create's arguments."""
+        data = self.cleaned_data
+        return {
+            "name": data["name"] or data["domain"].strip(),
+            "domains": [data["domain"]],
+            "allowed_origins": data["allowed_origins"] or None,
+            "timezone": data["timezone"],
+        }
 
 
 class ApiKeyCreateForm(forms.Form):

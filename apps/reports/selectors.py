@@ -613,6 +613,13 @@ def _metric_value(name: str, value):
     return int(value or 0)
 
 
+def property_has_events(*, property: Property) -> bool:
+    """Whether any event of `property` is stored (one accepted but still buffered is not yet)."""
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT 1 FROM {Event._meta.db_table} WHERE property_id = %s LIMIT 1", [property.pk])
+        return cursor.fetchone() is not None
+
+
 def report_overview(*, property: Property, date_from: date, date_to: date) -> dict:
     """Pageviews, unique visitors (distinct over the range) and sessions."""
     return MetricsQuery(property=property, date_from=date_from, date_to=date_to).calculate()[0]

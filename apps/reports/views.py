@@ -29,10 +29,10 @@ from django.views.decorators.http import require_http_methods, require_POST, req
 from django.views.defaults import page_not_found
 
 from apps.accounts.models import ROLE_RANK, Role
-from apps.accounts.selectors import organizations_of_user
+from apps.accounts.selectors import organization_access, organizations_of_user
 from apps.keys.models import ApiKey
 from apps.keys.selectors import api_key_access, api_keys_of_property, property_access
-from apps.keys.services import api_key_create, api_key_revoke, api_key_rotate
+from apps.keys.services import api_key_create, api_key_revoke, api_key_rotate, property_create_with_keys
 from apps.properties.models import Property
 from apps.properties.selectors import properties_of_user
 from apps.properties.services import property_update
@@ -58,7 +58,13 @@ from apps.reports.filters import (
     query_with,
     range_query,
 )
-from apps.reports.forms import ApiKeyCreateForm, PropertySettingsForm, SharedLinkCreateForm, SharedLinkPasswordForm
+from apps.reports.forms import (
+    ApiKeyCreateForm,
+    PropertyCreateForm,
+    PropertySettingsForm,
+    SharedLinkCreateForm,
+    SharedLinkPasswordForm,
+)
 from apps.reports.page_selectors import (
     property_visitor_trend,
     shared_link_access,
@@ -74,7 +80,7 @@ from apps.reports.periods import (
     period_named,
     property_today,
 )
-from apps.reports.selectors import realtime_report, realtime_visitors
+from apps.reports.selectors import property_has_events, realtime_report, realtime_visitors
 from apps.reports.services import shared_link_create, shared_link_revoke, shared_link_unlock
 from config.admin import admin_access_allowed
 from config.api import ApplicationError
@@ -121,11 +127,85 @@ def property_list(request):
             PropertyRow(prop, trend.total, trend.daily, sparkline_points([value for _, value in trend.daily]))
         )
     context = {
-        "organizations": [(organization, rows[organization.pk]) for organization in organizations],
+        "organizations": [
+            (organization, rows[organization.pk], _role_at_least(request.user, organization.role, Role.ADMIN))
+            for organization in organizations
+        ],
         "sparkline": {"width": SPARKLINE_WIDTH, "height": SPARKLINE_HEIGHT},
         "admin_allowed": admin_access_allowed(request.user),
     }
     return render(request, "reports/property_list.html", context)
+
+
+def _role_at_least(user, role: str | None, needed: str) -> bool:
+    return user.is_superuser or ROLE_RANK.get(role, -1) >= ROLE_RANK[needed]
+
+
+# --- A new property, and the wait for its first event ---------------------------------------------
+
+# How often the waiting page asks whether the first event has arrived.
+FIRST_EVENT_POLL_SECONDS = 3
+
+
+@require_http_methods(["GET", "POST"])
+@login_required
+@never_cache
+def property_new(request, organization_id: str):
+    """A new property of an organisation (its admins and owners), with its first write and read keys,
+    as the API creates one; the answer shows the keys, once, and waits for the first event."""
+    organization = organization_access(user=request.user, public_id=organization_id, role=Role.ADMIN)
+    form = PropertyCreateForm(request.POST if request.method == "POST" else None)
+    if form.is_bound and form.is_valid():
+        try:
+            prop, secrets = property_create_with_keys(organization=organization, **form.property_fields())
+        except ValidationError as error:
+            _validation_errors_add(form, error, renamed={"domains": "domain"})
+        else:
+            return _waiting_page(
+                request, prop, is_admin=True, write_key=secrets["write"], read_key=secrets["read"], status=201
+            )
+    context = {"organization": organization, "form": form}
+    return render(request, "reports/property_new.html", context, status=400 if form.is_bound else 200)
+
+
+def _waiting_page(
+    request, prop: Property, *, is_admin: bool, write_key: str = "", read_key: str = "", status: int = 200
+) -> HttpResponse:
+    context = {
+        "property": prop,
+        "is_admin": is_admin,
+        "beacon_src": request.build_absolute_uri(reverse("beacon")),
+        "snippet_key": write_key,
+        "read_key": read_key,
+        "poll_seconds": FIRST_EVENT_POLL_SECONDS,
+    }
+    return render(request, "reports/property_waiting.html", context, status=status)
+
+
+@require_safe
+@login_required
+@never_cache
+def property_waiting(request, property_id: str):
+    """The beacon snippet and "waiting for the first event"; once the property has one, its dashboard."""
+    prop = property_access(actor=request.user, public_id=property_id)
+    if property_has_events(property=prop):
+        return redirect("property-dashboard", prop.public_id)
+    return _waiting_page(request, prop, is_admin=_is_admin(request.user, prop))
+
+
+@require_safe
+@login_required
+@never_cache
+def property_first_event(request, property_id: str):
+    """What the waiting page polls: 204 (nothing to swap) until the first event is stored, then a link to
+    the dashboard, which htmx follows at once (HX-Redirect)."""
+    prop = property_access(actor=request.user, public_id=property_id)
+    if not property_has_events(property=prop):
+        return HttpResponse(status=204)
+    dashboard = reverse("property-dashboard", args=[prop.public_id])
+    response = render(request, "reports/_first_event.html", {"dashboard_url": dashboard})
+    response["HX-Redirect"] = dashboard
+    return response
 
 
 # --- The dashboard's pages ------------------------------------------------------------------------
@@ -206,6 +286,17 @@ def _scope(prop: Property, params) -> Scope:
         return Scope(period_named(DEFAULT_RANGE, today=today), filters, error)
 
 
+def _link_params(params, scope: Scope):
+    """The parameters the page's links build on: `params` with the range the page shows, so that a bad
+    range the page replaced by the default one is in none of them (tabs, filters, CSV files...)."""
+    if scope.period_error is None:
+        return params
+    shown = params.copy()
+    for name in ("range", "from", "to"):
+        shown.pop(name, None)
+    return shown
+
+
 def _strict_scope(prop: Property, params) -> Scope:
     """The scope of a fragment or a CSV file, which have no room to explain a bad range."""
     scope = _scope(prop, params)
@@ -241,9 +332,10 @@ def _frame_context(prop: Property, urls: DashboardUrls) -> dict:
     }
 
 
-def _page_context(prop: Property, urls: DashboardUrls, scope: Scope, *, params, base_url: str) -> dict:
+def _page_context(prop: Property, urls: DashboardUrls, scope: Scope, *, params, typed, base_url: str) -> dict:
     """What every page with a range shows around its content: the live counter, the period picker
-    (its form submits to `base_url`) and the filter chips, all keeping the rest of `params`."""
+    (its form submits to `base_url`; its dates show what was `typed`, a bad range included, to be
+    corrected) and the filter chips, all keeping the rest of `params` (see _link_params)."""
     period = scope.period
     return {
         **_frame_context(prop, urls),
@@ -263,8 +355,8 @@ def _page_context(prop: Property, urls: DashboardUrls, scope: Scope, *, params, 
             if name != "custom"
         ],
         "custom_values": {
-            "from": params.get("from") or period.date_from.isoformat(),
-            "to": params.get("to") or period.date_to.isoformat(),
+            "from": typed.get("from") or period.date_from.isoformat(),
+            "to": typed.get("to") or period.date_to.isoformat(),
         },
         "custom_current": period.range == "custom",
         "custom_hidden": hidden_inputs(params, exclude={"range", "from", "to"}),
@@ -341,19 +433,19 @@ def dashboard_page(request, prop: Property, *, urls: DashboardUrls) -> HttpRespo
     unknown metric or tab is a 400 page. A shared page (`urls.shared`) shows the numbers only: no
     settings, no other properties, no organisation.
     """
-    params = request.GET
-    metric = params.get("metric") or DEFAULT_METRIC
+    metric = request.GET.get("metric") or DEFAULT_METRIC
     if metric not in CARD_METRICS:
         raise PageError(400, f"There is no metric “{metric}” to chart: choose one of the cards.")
-    panels = {box: _box_panel(params, box) for box in BOXES}
-    scope = _scope(prop, params)
+    panels = {box: _box_panel(request.GET, box) for box in BOXES}
+    scope = _scope(prop, request.GET)
+    params = _link_params(request.GET, scope)
     cards = dashboard_cards(property=prop, period=scope.period, previous=scope.previous, filters=scope.filters)
     known_totals = {card["metric"]: card["value"] for card in cards}
     series = dashboard_series(
         property=prop, period=scope.period, previous=scope.previous, filters=scope.filters, metric=metric
     )
     context = {
-        **_page_context(prop, urls, scope, params=params, base_url=urls.url("dashboard")),
+        **_page_context(prop, urls, scope, params=params, typed=request.GET, base_url=urls.url("dashboard")),
         "cards": [
             {
                 **card,
@@ -364,6 +456,10 @@ def dashboard_page(request, prop: Property, *, urls: DashboardUrls) -> HttpRespo
         ],
         "metric": metric,
         "metric_label": CARD_METRICS[metric],
+        # Checked only when the period has no visitor, so a dashboard with traffic costs no query for it.
+        "waiting_for_first_event": not urls.shared
+        and not known_totals.get("unique_visitors")
+        and not property_has_events(property=prop),
         "series": series,
         "bucket_title": BUCKET_TITLES[series["interval"]],
         "chart": _chart_data(prop, series, scope),
@@ -414,16 +510,17 @@ def breakdown_page(request, prop: Property, *, urls: DashboardUrls, panel: str) 
     """
     found = _panel_named(panel)
     page = _page_number(request.GET)
-    params = request.GET.copy()
-    params.pop("page", None)
-    scope = _scope(prop, params)
+    typed = request.GET.copy()
+    typed.pop("page", None)
+    scope = _scope(prop, typed)
+    params = _link_params(typed, scope)
     data = dashboard_panel(
         property=prop, **scope.span, panel=found, limit=BREAKDOWN_ROWS, offset=(page - 1) * BREAKDOWN_ROWS
     )
     if page > 1 and not data["rows"]:
         raise PageError(404, f"{found.title} has no page {page} for this range and these filters.")
     context = {
-        **_page_context(prop, urls, scope, params=params, base_url=urls.url("breakdown", found.key)),
+        **_page_context(prop, urls, scope, params=params, typed=typed, base_url=urls.url("breakdown", found.key)),
         "panel": found,
         "data": data,
         "page": page,
@@ -570,7 +667,7 @@ def _settings_url(prop: Property, section: str = "") -> str:
 
 def _is_admin(user, prop: Property) -> bool:
     """Whether the user may change `prop`: the role the property door found (`tenant_role`)."""
-    return user.is_superuser or ROLE_RANK.get(prop.tenant_role, -1) >= ROLE_RANK[Role.ADMIN]
+    return _role_at_least(user, prop.tenant_role, Role.ADMIN)
 
 
 @dataclass(frozen=True)
@@ -614,9 +711,12 @@ def _settings_page(
     return render(request, "reports/property_settings.html", context, status=status)
 
 
-def _validation_errors_add(form, error: ValidationError) -> None:
+def _validation_errors_add(form, error: ValidationError, *, renamed: dict[str, str] | None = None) -> None:
+    """Show a service's refusal on the form: each error on its field (`renamed`: the form's name for a
+    property field), else above the form."""
     if hasattr(error, "error_dict"):
         for field, field_errors in error.error_dict.items():
+            field = (renamed or {}).get(field, field)
             form.add_error(field if field in form.fields else None, field_errors)
     else:
         # property_update raises a bare ValidationError only for an origin it cannot read.
@@ -648,9 +748,12 @@ def property_settings(request, property_id: str):
 @login_required
 @never_cache
 def property_snippet_key_create(request, property_id: str):
-    """Create a write key and show the beacon snippet with it filled in, once."""
+    """Create a write key and show the beacon snippet with it filled in, once: on the settings page, or
+    on the waiting page it was asked from (`then=waiting`)."""
     prop = property_access(actor=request.user, public_id=property_id, role=Role.ADMIN)
     api_key, secret = api_key_create(property=prop, kind=ApiKey.Kind.WRITE, name="beacon snippet")
+    if request.POST.get("then") == "waiting":
+        return _waiting_page(request, prop, is_admin=True, write_key=secret)
     new_secret = NewSecret(f"New write key {api_key.prefix}…, filled into the snippet below", secret)
     return _settings_page(request, prop, new_secret=new_secret, snippet_key=secret)
 

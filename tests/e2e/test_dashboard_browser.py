@@ -3,7 +3,9 @@
 Numbers on the page are compared with the reporting API for the same range and filters; filters are
 clicked and the URL reloaded; pages are laid out at desktop and phone widths without sideways
 scrolling (screenshots are kept in the test's folder); the live counter is watched while events
-arrive through the ingest pipeline; a shared link is opened signed out and then revoked.
+arrive through the ingest pipeline; a shared link is opened signed out and then revoked; a property
+added from the product waits for its first event, sent by its snippet from a site, and opens its
+dashboard.
 """
 
 import os
@@ -16,13 +18,14 @@ import pytest
 from django.test import override_settings
 
 from apps.ingestion.services import AcceptedBatch, events_store
+from apps.properties.models import Property
 from apps.reports.services import shared_link_create, shared_link_revoke
 from apps.reports.templatetags.dashboard import metric_value
 from tests.conftest import tenant_create
 from tests.e2e.stack import BIN, ROOT, Stack, wait_until
-from tests.e2e.test_beacon_browser import CHROME, CHROMIUM, CHROMIUM_ARGS
+from tests.e2e.test_beacon_browser import CHROME, CHROMIUM, CHROMIUM_ARGS, PageServer
 from tests.e2e.test_pipeline import database_url
-from tests.factories import PASSWORD, validated_event
+from tests.factories import PASSWORD, PropertyFactory, validated_event
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.e2e]
 
@@ -188,10 +191,13 @@ def test_tabs_switched_in_place_are_kept_by_every_link_followed_after(stack, bro
 def test_pages_fit_desktop_and_phone_widths(stack, browser, tmp_path):
     tenant = seeded_tenant()
     property_path = f"/properties/{tenant.property.public_id}"
+    without_events = PropertyFactory(organization=tenant.organization, name="New site")
     for name, width in WIDTHS.items():
         context, page = signed_in_page(browser, stack, tenant.admin, width)
         for label, path in (
             ("list", "/"),
+            ("new-property", f"/organizations/{tenant.organization.public_id}/properties/new"),
+            ("waiting", f"/properties/{without_events.public_id}/waiting"),
             ("dashboard", f"{property_path}/?range=7d"),
             ("breakdown", f"{property_path}/breakdown/pages?range=7d"),
             ("realtime", f"{property_path}/realtime"),
@@ -247,3 +253,36 @@ def test_a_shared_link_opens_signed_out_and_stops_when_revoked(stack, browser):
     shared_link_revoke(shared_link=link)
     assert page.goto(f"{stack.base_url}/share/{token}?range=7d").status == 404
     context.close()
+
+
+def test_a_new_property_waits_for_the_first_event_from_its_snippet_then_opens_its_dashboard(stack, browser, tmp_path):
+    tenant = tenant_create()
+    folder = tmp_path / "site"
+    folder.mkdir()
+    site = PageServer(folder)
+    try:
+        context = browser.new_context(user_agent=CHROME, timezone_id="Asia/Tokyo")
+        page = context.new_page()
+        sign_in(page, stack, tenant.admin)
+        page.click(f"a[href='/organizations/{tenant.organization.public_id}/properties/new']")
+        page.wait_for_selector("#id_domain")
+        assert page.input_value("#id_timezone") == "Asia/Tokyo", "the browser's own timezone is chosen"
+        page.fill("#id_domain", "shop.example")
+        page.fill("#id_allowed_origins", f"http://localhost:{site.port}")
+        page.click("main button[type=submit]")
+        page.wait_for_selector("#first-event")
+        prop = Property.objects.get(organization=tenant.organization, name="shop.example")
+        assert (prop.domains, prop.timezone) == (["shop.example"], "Asia/Tokyo")
+        assert "Waiting for the first event" in page.inner_text("main")
+
+        # The site pastes the snippet as the page shows it, and a visitor opens a page of it.
+        snippet = page.inner_text("#beacon-snippet")
+        (folder / "index.html").write_text(f"<!doctype html><html><head><title>Shop</title>{snippet}</head></html>")
+        visitor = browser.new_context(user_agent=CHROME)
+        visitor.new_page().goto(f"http://localhost:{site.port}/index.html")
+        page.wait_for_url(f"{stack.base_url}/properties/{prop.public_id}/", timeout=45_000)
+        assert cards_on(page)["pageviews"] == "1"
+        visitor.close()
+        context.close()
+    finally:
+        site.stop()

@@ -73,7 +73,7 @@ def test_changing_the_timezone_in_admin_re_days_the_events(admin_client, tenant_
         {
             "organization": prop.organization.pk,
             "name": "Renamed",
-            "allowed_origins": '["https://example.com"]',
+            "allowed_origins": "https://example.com",
             "timezone": "Asia/Tokyo",
             "retention_days": 400,
             "ingest_limit_per_key": 12000,

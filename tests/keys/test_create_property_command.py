@@ -48,8 +48,28 @@ def test_second_property_of_an_organisation_reuses_it():
     assert Property.objects.filter(organization__name="Acme").count() == 2
 
 
-@pytest.mark.parametrize(("option", "value"), [("--timezone", "Mars/Olympus"), ("--origin", "example.com/path")])
+@pytest.mark.parametrize(
+    ("option", "value"), [("--timezone", "Mars/Olympus"), ("--origin", "example.com/path"), ("--domain", "a b")]
+)
 def test_invalid_timezone_or_origin_is_a_clear_error_and_creates_nothing(option, value):
     with pytest.raises(CommandError):
         call_command("create_property", "--org", "Acme", "--name", "Bad", option, value, "--json", stdout=StringIO())
     assert not Property.objects.exists()
+
+
+def test_domains_are_stored_primary_first_and_give_the_default_origins():
+    out = StringIO()
+    call_command(
+        "create_property", "--org", "Acme", "--name", "Shop", "--domain", "Shop.Example.com", "--domain", "example.com",
+        "--json", stdout=out,
+    )  # fmt: skip
+    prop = Property.objects.get(public_id=json.loads(out.getvalue())["property_id"])
+    assert prop.domains == ["shop.example.com", "example.com"]
+    assert prop.allowed_origins == ["https://example.com", "https://shop.example.com"]
+
+
+def test_a_domain_of_another_property_is_a_clear_error():
+    call_command("create_property", "--org", "Acme", "--name", "One", "--domain", "example.com", stdout=StringIO())
+    with pytest.raises(CommandError, match=r"example\.com is already the domain of another property"):
+        call_command("create_property", "--org", "Other", "--name", "Two", "--domain", "example.com", stdout=StringIO())
+    assert Property.objects.count() == 1

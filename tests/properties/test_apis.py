@@ -4,7 +4,9 @@ import json
 
 import pytest
 from django.conf import settings
+from django.db import connection
 from django.test import Client
+from django.test.utils import CaptureQueriesContext
 from django.utils.crypto import get_random_string
 
 from apps.accounts.models import Role
@@ -24,6 +26,7 @@ PROPERTY_FIELDS = {
     "id",
     "organization",
     "name",
+    "domains",
     "allowed_origins",
     "timezone",
     "retention_days",
@@ -172,6 +175,9 @@ def test_create_in_another_organisation_is_the_same_404_as_in_a_missing_one(tena
         ({"allowed_origins": ["ftp://example.com"]}, "allowed_origins"),
         ({"allowed_origins": "https://example.com"}, "allowed_origins"),
         ({"timezone": "Mars/Olympus"}, "timezone"),
+        ({"domains": ["https://example.com"]}, "domains"),
+        ({"domains": ["example.com:8080"]}, "domains"),
+        ({"domains": "example.com"}, "domains"),
     ],
 )
 def test_create_refuses_bad_input_naming_the_field(tenant_a, body, field):
@@ -214,6 +220,7 @@ def test_update_changes_the_fields_sent_and_only_those(tenant_a):
         ({"ingest_limit_per_key": -1}, "ingest_limit_per_key"),
         ({"ingest_limit_per_address": "many"}, "ingest_limit_per_address"),
         ({"name": ""}, "name"),
+        ({"domains": ["exa mple.com"]}, "domains"),
     ],
 )
 def test_update_refuses_bad_values_naming_the_field(tenant_a, body, field):
@@ -222,6 +229,74 @@ def test_update_refuses_bad_values_naming_the_field(tenant_a, body, field):
     assert response.json()["error"]["field"] == field
     stored = Property.objects.get(pk=tenant_a.property.pk)
     assert (stored.allowed_origins, stored.timezone, stored.retention_days) == (["https://example.com"], "UTC", 400)
+
+
+def test_create_with_domains_allows_https_on_each_by_default(tenant_a):
+    body = new_property_body(tenant_a, domains=["Shop.Example.com", "bücher.example", "shop.example.com."])
+    response = member_call("post", "/v1/properties", user=tenant_a.admin, body=body)
+    assert response.status_code == 201, response.content
+    assert response.json()["domains"] == ["shop.example.com", "xn--bcher-kva.example"], "normalized, primary first"
+    assert response.json()["allowed_origins"] == ["https://shop.example.com", "https://xn--bcher-kva.example"]
+    retrieved = member_call("get", property_path(response.json()["id"]), user=tenant_a.viewer).json()
+    assert retrieved["domains"] == ["shop.example.com", "xn--bcher-kva.example"]
+
+
+def test_origins_sent_with_domains_are_kept_as_sent_even_empty(tenant_a):
+    body = new_property_body(tenant_a, domains=["example.net"], allowed_origins=[])
+    response = member_call("post", "/v1/properties", user=tenant_a.admin, body=body)
+    assert (response.json()["domains"], response.json()["allowed_origins"]) == (["example.net"], [])
+
+
+def test_a_domain_belongs_to_one_property_on_the_whole_server(tenant_a, tenant_b):
+    mine = member_call(
+        "post", "/v1/properties", user=tenant_a.admin, body=new_property_body(tenant_a, domains=["example.org"])
+    )
+    assert mine.status_code == 201
+    for tenant, domains in ((tenant_b, ["EXAMPLE.org"]), (tenant_a, ["new.example.org", "example.org"])):
+        taken = member_call(
+            "post", "/v1/properties", user=tenant.admin, body=new_property_body(tenant, name="Copy", domains=domains)
+        )
+        assert taken.status_code == 400, taken.content
+        assert taken.json()["error"] == {
+            "code": "invalid_parameter",
+            "message": "example.org is already the domain of another property.",
+            "field": "domains",
+        }
+    assert not Property.objects.filter(name="Copy").exists()
+    moved = member_call(
+        "patch", property_path(tenant_b.property.public_id), user=tenant_b.admin, body={"domains": ["example.org"]}
+    )
+    assert moved.status_code == 400
+    assert member_call("get", property_path(tenant_b.property.public_id), user=tenant_b.admin).json()["domains"] == []
+
+
+def test_update_replaces_the_domains_in_order_and_keeps_the_origins(tenant_a):
+    path = property_path(tenant_a.property.public_id)
+    member_call("patch", path, user=tenant_a.admin, body={"domains": ["a.example", "b.example"]})
+    response = member_call("patch", path, user=tenant_a.admin, body={"domains": ["b.example", "c.example"]})
+    assert response.status_code == 200, response.content
+    assert response.json()["domains"] == ["b.example", "c.example"]
+    assert response.json()["allowed_origins"] == ["https://example.com"]
+    freed = member_call(
+        "post", "/v1/properties", user=tenant_a.admin, body=new_property_body(tenant_a, domains=["a.example"])
+    )
+    assert freed.status_code == 201, "a domain a property gave up is free again"
+    cleared = member_call("patch", path, user=tenant_a.admin, body={"domains": []})
+    assert cleared.json()["domains"] == []
+
+
+def test_the_list_reads_every_propertys_domains_in_one_query(tenant_a):
+    for n in range(3):
+        member_call(
+            "post", "/v1/properties", user=tenant_a.admin, body=new_property_body(tenant_a, domains=[f"s{n}.example"])
+        )
+    with CaptureQueriesContext(connection) as few:
+        listed = member_call("get", "/v1/properties", user=tenant_a.viewer).json()
+    assert sorted(item["domains"] for item in listed) == [[], ["s0.example"], ["s1.example"], ["s2.example"]]
+    member_call("post", "/v1/properties", user=tenant_a.admin, body=new_property_body(tenant_a, domains=["s3.example"]))
+    with CaptureQueriesContext(connection) as more:
+        member_call("get", "/v1/properties", user=tenant_a.viewer)
+    assert len(more) == len(few)
 
 
 def test_delete_destroys_the_property_with_its_keys_and_data(client, tenant_a, tenant_b):

@@ -306,6 +306,37 @@ def test_a_bad_range_on_a_breakdown_is_explained_with_the_default_range(traffic)
     assert "The start date must not be after the end date." in response.content.decode()
 
 
+BAD_RANGES = ["range=forever", "range=custom&from=2026-05-02&to=2026-05-01", "from=yesterday"]
+
+
+def links_of(html: str) -> list[str]:
+    """Every link and htmx request of a page, as written (unescaped)."""
+    return [unescape(link) for link in re.findall(r'(?:href|hx-get|hx-push-url)="([^"]*)"', html)]
+
+
+@pytest.mark.parametrize("bad", BAD_RANGES)
+@pytest.mark.parametrize("suffix", ["", "breakdown/pages"])
+def test_a_bad_range_the_page_replaced_is_in_none_of_its_links_and_its_csv_files_download(traffic, suffix, bad):
+    response = page(traffic, suffix, f"?{bad}&f_path=/pricing&sources=referrers")
+    assert response.status_code == 400
+    html = response.content.decode()
+    assert "Showing last 30 days instead." in html
+    links = [link for link in links_of(html) if "?" in link]
+    assert links and not [link for link in links if re.search(r"[?&](range=(forever|custom)|from=|to=)", link)]
+    exports = [link for link in links if "/export/" in link]
+    assert exports and all("f_path=%2Fpricing" in link for link in exports), "CSV links keep the filters"
+    today = property_today(traffic.property)
+    for link in exports:
+        path = link if link.startswith("/") else f"/properties/{traffic.property.public_id}/{suffix}{link}"
+        exported = get(traffic.viewer, path)
+        assert exported.status_code == 200, (link, exported.content[:300])
+        assert f"-{today - timedelta(days=29)}-{today}.csv" in exported["Content-Disposition"], (
+            "the range the page showed"
+        )
+    if "from=2026-05-02" in bad:
+        assert 'name="from" value="2026-05-02"' in html, "the custom range's fields keep what was typed, to correct it"
+
+
 # --- CSV ------------------------------------------------------------------------------------------
 
 

@@ -11,6 +11,7 @@ from django.utils import timezone
 from apps.keys.models import ApiKey
 from apps.keys.selectors import api_key_resolve
 from apps.keys.services import api_key_create, api_key_hash, api_key_revoke
+from apps.properties.services import property_update
 from tests.accounts.test_views import assert_accessible_page
 from tests.conftest import session_client_for
 from tests.factories import PropertyFactory
@@ -83,6 +84,8 @@ def test_the_settings_form_shows_the_current_values_with_a_timezone_select(tenan
         ({"allowed_origins": "https://ex*ample.com"}, "allowed_origins", "a wildcard may only stand for subdomains"),
         ({"timezone": "Mars/Olympus_Mons"}, "timezone", "Select a valid choice"),
         ({"name": ""}, "name", "This field is required."),
+        ({"domains": "example.com/shop"}, "domains", "is not a domain like example.com"),
+        ({"allowed_origins": "https://example.com\x00"}, "allowed_origins", "Null characters are not allowed."),
     ],
 )
 def test_invalid_settings_are_form_errors_and_change_nothing(tenant_a, fields, field, message):
@@ -93,6 +96,31 @@ def test_invalid_settings_are_form_errors_and_change_nothing(tenant_a, fields, f
     assert re.search(rf'<ul class="errorlist" id="id_{field}_error"><li>[^<]*{re.escape(message)}', html), html
     tenant_a.property.refresh_from_db()
     assert tenant_a.property.name != "Renamed"
+
+
+def test_an_admin_sets_the_domains_one_per_line_the_first_the_primary(tenant_a):
+    data = {"name": "Shop", "timezone": "UTC", "allowed_origins": "https://example.com"}
+    client = session_client_for(tenant_a.admin)
+    response = client.post(settings_path(tenant_a.property), {**data, "domains": "Shop.Example.com\r\nexample.com\r\n"})
+    assert response.status_code == 302
+    assert tenant_a.property.domains == ["shop.example.com", "example.com"]
+    html = client.get(settings_path(tenant_a.property)).content.decode()
+    assert re.search(r'<textarea name="domains"[^>]*>\nshop\.example\.com\nexample\.com</textarea>', html)
+
+
+def test_a_domain_of_another_organisations_property_is_a_form_error(tenant_a, tenant_b):
+    property_update(property=tenant_b.property, domains=["taken.example"])
+    data = {"name": "Shop", "timezone": "UTC", "allowed_origins": "", "domains": "mine.example\ntaken.example"}
+    response = session_client_for(tenant_a.admin).post(settings_path(tenant_a.property), data)
+    assert response.status_code == 400
+    html = response.content.decode()
+    assert re.search(
+        r'<ul class="errorlist" id="id_domains_error"><li>taken.example is already the domain of another property.',
+        html,
+    )
+    tenant_a.property.refresh_from_db()
+    assert tenant_a.property.name != "Shop", "nothing of the form was saved"
+    assert tenant_a.property.domains == [] and tenant_b.property.domains == ["taken.example"]
 
 
 def test_another_organisations_settings_are_a_404_like_missing_ones(tenant_a, tenant_b):
