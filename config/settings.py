@@ -1,4 +1,4 @@
-"""Clickmeter settings, read from the environment only (see `.env.example` and the README)."""
+"""Clickmeter settings, read from the environment (and a `.env` file; see `.env.example` and the README)."""
 
 import hashlib
 import hmac
@@ -6,15 +6,26 @@ from datetime import timedelta
 from pathlib import Path
 
 import environ
+from django.core.exceptions import ImproperlyConfigured
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 env = environ.Env()
+# A `.env` file in the project root fills in what the environment does not set (`make run` writes
+# one with a random SECRET_KEY, so `manage.py` commands work in the same checkout). Empty: none.
+ENV_FILE = env.str("CLICKMETER_ENV_FILE", default=str(BASE_DIR / ".env"))
+if ENV_FILE:
+    environ.Env.read_env(ENV_FILE)
 
 # Local state of the embedded default: the SQLite database and the demo credentials.
 VAR_DIR = Path(env.str("CLICKMETER_VAR_DIR", default=str(BASE_DIR / "var")))
 
 DEBUG = env.bool("DEBUG", default=False)
-SECRET_KEY = env.str("SECRET_KEY", default="dev-only-insecure-key" if DEBUG else environ.Env.NOTSET)
+SECRET_KEY = env.str("SECRET_KEY", default="dev-only-insecure-key" if DEBUG else "")
+if not SECRET_KEY:
+    raise ImproperlyConfigured(
+        "Set the SECRET_KEY environment variable, or put it in .env in the project root "
+        "(`make run` writes one there for the embedded default)."
+    )
 ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["localhost", "127.0.0.1", "[::1]"])
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
 
