@@ -3,7 +3,7 @@ import secrets
 import time
 import zoneinfo
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime
 
 import orjson
 from django.conf import settings
@@ -176,8 +176,9 @@ def _dropped_events_add(rows: list[tuple]) -> None:
 
 
 def daily_salts_destroy(*, today) -> int:
-    """Delete every visitor-hash salt older than yesterday (UTC), so old hashes cannot be re-derived."""
-    return DailySalt.objects.filter(day__lt=today - timedelta(days=1)).delete()[0]
+    """Delete every visitor-hash salt of a day before `today` (UTC): a finished day's hashes can then
+    never be re-derived from an address, nor linked to the next day's."""
+    return DailySalt.objects.filter(day__lt=today).delete()[0]
 
 
 def events_accept(*, batch: AcceptedBatch, limits: buffer.RateLimits) -> None:
