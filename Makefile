@@ -14,11 +14,10 @@ $(STAMP): requirements/base.txt requirements/dev.txt
 	$(BIN)/pip install --quiet -r requirements/dev.txt
 	touch $(STAMP)
 
-## Serve the embedded default (SQLite, in-process tasks, demo data) on http://127.0.0.1:8000
+## Serve the embedded default (SQLite, tasks and periodic jobs in-process, demo data) on
+## http://127.0.0.1:8000, or HOST and PORT from the environment (see scripts/run.py)
 run: $(STAMP)
-	DEBUG=true $(BIN)/python manage.py migrate --verbosity 0
-	DEBUG=true $(BIN)/python manage.py demo_setup
-	DEBUG=true $(BIN)/python manage.py runserver 127.0.0.1:8000
+	$(BIN)/python scripts/run.py
 
 services:
 	scripts/services-up

@@ -217,6 +217,8 @@ CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_TASK_PUBLISH_RETRY = True
 CELERY_TASK_PUBLISH_RETRY_POLICY = {"max_retries": 2, "interval_start": 0, "interval_step": 0.1, "interval_max": 0.2}
 CELERY_WORKER_CANCEL_LONG_RUNNING_TASKS_ON_CONNECTION_LOSS = True
+# The periodic jobs, run by `celery beat` in every deployment. With Redis it sends them to the
+# workers; without (tasks in-process: the embedded default) it runs each job itself, one at a time.
 CELERY_BEAT_SCHEDULE = {
     "ingest-buffer-drain": {"task": "apps.ingestion.tasks.ingest_buffer_drain", "schedule": 10.0},
     "rollup-refresh-dirty-days": {"task": "apps.reports.tasks.rollup_refresh_dirty_days", "schedule": 60.0},
@@ -228,6 +230,16 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": 24 * 3600.0,
     },
 }
+if not REDIS_URL:
+    # Nothing is buffered or counted in Redis: events and dropped-event counts go straight to the
+    # database, so there is nothing to drain or flush.
+    del CELERY_BEAT_SCHEDULE["ingest-buffer-drain"], CELERY_BEAT_SCHEDULE["dropped-events-flush"]
+# Seconds between runs, per job: CLICKMETER_SCHEDULE="daily-salts-destroy=60,retention-enforce=600".
+for _job, _seconds in env.dict("CLICKMETER_SCHEDULE", default={}).items():
+    if _job not in CELERY_BEAT_SCHEDULE or not _seconds.replace(".", "", 1).isdigit():
+        _jobs = ", ".join(CELERY_BEAT_SCHEDULE)
+        raise ImproperlyConfigured(f"CLICKMETER_SCHEDULE: {_job}={_seconds}? Give seconds for any of {_jobs}.")
+    CELERY_BEAT_SCHEDULE[_job]["schedule"] = float(_seconds)
 
 # --- Clickmeter --------------------------------------------------------------------------------------
 # Entries of a killed worker are taken over by another after this long without an acknowledgement.
