@@ -184,11 +184,17 @@ if REDIS_URL:
     }
 else:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
-# Failed-login counts must be shared by every process: Redis, or a table (`createcachetable`).
+# Failed-login counts, request budgets and, without Redis, ingest rate limits must be shared by
+# every process: Redis, or a table (`createcachetable`). The table holds one row per address and
+# window; past the default 300 rows Django would cull live counts, and every lockout with them.
 CACHES["lockout"] = (
     CACHES["default"]
     if REDIS_URL
-    else {"BACKEND": "django.core.cache.backends.db.DatabaseCache", "LOCATION": "clickmeter_lockout_cache"}
+    else {
+        "BACKEND": "django.core.cache.backends.db.DatabaseCache",
+        "LOCATION": "clickmeter_lockout_cache",
+        "OPTIONS": {"MAX_ENTRIES": 20_000},
+    }
 )
 AXES_CACHE = "lockout"
 

@@ -7,6 +7,7 @@ import os
 import sqlite3
 import subprocess
 import sys
+import time
 import urllib.error
 import urllib.parse
 import urllib.request
@@ -138,11 +139,15 @@ def call_http(method: str, url: str, body=None, headers=None) -> tuple[int, dict
 
 @pytest.fixture(scope="module")
 def make_run(tmp_path_factory):
-    """`make run` as a new user starts it (scripts/run.py), with the periodic jobs due every second."""
+    """`make run` as a new user starts it (scripts/run.py), with the periodic jobs due every second.
+
+    One client address per request (X-Forwarded-For, trusted as if from one proxy), so that the
+    tests can speak for several visitors.
+    """
     var_dir = tmp_path_factory.mktemp("make-run")
     port = free_port()
     schedule = "daily-salts-destroy=1,retention-enforce=1,rollup-refresh-dirty-days=1,expired-refresh-tokens-purge=1"
-    env = embedded_env(var_dir, PORT=str(port), CLICKMETER_SCHEDULE=schedule)
+    env = embedded_env(var_dir, PORT=str(port), CLICKMETER_SCHEDULE=schedule, CLICKMETER_TRUSTED_PROXIES="1")
     run = Process("make-run", [sys.executable, "scripts/run.py"], env, var_dir).start()
     base = f"http://127.0.0.1:{port}"
 
@@ -198,7 +203,7 @@ def test_make_run_destroys_finished_days_salts_and_expired_events(make_run):
         "POST",
         f"{make_run['base']}/v1/events",
         {"property_id": make_run["property_id"], "events": [expired]},
-        {"Authorization": f"Bearer {make_run['write_key']}"},
+        {"Authorization": f"Bearer {make_run['write_key']}", "X-Forwarded-For": "198.51.100.1"},
     )
     assert (status, body["accepted"]) == (202, 1), "stored: tasks run in-process"
     # Salts as a server that also ran on earlier days leaves them.
@@ -216,3 +221,43 @@ def test_make_run_destroys_finished_days_salts_and_expired_events(make_run):
     wait_until(jobs_done, timeout=60, interval=0.5, message=f"the periodic jobs\n{make_run['process'].log()}")
     salts = [day for (day,) in database_rows(make_run["var_dir"], "SELECT day FROM ingestion_dailysalt")]
     assert all(day >= now.date().isoformat() for day in salts), "only the current day's salt is left"
+
+
+def test_make_run_enforces_ingest_rate_limits_without_redis(make_run):
+    base, headers = make_run["base"], {"Authorization": f"Bearer {make_run['write_key']}"}
+    status, _, token = call_http(
+        "POST", f"{base}/v1/auth/token", {"email": make_run["admin_email"], "password": make_run["admin_password"]}
+    )
+    assert status == 200
+    member = {"Authorization": f"Bearer {token['access']}"}
+    status, _, prop = call_http("GET", f"{base}/v1/properties/{make_run['property_id']}", headers=member)
+    assert status == 200
+    status, _, _ = call_http(
+        "PATCH", f"{base}/v1/properties/{make_run['property_id']}", {"ingest_limit_per_address": 2}, member
+    )
+    assert status == 200
+    time.sleep(1.5)  # the key lookup cache (with its limits) lives one second
+    if time.time() % 60 > 45:  # counts are per minute: start the three requests in one window
+        time.sleep(61 - time.time() % 60)
+
+    def ingest(address):
+        event = {"event_id": str(uuid.uuid4()), "type": "pageview", "context": {"page": {"path": "/limited"}}}
+        envelope = {"property_id": make_run["property_id"], "events": [event]}
+        return call_http("POST", f"{base}/v1/events", envelope, {**headers, "X-Forwarded-For": address})
+
+    answers = [ingest("203.0.113.77") for _ in range(3)]
+    assert [status for status, _, _ in answers] == [202, 202, 429]
+    status, refused_headers, refused = answers[-1]
+    assert refused["error"]["code"] == "rate_limited"
+    assert 1 <= int(refused_headers["Retry-After"]) <= 60
+    assert ingest("203.0.113.78")[0] == 202, "another address has its own count"
+    call_http(
+        "PATCH",
+        f"{base}/v1/properties/{make_run['property_id']}",
+        {"ingest_limit_per_address": prop["ingest_limit_per_address"]},
+        member,
+    )
+    # Counted under a salted hash: the address is nowhere in the database.
+    for name in ("clickmeter.sqlite3", "clickmeter.sqlite3-wal"):
+        path = make_run["var_dir"] / name
+        assert not path.exists() or b"203.0.113.77" not in path.read_bytes(), name
