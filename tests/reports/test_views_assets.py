@@ -31,3 +31,11 @@ def test_no_template_loads_a_script_or_stylesheet_from_another_host():
     for template in (ROOT / "templates").rglob("*.html"):
         html = template.read_text()
         assert not re.search(r"<(script|link)[^>]+(src|href)=\"(https?:)?//", html), template
+
+
+def test_the_favicon_is_served_at_the_root_and_linked_from_every_page(client, db):
+    response = client.get("/favicon.ico")
+    assert response.status_code == 200
+    assert response["Content-Type"] == "image/x-icon"
+    assert b"".join(response.streaming_content)[:4] == b"\x00\x00\x01\x00"  # an icon file
+    assert '<link rel="icon" href="/favicon.ico"' in client.get("/login").content.decode()
