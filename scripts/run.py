@@ -4,7 +4,8 @@
    127.0.0.1:8000) is free before doing anything else.
 2. When neither the environment nor that file has a SECRET_KEY, writes a random one there, so the
    README's `manage.py` commands work in this checkout with the same settings.
-3. Migrates the SQLite database and sets up the demo (idempotent).
+3. Migrates the SQLite database in the var directory and sets up the demo (idempotent); a
+   DATABASE_URL or REDIS_URL set in the environment or `.env` is ignored.
 4. Serves with Django's development server, beside `celery beat`, which runs the jobs of
    CELERY_BEAT_SCHEDULE itself, one at a time (there is no broker: tasks run in-process). Ctrl-C
    stops both; if either stops, so does the other.
@@ -89,15 +90,30 @@ def var_dir_lock(var_dir: Path):
     return lock
 
 
+def embedded_default_ensure(var_dir: Path) -> None:
+    """Serve the embedded default whatever the environment or `.env` says: SQLite in the var
+    directory, no Redis (nothing would drain it, nor run a job), development settings. A demo admin
+    must never land in a production database named in `.env`."""
+    for name in ("DATABASE_URL", "REDIS_URL"):
+        if os.environ.get(name):
+            print(f"make run: ignoring {name}: make run serves the embedded default (see README, Production).")
+    os.environ.update(
+        CLICKMETER_VAR_DIR=str(var_dir),
+        DATABASE_URL=f"sqlite:///{var_dir / 'clickmeter.sqlite3'}",
+        REDIS_URL="",
+        DEBUG="true",
+    )
+
+
 def main() -> None:
     path = env_file()
     if path is not None and path.exists():
         environ.Env.read_env(path)  # as the settings do: the environment wins
     addrport = address_check(os.environ.get("HOST", "127.0.0.1"), os.environ.get("PORT", "8000"))
     secret_key_ensure(path)
-    var_dir = Path(os.environ.get("CLICKMETER_VAR_DIR", str(ROOT / "var")))
+    var_dir = ROOT / os.environ.get("CLICKMETER_VAR_DIR", "var")  # relative to the project, as for the server
     _lock = var_dir_lock(var_dir)  # held until this process exits
-    os.environ["DEBUG"] = "true"
+    embedded_default_ensure(var_dir)
     manage = [sys.executable, str(ROOT / "manage.py")]
     for step in (["migrate", "--verbosity", "0"], ["demo_setup"]):
         if subprocess.run([*manage, *step], cwd=ROOT).returncode:
@@ -132,4 +148,7 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    try:
+        main()
+    except KeyboardInterrupt:  # Ctrl-C while migrating or setting up the demo
+        sys.exit(130)
