@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 TEST_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/clickmeter
 TEST_REDIS_URL ?= redis://127.0.0.1:6379/15
 
-.PHONY: run test lint bench-ingest bench-dashboard services browser
+.PHONY: run test lint bench-ingest bench-dashboard services browser wrk
 
 $(STAMP): requirements/base.txt requirements/dev.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -14,11 +14,10 @@ $(STAMP): requirements/base.txt requirements/dev.txt
 	$(BIN)/pip install --quiet -r requirements/dev.txt
 	touch $(STAMP)
 
-## Serve the embedded default (SQLite, in-process tasks, demo data) on http://127.0.0.1:8000
+## Serve the embedded default (SQLite, tasks and periodic jobs in-process, demo data) on
+## http://127.0.0.1:8000, or HOST and PORT from the environment (see scripts/run.py)
 run: $(STAMP)
-	DEBUG=true $(BIN)/python manage.py migrate --verbosity 0
-	DEBUG=true $(BIN)/python manage.py demo_setup
-	DEBUG=true $(BIN)/python manage.py runserver 127.0.0.1:8000
+	$(BIN)/python scripts/run.py
 
 services:
 	scripts/services-up
@@ -36,8 +35,12 @@ test: $(STAMP) services browser lint
 	DATABASE_URL=$(TEST_DATABASE_URL) REDIS_URL=$(TEST_REDIS_URL) $(BIN)/pytest --create-db
 
 ## Ingest throughput against the production-shaped stack (see docs/benchmarks.md)
-bench-ingest: $(STAMP) services
+bench-ingest: wrk $(STAMP) services
 	$(BIN)/python bench/ingest.py
+
+## The HTTP load generator bench-ingest drives, checked before anything is installed or started
+wrk:
+	@command -v wrk >/dev/null || { echo "make bench-ingest needs wrk (HTTP load): apt-get install wrk" >&2; exit 1; }
 
 ## Report endpoints and the dashboard page over 1,000,000 seeded events (see docs/benchmarks.md)
 bench-dashboard: $(STAMP) services

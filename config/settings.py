@@ -1,4 +1,4 @@
-"""Clickmeter settings, read from the environment only (see `.env.example` and the README)."""
+"""Clickmeter settings, read from the environment (and a `.env` file; see `.env.example` and the README)."""
 
 import hashlib
 import hmac
@@ -6,15 +6,26 @@ from datetime import timedelta
 from pathlib import Path
 
 import environ
+from django.core.exceptions import ImproperlyConfigured
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 env = environ.Env()
+# A `.env` file in the project root fills in what the environment does not set (`make run` writes
+# one with a random SECRET_KEY, so `manage.py` commands work in the same checkout). Empty: none.
+ENV_FILE = env.str("CLICKMETER_ENV_FILE", default=str(BASE_DIR / ".env"))
+if ENV_FILE:
+    environ.Env.read_env(ENV_FILE)
 
 # Local state of the embedded default: the SQLite database and the demo credentials.
 VAR_DIR = Path(env.str("CLICKMETER_VAR_DIR", default=str(BASE_DIR / "var")))
 
 DEBUG = env.bool("DEBUG", default=False)
-SECRET_KEY = env.str("SECRET_KEY", default="dev-only-insecure-key" if DEBUG else environ.Env.NOTSET)
+SECRET_KEY = env.str("SECRET_KEY", default="dev-only-insecure-key" if DEBUG else "")
+if not SECRET_KEY:
+    raise ImproperlyConfigured(
+        "Set the SECRET_KEY environment variable, or put it in .env in the project root "
+        "(`make run` writes one there for the embedded default)."
+    )
 ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["localhost", "127.0.0.1", "[::1]"])
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
 
@@ -158,6 +169,8 @@ MESSAGE_STORAGE = "django.contrib.messages.storage.session.SessionStorage"
 STATIC_URL = "static/"
 STATIC_ROOT = Path(env.str("STATIC_ROOT", default=str(BASE_DIR / "staticfiles")))
 STATICFILES_DIRS = [BASE_DIR / "static"]
+# Files served at the site's root by WhiteNoise: /favicon.ico, which browsers ask for on every page.
+WHITENOISE_ROOT = BASE_DIR / "static" / "root"
 
 # --- Redis: Celery broker, ingest buffer, cache --------------------------------------------------
 REDIS_URL = env.str("REDIS_URL", default="")
@@ -173,11 +186,17 @@ if REDIS_URL:
     }
 else:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
-# Failed-login counts must be shared by every process: Redis, or a table (`createcachetable`).
+# Failed-login counts, request budgets and, without Redis, ingest rate limits must be shared by
+# every process: Redis, or a table (`createcachetable`). The table holds one row per address and
+# window; past the default 300 rows Django would cull live counts, and every lockout with them.
 CACHES["lockout"] = (
     CACHES["default"]
     if REDIS_URL
-    else {"BACKEND": "django.core.cache.backends.db.DatabaseCache", "LOCATION": "clickmeter_lockout_cache"}
+    else {
+        "BACKEND": "django.core.cache.backends.db.DatabaseCache",
+        "LOCATION": "clickmeter_lockout_cache",
+        "OPTIONS": {"MAX_ENTRIES": 20_000},
+    }
 )
 AXES_CACHE = "lockout"
 
@@ -206,6 +225,8 @@ CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_TASK_PUBLISH_RETRY = True
 CELERY_TASK_PUBLISH_RETRY_POLICY = {"max_retries": 2, "interval_start": 0, "interval_step": 0.1, "interval_max": 0.2}
 CELERY_WORKER_CANCEL_LONG_RUNNING_TASKS_ON_CONNECTION_LOSS = True
+# The periodic jobs, run by `celery beat` in every deployment. With Redis it sends them to the
+# workers; without (tasks in-process: the embedded default) it runs each job itself, one at a time.
 CELERY_BEAT_SCHEDULE = {
     "ingest-buffer-drain": {"task": "apps.ingestion.tasks.ingest_buffer_drain", "schedule": 10.0},
     "rollup-refresh-dirty-days": {"task": "apps.reports.tasks.rollup_refresh_dirty_days", "schedule": 60.0},
@@ -217,6 +238,16 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": 24 * 3600.0,
     },
 }
+if not REDIS_URL:
+    # Nothing is buffered or counted in Redis: events and dropped-event counts go straight to the
+    # database, so there is nothing to drain or flush.
+    del CELERY_BEAT_SCHEDULE["ingest-buffer-drain"], CELERY_BEAT_SCHEDULE["dropped-events-flush"]
+# Seconds between runs, per job: CLICKMETER_SCHEDULE="daily-salts-destroy=60,retention-enforce=600".
+for _job, _seconds in env.dict("CLICKMETER_SCHEDULE", default={}).items():
+    if _job not in CELERY_BEAT_SCHEDULE or not _seconds.replace(".", "", 1).isdigit():
+        _jobs = ", ".join(CELERY_BEAT_SCHEDULE)
+        raise ImproperlyConfigured(f"CLICKMETER_SCHEDULE: {_job}={_seconds}? Give seconds for any of {_jobs}.")
+    CELERY_BEAT_SCHEDULE[_job]["schedule"] = float(_seconds)
 
 # --- Clickmeter --------------------------------------------------------------------------------------
 # Entries of a killed worker are taken over by another after this long without an acknowledgement.

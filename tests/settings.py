@@ -5,6 +5,8 @@ import os
 os.environ.setdefault("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/clickmeter")
 os.environ.setdefault("REDIS_URL", "redis://127.0.0.1:6379/15")
 os.environ.setdefault("SECRET_KEY", "test-only-secret-key-not-for-production-use-0123456789")
+# The suite does not read a developer's .env (`make run` writes one).
+os.environ.setdefault("CLICKMETER_ENV_FILE", "")
 os.environ.setdefault("CLICKMETER_TASKS_EAGER", "true")
 os.environ.setdefault("SECURE_SSL_REDIRECT", "false")
 # In-process drains return as soon as the buffer is empty instead of waiting for more.

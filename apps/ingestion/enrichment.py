@@ -111,7 +111,7 @@ def address_id(*, day: date, ip: str) -> str:
 def visitor_hash(*, day: date, property_public_id: str, ip: str, user_agent: str) -> str:
     """The cookieless visitor id: HMAC-SHA256(the day's salt, property + address + user agent).
 
-    The salt is destroyed after two days, after which nobody (us included) can link the id back to
+    The salt is destroyed once its day is over, after which nobody (us included) can link the id back to
     an address or to the same visitor's id on another day.
     """
     message = "\x1f".join((property_public_id, ip, user_agent)).encode()

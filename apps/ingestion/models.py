@@ -86,7 +86,7 @@ class DirtyDay(models.Model):
 
 
 class DailySalt(models.Model):
-    """The random secret of one UTC day's cookieless visitor hashes; destroyed after two days."""
+    """The random secret of one UTC day's cookieless visitor hashes; destroyed once the day is over."""
 
     day = models.DateField(unique=True)
     salt = models.BinaryField()

@@ -3,7 +3,7 @@ import secrets
 import time
 import zoneinfo
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime
 
 import orjson
 from django.conf import settings
@@ -24,6 +24,7 @@ from apps.keys.services import api_keys_touch
 from apps.properties.models import Property
 from apps.properties.selectors import origin_allowed
 from config.api import ApplicationError
+from config.throttle import budget_spend
 
 logger = logging.getLogger(__name__)
 
@@ -176,16 +177,18 @@ def _dropped_events_add(rows: list[tuple]) -> None:
 
 
 def daily_salts_destroy(*, today) -> int:
-    """Delete every visitor-hash salt older than yesterday (UTC), so old hashes cannot be re-derived."""
-    return DailySalt.objects.filter(day__lt=today - timedelta(days=1)).delete()[0]
+    """Delete every visitor-hash salt of a day before `today` (UTC): a finished day's hashes can then
+    never be re-derived from an address, nor linked to the next day's."""
+    return DailySalt.objects.filter(day__lt=today).delete()[0]
 
 
 def events_accept(*, batch: AcceptedBatch, limits: buffer.RateLimits) -> None:
     """Make an accepted batch durable: in the ingest buffer, or straight in the database.
 
-    Rate limits are enforced by the buffer (Redis); without it (the embedded default, or Redis
-    unreachable) they are not. Raise buffer.RateLimited over a limit, DatabaseError if neither
-    Redis nor the database can take the batch; nothing is written in either case.
+    Rate limits are enforced by the buffer (Redis), or without Redis (the embedded default) by a
+    counter in the database cache; not while Redis is configured but unreachable. Raise
+    buffer.RateLimited over a limit, DatabaseError if neither Redis nor the database can take the
+    batch; nothing is written in either case.
     """
     if buffer.buffer_enabled():
         try:
@@ -196,7 +199,20 @@ def events_accept(*, batch: AcceptedBatch, limits: buffer.RateLimits) -> None:
             if drain_needed:
                 _drain_schedule()
             return
+    else:
+        _rate_limits_spend(limits)
     events_store(batches=[batch])
+
+
+def _rate_limits_spend(limits: buffer.RateLimits) -> None:
+    """Count a request against its limits as the buffer's script does, in the database cache."""
+    budgets = (
+        (f"ingest:key:{limits.key_id}", limits.key_limit),
+        (f"ingest:address:{limits.property_id}:{limits.address_id}", limits.address_limit),
+    )
+    for key, limit in budgets:
+        if limit > 0 and (wait := budget_spend(key, limit=limit, seconds=60)) is not None:
+            raise buffer.RateLimited(wait)
 
 
 def _drain_schedule() -> None:

@@ -1,10 +1,14 @@
-"""The embedded default `make run` serves: SQLite, tasks in-process, demo data, no Redis."""
+"""The embedded default `make run` serves: SQLite, tasks and periodic jobs in-process, demo data,
+no Redis."""
 
 import http.cookiejar
 import json
 import os
+import sqlite3
 import subprocess
 import sys
+import time
+import urllib.error
 import urllib.parse
 import urllib.request
 import uuid
@@ -17,9 +21,17 @@ from tests.e2e.stack import BIN, BROWSER_USER_AGENT, ROOT, Process, free_port, w
 pytestmark = pytest.mark.e2e
 
 
-def test_demo_keys_work_for_ingest_and_reports_on_sqlite_without_redis(tmp_path):
+def embedded_env(var_dir, **extra) -> dict:
+    """The environment of a new user's shell: nothing of ours set, no `.env` but the test's own."""
     env = {k: v for k, v in os.environ.items() if not k.startswith(("DJANGO_", "CLICKMETER_", "REDIS_", "DATABASE_"))}
-    env.update(DEBUG="true", CLICKMETER_VAR_DIR=str(tmp_path))
+    env.pop("DEBUG", None)
+    env.pop("SECRET_KEY", None)
+    env.update(CLICKMETER_VAR_DIR=str(var_dir), CLICKMETER_ENV_FILE=str(var_dir / ".env"), **extra)
+    return env
+
+
+def test_demo_keys_work_for_ingest_and_reports_on_sqlite_without_redis(tmp_path):
+    env = embedded_env(tmp_path, DEBUG="true")
     manage = [sys.executable, "manage.py"]
     subprocess.run([*manage, "migrate", "-v0"], cwd=ROOT, env=env, check=True, timeout=120)
     printed = subprocess.run([*manage, "demo_setup"], cwd=ROOT, env=env, check=True, timeout=120, capture_output=True)
@@ -109,3 +121,143 @@ def test_demo_keys_work_for_ingest_and_reports_on_sqlite_without_redis(tmp_path)
         assert "signup,trial,true,1,1" in exported and "signup,seats,3,1,1" in exported, "JSON reads as on PostgreSQL"
     finally:
         web.stop()
+
+
+def call_http(method: str, url: str, body=None, headers=None) -> tuple[int, dict, dict]:
+    request = urllib.request.Request(  # noqa: S310 (always http://127.0.0.1)
+        url,
+        data=json.dumps(body).encode() if body is not None else None,
+        method=method,
+        headers={"User-Agent": BROWSER_USER_AGENT, "Content-Type": "application/json", **(headers or {})},
+    )
+    try:
+        with urllib.request.urlopen(request, timeout=30) as response:  # noqa: S310
+            return response.status, dict(response.headers), json.loads(response.read() or b"null")
+    except urllib.error.HTTPError as error:
+        return error.code, dict(error.headers), json.loads(error.read() or b"null")
+
+
+@pytest.fixture(scope="module")
+def make_run(tmp_path_factory):
+    """`make run` as a new user starts it (scripts/run.py), with the periodic jobs due every second.
+
+    One client address per request (X-Forwarded-For, trusted as if from one proxy), so that the
+    tests can speak for several visitors.
+    """
+    var_dir = tmp_path_factory.mktemp("make-run")
+    port = free_port()
+    schedule = "daily-salts-destroy=1,retention-enforce=1,rollup-refresh-dirty-days=1,expired-refresh-tokens-purge=1"
+    env = embedded_env(var_dir, PORT=str(port), CLICKMETER_SCHEDULE=schedule, CLICKMETER_TRUSTED_PROXIES="1")
+    run = Process("make-run", [sys.executable, "scripts/run.py"], env, var_dir).start()
+    base = f"http://127.0.0.1:{port}"
+
+    def up():
+        try:
+            return call_http("GET", f"{base}/healthz")[0] == 200
+        except OSError:
+            return False
+
+    try:
+        wait_until(up, timeout=120, message=f"make run\n{run.log()}")
+        yield {
+            "base": base,
+            "var_dir": var_dir,
+            "env": env,
+            "process": run,
+            **json.loads((var_dir / "demo.json").read_text()),
+        }
+    finally:
+        run.stop()
+
+
+def database_rows(var_dir, sql: str, params=()) -> list[tuple]:
+    with sqlite3.connect(var_dir / "clickmeter.sqlite3", timeout=30) as db:
+        return db.execute(sql, params).fetchall()
+
+
+def test_make_run_writes_a_secret_key_that_the_readmes_commands_use(make_run):
+    env_file = (make_run["var_dir"] / ".env").read_text()
+    assert "SECRET_KEY=" in env_file and "DEBUG" not in env_file
+    # As the README shows it: no DEBUG, no SECRET_KEY in the shell, the same database as the server.
+    result = subprocess.run(
+        [sys.executable, "manage.py", "create_property", "--org", "Acme", "--name", "Acme shop", "--json"],
+        cwd=ROOT, env=make_run["env"], capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    created = json.loads(result.stdout)
+    status, _, _ = call_http(
+        "GET",
+        f"{make_run['base']}/v1/properties/{created['property_id']}/overview",
+        headers={"Authorization": f"Bearer {created['read_key']}"},
+    )
+    assert status == 200, "the server sees the property the command created"
+
+
+def test_make_run_destroys_finished_days_salts_and_expired_events(make_run):
+    """The privacy jobs of beat's schedule run without Redis: salts of yesterday and before, and
+    events older than the property's retention (400 days by default), are deleted."""
+    now = datetime.now(UTC)
+    expired_id = str(uuid.uuid4())
+    expired = {"event_id": expired_id, "type": "pageview", "ts": (now - timedelta(days=500)).isoformat()}
+    status, _, body = call_http(
+        "POST",
+        f"{make_run['base']}/v1/events",
+        {"property_id": make_run["property_id"], "events": [expired]},
+        {"Authorization": f"Bearer {make_run['write_key']}", "X-Forwarded-For": "198.51.100.1"},
+    )
+    assert (status, body["accepted"]) == (202, 1), "stored: tasks run in-process"
+    # Salts as a server that also ran on earlier days leaves them.
+    finished_days = [(now - timedelta(days=n)).date().isoformat() for n in (1, 3)]
+    with sqlite3.connect(make_run["var_dir"] / "clickmeter.sqlite3", timeout=30) as db:
+        db.executemany(
+            "INSERT INTO ingestion_dailysalt (day, salt) VALUES (?, ?)", [(d, os.urandom(32)) for d in finished_days]
+        )
+
+    def jobs_done():
+        salts = {day for (day,) in database_rows(make_run["var_dir"], "SELECT day FROM ingestion_dailysalt")}
+        events = database_rows(make_run["var_dir"], "SELECT 1 FROM ingestion_event WHERE event_id = ?", (expired_id,))
+        return not salts & set(finished_days) and not events
+
+    wait_until(jobs_done, timeout=60, interval=0.5, message=f"the periodic jobs\n{make_run['process'].log()}")
+    salts = [day for (day,) in database_rows(make_run["var_dir"], "SELECT day FROM ingestion_dailysalt")]
+    assert all(day >= now.date().isoformat() for day in salts), "only the current day's salt is left"
+
+
+def test_make_run_enforces_ingest_rate_limits_without_redis(make_run):
+    base, headers = make_run["base"], {"Authorization": f"Bearer {make_run['write_key']}"}
+    status, _, token = call_http(
+        "POST", f"{base}/v1/auth/token", {"email": make_run["admin_email"], "password": make_run["admin_password"]}
+    )
+    assert status == 200
+    member = {"Authorization": f"Bearer {token['access']}"}
+    status, _, prop = call_http("GET", f"{base}/v1/properties/{make_run['property_id']}", headers=member)
+    assert status == 200
+    status, _, _ = call_http(
+        "PATCH", f"{base}/v1/properties/{make_run['property_id']}", {"ingest_limit_per_address": 2}, member
+    )
+    assert status == 200
+    time.sleep(1.5)  # the key lookup cache (with its limits) lives one second
+    if time.time() % 60 > 45:  # counts are per minute: start the three requests in one window
+        time.sleep(61 - time.time() % 60)
+
+    def ingest(address):
+        event = {"event_id": str(uuid.uuid4()), "type": "pageview", "context": {"page": {"path": "/limited"}}}
+        envelope = {"property_id": make_run["property_id"], "events": [event]}
+        return call_http("POST", f"{base}/v1/events", envelope, {**headers, "X-Forwarded-For": address})
+
+    answers = [ingest("203.0.113.77") for _ in range(3)]
+    assert [status for status, _, _ in answers] == [202, 202, 429]
+    status, refused_headers, refused = answers[-1]
+    assert refused["error"]["code"] == "rate_limited"
+    assert 1 <= int(refused_headers["Retry-After"]) <= 60
+    assert ingest("203.0.113.78")[0] == 202, "another address has its own count"
+    call_http(
+        "PATCH",
+        f"{base}/v1/properties/{make_run['property_id']}",
+        {"ingest_limit_per_address": prop["ingest_limit_per_address"]},
+        member,
+    )
+    # Counted under a salted hash: the address is nowhere in the database.
+    for name in ("clickmeter.sqlite3", "clickmeter.sqlite3-wal"):
+        path = make_run["var_dir"] / name
+        assert not path.exists() or b"203.0.113.77" not in path.read_bytes(), name

@@ -4,6 +4,9 @@ import hashlib
 import re
 from pathlib import Path
 
+from django.contrib.staticfiles import finders
+from django.templatetags.static import static
+
 ROOT = Path(__file__).resolve().parents[2]
 VENDOR = ROOT / "static" / "vendor"
 FILE_ROW = re.compile(r"^\| (\S+) \| (.+?) \| ([0-9a-f]{64}) \|$", re.M)
@@ -31,3 +34,15 @@ def test_no_template_loads_a_script_or_stylesheet_from_another_host():
     for template in (ROOT / "templates").rglob("*.html"):
         html = template.read_text()
         assert not re.search(r"<(script|link)[^>]+(src|href)=\"(https?:)?//", html), template
+
+
+def test_the_favicon_is_served_at_the_root_and_linked_from_every_page(client, db):
+    response = client.get("/favicon.ico")
+    assert response.status_code == 200
+    assert response["Content-Type"] == "image/x-icon"
+    icon = b"".join(response.streaming_content)
+    assert icon[:4] == b"\x00\x00\x01\x00"  # an icon file
+    # Every page extends base.html, which links the same file as a static file.
+    linked = re.search(r'<link rel="icon" href="([^"]+)"', client.get("/login").content.decode()).group(1)
+    assert linked == static("root/favicon.ico")
+    assert Path(finders.find("root/favicon.ico")).read_bytes() == icon
