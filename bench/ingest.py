@@ -5,10 +5,14 @@ Starts gunicorn (config/gunicorn.py), a Celery worker and beat, a persistent Red
 noeviction) and a fresh PostgreSQL database. After a warm-up it runs several rounds, each of three
 fixed-time wrk phases: the ceiling (a bare Django view, `/healthz`, on the same server),
 single-event requests, and 20-event batches. It prints medians over the rounds of requests/s,
-events/s and p50/p99 latency, the worst drain time (from the end of an ingest phase until every
-accepted event is in PostgreSQL), the ratio to the ceiling, and the accounting: events the server
-answered 202 for (from its access log, so requests cut off by wrk's timer count correctly) against
-rows stored, and duplicates. Phases alternate so that the machine's drift hits all of them alike.
+events/s and p50/p99 latency, with the spread of requests/s over the rounds, the worst drain time
+(from the end of an ingest phase until every accepted event is in PostgreSQL), the ratio to the
+ceiling, the CPU each process group spent per request (gunicorn, Celery worker, beat, Redis,
+PostgreSQL, wrk; from /proc, over the phase and its drain), how the requests spread over
+gunicorn's workers, and the accounting: events the server answered 202 for (from its access log,
+so requests cut off by wrk's timer count correctly) against rows stored, and duplicates. Phases
+alternate so that the machine's drift hits all of them alike. CPU per request is the figure to
+judge a change on the hot path by: throughput on a shared VM moves with its neighbours.
 
     make bench-ingest                        # or: .venv/bin/python bench/ingest.py --rounds 3 --duration 8
 """
@@ -17,6 +21,7 @@ import argparse
 import json
 import os
 import platform
+import resource
 import statistics
 import subprocess
 import sys
@@ -61,6 +66,94 @@ def wrk(base_url: str, *, mode: str, seconds: int, connections: int, batch: int,
     }
 
 
+CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
+
+
+def _stat(pid: int) -> list[str] | None:
+    """The fields of /proc/<pid>/stat after the command name (field 3 onwards), or None if gone."""
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except (FileNotFoundError, ProcessLookupError, IndexError):
+        return None
+
+
+def _processes() -> dict[int, tuple[int, str]]:
+    """Every process: pid -> (parent pid, command name)."""
+    found = {}
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit() and (fields := _stat(int(entry.name))):
+            try:
+                name = (entry / "comm").read_text().strip()
+            except OSError:
+                continue
+            found[int(entry.name)] = (int(fields[1]), name)
+    return found
+
+
+def _tree(root: int, processes: dict) -> set[int]:
+    members, grew = {root}, True
+    while grew:
+        grew = False
+        for pid, (parent, _) in processes.items():
+            if parent in members and pid not in members:
+                members.add(pid)
+                grew = True
+    return members
+
+
+def _database_backends(database: str, processes: dict) -> set[int]:
+    """PostgreSQL's processes serving `database` (their command line names it)."""
+    backends = set()
+    for pid, (_, name) in processes.items():
+        if name.startswith("postgres"):
+            try:
+                command = Path(f"/proc/{pid}/cmdline").read_bytes().decode(errors="replace")
+            except OSError:
+                continue
+            if f" {database} " in command:
+                backends.add(pid)
+    return backends
+
+
+def cpu_ticks(stack, database: str) -> dict[str, dict[int, int]]:
+    """CPU ticks (user + system) used so far by each process of each group of the stack."""
+    processes = _processes()
+    groups = {
+        "gunicorn": _tree(stack.web.popen.pid, processes),
+        "celery worker": set().union(*(_tree(worker.popen.pid, processes) for worker in stack.workers)),
+        "beat": _tree(stack.beat.popen.pid, processes),
+        "redis": {stack.redis.process.popen.pid},
+        "postgres": _database_backends(database, processes),
+    }
+    ticks = {}
+    for group, pids in groups.items():
+        ticks[group] = {pid: int(fields[11]) + int(fields[12]) for pid in pids if (fields := _stat(pid))}
+    children = resource.getrusage(resource.RUSAGE_CHILDREN)  # wrk, once it has exited
+    ticks["wrk"] = {0: round((children.ru_utime + children.ru_stime) * CLOCK_TICKS)}
+    return ticks
+
+
+def cpu_seconds_between(before: dict, after: dict) -> dict[str, float]:
+    """CPU seconds each group used between two cpu_ticks() (a process that exited meanwhile is missed)."""
+    return {
+        group: sum(ticks - before[group].get(pid, 0) for pid, ticks in after[group].items()) / CLOCK_TICKS
+        for group in after
+    }
+
+
+def requests_per_worker(access_log: Path, offset: int) -> tuple[dict[str, int], int]:
+    """Requests per gunicorn worker pid logged after `offset`, and the log's new end."""
+    with access_log.open() as log:
+        log.seek(offset)
+        lines = log.read().splitlines()
+        end = log.tell()
+    counts: dict[str, int] = {}
+    for line in lines:
+        pid = line.rsplit(" ", 1)[-1]
+        counts[pid] = counts.get(pid, 0) + 1
+    return counts, end
+
+
 def stored_counts(database_url: str) -> tuple[int, int]:
     with psycopg.connect(database_url) as conn:
         return conn.execute("SELECT count(*), count(DISTINCT (property_id, event_id)) FROM ingestion_event").fetchone()
@@ -79,7 +172,8 @@ def main() -> int:
     parser.add_argument("--admin-database-url", default="postgres://postgres@127.0.0.1:5432/postgres")
     args = parser.parse_args()
 
-    database_url = database_reset(args.admin_database_url, "clickmeter_bench")
+    database = "clickmeter_bench"
+    database_url = database_reset(args.admin_database_url, database)
     env = dict(os.environ, DATABASE_URL=database_url, DJANGO_SETTINGS_MODULE="config.settings", DEBUG="false",
                SECRET_KEY="bench-" + "x" * 50)  # fmt: skip
     env.pop("REDIS_URL", None)
@@ -99,14 +193,15 @@ def main() -> int:
         access_log = Path(tmp) / "access.log"
         stack = Stack(
             Path(tmp), database_url,
-            web_args=("--access-logfile", str(access_log), "--access-logformat", "%(s)s %(m)s %(U)s"),
+            web_args=("--access-logfile", str(access_log), "--access-logformat", "%(s)s %(m)s %(U)s %(p)s"),
             CLICKMETER_INGEST_CLAIM_IDLE_SECONDS="60",
             CLICKMETER_GEOIP_PATH=str(geoip_test_database_write(Path(tmp) / "City-Test.mmdb")),
         )  # fmt: skip
         stack.start()
-        accounting = {"answered_requests": 0, "accepted_events": 0}
+        accounting = {"answered_requests": 0, "accepted_events": 0, "log_offset": 0}
 
         def phase(mode: str, batch: int, seconds: int) -> dict:
+            cpu_before = cpu_ticks(stack, database)
             result = wrk(stack.base_url, mode=mode, seconds=seconds, connections=args.connections, batch=batch,
                          keys=keys)  # fmt: skip
             if mode == "events":
@@ -118,6 +213,12 @@ def main() -> int:
                 wait_until(lambda: stored_counts(database_url)[0] >= accounting["accepted_events"], timeout=300,
                            interval=0.05, message="every accepted event stored")  # fmt: skip
                 result["drain_s"] = time.monotonic() - ended
+            time.sleep(0.2)  # the access log's last lines
+            cpu = cpu_seconds_between(cpu_before, cpu_ticks(stack, database))
+            per_worker, accounting["log_offset"] = requests_per_worker(access_log, accounting["log_offset"])
+            requests = sum(per_worker.values()) or 1
+            result["cpu_us_per_request"] = {group: seconds * 1e6 / requests for group, seconds in cpu.items()}
+            result["busiest_worker_share"] = max(per_worker.values(), default=0) / requests
             return result
 
         try:
@@ -140,13 +241,24 @@ def main() -> int:
         f"{args.rounds} rounds x {args.duration}s per phase, {args.connections} connections; gunicorn per "
         "config/gunicorn.py, 1 Celery worker, beat, Redis AOF everysec, PostgreSQL 15\n"
     )
-    print(f"{'phase (median of rounds)':28} {'req/s':>8} {'events/s':>9} {'p50 ms':>7} {'p99 ms':>7} "
-          f"{'max drain s':>11} {'vs ceiling':>10}")  # fmt: skip
+    print(f"{'phase (median of rounds)':28} {'req/s':>8} {'min-max req/s':>14} {'events/s':>9} {'p50 ms':>7} "
+          f"{'p99 ms':>7} {'max drain s':>11} {'vs ceiling':>10}")  # fmt: skip
     for _, label, batch in PHASES:
         rps = median(label, "requests_per_s")
+        spread = [sample["requests_per_s"] for sample in samples[label]]
         drain = f"{max(sample['drain_s'] for sample in samples[label]):.2f}" if batch and label != PHASES[0][1] else "-"
-        print(f"{label:28} {rps:8.0f} {rps * batch:9.0f} {median(label, 'p50_ms'):7.2f} {median(label, 'p99_ms'):7.2f} "
-              f"{drain:>11} {rps / ceiling:10.2f}")  # fmt: skip
+        spread = f"{min(spread):.0f}-{max(spread):.0f}"
+        print(f"{label:28} {rps:8.0f} {spread:>14} {rps * batch:9.0f} {median(label, 'p50_ms'):7.2f} "
+              f"{median(label, 'p99_ms'):7.2f} {drain:>11} {rps / ceiling:10.2f}")  # fmt: skip
+    groups = list(samples[PHASES[0][1]][0]["cpu_us_per_request"])
+    print(f"\n{'CPU µs per request (median)':28} " + " ".join(f"{group:>13}" for group in groups)
+          + f" {'total':>8} {'busiest worker':>15}")  # fmt: skip
+    for _, label, _batch in PHASES:
+        cpu = {group: statistics.median(sample["cpu_us_per_request"][group] for sample in samples[label])
+               for group in groups}  # fmt: skip
+        shares = [sample["busiest_worker_share"] for sample in samples[label]]
+        print(f"{label:28} " + " ".join(f"{cpu[group]:13.0f}" for group in groups)
+              + f" {sum(cpu.values()):8.0f} {f'{min(shares):.0%}-{max(shares):.0%}':>15}")  # fmt: skip
     failed = sum(sample["failed_requests"] for phase in samples.values() for sample in phase)
     print(f"\naccepted (202) events={accepted_events} stored={stored} duplicates={stored - distinct} "
           f"failed requests={failed}  accepted == stored: {accepted_events == stored}")  # fmt: skip
