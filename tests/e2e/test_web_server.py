@@ -1,0 +1,180 @@
+"""The ingest endpoint on the real gunicorn, as HTTP clients meet it.
+
+Every request gets an HTTP answer, and a malformed one a JSON 4xx, on connections kept alive the
+way SDKs and load balancers keep them; chunked bodies are read. The Django test client cannot
+show this: the answers that went missing were lost between gunicorn and the socket.
+"""
+
+import http.client
+import json
+import select
+import uuid
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from apps.ingestion.models import Event
+from apps.ingestion.schema import MAX_BODY_BYTES
+from tests.conftest import tenant_create
+from tests.e2e.stack import BROWSER_USER_AGENT, Stack
+from tests.e2e.test_pipeline import database_url
+
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.e2e]
+
+NESTED = b"[" * 100_000 + b"]" * 100_000
+
+
+class Connection:
+    """One kept-alive HTTP/1.1 connection to the server, reused as a client library reuses one.
+
+    It is reopened when the server said `Connection: close`, or closed it while idle (what a
+    client pool checks before reusing a connection). A connection the server drops after the
+    request was sent, without an answer, raises: that is what these tests look for.
+    """
+
+    def __init__(self, stack: Stack):
+        self.http = http.client.HTTPConnection("127.0.0.1", stack.web_port, timeout=60)
+
+    def post(self, body: bytes, *, key: str | None, content_type="application/json", chunked=False, path=None):
+        if self.http.sock is not None and select.select([self.http.sock], [], [], 0)[0]:
+            self.http.close()
+        headers = {"Content-Type": content_type, "User-Agent": BROWSER_USER_AGENT}
+        if key is not None:
+            headers["Authorization"] = f"Bearer {key}"
+        if chunked:
+            headers["Transfer-Encoding"] = "chunked"
+            whole = body
+            body = (whole[i : i + 65_536] for i in range(0, len(whole), 65_536))
+        self.http.request("POST", path or "/v1/events", body=body, headers=headers, encode_chunked=chunked)
+        response = self.http.getresponse()
+        return response.status, json.loads(response.read() or b"null")
+
+    def close(self):
+        self.http.close()
+
+
+@pytest.fixture
+def tenant(transactional_db):
+    return tenant_create(ingest_limit_per_key=0, ingest_limit_per_address=0)
+
+
+@pytest.fixture
+def stack(tmp_path, transactional_db):
+    stack = Stack(tmp_path, database_url(), web_args=("--workers", "2"))
+    yield stack
+    stack.stop()
+
+
+def envelope(tenant, count: int = 1) -> bytes:
+    events = [
+        {"event_id": str(uuid.uuid4()), "type": "pageview", "context": {"page": {"url": "https://example.com/"}}}
+        for _ in range(count)
+    ]
+    return json.dumps({"property_id": tenant.property.public_id, "events": events}).encode()
+
+
+def test_every_malformed_body_gets_a_json_4xx_on_a_kept_alive_connection(stack, tenant):
+    # Answers given before the body was read (a bad key, a bad type, an oversized body) used to
+    # leave it on the connection; gunicorn then closed the connection it had just said it would
+    # keep, and the next request on it (the nested body here) went unanswered.
+    stack.start(worker=False, beat=False)
+    key = tenant.write_key
+    sends = [
+        (dict(body=NESTED, key=key), 400, "invalid_json"),
+        (dict(body=NESTED, key="wk_" + "A" * 32), 401, "authentication_failed"),
+        (dict(body=NESTED, key=key), 400, "invalid_json"),
+        (dict(body=NESTED, key=key, content_type="application/xml"), 415, "unsupported_media_type"),
+        (dict(body=NESTED, key=key), 400, "invalid_json"),
+        (dict(body=b"[" * (2 * MAX_BODY_BYTES), key=key), 413, "payload_too_large"),
+        (dict(body=NESTED, key=key), 400, "invalid_json"),
+        (dict(body=b"[" * (2 * MAX_BODY_BYTES), key=key, chunked=True), 413, "payload_too_large"),
+        (dict(body=NESTED, key=key, chunked=True), 400, "invalid_json"),
+        (dict(body=b"[" * MAX_BODY_BYTES, key=key), 400, "invalid_json"),
+        (dict(body=b" " * MAX_BODY_BYTES, key=key), 400, "empty_body"),
+        (dict(body='{"property_id": "é"}'.encode("latin-1"), key=key), 400, "invalid_json"),
+        (dict(body=envelope(tenant), key=key), 202, None),
+    ]
+    connection = Connection(stack)
+    for _ in range(3):
+        for send, status, code in sends:
+            answer = connection.post(**send)
+            assert answer[0] == status, (send, answer)
+            assert code is None or answer[1]["error"]["code"] == code, answer
+    connection.close()
+    assert Event.objects.count() == 0, "no worker runs; the accepted events wait in the buffer"
+    assert stack.redis.cli("xlen", "clickmeter:ingest") == "3"
+
+
+def test_a_chunked_body_is_read_like_one_with_a_length(stack, tenant):
+    stack.start(worker=False, beat=False)
+    connection = Connection(stack)
+    status, body = connection.post(envelope(tenant, 20), key=tenant.write_key, chunked=True)
+    assert (status, body["accepted"], body["rejected"]) == (202, 20, 0)
+    status, body = connection.post(b"", key=tenant.write_key, chunked=True)
+    assert (status, body["error"]["code"]) == (400, "empty_body")
+    connection.close()
+    assert stack.redis.cli("xlen", "clickmeter:ingest") == "1"
+
+
+json_values = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=20),
+    lambda children: st.lists(children, max_size=4) | st.dictionaries(st.text(max_size=10), children, max_size=4),
+    max_leaves=20,
+)
+
+
+def _nested(opener: bytes, depth: int, closed: bool) -> bytes:
+    closer = b"]" if opener.endswith(b"[") else b"}"
+    return opener * depth + (b"1" + closer * depth if closed else b"")
+
+
+def body_strategy(property_id: str):
+    envelopes = st.fixed_dictionaries(
+        {"events": st.lists(json_values, max_size=5)},
+        optional={"property_id": st.just(property_id) | json_values, "schema_version": json_values},
+    )
+    texts = (envelopes | json_values).map(json.dumps)
+    return st.one_of(
+        st.binary(max_size=512),
+        texts.map(str.encode),
+        st.builds(lambda text, cut: text.encode()[:cut], texts, st.integers(0, 100)),
+        st.builds(
+            lambda text, codec: text.encode(codec, "replace"),
+            texts,
+            st.sampled_from(["latin-1", "cp1252", "utf-16", "utf-16-be", "utf-32", "utf-8-sig"]),
+        ),
+        st.builds(
+            _nested, st.sampled_from([b"[", b'{"a":', b'{"events":[']), st.integers(1_000, 300_000), st.booleans()
+        ),
+        st.builds(
+            lambda unit, size: (unit * size)[:size],
+            st.sampled_from([b" ", b"[", b"\xe9", b"\x00", b'"', b"9", b'{"a":1,']),
+            st.integers(MAX_BODY_BYTES - 8, MAX_BODY_BYTES + 8),
+        ),
+    )
+
+
+def test_fuzzed_bodies_always_get_an_http_answer_and_never_a_5xx(stack, tenant):
+    stack.start(worker=False, beat=False)
+    connection = Connection(stack)
+    keys = {"valid": tenant.write_key, "forged": "wk_" + "B" * 32, "none": None}
+
+    @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+    @given(
+        body=body_strategy(tenant.property.public_id),
+        key=st.sampled_from(sorted(keys)),
+        content_type=st.sampled_from(["application/json", "text/plain;charset=UTF-8", "application/xml"]),
+        chunked=st.booleans(),
+    )
+    def answered_without_5xx(body, key, content_type, chunked):
+        status, answer = connection.post(body, key=keys[key], content_type=content_type, chunked=chunked)
+        assert status < 500, answer
+        if status == 202:
+            assert {"accepted", "rejected", "errors"} <= set(answer), answer
+        else:
+            assert 400 <= status < 500 and answer["error"]["code"] and answer["error"]["message"], answer
+
+    answered_without_5xx()
+    connection.close()
+    assert "Error handling request" not in stack.web.log_path.read_text()
