@@ -13,3 +13,5 @@ preload_app = True
 max_requests = 1_000_000
 max_requests_jitter = 100_000
 accesslog = None
+# Error and access logs without client addresses or secrets, however they are configured.
+logger_class = "config.log_redaction.GunicornLogger"

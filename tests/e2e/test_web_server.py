@@ -1,13 +1,15 @@
-"""The ingest endpoint on the real gunicorn, as HTTP clients meet it.
+"""The web server (gunicorn) as HTTP clients meet it.
 
 Every request gets an HTTP answer, and a malformed one a JSON 4xx, on connections kept alive the
-way SDKs and load balancers keep them; chunked bodies are read. The Django test client cannot
-show this: the answers that went missing were lost between gunicorn and the socket.
+way SDKs and load balancers keep them; chunked bodies are read; the web log holds no client
+address and no secret. The Django test client cannot show any of this: the answers that went
+missing were lost between gunicorn and the socket.
 """
 
 import http.client
 import json
 import select
+import socket
 import uuid
 
 import pytest
@@ -61,7 +63,7 @@ def tenant(transactional_db):
 
 @pytest.fixture
 def stack(tmp_path, transactional_db):
-    stack = Stack(tmp_path, database_url(), web_args=("--workers", "2"))
+    stack = Stack(tmp_path, database_url(), web_args=("--workers", "2", "--access-logfile", "-"))
     yield stack
     stack.stop()
 
@@ -178,3 +180,36 @@ def test_fuzzed_bodies_always_get_an_http_answer_and_never_a_5xx(stack, tenant):
     answered_without_5xx()
     connection.close()
     assert "Error handling request" not in stack.web.log_path.read_text()
+
+
+def get_status(stack: Stack, path: str) -> int:
+    connection = http.client.HTTPConnection("127.0.0.1", stack.web_port, timeout=30)
+    connection.request("GET", path, headers={"User-Agent": BROWSER_USER_AGENT})
+    status = connection.getresponse().status
+    connection.close()
+    return status
+
+
+def test_the_web_log_holds_no_client_address_and_no_secret(stack, tenant):
+    stack.start(worker=False, beat=False)
+    shared = "sl_" + "S" * 32
+    invitation = "eyJpIjo0Mn0:1tSecret:InvitationSignature"
+    # Lines that quoted the client or a secret: gunicorn's "Invalid request from ip=…" (and its
+    # access log), Django's "Not Found: /share/…", a key and a token in query strings.
+    for raw in (b"NOT HTTP\r\n\r\n", b"GET / HTTP/9.9\r\n\r\n", b"GET /x HTTP/1.1\r\nHost: h\r\nBad Header\r\n\r\n"):
+        with socket.create_connection(("127.0.0.1", stack.web_port), timeout=10) as sock:
+            sock.sendall(raw)
+            assert sock.recv(100).startswith(b"HTTP/1.1 400")
+    assert get_status(stack, f"/share/{shared}/panels/pages?period=7d") == 404
+    assert get_status(stack, f"/invitations/{invitation}") in (200, 404)
+    assert get_status(stack, f"/password-reset/MQ/{invitation}") in (200, 302, 404)
+    connection = Connection(stack)
+    assert connection.post(NESTED, key=None, path=f"/v1/events?key={tenant.write_key}")[0] == 400
+    assert connection.post(b"{}", key=None, path=f"/v1/events?token=it_{invitation}")[0] == 401
+    connection.close()
+
+    log = stack.web.log_path.read_text()
+    assert "Invalid request from ip=" in log and "Not Found: /share/" in log, log
+    assert "/v1/events?key=" in log, "the access log was written"
+    for secret in ("127.0.0.1", shared, invitation, tenant.write_key, "S" * 16, "1tSecret"):
+        assert secret not in log, f"{secret} in the web log:\n{log}"
