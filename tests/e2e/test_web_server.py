@@ -9,7 +9,9 @@ missing were lost between gunicorn and the socket.
 import http.client
 import json
 import select
+import signal
 import socket
+import threading
 import uuid
 
 import pytest
@@ -19,7 +21,7 @@ from hypothesis import strategies as st
 from apps.ingestion.models import Event
 from apps.ingestion.schema import MAX_BODY_BYTES
 from tests.conftest import tenant_create
-from tests.e2e.stack import BROWSER_USER_AGENT, Stack
+from tests.e2e.stack import BROWSER_USER_AGENT, Stack, wait_until
 from tests.e2e.test_pipeline import database_url
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.e2e]
@@ -50,6 +52,7 @@ class Connection:
             body = (whole[i : i + 65_536] for i in range(0, len(whole), 65_536))
         self.http.request("POST", path or "/v1/events", body=body, headers=headers, encode_chunked=chunked)
         response = self.http.getresponse()
+        self.headers = dict(response.getheaders())
         return response.status, json.loads(response.read() or b"null")
 
     def close(self):
@@ -68,11 +71,13 @@ def stack(tmp_path, transactional_db):
     stack.stop()
 
 
-def envelope(tenant, count: int = 1) -> bytes:
+def envelope(tenant, count: int = 1, *, ids: list | None = None) -> bytes:
     events = [
         {"event_id": str(uuid.uuid4()), "type": "pageview", "context": {"page": {"url": "https://example.com/"}}}
         for _ in range(count)
     ]
+    if ids is not None:
+        ids.extend(event["event_id"] for event in events)
     return json.dumps({"property_id": tenant.property.public_id, "events": events}).encode()
 
 
@@ -213,3 +218,54 @@ def test_the_web_log_holds_no_client_address_and_no_secret(stack, tenant):
     assert "/v1/events?key=" in log, "the access log was written"
     for secret in ("127.0.0.1", shared, invitation, tenant.write_key, "S" * 16, "1tSecret"):
         assert secret not in log, f"{secret} in the web log:\n{log}"
+
+
+def test_redis_killed_under_concurrent_load_every_request_is_answered_and_accepted_is_stored(stack, tenant):
+    stack.start()
+    answers, unanswered, accepted_ids = [], [], set()
+    stop = threading.Event()
+
+    def sender():
+        connection = Connection(stack)
+        while not stop.is_set():
+            ids = []
+            body = envelope(tenant, 5, ids=ids)
+            try:
+                status, answer = connection.post(body, key=tenant.write_key)
+            except (OSError, http.client.HTTPException) as exc:
+                unanswered.append(repr(exc))
+                connection.close()
+                continue
+            answers.append((status, connection.headers.get("Retry-After"), answer))
+            if status == 202 and answer["accepted"] == len(ids):
+                accepted_ids.update(ids)
+        connection.close()
+
+    senders = [threading.Thread(target=sender) for _ in range(8)]
+    for thread in senders:
+        thread.start()
+    try:
+        wait_until(lambda: len(answers) >= 100, timeout=60, message="the load to start")
+        stack.redis.process.kill(signal.SIGKILL)
+        killed_at = len(answers)
+        wait_until(lambda: len(answers) >= killed_at + 300, timeout=120, message="ingest to go on without Redis")
+        stack.redis.start()
+        back_at = len(answers)
+        wait_until(lambda: len(answers) >= back_at + 100, timeout=60, message="ingest after Redis is back")
+    finally:
+        stop.set()
+        for thread in senders:
+            thread.join(timeout=60)
+
+    assert unanswered == []
+    assert {status for status, _, _ in answers} <= {202, 503}, [a for a in answers if a[0] not in (202, 503)][:5]
+    assert all(retry_after and int(retry_after) > 0 for status, retry_after, _ in answers if status == 503)
+    total = 5 * sum(status == 202 for status, _, _ in answers)
+    assert len(accepted_ids) == total, "every 202 accepted its whole batch"
+    wait_until(
+        lambda: Event.objects.count() >= total, timeout=180, interval=0.5, message=f"{total} events\n{stack.logs()}"
+    )
+    assert set(Event.objects.values_list("event_id", flat=True)) == accepted_ids, "stored is exactly what was accepted"
+    log = stack.web.log_path.read_text()
+    assert "ingest buffer unavailable" in log, "the outage was logged"
+    assert "127.0.0.1" not in log, "the Redis errors in the web log name no address"
