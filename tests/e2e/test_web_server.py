@@ -167,10 +167,10 @@ def test_fuzzed_bodies_always_get_an_http_answer_and_never_a_5xx(stack, tenant):
     connection = Connection(stack)
     keys = {"valid": tenant.write_key, "forged": "wk_" + "B" * 32, "none": None}
 
-    @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+    @settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
     @given(
         body=body_strategy(tenant.property.public_id),
-        key=st.sampled_from(sorted(keys)),
+        key=st.sampled_from(["valid", "valid", "valid", "forged", "none"]),
         content_type=st.sampled_from(["application/json", "text/plain;charset=UTF-8", "application/xml"]),
         chunked=st.booleans(),
     )
