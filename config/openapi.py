@@ -118,6 +118,7 @@ _ERROR_MEANINGS = {
     "origin the property does not allow).",
     404: "No such object, or one of another organisation (the two are indistinguishable).",
     409: "The request conflicts with the object's state.",
+    411: "A chunked body this server cannot read; send it with `Content-Length`.",
     413: "The body is too large.",
     415: "Unsupported content type.",
     429: "Rate limited; see `Retry-After`.",

@@ -128,7 +128,7 @@ class EventIngestApi(APIView):
         request={"application/json": EnvelopeSerializer, "text/plain": EnvelopeSerializer},
         responses={
             202: OpenApiResponse(IngestResultSerializer, description="The accepted events are durably queued."),
-            **error_responses(400, 401, 403, 404, 413, 415, 429, 503),
+            **error_responses(400, 401, 403, 404, 411, 413, 415, 429, 503),
         },
         examples=[
             OpenApiExample(
@@ -163,6 +163,7 @@ class EventIngestApi(APIView):
 
 
 def _body_read(request) -> bytes:
+    """Read the request body, of at most MAX_BODY_BYTES, whether sent with a length or chunked."""
     content_type = request.content_type.partition(";")[0].strip().lower()
     if content_type not in ACCEPTED_CONTENT_TYPES:
         raise ApplicationError(
@@ -175,14 +176,28 @@ def _body_read(request) -> bytes:
         f"The body exceeds {MAX_BODY_BYTES} bytes; send fewer events per batch.",
         status_code=status.HTTP_413_REQUEST_ENTITY_TOO_LARGE,
     )
+    meta = request.META
+    declared = meta.get("CONTENT_LENGTH") or ""
+    if declared:
+        if declared.isdigit() and int(declared) > MAX_BODY_BYTES:
+            raise too_large
+        stream = request.stream
+    elif meta.get("wsgi.input_terminated"):
+        # No length: a chunked body, which the server decodes and ends (gunicorn does; WSGI's
+        # `wsgi.input_terminated`). Django reads only bodies of a declared length.
+        stream = meta["wsgi.input"]
+    elif "HTTP_TRANSFER_ENCODING" in meta:
+        raise ApplicationError(
+            "length_required",
+            "This server cannot read a chunked body; send it with a Content-Length header.",
+            status_code=status.HTTP_411_LENGTH_REQUIRED,
+        )
+    else:
+        stream = None
     try:
-        declared = int(request.META.get("CONTENT_LENGTH") or 0)
-    except ValueError:
-        declared = 0
-    if declared > MAX_BODY_BYTES:
-        raise too_large
-    stream = request.stream
-    body = stream.read(MAX_BODY_BYTES + 1) if stream is not None else b""
+        body = stream.read(MAX_BODY_BYTES + 1) if stream is not None else b""
+    except Exception:  # the server's own error types: a malformed chunk, a client gone mid-body
+        raise ApplicationError("unreadable_body", "The request body could not be read to its end.") from None
     if len(body) > MAX_BODY_BYTES:
         raise too_large
     return body

@@ -43,6 +43,8 @@ TEXT_LIMITS = {
 }
 TRUNCATED = frozenset({"url", "referrer", "title"})
 UTM_FIELDS = ("source", "medium", "campaign", "term", "content")
+UTF8_BOM = b"\xef\xbb\xbf"
+UTF16_BOMS = (b"\xff\xfe", b"\xfe\xff")
 # Timestamps before this are taken as a broken client clock and replaced by the server's time.
 EARLIEST_TS = datetime(2000, 1, 1, tzinfo=UTC)
 
@@ -61,15 +63,40 @@ class EventError(Exception):
 
 def envelope_parse(body: bytes) -> dict:
     """Decode a request body into an envelope object, or raise a 400 ApplicationError."""
+    if body.startswith(UTF8_BOM):
+        body = body[len(UTF8_BOM) :]  # RFC 8259 section 8.1 lets a parser ignore one; some senders add it
     if not body:
         raise ApplicationError("empty_body", "The request body is empty; send a JSON envelope.")
     try:
         envelope = orjson.loads(body)
     except orjson.JSONDecodeError as exc:
-        raise ApplicationError("invalid_json", f"The body is not valid JSON: {exc}") from None
+        raise _json_error(body, exc) from None
     if not isinstance(envelope, dict):
         raise ApplicationError("invalid_envelope", "The envelope must be a JSON object.")
     return envelope
+
+
+def _json_error(body: bytes, exc: orjson.JSONDecodeError) -> ApplicationError:
+    """The clearest 400 for a body that is not JSON: say what is wrong in terms a sender can act on."""
+    if not body.strip():
+        return ApplicationError("empty_body", "The request body holds only whitespace; send a JSON envelope.")
+    if body.startswith(UTF16_BOMS) or (len(body) >= 4 and b"\x00" in body[:4]):
+        return ApplicationError(
+            "invalid_json", "The body must be JSON encoded as UTF-8; it looks like UTF-16 or UTF-32."
+        )
+    try:
+        text = body.decode()
+    except UnicodeDecodeError as error:
+        return ApplicationError(
+            "invalid_json",
+            f"The body must be JSON encoded as UTF-8; the byte at offset {error.start} "
+            f"(0x{body[error.start]:02x}) is not UTF-8 (was it sent as Latin-1 or Windows-1252?).",
+        )
+    if text[exc.pos :].lstrip("-").startswith(("NaN", "Infinity")):
+        return ApplicationError(
+            "invalid_json", f"The body is not valid JSON: NaN and Infinity are not JSON numbers ({exc})."
+        )
+    return ApplicationError("invalid_json", f"The body is not valid JSON: {exc}")
 
 
 def parse_timestamp(value) -> datetime | None:

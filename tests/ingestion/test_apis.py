@@ -1,5 +1,6 @@
 """POST /v1/events through the Django test client, with the Redis buffer and in-process drains."""
 
+import io
 import json
 import time
 import uuid
@@ -204,6 +205,67 @@ def test_campaign_key_prefers_campaign_id_then_utm_campaign(client, tenant_a):
 )
 def test_malformed_envelopes_are_clear_400s(client, tenant_a, body, status, code):
     assert_error(post(client, tenant_a, body), status, code)
+    assert not Event.objects.exists()
+
+
+@pytest.mark.parametrize(
+    ("body", "code", "says"),
+    [
+        ('{"property_id": "café"}'.encode("latin-1"), "invalid_json", "UTF-8"),
+        ('{"property_id": "p"}'.encode("utf-16"), "invalid_json", "UTF-16"),
+        ('{"property_id": "p"}'.encode("utf-16-le"), "invalid_json", "UTF-16"),
+        ('{"property_id": "p"}'.encode("utf-32"), "invalid_json", "UTF-32"),
+        (b" \r\n\t ", "empty_body", "whitespace"),
+        (b'{"events": [{"type": "pageview", "data": {"n": NaN}}]}', "invalid_json", "NaN"),
+        (b'{"events": [{"type": "pageview", "data": {"n": -Infinity}}]}', "invalid_json", "Infinity"),
+        (b'{"events": [{"type": "pageview", "data": {"n": 1' + b"0" * 400 + b"}}]}", "invalid_json", "infinity"),
+        (b'{"property_id": "\\ud800"}', "invalid_json", "surrogate"),
+    ],
+)
+def test_bodies_that_are_not_utf8_json_get_a_400_saying_why(client, tenant_a, body, code, says):
+    response = post(client, tenant_a, body)
+    assert_error(response, 400, code)
+    assert says in response.json()["error"]["message"]
+    assert not Event.objects.exists()
+
+
+def test_a_utf8_byte_order_mark_is_ignored(client, tenant_a):
+    body = b"\xef\xbb\xbf" + json.dumps(envelope(tenant_a, [pageview()])).encode()
+    assert post(client, tenant_a, body).json()["accepted"] == 1
+    assert Event.objects.count() == 1
+
+
+def chunked_post(client, tenant, body: bytes, *, decoded_by_server: bool = True):
+    """POST as a server hands a chunked request to WSGI: no Content-Length; the body ends where the
+    server's decoded `wsgi.input` ends, which the server says with `wsgi.input_terminated`."""
+    environ = {"wsgi.input": io.BytesIO(body), "HTTP_TRANSFER_ENCODING": "chunked"}
+    if decoded_by_server:
+        environ["wsgi.input_terminated"] = True
+    return client.generic(
+        "POST",
+        "/v1/events",
+        CONTENT_TYPE="application/json",
+        HTTP_AUTHORIZATION=f"Bearer {tenant.write_key}",
+        **environ,
+    )
+
+
+def test_a_chunked_body_without_content_length_is_read(client, tenant_a):
+    response = chunked_post(client, tenant_a, json.dumps(envelope(tenant_a, [pageview(), pageview()])).encode())
+    assert response.status_code == 202, response.content
+    assert response.json()["accepted"] == 2
+    assert Event.objects.count() == 2
+
+
+def test_a_chunked_body_over_one_mebibyte_is_413(client, tenant_a):
+    body = json.dumps(envelope(tenant_a, [pageview()], padding="x" * MAX_BODY_BYTES)).encode()
+    assert_error(chunked_post(client, tenant_a, body), 413, "payload_too_large")
+    assert not Event.objects.exists()
+
+
+def test_a_chunked_body_the_server_does_not_decode_is_411(client, tenant_a):
+    body = json.dumps(envelope(tenant_a, [pageview()])).encode()
+    assert_error(chunked_post(client, tenant_a, body, decoded_by_server=False), 411, "length_required")
     assert not Event.objects.exists()
 
 

@@ -1,0 +1,75 @@
+"""No log line carries an IP address or a secret.
+
+The README promises that no IP address is logged and that shared links, keys and tokens are kept
+only as hashes, but request logs quote paths, query strings and peers: Django's "Not Found:
+/share/sl_…", runserver's request lines, gunicorn's "Invalid request from ip=…" and access log, a
+Redis or PostgreSQL error naming its server. Every record is rewritten by `redact` on its way out:
+Django's and Celery's handlers through `RedactingFilter` (settings.LOGGING, config/celery.py),
+gunicorn's error and access logs through `GunicornLogger` (config/gunicorn.py), whatever handlers
+an operator configures for them.
+"""
+
+import ipaddress
+import logging
+import re
+
+from gunicorn import glogging
+
+REDACTED = "[redacted]"
+ADDRESS = "[address]"
+
+# The secret segments of paths: a shared link's token, an invitation's, a password reset's.
+_SECRET_PATH = re.compile(r"(/(?:share|invitations)/)[^/?#\s\"']+|(/password-reset/)[^/?#\s\"']+/[^/?#\s\"']+")
+# Credentials in a query string: the beacon's `?key=`, an ingest token's `?token=`.
+_SECRET_QUERY = re.compile(r"([?&;](?:key|token|password|secret)=)[^&;#\s\"']*", re.IGNORECASE)
+# Keys, ingest tokens and shared-link tokens wherever else they appear, by their prefixes.
+_SECRET_VALUE = re.compile(r"\b(wk|rk|it|sl)_[A-Za-z0-9_\-:.]{16,}")
+# Candidates only: `ipaddress` decides, so that times ("17:31:59") and versions are left alone.
+_IPV4_CANDIDATE = re.compile(r"\b\d{1,3}(?:\.\d{1,3}){3}\b")
+_IPV6_CANDIDATE = re.compile(r"(?<![\w:.])[0-9A-Fa-f]{0,4}(?::[0-9A-Fa-f]{0,4}){2,7}(?![\w:])")
+
+
+def redact(text: str) -> str:
+    """Return `text` with IP addresses and secrets (keys, tokens, shared-link paths) replaced."""
+    text = _SECRET_PATH.sub(lambda m: (m.group(1) or m.group(2)) + REDACTED, text)
+    text = _SECRET_QUERY.sub(lambda m: m.group(1) + REDACTED, text)
+    text = _SECRET_VALUE.sub(lambda m: f"{m.group(1)}_{REDACTED}", text)
+    text = _IPV4_CANDIDATE.sub(_address, text)
+    return _IPV6_CANDIDATE.sub(_address, text)
+
+
+def _address(match: re.Match) -> str:
+    try:
+        ipaddress.ip_address(match.group(0))
+    except ValueError:
+        return match.group(0)
+    return ADDRESS
+
+
+class RedactingFilter(logging.Filter):
+    """Rewrite a record's message and traceback with `redact`; never drop a record."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = record.getMessage()
+        redacted = redact(message)
+        if redacted != message:
+            record.msg, record.args = redacted, None
+        if record.exc_info and not record.exc_text:
+            record.exc_text = logging.Formatter().formatException(record.exc_info)
+        if record.exc_text:
+            record.exc_text = redact(record.exc_text)
+        return True
+
+
+class GunicornLogger(glogging.Logger):
+    """gunicorn's logger with every record of its error and access logs redacted.
+
+    The filter sits on the loggers themselves, not on handlers, so that it holds for the console,
+    log files, syslog and any `logconfig` alike.
+    """
+
+    def setup(self, cfg):
+        super().setup(cfg)
+        for log in (self.error_log, self.access_log):
+            if not any(isinstance(existing, RedactingFilter) for existing in log.filters):
+                log.addFilter(RedactingFilter())
