@@ -82,8 +82,9 @@ def session_client_for(user: User) -> Client:
 
 
 @pytest.fixture(autouse=True)
-def _isolated_caches():
-    """Start every test with an empty test Redis database and an empty key-lookup cache."""
+def _isolated_caches(monkeypatch):
+    """Start every test with an empty test Redis database, thought reachable, and an empty key-lookup cache."""
+    monkeypatch.setattr(buffer, "_outage_until", 0.0)
     buffer.redis_client.cache_clear()
     if settings.REDIS_URL:
         buffer.redis_client().flushdb()

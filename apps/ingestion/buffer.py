@@ -13,6 +13,7 @@ Storing is idempotent, so a redelivered entry adds nothing.
 import logging
 import os
 import socket
+import time
 from dataclasses import dataclass
 from functools import cache
 
@@ -49,6 +50,27 @@ os.register_at_fork(after_in_child=redis_client.cache_clear)
 
 def buffer_enabled() -> bool:
     return bool(settings.REDIS_URL)
+
+
+# After a Redis call fails, this process goes without Redis for a few seconds: an ingest request
+# touches Redis several times (append, sessions, scheduling), and a stalled Redis would otherwise
+# cost a socket timeout at each of them, every request.
+REDIS_OUTAGE_SECONDS = 5.0
+_outage_until = 0.0
+
+
+def redis_outage() -> bool:
+    """Whether a Redis call of this process failed within REDIS_OUTAGE_SECONDS: callers then take
+    their way without Redis at once."""
+    return time.monotonic() < _outage_until
+
+
+def redis_failed(exc: Exception, doing: str) -> None:
+    """Note that a Redis call failed while `doing` something: skip Redis for REDIS_OUTAGE_SECONDS."""
+    global _outage_until
+    if not redis_outage():
+        logger.warning("Redis unavailable (%s), going without it for %.0f s: %s", doing, REDIS_OUTAGE_SECONDS, exc)
+    _outage_until = time.monotonic() + REDIS_OUTAGE_SECONDS
 
 
 def stream_name() -> str:

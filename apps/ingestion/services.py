@@ -144,12 +144,12 @@ def events_drop(*, property_id: int, day, reason: str, count: int) -> None:
     """
     if count <= 0:
         return
-    if buffer.buffer_enabled():
+    if buffer.buffer_enabled() and not buffer.redis_outage():
         try:
             buffer.drops_count(f"{property_id}:{day.isoformat()}:{reason}", count)
             return
         except RedisError as exc:
-            logger.warning("drop counter unavailable, counting in the database: %s", exc)
+            buffer.redis_failed(exc, "counting dropped events in the database")
     _dropped_events_add([(property_id, day, reason, count)])
 
 
@@ -190,17 +190,17 @@ def events_accept(*, batch: AcceptedBatch, limits: buffer.RateLimits) -> None:
     buffer.RateLimited over a limit, DatabaseError if neither Redis nor the database can take the
     batch; nothing is written in either case.
     """
-    if buffer.buffer_enabled():
+    if not buffer.buffer_enabled():
+        _rate_limits_spend(limits)
+    elif not buffer.redis_outage():
         try:
             drain_needed = buffer.buffer_append(batch.encode(), limits=limits)
         except RedisError as exc:
-            logger.warning("ingest buffer unavailable, storing directly: %s", exc)
+            buffer.redis_failed(exc, "storing ingested events directly")
         else:
             if drain_needed:
                 _drain_schedule()
             return
-    else:
-        _rate_limits_spend(limits)
     events_store(batches=[batch])
 
 
@@ -221,8 +221,8 @@ def _drain_schedule() -> None:
     try:
         ingest_buffer_drain.delay()
     except (BrokerError, RedisError) as exc:
-        # The batch is already durable in the buffer; the periodic drain will pick it up.
-        logger.warning("could not schedule an ingest drain: %s", exc)
+        # The batch is already durable in the buffer; the next drain will pick it up.
+        buffer.redis_failed(exc, "scheduling an ingest drain")
 
 
 def events_store(*, batches: list[AcceptedBatch]) -> int:

@@ -5,14 +5,13 @@ little longer than the timeout. Two drains storing the same visitor at the same 
 two sessions where one was due: a rare over-count, never a lost or merged event.
 """
 
-import logging
 import uuid
 from datetime import datetime
 
 from django.core.cache import cache
 from redis.exceptions import RedisError
 
-logger = logging.getLogger(__name__)
+from apps.ingestion import buffer
 
 SESSION_TIMEOUT_SECONDS = 30 * 60
 STATE_TTL_SECONDS = SESSION_TIMEOUT_SECONDS * 2
@@ -29,11 +28,13 @@ def sessions_derive(events: list[tuple[int, dict]]) -> None:
         return
     pending.sort(key=lambda pair: pair[1]["ts"])
     keys = {_state_key(property_id, event["visitor_id"]) for property_id, event in pending}
-    try:
-        states = cache.get_many(keys)
-    except RedisError as exc:  # e.g. the direct write while Redis is down: sessions per batch only
-        logger.warning("session state unavailable: %s", exc)
-        states = {}
+    # While Redis is down (the direct write of an ingest request), sessions are per batch only.
+    states = {}
+    if not buffer.redis_outage():
+        try:
+            states = cache.get_many(keys)
+        except RedisError as exc:
+            buffer.redis_failed(exc, "deriving sessions per batch")
     for property_id, event in pending:
         key = _state_key(property_id, event["visitor_id"])
         ts = datetime.fromisoformat(event["ts"]).timestamp()
@@ -42,7 +43,9 @@ def sessions_derive(events: list[tuple[int, dict]]) -> None:
             state = ("d_" + uuid.uuid4().hex[:24], ts)
         states[key] = (state[0], max(state[1], ts))
         event["session_id"] = state[0]
+    if buffer.redis_outage():
+        return
     try:
         cache.set_many({key: states[key] for key in keys}, timeout=STATE_TTL_SECONDS)
     except RedisError as exc:
-        logger.warning("session state unavailable: %s", exc)
+        buffer.redis_failed(exc, "keeping session state")

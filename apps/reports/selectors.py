@@ -11,7 +11,6 @@ report from raw events (tests/reports/test_rollup_equivalence.py).
 """
 
 import hashlib
-import logging
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime, time, timedelta
 
@@ -20,11 +19,10 @@ from django.core.cache import cache
 from django.db import connection
 from redis.exceptions import RedisError
 
+from apps.ingestion import buffer
 from apps.ingestion.models import DirtyDay, Event
 from apps.properties.models import Property
 from apps.reports.models import EventRollup, RollupGeneration, SessionRollup
-
-logger = logging.getLogger(__name__)
 
 # Public dimension name -> column, in the order results list them. Event dimensions are each
 # event's; session dimensions are its session's: those of its first event, and the paths of its
@@ -285,20 +283,20 @@ class MetricsQuery:
             runs = self._day_runs({str(day)[:10] for day, _ in data_version[1]})
             if len(runs) > 1:
                 return [row for start, end in runs for row in replace(self, date_from=start, date_to=end).calculate()]
+        if buffer.redis_outage():
+            return self._calculated()
         key = self._cache_key(data_version)
         try:
             rows = cache.get(key)
         except RedisError as exc:
-            logger.warning("report cache unavailable: %s", exc)
-            key = rows = None
-        if rows is not None:
-            return rows
-        rows = self._calculated()
-        if key:
+            buffer.redis_failed(exc, "computing reports without the report cache")
+            return self._calculated()
+        if rows is None:
+            rows = self._calculated()
             try:
                 cache.set(key, rows, timeout=seconds)
             except RedisError as exc:
-                logger.warning("report cache unavailable: %s", exc)
+                buffer.redis_failed(exc, "computing reports without the report cache")
         return rows
 
     def _data_version(self) -> tuple:

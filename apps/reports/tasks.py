@@ -1,15 +1,12 @@
-import logging
-
 from celery import shared_task
 from django.conf import settings
 from django.core.cache import cache
 from kombu.exceptions import OperationalError as BrokerError
 from redis.exceptions import RedisError
 
+from apps.ingestion import buffer
 from apps.ingestion.tasks import RETRY_OPTIONS
 from apps.reports import services
-
-logger = logging.getLogger(__name__)
 
 SCHEDULED_FLAG = "clickmeter:rollup:scheduled"
 
@@ -32,6 +29,8 @@ def rollup_refresh_schedule(sender, **kwargs) -> None:
     which runs no beat) the refresh happens at once.
     """
     quiet = settings.CLICKMETER_ROLLUP_QUIET_SECONDS
+    if buffer.redis_outage():
+        return
     try:
         if not cache.add(SCHEDULED_FLAG, 1, timeout=quiet):
             return
@@ -40,4 +39,4 @@ def rollup_refresh_schedule(sender, **kwargs) -> None:
         else:
             rollup_refresh_dirty_days.apply_async(countdown=quiet + 1)
     except (BrokerError, RedisError) as exc:
-        logger.warning("could not schedule a rollup refresh: %s", exc)
+        buffer.redis_failed(exc, "scheduling a rollup refresh")
