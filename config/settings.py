@@ -39,6 +39,7 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    "config.middleware.NulCharacterMiddleware",
     "corsheaders.middleware.CorsMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
@@ -53,6 +54,7 @@ MIDDLEWARE = [
 # The ingest endpoint is served by a handler with only these (see config/wsgi.py): it carries no
 # session, cookie or CSRF state, and every microsecond there is paid once per event batch.
 INGEST_MIDDLEWARE = [
+    "config.middleware.NulCharacterMiddleware",
     "corsheaders.middleware.CorsMiddleware",
     "django.middleware.security.SecurityMiddleware",
 ]
