@@ -290,6 +290,10 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
     "ENUM_NAME_OVERRIDES": {"ApiKeyStatusEnum": ["active", "expired", "revoked"]},
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "config.openapi.postprocess_text_without_nul",
+    ],
 }
 
 # --- Security: `manage.py check --deploy` is clean with DEBUG off (tests/test_deploy_checks.py) ---

@@ -201,14 +201,15 @@ class OrganizationApi(MemberAuthenticatedApi):
         tags=["organizations"],
         operation_id="organizations_update",
         summary="Rename an organisation",
-        description="Needs the owner role.",
+        description="Needs the owner role. Without `name`, nothing changes.",
         request=OrganizationNameInputSerializer,
         responses={200: OrganizationOutputSerializer, **error_responses(400, 401, 403, 404)},
     )
     def patch(self, request, organization_id: str):
         organization = organization_access(user=request.user, public_id=organization_id, role=Role.OWNER)
-        params = input_validated(OrganizationNameInputSerializer, request.data)
-        organization = organization_update(organization=organization, name=params["name"])
+        params = input_validated(OrganizationNameInputSerializer, request.data, partial=True)
+        if "name" in params:
+            organization = organization_update(organization=organization, name=params["name"])
         return Response(OrganizationOutputSerializer(organization).data)
 
     @extend_schema(
