@@ -205,6 +205,21 @@ def test_another_propertys_reports_are_404_with_this_key(client, tenant_a, tenan
     assert missing.json() == response.json()
 
 
+@pytest.mark.parametrize("report", ["overview", "metrics"])
+@pytest.mark.parametrize("secret", ["write_key", "ingest_token"])
+def test_a_write_key_on_a_report_is_told_to_use_a_read_key_or_a_members_token(client, tenant_a, report, secret):
+    credential = tenant_a.write_key if secret == "write_key" else "it_" + "x" * 40
+    response = client.get(
+        f"/v1/properties/{tenant_a.property.public_id}/{report}", HTTP_AUTHORIZATION=f"Bearer {credential}"
+    )
+    assert response.status_code == 401
+    assert response["WWW-Authenticate"] == 'Bearer realm="clickmeter"'
+    error = response.json()["error"]
+    assert error["code"] == "authentication_failed"
+    assert "write key" in error["message"] and "read key" in error["message"] and "member" in error["message"]
+    assert "token type" not in error["message"]
+
+
 @pytest.mark.parametrize("key", ["write", "none", "forged"])
 def test_reports_need_a_read_key_in_the_authorization_header_not_the_url(client, tenant_a, key):
     url = f"/v1/properties/{tenant_a.property.public_id}/overview"
