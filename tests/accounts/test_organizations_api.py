@@ -158,7 +158,8 @@ def test_the_owner_invites_by_email_and_the_accepted_invitee_becomes_a_member(
     assert response.status_code == 201
     body = response.json()
     invitation = Invitation.objects.get(pk=body["id"])
-    assert set(body) == {"id", "email", "role", "created_at", "expires_at"}
+    mail_fields = {"mail_status", "mail_attempts", "mail_sent_at"}
+    assert set(body) == {"id", "email", "role", "created_at", "expires_at"} | mail_fields
     assert body["email"] == "new@example.net" and body["role"] == Role.ADMIN
 
     [sent] = mail.outbox
