@@ -114,7 +114,8 @@ class TenantQuerySet(models.QuerySet):
     def by_id(self, row_id: int | str) -> models.Model:
         """The row with this numeric id among rows the caller has already been let through to; 404
         for a missing or malformed id."""
-        found = self.filter(pk=row_id).first() if str(row_id).isdigit() else None
+        # ASCII digits only: str.isdigit() also takes "²", which int() refuses.
+        found = self.filter(pk=row_id).first() if str(row_id).isascii() and str(row_id).isdigit() else None
         if found is None:
             raise Http404
         return found
