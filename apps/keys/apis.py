@@ -62,7 +62,9 @@ class ApiKeysApi(MemberAuthenticatedApi):
     class InputSerializer(serializers.Serializer):
         kind = serializers.ChoiceField(choices=ApiKey.Kind.choices)
         name = serializers.CharField(max_length=100, required=False, default="", allow_blank=True)
-        expires_at = serializers.DateTimeField(required=False, allow_null=True, default=None)
+        expires_at = serializers.DateTimeField(
+            required=False, allow_null=True, default=None, help_text="In the future; none (null) never expires."
+        )
 
     @extend_schema(
         tags=["keys"],
