@@ -8,8 +8,10 @@ MAIL_ATTEMPTS = 5
 
 
 def _mail_retry_countdown(retries: int) -> int:
-    """Seconds before the next attempt: 1, 2, 4, 8 minutes."""
-    return 60 * 2**retries
+    """Seconds before the next attempt: 30, 60, 120, 240. A retry waits on a worker unacknowledged, so
+    this stays under the broker's visibility timeout (300 s), past which Redis would hand the same
+    retry to a second worker and the email would go out twice."""
+    return 30 * 2**retries
 
 
 @shared_task(bind=True, max_retries=MAIL_ATTEMPTS - 1)
