@@ -185,8 +185,27 @@ def input_validated(serializer_class: type[serializers.Serializer], data, *, par
     raise ApplicationError("invalid_parameter", f"{field}: {messages[0]}", field=field)
 
 
+# The prefixes of API keys and ingest tokens (apps.keys), which no member endpoint takes.
+KEY_PREFIXES = ("wk_", "rk_", "it_")
+
+
+class MemberJWTAuthentication(JWTAuthentication):
+    """simplejwt's JWT authentication, answering an API key sent where a member's token belongs with
+    what to send instead, rather than simplejwt's "not valid for any token type"."""
+
+    def authenticate(self, request):
+        header = self.get_header(request)
+        raw_token = self.get_raw_token(header) if header is not None else None
+        if raw_token is not None and raw_token.startswith(tuple(prefix.encode() for prefix in KEY_PREFIXES)):
+            raise exceptions.AuthenticationFailed(
+                "API keys and ingest tokens cannot do this: use a member's access token (POST /v1/auth/token); "
+                "reports also take the property's read key."
+            )
+        return super().authenticate(request)
+
+
 # Members: a JWT (programs) or the browser session of the UI (CSRF-checked for writes).
-MEMBER_AUTHENTICATION = [JWTAuthentication, SessionAuthentication]
+MEMBER_AUTHENTICATION = [MemberJWTAuthentication, SessionAuthentication]
 
 
 class IsMember(BasePermission):

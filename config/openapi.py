@@ -73,6 +73,7 @@ class ReadKeyScheme(OpenApiAuthenticationExtension):
 
 class JwtScheme(OpenApiAuthenticationExtension):
     target_class = "rest_framework_simplejwt.authentication.JWTAuthentication"
+    match_subclasses = True  # config.api.MemberJWTAuthentication
     name = "jwt"
     priority = 1  # over drf-spectacular's own simplejwt extension, for the description
 
