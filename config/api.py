@@ -147,7 +147,7 @@ def _json_type_error(field: serializers.Field, value, name: str) -> ApplicationE
             break
     if isinstance(field, serializers.ListField | serializers.ListSerializer):
         child = field.child
-        return next((e for index, item in enumerate(value) if (e := _json_type_error(child, item, name))), None)
+        return next((error for item in value if (error := _json_type_error(child, item, name))), None)
     if isinstance(field, serializers.Serializer):
         return _json_types_error(field.fields, value, prefix=f"{name}.")
     return None
