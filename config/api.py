@@ -10,7 +10,7 @@ import orjson
 from django.conf import settings
 from django.core.exceptions import NON_FIELD_ERRORS, PermissionDenied, ValidationError
 from django.db import InterfaceError, OperationalError
-from django.http import Http404
+from django.http import Http404, QueryDict
 from rest_framework import exceptions, serializers, status
 from rest_framework.authentication import SessionAuthentication
 from rest_framework.negotiation import BaseContentNegotiation
@@ -108,8 +108,72 @@ def exception_handler(exc, context):
     return None
 
 
+def query_params_single(params: QueryDict) -> dict[str, str]:
+    """The query parameters, one value each; a parameter given twice is a 400, as the schema describes
+    each one once (lists are comma-separated in one parameter)."""
+    for name, values in params.lists():
+        if len(values) > 1:
+            raise ApplicationError(
+                "invalid_parameter", f"{name} is given {len(values)} times; give it once.", field=name
+            )
+    return {name: values[0] for name, values in params.lists()}
+
+
+# What each kind of field takes from a JSON body, exactly as the schema types it: DRF would also
+# take `0` for a string, `"5"` for an integer and `"yes"` for a boolean, which the schema forbids.
+_JSON_TYPES = (
+    (serializers.BooleanField, (bool,), "true or false"),
+    (serializers.IntegerField, (int,), "an integer"),
+    (serializers.FloatField, (int, float), "a number"),
+    (serializers.ChoiceField, (str,), "a string"),
+    (serializers.CharField, (str,), "a string"),
+    (serializers.DateTimeField, (str,), "a string"),
+    (serializers.DateField, (str,), "a string"),
+    (serializers.ListField, (list,), "a list"),
+    (serializers.ListSerializer, (list,), "a list"),
+    (serializers.DictField, (dict,), "an object"),
+    (serializers.Serializer, (dict,), "an object"),
+)
+
+
+def _json_type_error(field: serializers.Field, value, name: str) -> ApplicationError | None:
+    """The 400 for `value` if it is not of the JSON type `field` is documented with, recursively."""
+    if value is None:
+        return None  # null: the field's own allow_null decides
+    for kind, types, described in _JSON_TYPES:
+        if isinstance(field, kind):
+            if not isinstance(value, types) or (bool not in types and isinstance(value, bool)):
+                return ApplicationError("invalid_parameter", f"{name} must be {described}.", field=name)
+            break
+    if isinstance(field, serializers.ListField | serializers.ListSerializer):
+        child = field.child
+        return next((error for item in value if (error := _json_type_error(child, item, name))), None)
+    if isinstance(field, serializers.Serializer):
+        return _json_types_error(field.fields, value, prefix=f"{name}.")
+    return None
+
+
+def _json_types_error(fields, data: dict, *, prefix: str = "") -> ApplicationError | None:
+    for name, field in fields.items():
+        if name in data and not field.read_only:
+            error = _json_type_error(field, data[name], prefix + name)
+            if error is not None:
+                return error
+    return None
+
+
 def input_validated(serializer_class: type[serializers.Serializer], data, *, partial: bool = False) -> dict:
-    """Validate request input with `serializer_class`; raise a 400 naming the first bad field."""
+    """Validate request input with `serializer_class`; raise a 400 naming the first bad field.
+
+    Query parameters must each be given once; a JSON body's values must have the JSON types the
+    schema documents (no coercion of numbers to strings or back).
+    """
+    if isinstance(data, QueryDict):
+        data = query_params_single(data)
+    elif isinstance(data, dict):
+        error = _json_types_error(serializer_class().fields, data)
+        if error is not None:
+            raise error
     params = serializer_class(data=data, partial=partial)
     if params.is_valid():
         return params.validated_data
@@ -121,8 +185,27 @@ def input_validated(serializer_class: type[serializers.Serializer], data, *, par
     raise ApplicationError("invalid_parameter", f"{field}: {messages[0]}", field=field)
 
 
+# The prefixes of API keys and ingest tokens (apps.keys), which no member endpoint takes.
+KEY_PREFIXES = ("wk_", "rk_", "it_")
+
+
+class MemberJWTAuthentication(JWTAuthentication):
+    """simplejwt's JWT authentication, answering an API key sent where a member's token belongs with
+    what to send instead, rather than simplejwt's "not valid for any token type"."""
+
+    def authenticate(self, request):
+        header = self.get_header(request)
+        raw_token = self.get_raw_token(header) if header is not None else None
+        if raw_token is not None and raw_token.startswith(tuple(prefix.encode() for prefix in KEY_PREFIXES)):
+            raise exceptions.AuthenticationFailed(
+                "API keys and ingest tokens cannot do this: use a member's access token (POST /v1/auth/token); "
+                "reports also take the property's read key."
+            )
+        return super().authenticate(request)
+
+
 # Members: a JWT (programs) or the browser session of the UI (CSRF-checked for writes).
-MEMBER_AUTHENTICATION = [JWTAuthentication, SessionAuthentication]
+MEMBER_AUTHENTICATION = [MemberJWTAuthentication, SessionAuthentication]
 
 
 class IsMember(BasePermission):

@@ -73,6 +73,7 @@ class ReadKeyScheme(OpenApiAuthenticationExtension):
 
 class JwtScheme(OpenApiAuthenticationExtension):
     target_class = "rest_framework_simplejwt.authentication.JWTAuthentication"
+    match_subclasses = True  # config.api.MemberJWTAuthentication
     name = "jwt"
     priority = 1  # over drf-spectacular's own simplejwt extension, for the description
 
@@ -129,3 +130,33 @@ _ERROR_MEANINGS = {
 def error_responses(*statuses: int) -> dict[int, OpenApiResponse]:
     """OpenAPI responses for the given error statuses, each with the API's error body."""
     return {status: OpenApiResponse(ErrorSerializer, description=_ERROR_MEANINGS[status]) for status in statuses}
+
+
+# No text may hold NUL (config/middleware.py refuses it in parameters; forms and serializers in fields).
+WITHOUT_NUL = "^[^\\u0000]*$"
+
+
+def _strings_without_nul(schema: dict) -> None:
+    """Give `schema`, and the schemas inside it, the pattern WITHOUT_NUL where a string is free text."""
+    if not isinstance(schema, dict):
+        return
+    if schema.get("type") == "string" and not {"enum", "format", "pattern"} & set(schema):
+        schema["pattern"] = WITHOUT_NUL
+    for key in ("items", "additionalProperties"):
+        _strings_without_nul(schema.get(key))
+    for nested in (schema.get("properties") or {}).values():
+        _strings_without_nul(nested)
+    for nested in schema.get("allOf", []) + schema.get("oneOf", []) + schema.get("anyOf", []):
+        _strings_without_nul(nested)
+
+
+def postprocess_text_without_nul(result, generator, request, public):
+    """State in the schema that no parameter or request field may contain NUL (U+0000)."""
+    for operations in result.get("paths", {}).values():
+        for operation in operations.values():
+            for parameter in operation.get("parameters", []) if isinstance(operation, dict) else []:
+                _strings_without_nul(parameter.get("schema"))
+    for name, component in result.get("components", {}).get("schemas", {}).items():
+        if name.endswith("Request"):
+            _strings_without_nul(component)
+    return result

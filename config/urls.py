@@ -55,6 +55,11 @@ urlpatterns = [
         account_apis.InvitationApi.as_view(),
         name="organization-invitation-detail",
     ),
+    path(
+        "v1/organizations/<str:organization_id>/invitations/<str:invitation_id>/resend",
+        account_apis.InvitationResendApi.as_view(),
+        name="organization-invitation-resend",
+    ),
     path("v1/properties", PropertiesApi.as_view(), name="properties"),
     path("v1/properties/<str:property_id>", PropertyApi.as_view(), name="property-detail"),
     path("v1/properties/<str:property_id>/keys", ApiKeysApi.as_view(), name="property-keys"),

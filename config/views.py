@@ -2,8 +2,12 @@
 
 from django.http import JsonResponse
 from django.views import defaults
+from django.views.decorators.csrf import csrf_exempt
 
 
+# Also the view of every unknown /v1/ path, whatever the method: exempt from CSRF, which would
+# otherwise answer a signed-in POST there with Django's HTML 403 instead of this 404.
+@csrf_exempt
 def api_not_found(request, exception):
     if request.path.startswith("/v1/"):
         return JsonResponse({"error": {"code": "not_found", "message": "No such endpoint."}}, status=404)

@@ -64,6 +64,16 @@ def member_call(method: str, path: str, *, user=None, via: str = "jwt", body=Non
     return getattr(client, method)(path, **headers)
 
 
+def pytest_collection_modifyitems(items):
+    """Name each of schemathesis's per-operation tests after its operation in the node id too
+    (`test_x[GET /v1/…]`): pytest 9 builds node ids from the bare function name its plugin passes,
+    which would give every operation the same id."""
+    for item in items:
+        label = getattr(item, "operation_label", None)
+        if label and not str(item.nodeid).endswith("]"):
+            item._id = item.parent.id.child(item.originalname).with_params(label)
+
+
 def url_patterns(resolver=None, prefix=""):
     """Every URL pattern of the project as (route, pattern), includes flattened."""
     for entry in (resolver or get_resolver()).url_patterns:

@@ -53,7 +53,7 @@ def invite(tenant, email):
         email=email,
         role=Role.VIEWER,
         invited_by=tenant.owner,
-        accept_url=lambda token: f"https://testserver/invitations/{token}",
+        site_url="https://testserver/",
     )
     return invitation
 

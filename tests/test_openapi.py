@@ -2,6 +2,7 @@
 API's routes and methods; the docs page at /v1/docs works without the internet."""
 
 import re
+import zoneinfo
 from html.parser import HTMLParser
 
 import pytest
@@ -131,3 +132,42 @@ def test_the_docs_page_renders_with_local_assets_only():
     for url in parser.urls:
         assert url.startswith("/" + settings.STATIC_URL.lstrip("/")), url
         assert finders.find(url.removeprefix("/" + settings.STATIC_URL.lstrip("/"))), f"{url} is not a static file"
+
+
+def _query_parameter(schema, path, name) -> dict:
+    operation = schema["paths"][path]["get"]
+    return next(p for p in operation["parameters"] if p["name"] == name and p["in"] == "query")["schema"]
+
+
+def test_the_schema_states_the_rules_the_server_enforces(schema):
+    components = schema["components"]["schemas"]
+    events = components["EnvelopeRequest"]["properties"]["events"]
+    assert (events["minItems"], events["maxItems"]) == (1, 500)
+    metrics = "/v1/properties/{property_id}/metrics"
+    assert _query_parameter(schema, metrics, "limit") == {
+        "type": "integer",
+        "minimum": 1,
+        "maximum": 1000,
+        "default": 50,
+    }
+    assert _query_parameter(schema, metrics, "metrics")["minItems"] == 1
+    day = _query_parameter(schema, metrics, "from")
+    assert day["format"] == "date" and re.fullmatch(day["pattern"], "2026-01-31")
+    assert not re.fullmatch(day["pattern"], "1969-12-31") and not re.fullmatch(day["pattern"], "3000-01-01")
+    for name in ("from", "metrics"):
+        operation = schema["paths"][metrics]["get"]
+        description = next(p for p in operation["parameters"] if p["name"] == name)["description"]
+        assert {"from": "3660 days", "metrics": "never with `group_by`"}[name] in description
+    timezones = components["TimezoneEnum"]["enum"]
+    assert set(timezones) == zoneinfo.available_timezones()
+    timezone = components["PropertiesInputRequest"]["properties"]["timezone"]
+    assert timezone["allOf"] == [{"$ref": "#/components/schemas/TimezoneEnum"}]
+    assert len(timezone["description"]) < 100
+
+
+def test_the_schema_says_no_text_may_hold_a_nul_character(schema):
+    country = _query_parameter(schema, "/v1/properties/{property_id}/metrics", "country")
+    assert country["pattern"] == "^[^\\u0000]*$"
+    assert re.fullmatch(country["pattern"], "GB") and not re.fullmatch(country["pattern"], "G\x00B")
+    name = schema["components"]["schemas"]["OrganizationNameInputRequest"]["properties"]["name"]
+    assert name["pattern"] == country["pattern"]

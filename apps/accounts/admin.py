@@ -2,12 +2,12 @@ from django import forms
 from django.contrib import admin, messages
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 from django.db.models import Q
-from django.urls import reverse
 from django.utils import timezone
 
 from apps.accounts.models import Invitation, Membership, Organization, Role, User
 from apps.accounts.services import (
     invitation_create,
+    invitation_resend,
     invitation_revoke,
     membership_remove,
     membership_role_change,
@@ -191,12 +191,12 @@ class InvitationAdmin(CreateOnlyTenantAdmin):
 
     add_role = Role.OWNER
     action_role = Role.OWNER
-    list_display = ["email", "organization", "role", "status", "invited_by_email", "created_at", "expires_at"]
+    list_display = ["email", "organization", "role", "status", "mail", "invited_by_email", "created_at", "expires_at"]
     list_filter = [InvitationStatusFilter, "role", ("organization", admin.RelatedOnlyFieldListFilter)]
     list_select_related = ["organization", "invited_by"]
     search_fields = ["email", "organization__name"]
     ordering = ["-created_at"]
-    actions = ["withdraw_selected"]
+    actions = ["withdraw_selected", "resend_selected"]
     add_fields = ["organization", "email", "role"]
     detail_fields = [
         "email",
@@ -209,11 +209,20 @@ class InvitationAdmin(CreateOnlyTenantAdmin):
         "accepted_at",
         "accepted_by_email",
         "revoked_at",
+        "mail",
+        "mail_attempted_at",
+        "mail_sent_at",
     ]
 
     @admin.display(description="status")
     def status(self, invitation):
         return invitation_status(invitation)
+
+    @admin.display(description="email")
+    def mail(self, invitation):
+        """Whether its email went out: pending (being retried), sent or failed, with the attempts so far."""
+        attempts = invitation.mail_attempts
+        return f"{invitation.get_mail_status_display()} ({attempts} attempt{'' if attempts == 1 else 's'})"
 
     @admin.display(description="invited by")
     def invited_by_email(self, invitation):
@@ -226,13 +235,16 @@ class InvitationAdmin(CreateOnlyTenantAdmin):
     def has_withdraw_permission(self, request):
         return self.member_may(request, Role.OWNER)
 
+    def has_resend_permission(self, request):
+        return self.member_may(request, Role.OWNER)
+
     def save_model(self, request, obj, form, change):
         invitation, _ = invitation_create(
             organization=form.cleaned_data["organization"],
             email=form.cleaned_data["email"],
             role=form.cleaned_data["role"],
             invited_by=request.user,
-            accept_url=lambda token: request.build_absolute_uri(reverse("invitation-accept", args=[token])),
+            site_url=request.build_absolute_uri("/"),
         )
         self.take_over(obj, invitation)
 
@@ -242,3 +254,10 @@ class InvitationAdmin(CreateOnlyTenantAdmin):
         for invitation in pending:
             invitation_revoke(invitation=invitation)
         messages.success(request, f"Withdrew {len(pending)} pending invitation(s); their links no longer work.")
+
+    @admin.action(description="Send the email of selected invitations again", permissions=["resend"])
+    def resend_selected(self, request, queryset):
+        open_ = [invitation for invitation in queryset if invitation_status(invitation) == "pending"]
+        for invitation in open_:
+            invitation_resend(invitation=invitation, site_url=request.build_absolute_uri("/"))
+        messages.success(request, f"Queued the email of {len(open_)} pending invitation(s) again.")

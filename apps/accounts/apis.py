@@ -1,7 +1,6 @@
 """The API for programs: JWT sign-in, and organisations with their members and invitations."""
 
 from django.contrib.auth.signals import user_logged_in
-from django.urls import reverse
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers, status
 from rest_framework.response import Response
@@ -13,7 +12,7 @@ from rest_framework_simplejwt.serializers import (
     TokenRefreshSerializer,
 )
 
-from apps.accounts.models import Role, User
+from apps.accounts.models import MailStatus, Role, User
 from apps.accounts.selectors import (
     invitation_access,
     invitations_pending,
@@ -24,6 +23,7 @@ from apps.accounts.selectors import (
 )
 from apps.accounts.services import (
     invitation_create,
+    invitation_resend,
     invitation_revoke,
     membership_remove,
     membership_role_change,
@@ -201,14 +201,15 @@ class OrganizationApi(MemberAuthenticatedApi):
         tags=["organizations"],
         operation_id="organizations_update",
         summary="Rename an organisation",
-        description="Needs the owner role.",
+        description="Needs the owner role. Without `name`, nothing changes.",
         request=OrganizationNameInputSerializer,
         responses={200: OrganizationOutputSerializer, **error_responses(400, 401, 403, 404)},
     )
     def patch(self, request, organization_id: str):
         organization = organization_access(user=request.user, public_id=organization_id, role=Role.OWNER)
-        params = input_validated(OrganizationNameInputSerializer, request.data)
-        organization = organization_update(organization=organization, name=params["name"])
+        params = input_validated(OrganizationNameInputSerializer, request.data, partial=True)
+        if "name" in params:
+            organization = organization_update(organization=organization, name=params["name"])
         return Response(OrganizationOutputSerializer(organization).data)
 
     @extend_schema(
@@ -239,6 +240,18 @@ class InvitationOutputSerializer(serializers.Serializer):
     role = serializers.ChoiceField(choices=Role.choices)
     created_at = serializers.DateTimeField()
     expires_at = serializers.DateTimeField()
+    mail_status = serializers.ChoiceField(
+        choices=MailStatus.choices,
+        help_text="Its email: `pending` until the mail server takes it (retried with backoff), `sent`, or "
+        "`failed` after every attempt failed; resend it with `POST …/resend`.",
+    )
+    mail_attempts = serializers.IntegerField(help_text="Attempts at sending its email so far.")
+    mail_sent_at = serializers.DateTimeField(allow_null=True)
+
+
+def _site_url(request) -> str:
+    """The scheme and host the request came to, which the links in emails point to."""
+    return request.build_absolute_uri("/")
 
 
 class MembersApi(MemberAuthenticatedApi):
@@ -264,7 +277,8 @@ class MembersApi(MemberAuthenticatedApi):
         operation_id="organization_members_invite",
         summary="Invite a member",
         description="Needs the owner role. Emails the address a link that works once and expires; the person "
-        "becomes a member when they accept it, signed in with that address.",
+        "becomes a member when they accept it, signed in with that address. The invitation is stored whether or "
+        "not the mail server answers: its `mail_status` tells whether the email went out.",
         request=InputSerializer,
         responses={201: InvitationOutputSerializer, **error_responses(400, 401, 403, 404, 409)},
     )
@@ -276,8 +290,10 @@ class MembersApi(MemberAuthenticatedApi):
             email=params["email"],
             role=params["role"],
             invited_by=request.user,
-            accept_url=lambda token: request.build_absolute_uri(reverse("invitation-accept", args=[token])),
+            site_url=_site_url(request),
         )
+        # Read again: with in-process tasks the email has been tried by now.
+        invitation = invitation_access(organization=organization, invitation_id=invitation.pk)
         return Response(InvitationOutputSerializer(invitation).data, status=status.HTTP_201_CREATED)
 
 
@@ -326,7 +342,7 @@ class InvitationsApi(MemberAuthenticatedApi):
         tags=["organizations"],
         operation_id="organization_invitations_list",
         summary="List pending invitations",
-        description="Expired ones included (see `expires_at`) until withdrawn.",
+        description="Expired ones included (see `expires_at`) until withdrawn, each with its email's status.",
         responses={200: InvitationOutputSerializer(many=True), **error_responses(401, 404)},
     )
     def get(self, request, organization_id: str):
@@ -348,3 +364,24 @@ class InvitationApi(MemberAuthenticatedApi):
         organization = organization_access(user=request.user, public_id=organization_id, role=Role.OWNER)
         invitation_revoke(invitation=invitation_access(organization=organization, invitation_id=invitation_id))
         return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class InvitationResendApi(MemberAuthenticatedApi):
+    """`POST /v1/organizations/{organization_id}/invitations/{invitation_id}/resend`: the owner sends an
+    open invitation's email again."""
+
+    @extend_schema(
+        tags=["organizations"],
+        operation_id="organization_invitations_resend",
+        summary="Send an invitation's email again",
+        description="Needs the owner role. The same link, mailed again (queued: see `mail_status`). An "
+        "invitation that has expired is 409 `invitation_closed`: withdraw it and invite again.",
+        request=None,
+        responses={202: InvitationOutputSerializer, **error_responses(401, 403, 404, 409)},
+    )
+    def post(self, request, organization_id: str, invitation_id: str):
+        organization = organization_access(user=request.user, public_id=organization_id, role=Role.OWNER)
+        invitation = invitation_access(organization=organization, invitation_id=invitation_id)
+        invitation_resend(invitation=invitation, site_url=_site_url(request))
+        invitation = invitation_access(organization=organization, invitation_id=invitation.pk)
+        return Response(InvitationOutputSerializer(invitation).data, status=status.HTTP_202_ACCEPTED)

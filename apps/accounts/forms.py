@@ -5,6 +5,7 @@ from django.contrib.auth import forms as auth_forms
 from django.contrib.auth import password_validation
 
 from apps.accounts.models import User
+from apps.accounts.services import password_reset_mail_queue
 
 
 class _NewPasswordForm(forms.Form):
@@ -67,6 +68,11 @@ class PasswordResetForm(auth_forms.PasswordResetForm):
         """
         users = User.objects.filter(email__iexact=email, is_active=True)
         return (user for user in users if _casefold(user.email) == _casefold(email))
+
+    def send_mail(self, subject_template_name, email_template_name, context, *args, **kwargs):
+        """Queue the email for a task (which makes the link and retries), instead of sending it here: the
+        form answers the same whether or not the mail server works."""
+        password_reset_mail_queue(user=context["user"], domain=context["domain"], protocol=context["protocol"])
 
 
 def _casefold(value: str) -> str:

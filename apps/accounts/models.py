@@ -114,7 +114,8 @@ class TenantQuerySet(models.QuerySet):
     def by_id(self, row_id: int | str) -> models.Model:
         """The row with this numeric id among rows the caller has already been let through to; 404
         for a missing or malformed id."""
-        found = self.filter(pk=row_id).first() if str(row_id).isdigit() else None
+        # ASCII digits only: str.isdigit() also takes "²", which int() refuses.
+        found = self.filter(pk=row_id).first() if str(row_id).isascii() and str(row_id).isdigit() else None
         if found is None:
             raise Http404
         return found
@@ -157,10 +158,21 @@ class Membership(models.Model):
         return f"{self.user} in {self.organization} ({self.role})"
 
 
+class MailStatus(models.TextChoices):
+    PENDING = "pending", "Pending"
+    SENT = "sent", "Sent"
+    FAILED = "failed", "Failed"
+
+
 class Invitation(models.Model):
-    """An owner's invitation for an email address to join with a role; the link carries a signed id."""
+    """An owner's invitation for an email address to join with a role; the link carries a signed id.
+
+    Its email is sent by a task after the invitation is stored (`mail_status`: pending until the mail
+    server took it, failed once every attempt failed); an owner may send it again.
+    """
 
     Role = Role
+    MailStatus = MailStatus
 
     organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="invitations")
     email = models.EmailField()
@@ -171,6 +183,10 @@ class Invitation(models.Model):
     accepted_at = models.DateTimeField(null=True, blank=True)
     accepted_by = models.ForeignKey(User, on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
     revoked_at = models.DateTimeField(null=True, blank=True)
+    mail_status = models.CharField(max_length=16, choices=MailStatus.choices, default=MailStatus.PENDING)
+    mail_attempts = models.PositiveSmallIntegerField(default=0)
+    mail_attempted_at = models.DateTimeField(null=True, blank=True)
+    mail_sent_at = models.DateTimeField(null=True, blank=True)
 
     objects = tenant_manager("organization")
 

@@ -1,23 +1,36 @@
-from collections.abc import Callable
+import logging
+import smtplib
 from dataclasses import dataclass
 from datetime import timedelta
 
 from django.conf import settings
 from django.contrib.auth import password_validation
+from django.contrib.auth.tokens import default_token_generator
 from django.core import signing
 from django.core.exceptions import ValidationError
 from django.core.mail import send_mail
 from django.core.validators import validate_email
 from django.db import IntegrityError, transaction
+from django.db.models import F
+from django.template.loader import render_to_string
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.crypto import get_random_string
+from django.utils.encoding import force_bytes
+from django.utils.http import urlsafe_base64_encode
 from django.utils.text import slugify
+from kombu.exceptions import OperationalError as BrokerError
+from redis.exceptions import RedisError
 from rest_framework_simplejwt.token_blacklist.models import OutstandingToken
 
-from apps.accounts.models import PUBLIC_ID_ALPHABET, Invitation, Membership, Organization, Role, User
+from apps.accounts.models import PUBLIC_ID_ALPHABET, Invitation, MailStatus, Membership, Organization, Role, User
 from config.api import ApplicationError
 
+logger = logging.getLogger(__name__)
+
 INVITATION_SALT = "clickmeter.invitation"
+# What a mail server that is down, unreachable or refusing raises through Django's SMTP backend.
+MAIL_ERRORS = (OSError, smtplib.SMTPException)
 
 
 class InvalidInvitation(ApplicationError):
@@ -136,11 +149,13 @@ def invitation_token(invitation: Invitation) -> str:
 
 @transaction.atomic
 def invitation_create(
-    *, organization: Organization, email: str, role: str, invited_by: User, accept_url: Callable[[str], str]
+    *, organization: Organization, email: str, role: str, invited_by: User, site_url: str
 ) -> tuple[Invitation, str]:
-    """Invite `email` to join with `role` and mail them a signed link; return the invitation and token.
+    """Invite `email` to join with `role`; return the invitation and its link's token.
 
-    `accept_url` gives the absolute URL of the acceptance page for a token. The link expires after
+    The link (`site_url` + the acceptance page) is mailed by a task once the invitation is stored,
+    so a mail server that is down never undoes or fails the invitation: it stays `pending` while
+    the task retries, then `failed`, and can be sent again. The link expires after
     CLICKMETER_INVITATION_DAYS and works once.
     """
     if role not in Role.values:
@@ -155,21 +170,82 @@ def invitation_create(
         invited_by=invited_by,
         expires_at=timezone.now() + timedelta(days=settings.CLICKMETER_INVITATION_DAYS),
     )
-    token = invitation_token(invitation)
-    link = accept_url(token)
+    invitation_mail_queue(invitation=invitation, site_url=site_url)
+    return invitation, invitation_token(invitation)
+
+
+def invitation_is_open(invitation: Invitation) -> bool:
+    """Whether the invitation's link still works: not accepted, withdrawn or expired."""
+    return invitation.accepted_at is None and invitation.revoked_at is None and invitation.expires_at > timezone.now()
+
+
+def invitation_mail_queue(*, invitation: Invitation, site_url: str) -> None:
+    """Mark the invitation's email pending and hand it to a task once the transaction commits.
+
+    A broker that cannot take the task leaves it pending (logged), never an error for the write.
+    """
+    from apps.accounts.tasks import invitation_mail_send
+
+    Invitation.objects.filter(pk=invitation.pk).update(mail_status=MailStatus.PENDING)
+    invitation.mail_status = MailStatus.PENDING
     transaction.on_commit(
-        lambda: send_mail(
+        lambda: _task_send(invitation_mail_send, invitation_id=invitation.pk, site_url=site_url), robust=True
+    )
+
+
+def _task_send(task, **kwargs) -> None:
+    try:
+        task.delay(**kwargs)
+    except (BrokerError, RedisError) as exc:
+        logger.warning("could not queue %s %s: %s", task.name, kwargs, exc)
+
+
+@transaction.atomic
+def invitation_resend(*, invitation: Invitation, site_url: str) -> Invitation:
+    """Send an open invitation's email again (its link is the same); 409 for one no longer open."""
+    if not invitation_is_open(invitation):
+        raise ApplicationError(
+            "invitation_closed", "This invitation was accepted, withdrawn or has expired.", status_code=409
+        )
+    invitation_mail_queue(invitation=invitation, site_url=site_url)
+    return invitation
+
+
+def invitation_mail_send(*, invitation_id: int, site_url: str, last_attempt: bool) -> str:
+    """Try once to mail an open invitation its link; record the attempt and return the mail status.
+
+    A failure leaves the status `pending` for another attempt, or `failed` on the `last_attempt`.
+    An invitation already mailed, or no longer open, is left alone (a task delivered twice sends once).
+    """
+    invitation = Invitation.objects.select_related("organization", "invited_by").filter(pk=invitation_id).first()
+    if invitation is None or invitation.mail_status == MailStatus.SENT or not invitation_is_open(invitation):
+        return invitation.mail_status if invitation else MailStatus.FAILED
+    organization, inviter = invitation.organization, invitation.invited_by
+    link = site_url.rstrip("/") + reverse("invitation-accept", args=[invitation_token(invitation)])
+    attempted_at = timezone.now()
+    try:
+        send_mail(
             subject=f"You are invited to {organization.name} on Clickmeter",
             message=(
-                f"{invited_by.email} invites you to join {organization.name} on Clickmeter as {role}.\n\n"
-                f"Accept within {settings.CLICKMETER_INVITATION_DAYS} days: {link}\n\n"
+                f"{inviter.email if inviter else 'A member'} invites you to join {organization.name} on "
+                f"Clickmeter as {invitation.role}.\n\n"
+                f"Accept by {invitation.expires_at:%Y-%m-%d}: {link}\n\n"
                 "The link works once. If you did not expect this, ignore this email."
             ),
             from_email=None,
-            recipient_list=[email],
+            recipient_list=[invitation.email],
         )
+    except MAIL_ERRORS as exc:
+        status = MailStatus.FAILED if last_attempt else MailStatus.PENDING
+        attempt = invitation.mail_attempts + 1
+        logger.warning("invitation %s: mail not sent (attempt %s): %s", invitation.pk, attempt, exc)
+        sent_at = None
+    else:
+        status, sent_at = MailStatus.SENT, attempted_at
+    Invitation.objects.filter(pk=invitation.pk).update(
+        mail_status=status, mail_attempts=F("mail_attempts") + 1, mail_attempted_at=attempted_at, mail_sent_at=sent_at
     )
-    return invitation, token
+    return status
 
 
 def invitation_resolve(token: str) -> Invitation:
@@ -267,3 +343,35 @@ def expired_refresh_tokens_purge() -> int:
     """Delete refresh tokens (and their blacklist entries) that have expired anyway; return how many."""
     deleted, _ = OutstandingToken.objects.filter(expires_at__lte=timezone.now()).delete()
     return deleted
+
+
+def password_reset_mail_queue(*, user: User, domain: str, protocol: str) -> None:
+    """Hand a password reset email for `user` to a task; a broker that cannot take it is logged, so
+    the reset form answers the same whether or not mail works."""
+    from apps.accounts.tasks import password_reset_mail_send
+
+    _task_send(password_reset_mail_send, user_id=user.pk, domain=domain, protocol=protocol)
+
+
+def password_reset_mail_send(*, user_id: int, domain: str, protocol: str) -> bool:
+    """Try once to mail an active user a password reset link (made now, so none waits in the queue);
+    return whether the mail server took it."""
+    user = User.objects.filter(pk=user_id, is_active=True).first()
+    if user is None:
+        return True
+    context = {
+        "email": user.email,
+        "domain": domain,
+        "site_name": domain,
+        "uid": urlsafe_base64_encode(force_bytes(user.pk)),
+        "user": user,
+        "token": default_token_generator.make_token(user),
+        "protocol": protocol,
+    }
+    subject = "".join(render_to_string("registration/password_reset_subject.txt", context).splitlines())
+    try:
+        send_mail(subject, render_to_string("registration/password_reset_email.html", context), None, [user.email])
+    except MAIL_ERRORS as exc:
+        logger.warning("password reset for user %s: mail not sent: %s", user.pk, exc)
+        return False
+    return True

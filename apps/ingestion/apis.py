@@ -93,7 +93,7 @@ class EnvelopeSerializer(serializers.Serializer):
     sent_at = serializers.DateTimeField(
         required=False, help_text="The client's clock when sending, to correct the events' `ts` for its skew."
     )
-    events = EventSerializer(many=True, min_length=1, max_length=MAX_EVENTS)
+    events = serializers.ListField(child=EventSerializer(), min_length=1, max_length=MAX_EVENTS)
 
 
 class EventErrorSerializer(serializers.Serializer):

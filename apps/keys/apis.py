@@ -1,3 +1,5 @@
+import zoneinfo
+
 from django.utils import timezone
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, extend_schema_field
 from rest_framework import serializers, status
@@ -20,7 +22,6 @@ from apps.keys.services import (
     property_create_with_keys,
 )
 from apps.keys.throttling import ReportRateThrottle
-from apps.properties.models import validate_timezone
 from apps.properties.selectors import properties_of_user
 from apps.properties.services import (
     DOMAINS_MAX,
@@ -67,7 +68,9 @@ class ApiKeysApi(MemberAuthenticatedApi):
     class InputSerializer(serializers.Serializer):
         kind = serializers.ChoiceField(choices=ApiKey.Kind.choices)
         name = serializers.CharField(max_length=100, required=False, default="", allow_blank=True)
-        expires_at = serializers.DateTimeField(required=False, allow_null=True, default=None)
+        expires_at = serializers.DateTimeField(
+            required=False, allow_null=True, default=None, help_text="In the future; none (null) never expires."
+        )
 
     @extend_schema(
         tags=["keys"],
@@ -148,9 +151,19 @@ RETENTION_MAX_DAYS = 100 * 366
 LIMIT_MAX = 2**31 - 1
 
 
+# What the schema promises origin_normalize accepts (it also takes IPv6 hosts and ports up to 65535).
+ORIGIN_PATTERN = r"^[Hh][Tt][Tt][Pp][Ss]?://(\*\.)?[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)*(:[0-9]{1,4})?/?$"
+TIMEZONES = sorted(zoneinfo.available_timezones())
+
+
+@extend_schema_field({"type": "string", "maxLength": 300, "pattern": ORIGIN_PATTERN})
+class OriginField(serializers.CharField):
+    pass
+
+
 def _origins_field(**kwargs) -> serializers.ListField:
     return serializers.ListField(
-        child=serializers.CharField(max_length=300, validators=[origin_normalize]),
+        child=OriginField(max_length=300, validators=[origin_normalize]),
         help_text="Browser origins allowed to send events: `https://example.com`, or `https://*.example.com` "
         "for its subdomains. A property created without them allows `https://` each of its domains.",
         **kwargs,
@@ -167,9 +180,18 @@ def _domains_field(**kwargs) -> serializers.ListField:
     )
 
 
-def _timezone_field(**kwargs) -> serializers.CharField:
-    return serializers.CharField(
-        max_length=64, validators=[validate_timezone], help_text="An IANA name; reports count days in it.", **kwargs
+# The schema lists the names once, without a description per name (which would be the name again).
+@extend_schema_field({"type": "string", "enum": TIMEZONES})
+class TimezoneField(serializers.ChoiceField):
+    pass
+
+
+def _timezone_field(**kwargs) -> serializers.ChoiceField:
+    return TimezoneField(
+        choices=TIMEZONES,
+        error_messages={"invalid_choice": '"{input}" is not an IANA timezone name.'},
+        help_text="An IANA name (`Europe/Paris`); reports count days in it.",
+        **kwargs,
     )
 
 
@@ -208,7 +230,11 @@ class PropertiesApi(MemberAuthenticatedApi):
         tags=["properties"],
         summary="List properties",
         parameters=[
-            OpenApiParameter("organization", str, description="Only this organisation's (`org_…`); 404 if not yours.")
+            OpenApiParameter(
+                "organization",
+                {"type": "string", "minLength": 1, "maxLength": 32},
+                description="Only this organisation's (`org_…`); 404 if not yours.",
+            )
         ],
         responses={200: PropertyOutputSerializer(many=True), **error_responses(400, 401, 404)},
     )

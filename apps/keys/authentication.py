@@ -67,6 +67,12 @@ class ReadKeyAuthentication(_KeyAuthentication):
 
     def credentials(self, request):
         bearer = _bearer(request)
+        if bearer is not None and bearer.startswith((SECRET_PREFIXES[ApiKey.Kind.WRITE], INGEST_TOKEN_PREFIX)):
+            # Said here: left to the JWT authenticator after this one, it would be "not a valid token".
+            raise exceptions.AuthenticationFailed(
+                "A write key or ingest token cannot read reports or mint tokens: use the property's read key "
+                "(rk_…) or a member's access token."
+            )
         # Any other bearer (a member's JWT) is left to the authenticators after this one.
         return bearer if bearer is not None and bearer.startswith(SECRET_PREFIXES[self.kind]) else None
 

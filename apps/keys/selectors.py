@@ -114,7 +114,8 @@ def ingest_token_resolve(token: str) -> ResolvedKey:
 
 def property_access_by_key(*, key: ResolvedKey, public_id: str) -> Property:
     """Return the property `public_id` if `key` belongs to it; otherwise 404, exists or not."""
-    if not hmac.compare_digest(key.property_public_id, public_id):
+    # As bytes: hmac.compare_digest refuses str with non-ASCII characters, which a path may carry.
+    if not hmac.compare_digest(key.property_public_id.encode(), public_id.encode()):
         raise Http404
     prop = Property.objects.filter(pk=key.property_id).first()
     if prop is None:

@@ -15,7 +15,11 @@ _HOSTNAME = re.compile(r"(?=.{1,253}$)[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?(?:\.[
 
 def origin_normalize(origin: str) -> str:
     """Return `origin` as `scheme://host[:port]` (host may start with `*.`), lower-cased, or raise."""
-    parts = urlsplit(origin.strip())
+    try:
+        parts = urlsplit(origin.strip())
+        port = parts.port
+    except ValueError:  # an unclosed IPv6 bracket, a port that is not a number or out of range
+        raise ValidationError(f"{origin!r} is not an origin like https://example.com") from None
     if parts.hostname and "*" in parts.hostname.removeprefix("*."):
         raise ValidationError(f"{origin!r}: a wildcard may only stand for subdomains, as in https://*.example.com")
     if parts.scheme not in ("http", "https") or not parts.hostname or parts.path not in ("", "/"):
@@ -25,7 +29,7 @@ def origin_normalize(origin: str) -> str:
     host = parts.hostname.lower()
     if ":" in host:
         host = f"[{host}]"
-    return f"{parts.scheme}://{host}" + (f":{parts.port}" if parts.port else "")
+    return f"{parts.scheme}://{host}" + (f":{port}" if port else "")
 
 
 def domain_normalize(domain: str) -> str:

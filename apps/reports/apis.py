@@ -1,7 +1,7 @@
+import re
 from datetime import date, datetime, timedelta
 
 from django.utils import timezone
-from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view, inline_serializer
 from rest_framework import serializers
 from rest_framework.response import Response
@@ -13,7 +13,7 @@ from apps.keys.selectors import ResolvedKey, property_access
 from apps.keys.services import api_keys_touch
 from apps.keys.throttling import ReportRateThrottle
 from apps.properties.models import Property
-from apps.reports.periods import MAX_DAYS
+from apps.reports.periods import DAY_PATTERN, FIRST_DAY, LAST_DAY, MAX_DAYS, day_parse
 from apps.reports.selectors import (
     EVENT_DIMENSIONS,
     FILTERABLE,
@@ -21,13 +21,14 @@ from apps.reports.selectors import (
     INTERVALS,
     MAX_HOURLY_DAYS,
     METRICS,
+    SESSION_METRICS,
     InvalidQuery,
     MetricsQuery,
     report_campaigns,
     report_overview,
     report_pages,
 )
-from config.api import ApplicationError
+from config.api import ApplicationError, query_params_single
 from config.openapi import error_responses
 
 DEFAULT_DAYS = 7
@@ -46,7 +47,7 @@ class _ReportApi(APIView):
 
     def get(self, request, property_id: str):
         prop = property_access(actor=request_actor(request), public_id=property_id)
-        params = request.query_params
+        params = query_params_single(request.query_params)
         unknown = sorted(set(params) - self.parameters)
         if unknown:
             raise ApplicationError(
@@ -66,48 +67,48 @@ class _ReportApi(APIView):
 
 
 # The schema of the reports: their parameters and bodies, for /v1/schema.
+DAY = {"type": "string", "format": "date", "pattern": DAY_PATTERN}
 FROM_TO = [
     OpenApiParameter(
         "from",
-        OpenApiTypes.DATE,
-        description=f"First day, in the property's timezone; `to` - {DEFAULT_DAYS - 1} days by default.",
+        DAY,
+        description=f"First day, in the property's timezone; `to` - {DEFAULT_DAYS - 1} days by default. "
+        f"Not after `to`; a range spans at most {MAX_DAYS} days. Days run from {FIRST_DAY} to {LAST_DAY}.",
     ),
     OpenApiParameter(
         "to",
-        OpenApiTypes.DATE,
+        DAY,
         description=f"Last day (inclusive), today by default. A range spans at most {MAX_DAYS} days.",
     ),
 ]
 LIMIT = OpenApiParameter(
     "limit",
-    int,
-    description=f"At most this many rows (per day with an interval), 1 to {MAX_LIMIT}.",
-    default=DEFAULT_LIMIT,
+    {"type": "integer", "minimum": 1, "maximum": MAX_LIMIT, "default": DEFAULT_LIMIT},
+    description=f"At most this many rows (per time bucket with an interval), 1 to {MAX_LIMIT}.",
+)
+SESSION_METRICS_RULE = (
+    f"{', '.join(SESSION_METRICS)} are per session and group by time only (`interval`), never with `group_by`."
 )
 METRICS_PARAMETERS = [
     *FROM_TO,
     LIMIT,
     OpenApiParameter(
         "metrics",
-        str,
-        many=True,
+        {"type": "array", "minItems": 1, "items": {"type": "string", "enum": sorted(METRICS)}},
         explode=False,
-        enum=list(METRICS),
-        description="Comma-separated; pageviews, unique_visitors and sessions by default. bounce_rate (percent), "
-        "visit_duration (seconds) and views_per_session are per session and group by time only.",
+        description="Comma-separated, at least one; pageviews, unique_visitors and sessions by default. "
+        f"bounce_rate is a percent, visit_duration seconds. {SESSION_METRICS_RULE}",
     ),
     OpenApiParameter(
         "group_by",
-        str,
-        many=True,
+        {"type": "array", "items": {"type": "string", "enum": sorted(GROUPABLE)}},
         explode=False,
-        enum=list(GROUPABLE),
-        description="Comma-separated dimensions to group by (entry_page and exit_page alone, without an interval).",
+        description="Comma-separated dimensions to group by. entry_page and exit_page group alone, without an "
+        "interval, by sessions and unique_visitors only.",
     ),
     OpenApiParameter(
         "interval",
-        str,
-        enum=list(INTERVALS),
+        {"type": "string", "enum": sorted(INTERVALS)},
         description=f"Also group by this calendar unit (hour: ranges of up to {MAX_HOURLY_DAYS} days).",
     ),
     *(
@@ -218,7 +219,7 @@ class MetricsApi(_ReportApi):
     def report(self, prop, date_from, date_to, params):
         metrics = _names(params, "metrics", METRICS, default=("pageviews", "unique_visitors", "sessions"))
         group_by = _names(params, "group_by", GROUPABLE, default=())
-        interval = params.get("interval") or None
+        interval = params.get("interval")
         try:
             query = MetricsQuery(
                 property=prop,
@@ -245,14 +246,14 @@ def _date(params, name: str) -> date | None:
     if value is None:
         return None
     try:
-        return date.fromisoformat(value)
-    except ValueError:
-        raise ApplicationError("invalid_parameter", f"{name} must be a date like 2026-01-31.", field=name) from None
+        return day_parse(value)
+    except ValueError as error:
+        raise ApplicationError("invalid_parameter", f"{name} must be {error}.", field=name) from None
 
 
 def _date_range(params, prop: Property) -> tuple[date, date]:
     date_to = _date(params, "to") or datetime.now(prop.tzinfo).date()
-    date_from = _date(params, "from") or date_to - timedelta(days=DEFAULT_DAYS - 1)
+    date_from = _date(params, "from") or max(date_to - timedelta(days=DEFAULT_DAYS - 1), FIRST_DAY)
     if date_from > date_to:
         raise ApplicationError("invalid_parameter", "from must not be after to.", field="from")
     if (date_to - date_from).days >= MAX_DAYS:
@@ -264,18 +265,18 @@ def _limit(params) -> int:
     value = params.get("limit")
     if value is None:
         return DEFAULT_LIMIT
-    if not value.isdigit() or not 1 <= int(value) <= MAX_LIMIT:
+    if not re.fullmatch("[0-9]{1,4}", value) or not 1 <= int(value) <= MAX_LIMIT:
         raise ApplicationError("invalid_parameter", f"limit must be an integer from 1 to {MAX_LIMIT}.", field="limit")
     return int(value)
 
 
 def _names(params, name: str, allowed, *, default: tuple[str, ...]) -> tuple[str, ...]:
+    """A comma-separated list of `allowed` names, each as written (an empty `group_by` groups by nothing)."""
     value = params.get(name)
     if value is None:
         return default
-    names = tuple(dict.fromkeys(part.strip() for part in value.split(",") if part.strip()))
-    invalid = [part for part in names if part not in allowed]
-    if invalid or (name == "metrics" and not names):
+    names = tuple(dict.fromkeys(value.split(","))) if value else ()
+    if any(part not in allowed for part in names) or (name == "metrics" and not names):
         raise ApplicationError(
             "invalid_parameter",
             f"{name} takes a comma-separated list of {', '.join(sorted(allowed))}; got {value!r}.",

@@ -2,6 +2,7 @@
 property's own days, with the chart interval each deserves and the period to compare with."""
 
 import calendar
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
@@ -24,6 +25,11 @@ RANGES = {
 DEFAULT_RANGE = "30d"
 # The reporting API's bound too: about ten years.
 MAX_DAYS = 3660
+# The days a range may name (the API's schema states them as a pattern): every day any event can
+# have (ingest refuses timestamps before 2000), and none whose previous period or timezone shift
+# would leave the calendar.
+FIRST_DAY, LAST_DAY = date(1970, 1, 1), date(2999, 12, 31)
+DAY_PATTERN = r"^(?:19[7-9][0-9]|2[0-9]{3})-(?:0[1-9]|1[0-2])-(?:0[1-9]|[12][0-9]|3[01])$"
 # Chart buckets by the range's length in days: hours for one day, days up to a quarter, weeks up
 # to a year (so "last 12 months" is about 53 points), months beyond.
 HOURLY_MAX_DAYS = 1
@@ -115,14 +121,28 @@ def period_named(range_name: str, *, today: date) -> Period:
     raise PeriodError(f"Unknown range {range_name!r}; choose one of the ranges offered.", field="range")
 
 
+def day_parse(value: str) -> date:
+    """`value`, written YYYY-MM-DD, as a day from FIRST_DAY to LAST_DAY; else a ValueError whose
+    message completes "… must be "."""
+    try:
+        day = date.fromisoformat(value) if re.fullmatch(r"[0-9]{4}-[0-9]{2}-[0-9]{2}", value) else None
+    except ValueError:  # February 30th
+        day = None
+    if day is None:
+        raise ValueError("a date like 2026-01-31")
+    if not FIRST_DAY <= day <= LAST_DAY:
+        raise ValueError(f"a day from {FIRST_DAY} to {LAST_DAY}")
+    return day
+
+
 def _custom_date(params: Mapping[str, str], name: str, description: str) -> date:
     value = (params.get(name) or "").strip()
     if not value:
         raise PeriodError(f"Enter the {description} of the custom range.", field=name)
     try:
-        return date.fromisoformat(value)
-    except ValueError:
-        raise PeriodError(f"The {description} must be a date like 2026-01-31.", field=name) from None
+        return day_parse(value)
+    except ValueError as error:
+        raise PeriodError(f"The {description} must be {error}.", field=name) from None
 
 
 def period_from_params(params: Mapping[str, str], *, today: date) -> Period:

@@ -496,7 +496,7 @@ def panel_fragment(request, prop: Property, *, urls: DashboardUrls, panel: str) 
 
 def _page_number(params) -> int:
     value = params.get("page", "1")
-    if not value.isdigit() or int(value) < 1:
+    if not (value.isascii() and value.isdigit()) or int(value) < 1:
         raise PageError(400, "The page number must be a whole number from 1.")
     if int(value) > MAX_BREAKDOWN_PAGE:
         raise PageError(404, f"There is no page {value} of this breakdown.")

@@ -169,3 +169,11 @@ def test_a_success_before_the_limit_starts_the_count_again(client, tenant_a):
     for _ in range(4):
         assert obtain(client, email, "not the password").status_code == 401
     assert obtain(client, email).status_code == 200
+
+
+@pytest.mark.parametrize("secret", ["write_key", "read_key"])
+def test_an_api_key_where_a_members_token_belongs_is_told_what_to_send(client, tenant_a, secret):
+    response = client.get("/v1/organizations", HTTP_AUTHORIZATION=f"Bearer {getattr(tenant_a, secret)}")
+    assert_error(response, 401, "authentication_failed")
+    message = response.json()["error"]["message"]
+    assert "member's access token" in message and "token type" not in message

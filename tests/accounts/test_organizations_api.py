@@ -90,6 +90,23 @@ def test_an_organisation_needs_a_name(tenant_a, body):
     assert response.json()["error"]["field"] == "name"
 
 
+@pytest.mark.parametrize("name", [0, 1.5, True, ["Acme"], {"name": "Acme"}])
+def test_an_organisation_name_must_be_a_json_string_not_a_number_coerced_to_one(tenant_a, name):
+    response = api(tenant_a.owner, "post", "/v1/organizations", {"name": name})
+    assert_error(response, 400, "invalid_parameter")
+    assert response.json()["error"] == {
+        **response.json()["error"],
+        "field": "name",
+        "message": "name must be a string.",
+    }
+    assert not Organization.objects.filter(name=str(name)).exists()
+
+
+def test_a_rename_without_a_name_changes_nothing(tenant_a):
+    response = api(tenant_a.owner, "patch", org_path(tenant_a), {})
+    assert response.status_code == 200 and response.json()["name"] == tenant_a.organization.name
+
+
 @pytest.mark.parametrize("role", ROLES)
 def test_every_member_sees_the_organisation(tenant_a, role):
     response = api(tenant_a.member(role), "get", org_path(tenant_a))
@@ -141,7 +158,8 @@ def test_the_owner_invites_by_email_and_the_accepted_invitee_becomes_a_member(
     assert response.status_code == 201
     body = response.json()
     invitation = Invitation.objects.get(pk=body["id"])
-    assert set(body) == {"id", "email", "role", "created_at", "expires_at"}
+    mail_fields = {"mail_status", "mail_attempts", "mail_sent_at"}
+    assert set(body) == {"id", "email", "role", "created_at", "expires_at"} | mail_fields
     assert body["email"] == "new@example.net" and body["role"] == Role.ADMIN
 
     [sent] = mail.outbox

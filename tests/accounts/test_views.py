@@ -75,7 +75,7 @@ def invite(tenant, email="invitee@example.com", role=Role.ADMIN) -> tuple[Invita
         email=email,
         role=role,
         invited_by=tenant.owner,
-        accept_url=lambda token: f"http://testserver/invitations/{token}",
+        site_url="http://testserver/",
     )
 
 

@@ -210,3 +210,13 @@ def test_a_revoked_key_cannot_be_rotated(tenant_a):
     assert response.status_code == 409
     assert response.json()["error"]["code"] == "key_inactive"
     assert tenant_a.property.api_keys.count() == 2
+
+
+def test_a_read_key_on_an_ingest_token_path_with_non_ascii_characters_is_a_404(tenant_a):
+    response = Client().post(
+        "/v1/properties/%E9%87%95%C3%99/ingest-tokens",
+        data="{}",
+        content_type="application/json",
+        HTTP_AUTHORIZATION=f"Bearer {tenant_a.read_key}",
+    )
+    assert response.status_code == 404 and response.json()["error"]["code"] == "not_found"

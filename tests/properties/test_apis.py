@@ -344,3 +344,23 @@ def test_a_forged_jwt_is_refused(tenant_a):
     response = member_call("get", "/v1/properties", HTTP_AUTHORIZATION=f"Bearer {forged}")
     assert response.status_code == 401
     assert response.json()["error"]["code"] == "authentication_failed"
+
+
+@pytest.mark.parametrize(
+    ("fields", "field"),
+    [
+        ({"retention_days": "30"}, "retention_days"),
+        ({"retention_days": True}, "retention_days"),
+        ({"ingest_limit_per_key": 1.5}, "ingest_limit_per_key"),
+        ({"allowed_origins": "https://example.com"}, "allowed_origins"),
+        ({"allowed_origins": [42]}, "allowed_origins"),
+        ({"timezone": 0}, "timezone"),
+        ({"timezone": "Mars/Olympus"}, "timezone"),
+        ({"allowed_origins": ["https://[x"]}, "allowed_origins"),
+        ({"allowed_origins": ["https://example.com:99999"]}, "allowed_origins"),
+    ],
+)
+def test_a_change_of_the_wrong_json_type_or_shape_is_a_400_never_coerced_or_a_500(tenant_a, fields, field):
+    response = member_call("patch", property_path(tenant_a.property.public_id), user=tenant_a.admin, body=fields)
+    assert response.status_code == 400, response.content
+    assert response.json()["error"]["field"] == field

@@ -155,6 +155,13 @@ def test_a_new_event_shows_at_once_on_a_rolled_up_day(client, traffic):
         ({"group_by": "entry_page", "interval": "day"}, "group_by"),
         ({"group_by": "path", "metrics": "bounce_rate"}, "metrics"),
         ({"colour": "blue"}, "colour"),
+        ({"interval": ""}, "interval"),
+        ({"metrics": "pageviews,"}, "metrics"),
+        ({"metrics": " pageviews"}, "metrics"),
+        ({"limit": "\uff15"}, "limit"),  # a fullwidth 5: a digit to str.isdigit, not to the schema
+        ({"to": "20260501"}, "to"),
+        ({"to": "1969-12-31"}, "to"),
+        ({"from": "3000-01-01"}, "from"),
     ],
 )
 def test_bad_parameters_are_400s_naming_the_field(client, tenant_a, params, field):
@@ -162,6 +169,29 @@ def test_bad_parameters_are_400s_naming_the_field(client, tenant_a, params, fiel
     assert response.status_code == 400
     assert response.json()["error"]["field"] == field
     assert response.json()["error"]["code"] in {"invalid_parameter", "unknown_parameter"}
+
+
+@pytest.mark.parametrize("parameter", ["limit", "from", "interval", "country"])
+def test_a_parameter_given_twice_is_a_400_not_one_of_its_values_picked(client, tenant_a, parameter):
+    value = {"limit": "5", "from": "2026-05-01", "interval": "day", "country": "GB"}[parameter]
+    response = client.get(
+        f"/v1/properties/{tenant_a.property.public_id}/metrics?{parameter}={value}&{parameter}={value}",
+        HTTP_AUTHORIZATION=f"Bearer {tenant_a.read_key}",
+    )
+    assert response.status_code == 400
+    assert response.json()["error"] == {
+        "code": "invalid_parameter",
+        "message": f"{parameter} is given 2 times; give it once.",
+        "field": parameter,
+    }
+
+
+def test_the_first_and_last_days_a_report_may_name_need_no_date_outside_the_calendar(client, tenant_a):
+    tenant_a.property.timezone = "Pacific/Kiritimati"
+    tenant_a.property.save()
+    for params in ({"to": "1970-01-01"}, {"from": "2999-12-31", "to": "2999-12-31", "interval": "hour"}):
+        response = get(client, tenant_a, "metrics", **params)
+        assert response.status_code == 200, response.content
 
 
 @pytest.mark.parametrize("report", ["overview", "pages", "campaigns", "metrics"])
@@ -173,6 +203,21 @@ def test_another_propertys_reports_are_404_with_this_key(client, tenant_a, tenan
     missing = client.get(f"/v1/properties/prop_doesnotexist/{report}", HTTP_AUTHORIZATION=f"Bearer {tenant_a.read_key}")
     assert missing.status_code == 404
     assert missing.json() == response.json()
+
+
+@pytest.mark.parametrize("report", ["overview", "metrics"])
+@pytest.mark.parametrize("secret", ["write_key", "ingest_token"])
+def test_a_write_key_on_a_report_is_told_to_use_a_read_key_or_a_members_token(client, tenant_a, report, secret):
+    credential = tenant_a.write_key if secret == "write_key" else "it_" + "x" * 40
+    response = client.get(
+        f"/v1/properties/{tenant_a.property.public_id}/{report}", HTTP_AUTHORIZATION=f"Bearer {credential}"
+    )
+    assert response.status_code == 401
+    assert response["WWW-Authenticate"] == 'Bearer realm="clickmeter"'
+    error = response.json()["error"]
+    assert error["code"] == "authentication_failed"
+    assert "write key" in error["message"] and "read key" in error["message"] and "member" in error["message"]
+    assert "token type" not in error["message"]
 
 
 @pytest.mark.parametrize("key", ["write", "none", "forged"])

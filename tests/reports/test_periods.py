@@ -16,6 +16,7 @@ from apps.reports.periods import (
     period_named,
     property_today,
 )
+from tests.conftest import session_client_for
 from tests.factories import PropertyFactory
 
 TODAY = date(2026, 3, 15)
@@ -81,6 +82,9 @@ def test_last_12_months_from_a_leap_day_ends_today_and_starts_after_the_shorter_
         ("range=custom&from=2026-02-01&to=2026-01-01", "from", "must not be after the end date"),
         (f"range=custom&from=2000-01-01&to={date(2000, 1, 1) + timedelta(days=MAX_DAYS)}", "from", "at most"),
         ("range=fortnight", "range", "Unknown range"),
+        ("range=custom&from=0001-01-01&to=0001-01-02", "from", "a day from 1970-01-01 to 2999-12-31"),
+        ("range=custom&from=2026-01-01&to=9999-12-31", "to", "a day from 1970-01-01 to 2999-12-31"),
+        ("range=custom&from=20260101&to=2026-01-02", "from", "must be a date like 2026-01-31"),
     ],
 )
 def test_bad_ranges_are_refused_with_a_message_naming_the_field(query, field, message):
@@ -153,3 +157,14 @@ def test_today_is_the_propertys_own_day():
     assert property_today(PropertyFactory(timezone="America/Los_Angeles"), now=now) == date(2026, 3, 15)
     early = datetime(2026, 3, 15, 3, 0, tzinfo=UTC)
     assert property_today(PropertyFactory(timezone="America/Los_Angeles"), now=early) == date(2026, 3, 14)
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("day", ["1970-01-01", "2999-12-31"])
+@pytest.mark.parametrize("timezone", ["Pacific/Kiritimati", "Pacific/Pago_Pago"])
+def test_the_first_and_last_days_show_a_dashboard_with_its_previous_period(tenant_a, day, timezone):
+    tenant_a.property.timezone = timezone
+    tenant_a.property.save()
+    client = session_client_for(tenant_a.viewer)
+    response = client.get(f"/properties/{tenant_a.property.public_id}/?range=custom&from={day}&to={day}")
+    assert response.status_code == 200
