@@ -53,6 +53,8 @@ STATED_IN_WORDS = {
     ("GET /v1/properties/{property_id}/metrics", "group_by"): "entry_page/exit_page group alone",
     ("GET /v1/properties/{property_id}/metrics", "interval"): "hour spans at most 31 days",
     ("POST /v1/properties/{property_id}/keys", "expires_at"): "in the future",
+    ("POST /v1/properties", "domains"): "a hostname belongs to one property",
+    ("PATCH /v1/properties/{property_id}", "domains"): "a hostname belongs to one property",
 }
 
 TIMEZONE_SAMPLE = {"UTC", "Europe/Paris", "America/St_Johns", "Asia/Kathmandu", "Pacific/Kiritimati"}

@@ -170,9 +170,18 @@ def _origins_field(**kwargs) -> serializers.ListField:
     )
 
 
+# What the schema promises domain_normalize accepts (it also takes names in other scripts, as IDNA).
+DOMAIN_PATTERN = r"^[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?(\.[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*$"
+
+
+@extend_schema_field({"type": "string", "maxLength": 253, "pattern": DOMAIN_PATTERN})
+class DomainField(serializers.CharField):
+    pass
+
+
 def _domains_field(**kwargs) -> serializers.ListField:
     return serializers.ListField(
-        child=serializers.CharField(max_length=253, validators=[domain_normalize]),
+        child=DomainField(max_length=253, validators=[domain_normalize]),
         max_length=DOMAINS_MAX,
         help_text="The site's hostnames (`example.com`), the primary first. A hostname belongs to one property "
         "on the whole server.",
