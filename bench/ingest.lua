@@ -4,6 +4,8 @@ local mode = os.getenv("BENCH_MODE")
 local batch = tonumber(os.getenv("BENCH_BATCH") or "1")
 local property = os.getenv("BENCH_PROPERTY")
 local key = os.getenv("BENCH_KEY")
+-- With BENCH_CLOSE set, every request asks for its connection to be closed: a new one per request.
+local close = os.getenv("BENCH_CLOSE") == "1"
 local threads = {}
 local counter = 0
 local run_id
@@ -27,7 +29,7 @@ end
 
 request = function()
   if mode == "ceiling" then
-    return wrk.format("GET", "/healthz")
+    return wrk.format("GET", "/healthz", close and {["Connection"] = "close"} or nil)
   end
   local events = {}
   for i = 1, batch do
@@ -36,8 +38,10 @@ request = function()
   end
   local body = '{"schema_version":1,"property_id":"' .. property .. '","sent_at":"' ..
     os.date("!%Y-%m-%dT%H:%M:%SZ") .. '","events":[' .. table.concat(events, ",") .. ']}'
-  return wrk.format("POST", "/v1/events", {["Authorization"] = "Bearer " .. key, ["Content-Type"] = "application/json",
-    ["User-Agent"] = "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0 Safari/537.36"}, body)
+  local headers = {["Authorization"] = "Bearer " .. key, ["Content-Type"] = "application/json",
+    ["User-Agent"] = "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0 Safari/537.36"}
+  if close then headers["Connection"] = "close" end
+  return wrk.format("POST", "/v1/events", headers, body)
 end
 
 response = function(status, headers, body)

@@ -48,9 +48,9 @@ def database_reset(admin_url: str, name: str) -> str:
     return admin_url.rsplit("/", 1)[0] + "/" + name
 
 
-def wrk(base_url: str, *, mode: str, seconds: int, connections: int, batch: int, keys: dict) -> dict:
+def wrk(base_url: str, *, mode: str, seconds: int, connections: int, batch: int, keys: dict, close: bool) -> dict:
     env = dict(os.environ, BENCH_MODE=mode, BENCH_BATCH=str(batch), BENCH_PROPERTY=keys["property_id"],
-               BENCH_KEY=keys["write_key"])  # fmt: skip
+               BENCH_KEY=keys["write_key"], BENCH_CLOSE="1" if close else "")  # fmt: skip
     out = subprocess.run(
         ["wrk", "-t1", f"-c{connections}", f"-d{seconds}s", "--timeout", "5s", "-s", str(ROOT / "bench/ingest.lua"),
          base_url],
@@ -169,6 +169,12 @@ def main() -> int:
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--duration", type=int, default=8, help="seconds per phase per round")
     parser.add_argument("--connections", type=int, default=16)
+    parser.add_argument(
+        "--new-connection-per-request",
+        action="store_true",
+        help="send `Connection: close`, as clients behind a proxy without upstream keep-alive do",
+    )
+    parser.add_argument("--gunicorn-arg", action="append", default=[], help="an extra gunicorn argument, to try one")
     parser.add_argument("--admin-database-url", default="postgres://postgres@127.0.0.1:5432/postgres")
     args = parser.parse_args()
 
@@ -193,7 +199,8 @@ def main() -> int:
         access_log = Path(tmp) / "access.log"
         stack = Stack(
             Path(tmp), database_url,
-            web_args=("--access-logfile", str(access_log), "--access-logformat", "%(s)s %(m)s %(U)s %(p)s"),
+            web_args=("--access-logfile", str(access_log), "--access-logformat", "%(s)s %(m)s %(U)s %(p)s",
+                      *args.gunicorn_arg),
             CLICKMETER_INGEST_CLAIM_IDLE_SECONDS="60",
             CLICKMETER_GEOIP_PATH=str(geoip_test_database_write(Path(tmp) / "City-Test.mmdb")),
         )  # fmt: skip
@@ -203,7 +210,7 @@ def main() -> int:
         def phase(mode: str, batch: int, seconds: int) -> dict:
             cpu_before = cpu_ticks(stack, database)
             result = wrk(stack.base_url, mode=mode, seconds=seconds, connections=args.connections, batch=batch,
-                         keys=keys)  # fmt: skip
+                         keys=keys, close=args.new_connection_per_request)  # fmt: skip
             if mode == "events":
                 ended = time.monotonic()
                 time.sleep(0.2)  # let requests cut off by wrk's timer reach the access log
@@ -238,8 +245,10 @@ def main() -> int:
     ceiling = median(PHASES[0][1], "requests_per_s")
     print(
         f"\nbench/ingest — {datetime.now(UTC):%Y-%m-%d %H:%M} UTC, {platform.node()}, {os.cpu_count()} cores; "
-        f"{args.rounds} rounds x {args.duration}s per phase, {args.connections} connections; gunicorn per "
-        "config/gunicorn.py, 1 Celery worker, beat, Redis AOF everysec, PostgreSQL 15\n"
+        f"{args.rounds} rounds x {args.duration}s per phase, {args.connections} connections"
+        f"{' (a new one per request)' if args.new_connection_per_request else ''}; gunicorn per config/gunicorn.py"
+        f"{' ' + ' '.join(args.gunicorn_arg) if args.gunicorn_arg else ''}, 1 Celery worker, beat, Redis AOF "
+        "everysec, PostgreSQL 15\n"
     )
     print(f"{'phase (median of rounds)':28} {'req/s':>8} {'min-max req/s':>14} {'events/s':>9} {'p50 ms':>7} "
           f"{'p99 ms':>7} {'max drain s':>11} {'vs ceiling':>10}")  # fmt: skip

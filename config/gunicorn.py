@@ -3,8 +3,12 @@
 import os
 
 bind = f"{os.environ.get('HOST', '0.0.0.0')}:{os.environ.get('PORT', '8000')}"  # noqa: S104 (a platform's web process)
-workers = int(os.environ.get("WEB_CONCURRENCY", 2 * (os.cpu_count() or 1) + 1))
-worker_class = "gthread"
+# One worker per core and one more: each runs several threads, so the sync workers' rule (two per
+# core and one) only adds processes contending for the cores (bench/ingest: 3 workers against 5 on
+# two cores, 5-15 % less CPU per request; docs/benchmarks.md).
+workers = int(os.environ.get("WEB_CONCURRENCY", (os.cpu_count() or 1) + 1))
+# gthread that takes a new connection only while it has a thread free (config/gunicorn_worker.py).
+worker_class = "config.gunicorn_worker.BalancedThreadWorker"
 threads = int(os.environ.get("WEB_THREADS", 4))
 # An idle kept-alive connection is closed after this many seconds; a client that reuses it at that
 # moment loses its request without an answer. Behind a proxy or load balancer that keeps

@@ -25,8 +25,8 @@ def rollup_refresh_schedule(sender, **kwargs) -> None:
     """After events are stored, refresh rollups once the days have settled; at most once per period.
 
     Reports read raw events for dirty days, so a later refresh costs speed, never correctness; beat
-    refreshes settled days every minute regardless. With in-process tasks (the embedded default,
-    which runs no beat) the refresh happens at once.
+    refreshes settled days every minute regardless. With in-process tasks (the embedded default)
+    the refresh happens at once.
     """
     quiet = settings.CLICKMETER_ROLLUP_QUIET_SECONDS
     if buffer.redis_outage():

@@ -12,6 +12,7 @@ import select
 import signal
 import socket
 import threading
+import time
 import uuid
 
 import pytest
@@ -269,3 +270,27 @@ def test_redis_killed_under_concurrent_load_every_request_is_answered_and_accept
     log = stack.web.log_path.read_text()
     assert "Redis unavailable (storing ingested events directly" in log, "the outage was logged"
     assert "127.0.0.1" not in log, "the Redis errors in the web log name no address"
+
+
+def test_a_worker_with_every_thread_busy_leaves_new_connections_to_the_others(tmp_path, tenant):
+    """Stock gthread would queue the new connection behind the stalled request half of the time."""
+    stack = Stack(tmp_path, database_url(), web_args=("--workers", "2", "--threads", "1"))
+    try:
+        stack.start(worker=False, beat=False)
+        for _ in range(6):
+            stalled = socket.create_connection(("127.0.0.1", stack.web_port))
+            # A request whose body never comes: its worker's only thread waits for it.
+            stalled.sendall(
+                b"POST /v1/events HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
+                b"Authorization: Bearer " + tenant.write_key.encode() + b"\r\nContent-Length: 100\r\n\r\n{"
+            )
+            time.sleep(0.3)  # for that worker to take the connection and start reading the body
+            probe = http.client.HTTPConnection("127.0.0.1", stack.web_port, timeout=10)
+            try:
+                probe.request("GET", "/healthz")
+                assert probe.getresponse().status == 200
+            finally:
+                probe.close()
+                stalled.close()
+    finally:
+        stack.stop()
