@@ -332,7 +332,7 @@ def events_generate(*, property, events: int, days: int, seed: int, now: datetim
     """
     from apps.ingestion import identity
     from apps.ingestion.attribution import attribution
-    from apps.ingestion.services import EVENT_COLUMNS
+    from apps.ingestion.storage import EVENT_COLUMNS
 
     tz = ZoneInfo(property.timezone)
     rng = Random(seed)
@@ -500,7 +500,7 @@ def events_seed(*, property, events: int, days: int, seed: int, now: datetime) -
     from django.utils import timezone
 
     from apps.ingestion.models import Event
-    from apps.ingestion.services import EVENT_COLUMNS, _days_mark_dirty
+    from apps.ingestion.storage import EVENT_COLUMNS, _days_mark_dirty
 
     report = SeedReport()
     rows = events_generate(property=property, events=events, days=days, seed=seed, now=now, report=report)
@@ -805,10 +805,10 @@ def event_arrival(property_public_id: str, today: date):
     from django.utils import timezone
 
     from apps.ingestion.models import Event
-    from apps.ingestion.services import EVENT_COLUMNS, _days_mark_dirty
+    from apps.ingestion.storage import EVENT_COLUMNS, _days_mark_dirty
     from apps.properties.models import Property
 
-    property_id = Property.objects.get(public_id=property_public_id).pk
+    property_id = Property.unscoped.get(public_id=property_public_id).pk
     columns = ", ".join(column for column in EVENT_COLUMNS if column != "event_id")
     table = Event._meta.db_table
 

@@ -59,6 +59,7 @@ def main() -> int:
 
     call_command("migrate", verbosity=0)
 
+    from apps.core.http import client_ip
     from apps.ingestion import enrichment
     from apps.ingestion.attribution import attribution
     from apps.ingestion.sessions import sessions_derive
@@ -80,7 +81,7 @@ def main() -> int:
     def web_side():
         for user_agent, address, _ in requests:
             meta = {"REMOTE_ADDR": "10.0.0.1", "HTTP_X_FORWARDED_FOR": address}
-            ip = enrichment.client_ip(meta, trusted_proxies=1)
+            ip = client_ip(meta, trusted_proxies=1)
             enrichment.is_bot(user_agent)
             enrichment.geo_lookup(ip)
             enrichment.visitor_hash(day=today, property_public_id="prop_bench", ip=ip, user_agent=user_agent)

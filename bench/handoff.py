@@ -28,7 +28,7 @@ from tests.e2e.stack import Redis  # noqa: E402
 
 
 def payload() -> bytes:
-    from apps.ingestion.services import AcceptedBatch
+    from apps.ingestion.storage import AcceptedBatch
 
     event = {
         "event_id": str(uuid.uuid4()), "type": "pageview", "ts": datetime.now(UTC).isoformat(),

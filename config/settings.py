@@ -30,7 +30,7 @@ ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["localhost", "127.0.0.1", "[:
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
 
 INSTALLED_APPS = [
-    "config.apps.ClickmeterAdminConfig",
+    "apps.core.apps.ClickmeterAdminConfig",
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",
@@ -42,6 +42,7 @@ INSTALLED_APPS = [
     "drf_spectacular_sidecar",
     "corsheaders",
     "axes",
+    "apps.core",
     "apps.accounts",
     "apps.properties",
     "apps.keys",
@@ -50,7 +51,7 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
-    "config.middleware.NulCharacterMiddleware",
+    "apps.core.middleware.NulCharacterMiddleware",
     "corsheaders.middleware.CorsMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
@@ -65,7 +66,7 @@ MIDDLEWARE = [
 # The ingest endpoint is served by a handler with only these (see config/wsgi.py): it carries no
 # session, cookie or CSRF state, and every microsecond there is paid once per event batch.
 INGEST_MIDDLEWARE = [
-    "config.middleware.NulCharacterMiddleware",
+    "apps.core.middleware.NulCharacterMiddleware",
     "corsheaders.middleware.CorsMiddleware",
     "django.middleware.security.SecurityMiddleware",
 ]
@@ -117,6 +118,8 @@ else:
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTH_USER_MODEL = "accounts.User"
+# Who holds which role in which organisation: the tenancy of apps/core/tenancy.py.
+CLICKMETER_MEMBERSHIP_MODEL = "accounts.Membership"
 AUTHENTICATION_BACKENDS = [
     "axes.backends.AxesStandaloneBackend",
     "django.contrib.auth.backends.ModelBackend",
@@ -137,11 +140,11 @@ AXES_FAILURE_LIMIT = env.int("CLICKMETER_LOGIN_FAILURE_LIMIT", default=5)
 AXES_COOLOFF_TIME = timedelta(minutes=env.int("CLICKMETER_LOGIN_COOLOFF_MINUTES", default=15))
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_HANDLER = "axes.handlers.cache.AxesCacheHandler"
-AXES_CLIENT_IP_CALLABLE = "config.lockout.client_address"
-AXES_USERNAME_CALLABLE = "config.lockout.client_username"
+AXES_CLIENT_IP_CALLABLE = "apps.core.http.client_address"
+AXES_USERNAME_CALLABLE = "apps.core.lockout.client_username"
 AXES_RESET_ON_SUCCESS = True
 AXES_VERBOSE = False
-AXES_LOCKOUT_CALLABLE = "config.lockout.lockout_response"
+AXES_LOCKOUT_CALLABLE = "apps.core.lockout.lockout_response"
 AXES_SENSITIVE_PARAMETERS = ["password", "password1", "password2", "new_password1", "new_password2"]
 
 EMAIL_BACKEND = env.str(
@@ -266,6 +269,7 @@ CLICKMETER_ROLLUP_MAX_STALENESS_SECONDS = env.int("CLICKMETER_ROLLUP_MAX_STALENE
 # Requests per client address: sign-up and password-reset forms posted, and shared dashboard pages.
 CLICKMETER_ANONYMOUS_FORM_RATE = env.str("CLICKMETER_ANONYMOUS_FORM_RATE", default="10/hour")
 CLICKMETER_SHARED_LINK_RATE = env.str("CLICKMETER_SHARED_LINK_RATE", default="600/min")
+CLICKMETER_REPORT_RATE = env.str("CLICKMETER_REPORT_RATE", default="600/min")
 # How long a report's result is kept in the cache; it is read only while its data is unchanged. 0: off.
 CLICKMETER_REPORT_CACHE_SECONDS = env.int("CLICKMETER_REPORT_CACHE_SECONDS", default=3600)
 CLICKMETER_RETRY_AFTER_SECONDS = 5
@@ -280,15 +284,14 @@ CLICKMETER_INVITATION_DAYS = env.int("CLICKMETER_INVITATION_DAYS", default=7)
 
 # --- DRF -------------------------------------------------------------------------------------------
 REST_FRAMEWORK = {
-    "DEFAULT_RENDERER_CLASSES": ["config.api.OrjsonRenderer"],
-    "DEFAULT_CONTENT_NEGOTIATION_CLASS": "config.api.SingleRendererNegotiation",
+    "DEFAULT_RENDERER_CLASSES": ["apps.core.api.OrjsonRenderer"],
+    "DEFAULT_CONTENT_NEGOTIATION_CLASS": "apps.core.api.SingleRendererNegotiation",
     "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
     "DEFAULT_AUTHENTICATION_CLASSES": [],
     "DEFAULT_PERMISSION_CLASSES": [],
-    "EXCEPTION_HANDLER": "config.api.exception_handler",
-    "DEFAULT_THROTTLE_RATES": {"reports": env.str("CLICKMETER_REPORT_RATE", default="600/min")},
+    "EXCEPTION_HANDLER": "apps.core.api.exception_handler",
     "UNAUTHENTICATED_USER": None,
-    "DEFAULT_SCHEMA_CLASS": "config.openapi.AutoSchema",
+    "DEFAULT_SCHEMA_CLASS": "apps.core.openapi.AutoSchema",
 }
 
 # JWTs for programs: short-lived access tokens, refresh tokens rotated and the old one blacklisted,
@@ -325,7 +328,7 @@ SPECTACULAR_SETTINGS = {
     "ENUM_NAME_OVERRIDES": {"ApiKeyStatusEnum": ["active", "expired", "revoked"]},
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",
-        "config.openapi.postprocess_text_without_nul",
+        "apps.core.openapi.postprocess_text_without_nul",
     ],
 }
 

@@ -6,13 +6,13 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from apps.accounts import apis as account_apis
 from apps.accounts import views as account_views
+from apps.core import health
+from apps.core.views import api_not_found, server_error
 from apps.ingestion import views as ingestion_views
 from apps.ingestion.apis import EventIngestApi
 from apps.keys.apis import ApiKeyApi, ApiKeyRotateApi, ApiKeysApi, IngestTokenCreateApi, PropertiesApi, PropertyApi
 from apps.reports import views as report_views
 from apps.reports.apis import CampaignsApi, MetricsApi, OverviewApi, PagesApi
-from config import health
-from config.views import api_not_found, server_error
 
 urlpatterns = [
     path("healthz", health.healthz, name="healthz"),

@@ -7,7 +7,8 @@ from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver
 from rest_framework_simplejwt.tokens import RefreshToken
 
-from apps.accounts.models import Organization, Role, User
+from apps.accounts.models import Organization, User
+from apps.core.tenancy import Role
 from apps.ingestion import buffer, enrichment
 from apps.keys import selectors as key_selectors
 from apps.keys import services as key_services

@@ -25,7 +25,7 @@ def test_readyz_fails_when_redis_does_not_persist(client):
 
 def test_readyz_reports_how_long_the_oldest_unstored_batch_has_waited(client, tenant_a):
     from apps.ingestion import buffer
-    from apps.ingestion.services import AcceptedBatch
+    from apps.ingestion.storage import AcceptedBatch
 
     no_limits = buffer.RateLimits(key_id=0, key_limit=0, property_id=0, address_id="", address_limit=0)
     buffer.buffer_append(AcceptedBatch(tenant_a.property.pk, 0, datetime.now(UTC), []).encode(), limits=no_limits)

@@ -20,7 +20,8 @@ from django.contrib import admin
 from django.contrib.contenttypes.models import ContentType
 from django.test import Client
 
-from apps.accounts.models import Invitation, Membership, Organization, TenantQuerySet, User
+from apps.accounts.models import Invitation, Membership, Organization, User
+from apps.core.tenancy import TenantQuerySet
 from apps.ingestion.models import DroppedEvents
 from apps.keys.models import ApiKey
 from apps.properties.models import Property, PropertyDomain
@@ -116,18 +117,18 @@ def credentials_of(tenant) -> list[Credential]:
 
 def tenant_objects(tenant) -> dict:
     """One row of every tenant model belonging to `tenant`, keyed by model."""
-    invitation = Invitation.objects.create(
+    invitation = Invitation.unscoped.create(
         organization=tenant.organization,
         email=f"invitee-{tenant.organization.public_id}@example.net",
         role="viewer",
         expires_at="2999-01-01T00:00:00Z",
     )
-    dropped = DroppedEvents.objects.create(property=tenant.property, day="2026-01-01", reason="bot", count=3)
+    dropped = DroppedEvents.unscoped.create(property=tenant.property, day="2026-01-01", reason="bot", count=3)
     shared_link, _ = shared_link_create(property=tenant.property, name="board", password="open sesame")
     property_update(property=tenant.property, domains=[f"{tenant.property.public_id.replace('_', '-')}.example"])
     return {
         Organization: tenant.organization,
-        Membership: Membership.objects.get(user=tenant.viewer, organization=tenant.organization),
+        Membership: Membership.unscoped.get(user=tenant.viewer, organization=tenant.organization),
         Invitation: invitation,
         Property: tenant.property,
         PropertyDomain: tenant.property.domain_rows.get(),
@@ -282,8 +283,8 @@ def markers_of(tenant, objects: dict) -> list[str]:
 def distinct_tenants():
     tenant_a = tenant_create(name="Alpha Site")
     tenant_b = tenant_create(name="Bravo Secret Site")
-    Organization.objects.filter(pk=tenant_a.organization.pk).update(name="Alpha Org")
-    Organization.objects.filter(pk=tenant_b.organization.pk).update(name="Bravo Secret Org")
+    Organization.unscoped.filter(pk=tenant_a.organization.pk).update(name="Alpha Org")
+    Organization.unscoped.filter(pk=tenant_b.organization.pk).update(name="Bravo Secret Org")
     tenant_b.organization.refresh_from_db()
     tenant_objects(tenant_a)
     return tenant_a, tenant_b, tenant_objects(tenant_b)

@@ -14,8 +14,8 @@ from django.urls import resolve
 from drf_spectacular.drainage import GENERATOR_STATS
 from drf_spectacular.validation import validate_schema
 
+from apps.core.views import api_not_found
 from apps.reports.selectors import FILTERABLE, GROUPABLE, INTERVALS, METRICS
-from config.views import api_not_found
 from tests.conftest import url_patterns
 
 pytestmark = pytest.mark.django_db

@@ -4,9 +4,9 @@ import pytest
 from django.core import mail
 from django.test import Client
 
+from apps.core.throttle import rate_parse
 from apps.ingestion import buffer
 from apps.reports.services import shared_link_create
-from config.throttle import rate_parse
 
 pytestmark = pytest.mark.django_db
 

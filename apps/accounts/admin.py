@@ -4,7 +4,7 @@ from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 from django.db.models import Q
 from django.utils import timezone
 
-from apps.accounts.models import Invitation, Membership, Organization, Role, User
+from apps.accounts.models import Invitation, Membership, Organization, User
 from apps.accounts.services import (
     invitation_create,
     invitation_resend,
@@ -16,7 +16,8 @@ from apps.accounts.services import (
     organization_delete,
     organization_update,
 )
-from config.admin import CreateOnlyTenantAdmin, SuperuserOnlyAdmin, TenantAdmin
+from apps.core.admin import CreateOnlyTenantAdmin, SuperuserOnlyAdmin, TenantAdmin
+from apps.core.tenancy import Role
 
 
 @admin.register(User)

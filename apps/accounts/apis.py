@@ -12,7 +12,7 @@ from rest_framework_simplejwt.serializers import (
     TokenRefreshSerializer,
 )
 
-from apps.accounts.models import MailStatus, Role, User
+from apps.accounts.models import MailStatus, User
 from apps.accounts.selectors import (
     invitation_access,
     invitations_pending,
@@ -31,8 +31,9 @@ from apps.accounts.services import (
     organization_delete,
     organization_update,
 )
-from config.api import MEMBER_AUTHENTICATION, ApplicationError, IsMember, input_validated
-from config.openapi import error_responses
+from apps.core.api import MEMBER_AUTHENTICATION, ApplicationError, IsMember, input_validated
+from apps.core.openapi import error_responses
+from apps.core.tenancy import Role
 
 
 class InvalidToken(ApplicationError):

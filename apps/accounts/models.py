@@ -2,10 +2,9 @@ import secrets
 
 from django.contrib.auth.models import AbstractUser
 from django.contrib.auth.models import UserManager as DjangoUserManager
-from django.core.exceptions import PermissionDenied
 from django.db import models
-from django.db.models import OuterRef, Subquery
-from django.http import Http404
+
+from apps.core.tenancy import Role, tenant_managers
 
 PUBLIC_ID_ALPHABET = "abcdefghijkmnpqrstuvwxyz23456789"
 
@@ -55,78 +54,6 @@ class User(AbstractUser):
         return self.email
 
 
-class Role(models.TextChoices):
-    OWNER = "owner", "Owner"
-    ADMIN = "admin", "Admin"
-    VIEWER = "viewer", "Viewer"
-
-
-ROLE_RANK = {Role.VIEWER: 0, Role.ADMIN: 1, Role.OWNER: 2}
-
-
-def roles_at_least(role: str) -> list[str]:
-    return [other for other, rank in ROLE_RANK.items() if rank >= ROLE_RANK[role]]
-
-
-class TenantQuerySet(models.QuerySet):
-    """Rows that belong to an organisation: the one door through which requests reach them.
-
-    `organization_path` is the lookup from the model to its Organization. Request-facing code
-    calls `for_user` (lists) or `access` (one object); the plain manager is for internal work
-    (tasks, services) that has already been authorised.
-    """
-
-    organization_path: str
-
-    def for_user(self, user, *, role: str = Role.VIEWER) -> "TenantQuerySet":
-        """Rows of the organisations where `user` holds at least `role`; all rows for a superuser."""
-        if user is None or not user.is_authenticated or not user.is_active:
-            return self.none()
-        if user.is_superuser:
-            return self
-        organizations = Membership.objects.filter(user=user, role__in=roles_at_least(role)).values("organization_id")
-        return self.filter(**{f"{self.organization_path}__in": organizations})
-
-    def access(self, user, *, role: str = Role.VIEWER, **lookup) -> models.Model:
-        """Return the one row matching `lookup` that `user` may see, checked for `role`.
-
-        A row of another organisation is a 404 exactly like a missing one; a row the user can see
-        but not act on with their role is a PermissionDenied (403).
-        """
-        found = (
-            self.for_user(user)
-            .filter(**lookup)
-            .annotate(
-                tenant_role=Subquery(
-                    Membership.objects.filter(user_id=user.pk, organization_id=OuterRef(self.organization_path)).values(
-                        "role"
-                    )[:1]
-                )
-            )
-            .first()
-        )
-        if found is None:
-            raise Http404
-        if not user.is_superuser and ROLE_RANK[found.tenant_role] < ROLE_RANK[role]:
-            raise PermissionDenied(f"This needs the {role} role in the organisation.")
-        return found
-
-    def by_id(self, row_id: int | str) -> models.Model:
-        """The row with this numeric id among rows the caller has already been let through to; 404
-        for a missing or malformed id."""
-        # ASCII digits only: str.isdigit() also takes "²", which int() refuses.
-        found = self.filter(pk=row_id).first() if str(row_id).isascii() and str(row_id).isdigit() else None
-        if found is None:
-            raise Http404
-        return found
-
-
-def tenant_manager(organization_path: str) -> models.Manager:
-    """A manager whose querysets are scoped through `organization_path` (see TenantQuerySet)."""
-    queryset_class = type("TenantQuerySet", (TenantQuerySet,), {"organization_path": organization_path})
-    return models.Manager.from_queryset(queryset_class)()
-
-
 class Organization(models.Model):
     """The tenant: every row a user can reach hangs off one."""
 
@@ -135,7 +62,7 @@ class Organization(models.Model):
     slug = models.SlugField(max_length=100, unique=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
-    objects = tenant_manager("pk")
+    unscoped, objects = tenant_managers("pk")
 
     def __str__(self):
         return self.name
@@ -149,7 +76,7 @@ class Membership(models.Model):
     role = models.CharField(max_length=16, choices=Role.choices, default=Role.VIEWER)
     created_at = models.DateTimeField(auto_now_add=True)
 
-    objects = tenant_manager("organization")
+    unscoped, objects = tenant_managers("organization")
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["user", "organization"], name="unique_membership")]
@@ -188,7 +115,7 @@ class Invitation(models.Model):
     mail_attempted_at = models.DateTimeField(null=True, blank=True)
     mail_sent_at = models.DateTimeField(null=True, blank=True)
 
-    objects = tenant_manager("organization")
+    unscoped, objects = tenant_managers("organization")
 
     def __str__(self):
         return f"{self.email} to {self.organization} ({self.role})"

@@ -2,7 +2,8 @@
 
 from django.db.models import OuterRef, QuerySet, Subquery
 
-from apps.accounts.models import Invitation, Membership, Organization, Role, User
+from apps.accounts.models import Invitation, Membership, Organization, User
+from apps.core.tenancy import Role
 
 
 def organizations_of_user(*, user: User) -> QuerySet[Organization]:

@@ -1,36 +1,26 @@
 import logging
-import smtplib
 from dataclasses import dataclass
 from datetime import timedelta
 
 from django.conf import settings
 from django.contrib.auth import password_validation
-from django.contrib.auth.tokens import default_token_generator
 from django.core import signing
 from django.core.exceptions import ValidationError
-from django.core.mail import send_mail
 from django.core.validators import validate_email
 from django.db import IntegrityError, transaction
-from django.db.models import F
-from django.template.loader import render_to_string
-from django.urls import reverse
 from django.utils import timezone
 from django.utils.crypto import get_random_string
-from django.utils.encoding import force_bytes
-from django.utils.http import urlsafe_base64_encode
 from django.utils.text import slugify
 from kombu.exceptions import OperationalError as BrokerError
 from redis.exceptions import RedisError
-from rest_framework_simplejwt.token_blacklist.models import OutstandingToken
 
-from apps.accounts.models import PUBLIC_ID_ALPHABET, Invitation, MailStatus, Membership, Organization, Role, User
-from config.api import ApplicationError
+from apps.accounts import tasks
+from apps.accounts.mail import INVITATION_SALT, invitation_is_open, invitation_token
+from apps.accounts.models import PUBLIC_ID_ALPHABET, Invitation, MailStatus, Membership, Organization, User
+from apps.core.api import ApplicationError
+from apps.core.tenancy import Role
 
 logger = logging.getLogger(__name__)
-
-INVITATION_SALT = "clickmeter.invitation"
-# What a mail server that is down, unreachable or refusing raises through Django's SMTP backend.
-MAIL_ERRORS = (OSError, smtplib.SMTPException)
 
 
 class InvalidInvitation(ApplicationError):
@@ -43,7 +33,7 @@ class InvalidInvitation(ApplicationError):
 def organization_get_or_create(*, name: str) -> Organization:
     """Return the organisation with this name's slug, creating it when missing (operators' commands)."""
     slug = slugify(name)[:100] or "org"
-    organization, _ = Organization.objects.get_or_create(slug=slug, defaults={"name": name})
+    organization, _ = Organization.unscoped.get_or_create(slug=slug, defaults={"name": name})
     return organization
 
 
@@ -55,10 +45,10 @@ def organization_create(*, name: str, owner: User) -> Organization:
         raise ApplicationError("invalid_parameter", "An organisation needs a name.", field="name")
     base = slugify(name)[:80] or "org"
     slug = base
-    while Organization.objects.filter(slug=slug).exists():
+    while Organization.unscoped.filter(slug=slug).exists():
         slug = f"{base}-{get_random_string(6, PUBLIC_ID_ALPHABET)}"
-    organization = Organization.objects.create(name=name[:200], slug=slug)
-    Membership.objects.create(user=owner, organization=organization, role=Role.OWNER)
+    organization = Organization.unscoped.create(name=name[:200], slug=slug)
+    Membership.unscoped.create(user=owner, organization=organization, role=Role.OWNER)
     return organization
 
 
@@ -108,12 +98,12 @@ def user_sign_up(*, email: str, password: str, organization_name: str) -> User:
 @transaction.atomic
 def membership_set(*, user: User, organization: Organization, role: str) -> Membership:
     """Give `user` exactly `role` in `organization` (operators' commands and accepted invitations)."""
-    membership, _ = Membership.objects.update_or_create(user=user, organization=organization, defaults={"role": role})
+    membership, _ = Membership.unscoped.update_or_create(user=user, organization=organization, defaults={"role": role})
     return membership
 
 
 def _owners_remaining_after(membership: Membership) -> int:
-    owners = Membership.objects.select_for_update().filter(organization_id=membership.organization_id, role=Role.OWNER)
+    owners = Membership.unscoped.select_for_update().filter(organization_id=membership.organization_id, role=Role.OWNER)
     return sum(1 for owner in owners if owner.pk != membership.pk)
 
 
@@ -143,10 +133,6 @@ def membership_remove(*, membership: Membership) -> None:
     membership.delete()
 
 
-def invitation_token(invitation: Invitation) -> str:
-    return signing.dumps({"i": invitation.pk}, salt=INVITATION_SALT)
-
-
 @transaction.atomic
 def invitation_create(
     *, organization: Organization, email: str, role: str, invited_by: User, site_url: str
@@ -163,7 +149,7 @@ def invitation_create(
     email = User.objects.normalize_email(email.strip()).lower()
     if organization.memberships.filter(user__email=email).exists():
         raise ApplicationError("already_member", f"{email} is already a member.", field="email", status_code=409)
-    invitation = Invitation.objects.create(
+    invitation = Invitation.unscoped.create(
         organization=organization,
         email=email,
         role=role,
@@ -174,22 +160,15 @@ def invitation_create(
     return invitation, invitation_token(invitation)
 
 
-def invitation_is_open(invitation: Invitation) -> bool:
-    """Whether the invitation's link still works: not accepted, withdrawn or expired."""
-    return invitation.accepted_at is None and invitation.revoked_at is None and invitation.expires_at > timezone.now()
-
-
 def invitation_mail_queue(*, invitation: Invitation, site_url: str) -> None:
     """Mark the invitation's email pending and hand it to a task once the transaction commits.
 
     A broker that cannot take the task leaves it pending (logged), never an error for the write.
     """
-    from apps.accounts.tasks import invitation_mail_send
-
-    Invitation.objects.filter(pk=invitation.pk).update(mail_status=MailStatus.PENDING)
+    Invitation.unscoped.filter(pk=invitation.pk).update(mail_status=MailStatus.PENDING)
     invitation.mail_status = MailStatus.PENDING
     transaction.on_commit(
-        lambda: _task_send(invitation_mail_send, invitation_id=invitation.pk, site_url=site_url), robust=True
+        lambda: _task_send(tasks.invitation_mail_send, invitation_id=invitation.pk, site_url=site_url), robust=True
     )
 
 
@@ -211,50 +190,13 @@ def invitation_resend(*, invitation: Invitation, site_url: str) -> Invitation:
     return invitation
 
 
-def invitation_mail_send(*, invitation_id: int, site_url: str, last_attempt: bool) -> str:
-    """Try once to mail an open invitation its link; record the attempt and return the mail status.
-
-    A failure leaves the status `pending` for another attempt, or `failed` on the `last_attempt`.
-    An invitation already mailed, or no longer open, is left alone (a task delivered twice sends once).
-    """
-    invitation = Invitation.objects.select_related("organization", "invited_by").filter(pk=invitation_id).first()
-    if invitation is None or invitation.mail_status == MailStatus.SENT or not invitation_is_open(invitation):
-        return invitation.mail_status if invitation else MailStatus.FAILED
-    organization, inviter = invitation.organization, invitation.invited_by
-    link = site_url.rstrip("/") + reverse("invitation-accept", args=[invitation_token(invitation)])
-    attempted_at = timezone.now()
-    try:
-        send_mail(
-            subject=f"You are invited to {organization.name} on Clickmeter",
-            message=(
-                f"{inviter.email if inviter else 'A member'} invites you to join {organization.name} on "
-                f"Clickmeter as {invitation.role}.\n\n"
-                f"Accept by {invitation.expires_at:%Y-%m-%d}: {link}\n\n"
-                "The link works once. If you did not expect this, ignore this email."
-            ),
-            from_email=None,
-            recipient_list=[invitation.email],
-        )
-    except MAIL_ERRORS as exc:
-        status = MailStatus.FAILED if last_attempt else MailStatus.PENDING
-        attempt = invitation.mail_attempts + 1
-        logger.warning("invitation %s: mail not sent (attempt %s): %s", invitation.pk, attempt, exc)
-        sent_at = None
-    else:
-        status, sent_at = MailStatus.SENT, attempted_at
-    Invitation.objects.filter(pk=invitation.pk).update(
-        mail_status=status, mail_attempts=F("mail_attempts") + 1, mail_attempted_at=attempted_at, mail_sent_at=sent_at
-    )
-    return status
-
-
 def invitation_resolve(token: str) -> Invitation:
     """Return the pending invitation a link's token names, or raise InvalidInvitation."""
     try:
         invitation_id = int(signing.loads(token, salt=INVITATION_SALT)["i"])
     except (signing.BadSignature, KeyError, TypeError, ValueError):
         raise InvalidInvitation("This invitation link is not valid.") from None
-    invitation = Invitation.objects.select_related("organization").filter(pk=invitation_id).first()
+    invitation = Invitation.unscoped.select_related("organization").filter(pk=invitation_id).first()
     if invitation is None or invitation.revoked_at is not None:
         raise InvalidInvitation("This invitation was withdrawn.")
     if invitation.accepted_at is not None:
@@ -268,7 +210,7 @@ def invitation_resolve(token: str) -> Invitation:
 def invitation_accept(*, token: str, user: User) -> Membership:
     """Join the organisation an invitation names, once, as the invited email address only."""
     invitation = invitation_resolve(token)
-    invitation = Invitation.objects.select_for_update().get(pk=invitation.pk)
+    invitation = Invitation.unscoped.select_for_update().get(pk=invitation.pk)
     if invitation.accepted_at is not None:
         raise InvalidInvitation("This invitation has already been used.")
     if user.email.lower() != invitation.email:
@@ -277,8 +219,8 @@ def invitation_accept(*, token: str, user: User) -> Membership:
             f"This invitation is for {invitation.email}; sign in with that address to accept it.",
             status_code=403,
         )
-    existing = Membership.objects.filter(user=user, organization=invitation.organization).first()
-    membership = existing or Membership.objects.create(
+    existing = Membership.unscoped.filter(user=user, organization=invitation.organization).first()
+    membership = existing or Membership.unscoped.create(
         user=user, organization=invitation.organization, role=invitation.role
     )
     invitation.accepted_at = timezone.now()
@@ -289,7 +231,7 @@ def invitation_accept(*, token: str, user: User) -> Membership:
 
 def invitation_revoke(*, invitation: Invitation) -> None:
     """Withdraw a pending invitation; its link stops working at once."""
-    Invitation.objects.filter(pk=invitation.pk, revoked_at__isnull=True, accepted_at__isnull=True).update(
+    Invitation.unscoped.filter(pk=invitation.pk, revoked_at__isnull=True, accepted_at__isnull=True).update(
         revoked_at=timezone.now()
     )
 
@@ -330,7 +272,7 @@ def member_create(*, organization_name: str, email: str, role: str, password: st
     user_created = user is None
     if user_created:
         user = _user_create(email=email, password=password)
-    existing = Membership.objects.filter(user=user, organization=organization).first()
+    existing = Membership.unscoped.filter(user=user, organization=organization).first()
     previous_role = existing.role if existing else None
     if existing is None:
         membership = membership_set(user=user, organization=organization, role=role)
@@ -339,39 +281,7 @@ def member_create(*, organization_name: str, email: str, role: str, password: st
     return MemberCreated(membership=membership, user_created=user_created, previous_role=previous_role)
 
 
-def expired_refresh_tokens_purge() -> int:
-    """Delete refresh tokens (and their blacklist entries) that have expired anyway; return how many."""
-    deleted, _ = OutstandingToken.objects.filter(expires_at__lte=timezone.now()).delete()
-    return deleted
-
-
 def password_reset_mail_queue(*, user: User, domain: str, protocol: str) -> None:
     """Hand a password reset email for `user` to a task; a broker that cannot take it is logged, so
     the reset form answers the same whether or not mail works."""
-    from apps.accounts.tasks import password_reset_mail_send
-
-    _task_send(password_reset_mail_send, user_id=user.pk, domain=domain, protocol=protocol)
-
-
-def password_reset_mail_send(*, user_id: int, domain: str, protocol: str) -> bool:
-    """Try once to mail an active user a password reset link (made now, so none waits in the queue);
-    return whether the mail server took it."""
-    user = User.objects.filter(pk=user_id, is_active=True).first()
-    if user is None:
-        return True
-    context = {
-        "email": user.email,
-        "domain": domain,
-        "site_name": domain,
-        "uid": urlsafe_base64_encode(force_bytes(user.pk)),
-        "user": user,
-        "token": default_token_generator.make_token(user),
-        "protocol": protocol,
-    }
-    subject = "".join(render_to_string("registration/password_reset_subject.txt", context).splitlines())
-    try:
-        send_mail(subject, render_to_string("registration/password_reset_email.html", context), None, [user.email])
-    except MAIL_ERRORS as exc:
-        logger.warning("password reset for user %s: mail not sent: %s", user.pk, exc)
-        return False
-    return True
+    _task_send(tasks.password_reset_mail_send, user_id=user.pk, domain=domain, protocol=protocol)

@@ -8,8 +8,8 @@ from django.views.decorators.http import require_http_methods
 
 from apps.accounts import services
 from apps.accounts.forms import InvitedSignUpForm, LoginForm, PasswordResetForm, SignUpForm
-from config.api import ApplicationError
-from config.throttle import address_budget
+from apps.core.api import ApplicationError
+from apps.core.throttle import address_budget
 
 # Signing in a user just created: the session records the backend that loads them on later requests
 # (axes's backend only refuses locked-out credentials; it loads no one).

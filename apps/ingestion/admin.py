@@ -1,7 +1,7 @@
 from django.contrib import admin
 
+from apps.core.admin import TenantAdmin
 from apps.ingestion.models import DroppedEvents
-from config.admin import TenantAdmin
 
 
 @admin.register(DroppedEvents)

@@ -6,7 +6,9 @@ from rest_framework.exceptions import AuthenticationFailed
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from apps.ingestion.enrichment import client_ip
+from apps.core.api import ApplicationError
+from apps.core.http import client_ip
+from apps.core.openapi import error_responses
 from apps.ingestion.schema import (
     MAX_BODY_BYTES,
     MAX_DATA_BYTES,
@@ -23,8 +25,6 @@ from apps.ingestion.services import RequestClient, events_receive
 from apps.keys.authentication import WriteKeyAuthentication
 from apps.keys.permissions import HasApiKey
 from apps.keys.services import INGEST_TOKEN_KIND
-from config.api import ApplicationError
-from config.openapi import error_responses
 
 ACCEPTED_CONTENT_TYPES = frozenset({"", "application/json", "text/plain"})
 

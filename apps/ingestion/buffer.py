@@ -19,13 +19,14 @@ from functools import cache
 
 import redis
 from django.conf import settings
+from redis.exceptions import RedisError
 
 logger = logging.getLogger(__name__)
 
 GROUP = "clickmeter-drain"
 MAX_DELIVERIES = 5
 # Set by an append when no drain is scheduled or running, and renewed by a running drain on every
-# round; a drain clears it when it goes idle, then reads once more (services.ingest_buffer_drain).
+# round; a drain clears it when it goes idle, then reads once more (storage.ingest_buffer_drain).
 # The short expiry is for a drain that died: the next append then schedules another.
 DRAIN_SCHEDULED_FLAG = "clickmeter:ingest:drain-scheduled"
 DRAIN_SCHEDULED_TTL_MS = 15_000
@@ -279,3 +280,33 @@ def oldest_entry_age_seconds() -> float | None:
     appended_ms = int(oldest[0][0].split(b"-")[0])
     seconds, microseconds = redis_client().time()
     return max(0.0, round(seconds + microseconds / 1e6 - appended_ms / 1000, 3))
+
+
+def broker_readiness() -> dict:
+    """The broker's readiness for /readyz: its persistence, eviction policy and queue depth."""
+    if not buffer_enabled():
+        return {"status": "ok", "mode": "in-process tasks (no REDIS_URL)"}
+    client = redis_client()
+    try:
+        persistence = client.info("persistence")
+        memory = client.info("memory")
+        depth = {"ingest_buffer": buffer_depth(), "celery": client.llen("celery")}
+        oldest_entry_seconds = oldest_entry_age_seconds()
+    except RedisError as exc:
+        return {"status": "fail", "error": str(exc)[:200]}
+    problems = []
+    if not persistence.get("aof_enabled"):
+        problems.append("appendonly is off: an accepted batch could be lost on restart")
+    if memory.get("maxmemory_policy") != "noeviction":
+        problems.append(f"maxmemory-policy is {memory.get('maxmemory_policy')}, not noeviction")
+    status = {
+        "status": "fail" if problems else "ok",
+        "appendonly": bool(persistence.get("aof_enabled")),
+        "maxmemory_policy": memory.get("maxmemory_policy"),
+        "queue_depth": depth,
+        # How long the oldest accepted batch not yet stored has waited: a drain that stalled shows here.
+        "oldest_unstored_seconds": oldest_entry_seconds,
+    }
+    if problems:
+        status["error"] = "; ".join(problems)
+    return status

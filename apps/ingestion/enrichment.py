@@ -6,7 +6,6 @@ city, and the daily visitor hash) is queued or stored.
 
 import hashlib
 import hmac
-import ipaddress
 import logging
 import re
 import secrets
@@ -26,24 +25,6 @@ logger = logging.getLogger(__name__)
 
 # Automation that the crawler list does not name because it borrows a real browser's user agent.
 HEADLESS_MARKERS = re.compile(r"HeadlessChrome|PhantomJS|Lighthouse|Puppeteer|Playwright|Selenium|webdriver", re.I)
-
-
-def client_ip(meta: dict, *, trusted_proxies: int) -> str:
-    """Return the client's address, believing X-Forwarded-For only as far as our own proxies wrote it.
-
-    With N trusted proxies the last N addresses of the chain (REMOTE_ADDR being the nearest proxy)
-    are ours; the one before them is the client. Anything a client wrote further left is ignored.
-    """
-    remote = meta.get("REMOTE_ADDR", "")
-    if trusted_proxies <= 0:
-        return remote
-    forwarded = [part.strip() for part in meta.get("HTTP_X_FORWARDED_FOR", "").split(",") if part.strip()]
-    chain = [*forwarded, remote]
-    candidate = chain[-(trusted_proxies + 1)] if len(chain) > trusted_proxies else chain[0]
-    try:
-        return str(ipaddress.ip_address(candidate))
-    except ValueError:
-        return remote
 
 
 @lru_cache(maxsize=8192)

@@ -1,6 +1,6 @@
 from django.db import models
 
-from apps.accounts.models import tenant_manager
+from apps.core.tenancy import tenant_managers
 from apps.properties.models import Property
 
 
@@ -107,7 +107,7 @@ class DroppedEvents(models.Model):
     reason = models.CharField(max_length=16, choices=Reason.choices)
     count = models.BigIntegerField(default=0)
 
-    objects = tenant_manager("property__organization")
+    unscoped, objects = tenant_managers("property__organization", property_path="property")
 
     class Meta:
         verbose_name_plural = "dropped events"

@@ -13,7 +13,7 @@ from urllib.parse import urlsplit
 
 import orjson
 
-from config.api import ApplicationError
+from apps.core.api import ApplicationError
 
 SCHEMA_VERSION = 1
 MAX_BODY_BYTES = 1024 * 1024

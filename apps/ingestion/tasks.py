@@ -1,23 +1,28 @@
 from celery import shared_task
 from celery.signals import worker_ready
 from django.utils import timezone
+from kombu.exceptions import OperationalError as BrokerError
+from redis.exceptions import RedisError
 
-from apps.ingestion import buffer, services
-
-# Transient database errors are retried with capped exponential backoff: a task that raises is
-# otherwise acknowledged and gone. The buffered entries themselves stay pending either way.
-RETRY_OPTIONS = {
-    "autoretry_for": services.TRANSIENT_DATABASE_ERRORS,
-    "retry_backoff": 2,
-    "retry_backoff_max": 60,
-    "retry_jitter": True,
-    "max_retries": None,
-}
+from apps.core.tasks import RETRY_OPTIONS
+from apps.ingestion import buffer, storage
 
 
 @shared_task(**RETRY_OPTIONS)
 def ingest_buffer_drain() -> int:
-    return services.ingest_buffer_drain()
+    drained = storage.ingest_buffer_drain()
+    if not drained.finished:
+        drain_schedule()  # the drain flag stays set: the continuation is the scheduled drain
+    return drained.stored
+
+
+def drain_schedule() -> None:
+    """Queue a drain of the ingest buffer; a broker that cannot take it leaves the batches to the
+    next drain (they are already durable in the buffer)."""
+    try:
+        ingest_buffer_drain.delay()
+    except (BrokerError, RedisError) as exc:
+        buffer.redis_failed(exc, "scheduling an ingest drain")
 
 
 @worker_ready.connect
@@ -29,9 +34,9 @@ def ingest_buffer_drain_at_start(**kwargs) -> None:
 
 @shared_task(**RETRY_OPTIONS)
 def daily_salts_destroy() -> int:
-    return services.daily_salts_destroy(today=timezone.now().date())
+    return storage.daily_salts_destroy(today=timezone.now().date())
 
 
 @shared_task(**RETRY_OPTIONS)
 def dropped_events_flush() -> int:
-    return services.dropped_events_flush()
+    return storage.dropped_events_flush()

@@ -11,7 +11,9 @@ from django.contrib import admin, messages
 from django.core.exceptions import ValidationError
 from django.utils import timezone
 
-from apps.accounts.models import Role
+from apps.core.admin import TenantAdmin
+from apps.core.api import ApplicationError
+from apps.core.tenancy import Role
 from apps.keys.models import ApiKey
 from apps.keys.services import (
     api_key_create,
@@ -23,8 +25,6 @@ from apps.keys.services import (
 from apps.properties.forms import TimezoneField, domains_field, origins_field
 from apps.properties.models import Property
 from apps.properties.services import property_delete, property_domains_check, property_update
-from config.admin import TenantAdmin
-from config.api import ApplicationError
 
 
 def utc(moment: datetime) -> str:

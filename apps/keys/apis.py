@@ -7,12 +7,15 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from apps.accounts.apis import MemberAuthenticatedApi
-from apps.accounts.models import Role
 from apps.accounts.selectors import organization_access
+from apps.core.api import input_validated
+from apps.core.openapi import error_responses
+from apps.core.tenancy import Role
+from apps.core.throttle import ReportRateThrottle
 from apps.keys.authentication import ReadKeyAuthentication
 from apps.keys.models import ApiKey
 from apps.keys.permissions import HasApiKey
-from apps.keys.selectors import api_key_access, api_keys_of_property, property_access, property_access_by_key
+from apps.keys.selectors import api_key_access, api_keys_of_property
 from apps.keys.services import (
     INGEST_TOKEN_MAX_SECONDS,
     api_key_create,
@@ -21,8 +24,7 @@ from apps.keys.services import (
     ingest_token_mint,
     property_create_with_keys,
 )
-from apps.keys.throttling import ReportRateThrottle
-from apps.properties.selectors import properties_of_user
+from apps.properties.selectors import properties_of_user, property_access
 from apps.properties.services import (
     DOMAINS_MAX,
     domain_normalize,
@@ -30,8 +32,6 @@ from apps.properties.services import (
     property_delete,
     property_update,
 )
-from config.api import input_validated
-from config.openapi import error_responses
 
 # The property endpoints live here, with the keys: creating a property issues its first keys.
 
@@ -343,7 +343,7 @@ class IngestTokenCreateApi(APIView):
         responses={201: OutputSerializer, **error_responses(400, 401, 404, 429)},
     )
     def post(self, request, property_id: str):
-        prop = property_access_by_key(key=request.auth, public_id=property_id)
+        prop = property_access(actor=request.auth, public_id=property_id)
         params = input_validated(self.InputSerializer, request.data)
         token, expires_at = ingest_token_mint(
             api_key_id=request.auth.id,

@@ -3,10 +3,10 @@
 from rest_framework import exceptions
 from rest_framework.authentication import BaseAuthentication
 
+from apps.core.api import MEMBER_AUTHENTICATION
 from apps.keys.models import ApiKey
 from apps.keys.selectors import api_key_resolve, ingest_token_resolve
 from apps.keys.services import INGEST_TOKEN_PREFIX, SECRET_PREFIXES, InvalidToken
-from config.api import MEMBER_AUTHENTICATION
 
 
 def _bearer(request) -> str | None:

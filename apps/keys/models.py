@@ -1,6 +1,6 @@
 from django.db import models
 
-from apps.accounts.models import tenant_manager
+from apps.core.tenancy import tenant_managers
 from apps.properties.models import Property
 
 
@@ -23,7 +23,7 @@ class ApiKey(models.Model):
         null=True, blank=True, help_text="The key stops working at this time (set by rotation, or by hand)."
     )
 
-    objects = tenant_manager("property__organization")
+    unscoped, objects = tenant_managers("property__organization")
 
     class Meta:
         verbose_name = "API key"

@@ -1,7 +1,7 @@
 from rest_framework.permissions import BasePermission
 
+from apps.core.api import IsMember
 from apps.keys.selectors import ResolvedKey
-from config.api import IsMember
 
 
 class HasApiKey(BasePermission):

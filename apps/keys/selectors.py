@@ -1,14 +1,13 @@
 import hmac
+import threading
 import time
 from dataclasses import dataclass, replace
 
+from cachetools import TTLCache, cached
 from django.core import signing
-from django.core.exceptions import PermissionDenied
 from django.db.models import Q, QuerySet
-from django.http import Http404
 from django.utils import timezone
 
-from apps.accounts.models import Role, User
 from apps.keys.models import ApiKey
 from apps.keys.services import (
     INGEST_TOKEN_KIND,
@@ -19,7 +18,6 @@ from apps.keys.services import (
     api_key_hash,
 )
 from apps.properties.models import Property
-from config.caching import ShortLivedCache
 
 # Key lookups are cached per process for this long; it bounds how long a revoked key still works.
 CACHE_SECONDS = 1.0
@@ -38,17 +36,14 @@ class ResolvedKey:
     organization_id: int
 
 
-_cache = ShortLivedCache(seconds=CACHE_SECONDS)
+_cache: TTLCache = TTLCache(maxsize=10_000, ttl=CACHE_SECONDS)
 
 
+@cached(_cache, key=lambda cache_key, **lookup: cache_key, lock=threading.Lock())
 def _active_key(cache_key: str, *, kind: str, **lookup) -> tuple[ResolvedKey, str] | None:
     """The active key of `kind` matching `lookup`, with its stored hash; cached per process."""
-    return _cache.get_or_compute(cache_key, lambda: _active_key_fetch(kind=kind, **lookup))
-
-
-def _active_key_fetch(*, kind: str, **lookup) -> tuple[ResolvedKey, str] | None:
     row = (
-        ApiKey.objects.filter(kind=kind, revoked_at__isnull=True, **lookup)
+        ApiKey.unscoped.filter(kind=kind, revoked_at__isnull=True, **lookup)
         .filter(Q(expires_at__isnull=True) | Q(expires_at__gt=timezone.now()))
         .values_list(
             "id",
@@ -110,31 +105,6 @@ def ingest_token_resolve(token: str) -> ResolvedKey:
     if found is None or found[0].property_public_id != property_public_id:
         raise InvalidToken("The ingest token was revoked with the key that minted it.")
     return replace(found[0], kind=INGEST_TOKEN_KIND)
-
-
-def property_access_by_key(*, key: ResolvedKey, public_id: str) -> Property:
-    """Return the property `public_id` if `key` belongs to it; otherwise 404, exists or not."""
-    # As bytes: hmac.compare_digest refuses str with non-ASCII characters, which a path may carry.
-    if not hmac.compare_digest(key.property_public_id.encode(), public_id.encode()):
-        raise Http404
-    prop = Property.objects.filter(pk=key.property_id).first()
-    if prop is None:
-        raise Http404
-    return prop
-
-
-def property_access(*, actor: User | ResolvedKey, public_id: str, role: str = Role.VIEWER) -> Property:
-    """The one door to a property for a request: a member (by role) or one of its own keys.
-
-    Another organisation's property is a 404 exactly like a missing one. A key acts for its own
-    property with a viewer's rights; a member whose role is below `role` gets a 403.
-    """
-    if isinstance(actor, ResolvedKey):
-        prop = property_access_by_key(key=actor, public_id=public_id)
-        if role != Role.VIEWER:
-            raise PermissionDenied("An API key cannot do this; use a member's credentials.")
-        return prop
-    return Property.objects.access(actor, role=role, public_id=public_id)
 
 
 def api_keys_of_property(*, property: Property) -> QuerySet[ApiKey]:

@@ -7,10 +7,10 @@ from django.core import signing
 from django.db import transaction
 from django.utils import timezone
 
+from apps.core.api import ApplicationError
 from apps.keys.models import ApiKey
 from apps.properties.models import Property
 from apps.properties.services import property_create
-from config.api import ApplicationError
 
 SECRET_PREFIXES = {ApiKey.Kind.WRITE: "wk_", ApiKey.Kind.READ: "rk_"}
 INGEST_TOKEN_PREFIX = "it_"
@@ -72,7 +72,7 @@ def api_key_rotate(*, api_key: ApiKey) -> tuple[ApiKey, str]:
     """Replace a key: return a new key of the same kind and name with its secret, and let the old one
     work only for the rotation grace period (CLICKMETER_KEY_ROTATION_GRACE_HOURS, 24 by default).
     `api_key` itself shows the old key's new expiry afterwards."""
-    locked = ApiKey.objects.select_for_update().get(pk=api_key.pk)
+    locked = ApiKey.unscoped.select_for_update().get(pk=api_key.pk)
     now = timezone.now()
     if not locked.is_active(now):
         raise ApplicationError("key_inactive", "A revoked or expired key cannot be rotated.", status_code=409)
@@ -103,7 +103,7 @@ def property_create_with_keys(*, organization, **fields) -> tuple[Property, dict
 
 def api_key_revoke(*, api_key: ApiKey) -> None:
     """Revoke a key; it is refused by every process within a second (the lookup cache's lifetime)."""
-    ApiKey.objects.filter(pk=api_key.pk, revoked_at__isnull=True).update(revoked_at=timezone.now())
+    ApiKey.unscoped.filter(pk=api_key.pk, revoked_at__isnull=True).update(revoked_at=timezone.now())
 
 
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
@@ -119,7 +119,7 @@ def api_keys_touch(*, key_ids: set[int], used_at: datetime) -> None:
     due = {key_id for key_id in key_ids if used_at - _last_touched.get(key_id, EPOCH) >= LAST_USED_RESOLUTION}
     if not due:
         return
-    ApiKey.objects.filter(pk__in=due).exclude(last_used_at__gt=used_at - LAST_USED_RESOLUTION).update(
+    ApiKey.unscoped.filter(pk__in=due).exclude(last_used_at__gt=used_at - LAST_USED_RESOLUTION).update(
         last_used_at=used_at
     )
     _last_touched.update(dict.fromkeys(due, used_at))

@@ -3,7 +3,8 @@ import zoneinfo
 from django.core.exceptions import ValidationError
 from django.db import models
 
-from apps.accounts.models import Organization, public_id_new, tenant_manager
+from apps.accounts.models import Organization, public_id_new
+from apps.core.tenancy import tenant_managers
 
 
 def property_public_id_new() -> str:
@@ -34,7 +35,7 @@ class Property(models.Model):
     )
     created_at = models.DateTimeField(auto_now_add=True)
 
-    objects = tenant_manager("organization")
+    unscoped, objects = tenant_managers("organization", property_path="pk")
 
     class Meta:
         verbose_name_plural = "properties"
@@ -60,7 +61,7 @@ class PropertyDomain(models.Model):
     hostname = models.CharField(max_length=253, unique=True)
     position = models.PositiveSmallIntegerField(help_text="0 for the primary domain.")
 
-    objects = tenant_manager("property__organization")
+    unscoped, objects = tenant_managers("property__organization")
 
     class Meta:
         ordering = ["position"]

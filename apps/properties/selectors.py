@@ -1,10 +1,12 @@
+import threading
 from collections.abc import Iterable
 
+from cachetools import TTLCache, cached
 from django.db.models import QuerySet
 
-from apps.accounts.models import Organization, Role
+from apps.accounts.models import Organization
+from apps.core.tenancy import Role
 from apps.properties.models import Property
-from config.caching import ShortLivedCache
 
 
 def origin_allowed(*, allowed_origins: tuple[str, ...] | list[str], origin: str) -> bool:
@@ -23,19 +25,13 @@ def origin_allowed(*, allowed_origins: tuple[str, ...] | list[str], origin: str)
     return False
 
 
-_origins_cache = ShortLivedCache(seconds=1.0)
-
-
+@cached(TTLCache(maxsize=10_000, ttl=1.0), lock=threading.Lock())
 def property_allowed_origins(*, public_id: str) -> tuple[str, ...] | None:
     """A property's allowed origins by public id (None if there is no such property); cached 1 s."""
     if len(public_id) > Property._meta.get_field("public_id").max_length:
         return None
-
-    def fetch():
-        row = Property.objects.filter(public_id=public_id).values_list("allowed_origins", flat=True).first()
-        return None if row is None else tuple(row)
-
-    return _origins_cache.get_or_compute(public_id, fetch)
+    row = Property.unscoped.filter(public_id=public_id).values_list("allowed_origins", flat=True).first()
+    return None if row is None else tuple(row)
 
 
 def properties_of_user(
@@ -47,3 +43,13 @@ def properties_of_user(
     if organizations is not None:
         properties = properties.filter(organization__in=organizations)
     return properties.select_related("organization").prefetch_related("domain_rows").order_by("name", "pk")
+
+
+def property_access(*, actor, public_id: str, role: str = Role.VIEWER) -> Property:
+    """The one door to a property for a request, whoever acts: a member (by role), or a property-bound
+    actor — an API key, a shared link — for its own property, to view only.
+
+    Another organisation's property is a 404 exactly like a missing one; a member whose role is below
+    `role` gets a 403, as does a key or link asked to do more than view.
+    """
+    return Property.objects.access(actor, role=role, public_id=public_id)

@@ -104,7 +104,7 @@ def property_domains_check(*, domains: Iterable[str], property: Property | None 
     tracker that sends only its site's domain (Plausible's) must reach exactly one property.
     """
     hostnames = _domains_normalized(domains)
-    others = PropertyDomain.objects.filter(hostname__in=hostnames)
+    others = PropertyDomain.unscoped.filter(hostname__in=hostnames)
     if property is not None:
         others = others.exclude(property=property)
     taken = set(others.values_list("hostname", flat=True))
@@ -125,8 +125,8 @@ def _domains_set(prop: Property, hostnames: list[str]) -> None:
     """Make `hostnames` (checked by property_domains_check) the property's domains, the first the primary."""
     try:
         with transaction.atomic():
-            PropertyDomain.objects.filter(property=prop).delete()
-            PropertyDomain.objects.bulk_create(
+            PropertyDomain.unscoped.filter(property=prop).delete()
+            PropertyDomain.unscoped.bulk_create(
                 PropertyDomain(property=prop, hostname=hostname, position=position)
                 for position, hostname in enumerate(hostnames)
             )

@@ -2,9 +2,9 @@ from django import forms
 from django.contrib import admin, messages
 from django.urls import reverse
 
+from apps.core.admin import CreateOnlyTenantAdmin
 from apps.reports.models import SharedLink
 from apps.reports.services import shared_link_create, shared_link_revoke
-from config.admin import CreateOnlyTenantAdmin
 
 
 class SharedLinkForm(forms.ModelForm):

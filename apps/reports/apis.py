@@ -7,12 +7,15 @@ from rest_framework import serializers
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from apps.core.api import ApplicationError, query_params_single
+from apps.core.openapi import error_responses
+from apps.core.throttle import ReportRateThrottle
 from apps.keys.authentication import REPORT_AUTHENTICATION
 from apps.keys.permissions import IsMemberOrHasApiKey, request_actor
-from apps.keys.selectors import ResolvedKey, property_access
+from apps.keys.selectors import ResolvedKey
 from apps.keys.services import api_keys_touch
-from apps.keys.throttling import ReportRateThrottle
 from apps.properties.models import Property
+from apps.properties.selectors import property_access
 from apps.reports.periods import DAY_PATTERN, FIRST_DAY, LAST_DAY, MAX_DAYS, day_parse
 from apps.reports.selectors import (
     EVENT_DIMENSIONS,
@@ -28,8 +31,6 @@ from apps.reports.selectors import (
     report_overview,
     report_pages,
 )
-from config.api import ApplicationError, query_params_single
-from config.openapi import error_responses
 
 DEFAULT_DAYS = 7
 DEFAULT_LIMIT = 50

@@ -1,7 +1,8 @@
 from django.contrib.auth.hashers import check_password
 from django.db import models
 
-from apps.accounts.models import User, tenant_manager
+from apps.accounts.models import User
+from apps.core.tenancy import tenant_managers
 from apps.properties.models import Property
 
 
@@ -98,7 +99,7 @@ class SharedLink(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
     revoked_at = models.DateTimeField(null=True, blank=True, editable=False)
 
-    objects = tenant_manager("property__organization")
+    unscoped, objects = tenant_managers("property__organization")
 
     def __str__(self):
         return f"{self.name} ({self.prefix}…)"

@@ -28,7 +28,7 @@ def shared_link_resolve(token: str) -> SharedLink | None:
     if not token.startswith(SHARED_LINK_PREFIX) or len(token) > MAX_TOKEN_LENGTH:
         return None
     return (
-        SharedLink.objects.select_related("property")
+        SharedLink.unscoped.select_related("property")
         .filter(token_hash=api_key_hash(token), revoked_at__isnull=True)
         .first()
     )

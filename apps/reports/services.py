@@ -3,18 +3,18 @@ from datetime import date, timedelta
 
 from django.conf import settings
 from django.contrib.auth.hashers import make_password
-from django.core.cache import caches
 from django.db import connection, transaction
 from django.db.models import Q
 from django.utils import timezone
 
 from apps.accounts.models import User
+from apps.core.api import ApplicationError
+from apps.core.throttle import budget_restore, budget_spend, budget_spent
 from apps.ingestion.models import DirtyDay, Event
 from apps.keys.services import VISIBLE_CHARS, api_key_hash
 from apps.properties.models import Property
 from apps.reports.models import EventRollup, RollupGeneration, SessionRollup, SharedLink
 from apps.reports.selectors import EVENT_ROW_COLUMNS, SESSION_ROW_COLUMNS, raw_event_rows_sql, raw_session_rows_sql
-from config.api import ApplicationError
 
 
 def rollup_refresh_day(*, property_id: int, day: date) -> bool:
@@ -85,7 +85,7 @@ def retention_enforce(*, today: date | None = None) -> int:
     """
     today = today or timezone.now().date()
     deleted = 0
-    for prop in Property.objects.only("pk", "retention_days"):
+    for prop in Property.unscoped.only("pk", "retention_days"):
         cutoff = today - timedelta(days=prop.retention_days)
         with transaction.atomic():
             events = Event.objects.filter(property=prop, day__lt=cutoff).delete()[0]
@@ -123,29 +123,31 @@ def shared_link_create(
 
 def shared_link_revoke(*, shared_link: SharedLink) -> None:
     """Revoke a shared link: it answers 404 from the next request on, password or not."""
-    SharedLink.objects.filter(pk=shared_link.pk, revoked_at__isnull=True).update(revoked_at=timezone.now())
+    SharedLink.unscoped.filter(pk=shared_link.pk, revoked_at__isnull=True).update(revoked_at=timezone.now())
 
 
 def shared_link_unlock(*, shared_link: SharedLink, password: str, client: str) -> bool:
     """Check a visitor's password for a protected link; return whether it matches.
 
-    Failures are counted per link and `client` (a keyed hash of the address) like failed sign-ins:
-    after CLICKMETER_LOGIN_FAILURE_LIMIT of them the client is refused for the cool-off period
-    (ApplicationError `locked_out`, 429), right password or not.
+    Wrong passwords are a budget per link and `client` (a keyed hash of the address), like failed
+    sign-ins: after CLICKMETER_LOGIN_FAILURE_LIMIT of them the client is refused for the cool-off
+    period (ApplicationError `locked_out`, 429), right password or not.
     """
-    failures = caches[settings.AXES_CACHE]
-    key = f"shared-link-failures:{shared_link.pk}:{client}"
-    cooloff = int(settings.AXES_COOLOFF_TIME.total_seconds())
-    if failures.get(key, 0) >= settings.AXES_FAILURE_LIMIT:
+    budget = {
+        "key": f"budget:shared-link-password:{shared_link.pk}:{client}",
+        "limit": settings.AXES_FAILURE_LIMIT,
+        "seconds": int(settings.AXES_COOLOFF_TIME.total_seconds()),
+    }
+    wait = budget_spent(**budget)
+    if wait is not None:
         raise ApplicationError(
             "locked_out",
-            f"Too many wrong passwords for this link from this address; try again in {cooloff // 60} minutes.",
+            f"Too many wrong passwords for this link from this address; try again in {-(-wait // 60)} minutes.",
             status_code=429,
-            retry_after=cooloff,
+            retry_after=wait,
         )
     if shared_link.password_matches(password):
-        failures.delete(key)
+        budget_restore(budget["key"], seconds=budget["seconds"])
         return True
-    failures.add(key, 0, timeout=cooloff)
-    failures.incr(key)
+    budget_spend(**budget)
     return False

@@ -28,13 +28,17 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods, require_POST, require_safe
 from django.views.defaults import page_not_found
 
-from apps.accounts.models import ROLE_RANK, Role
 from apps.accounts.selectors import organization_access, organizations_of_user
+from apps.core.admin import admin_access_allowed
+from apps.core.api import ApplicationError
+from apps.core.http import client_address
+from apps.core.tenancy import Role, role_allows
+from apps.core.throttle import address_budget
 from apps.keys.models import ApiKey
-from apps.keys.selectors import api_key_access, api_keys_of_property, property_access
+from apps.keys.selectors import api_key_access, api_keys_of_property
 from apps.keys.services import api_key_create, api_key_revoke, api_key_rotate, property_create_with_keys
 from apps.properties.models import Property
-from apps.properties.selectors import properties_of_user
+from apps.properties.selectors import properties_of_user, property_access
 from apps.properties.services import property_update
 from apps.reports.dashboard import (
     BOX_OF_PANEL,
@@ -82,10 +86,6 @@ from apps.reports.periods import (
 )
 from apps.reports.selectors import property_has_events, realtime_report, realtime_visitors
 from apps.reports.services import shared_link_create, shared_link_revoke, shared_link_unlock
-from config.admin import admin_access_allowed
-from config.api import ApplicationError
-from config.lockout import client_address
-from config.throttle import address_budget
 
 # Where a shared page remembers, for this browser, the protected links whose password it was given.
 SHARED_LINKS_UNLOCKED = "shared_links_unlocked"
@@ -138,7 +138,7 @@ def property_list(request):
 
 
 def _role_at_least(user, role: str | None, needed: str) -> bool:
-    return user.is_superuser or ROLE_RANK.get(role, -1) >= ROLE_RANK[needed]
+    return user.is_superuser or role_allows(role, needed)
 
 
 # --- A new property, and the wait for its first event ---------------------------------------------

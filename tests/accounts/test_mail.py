@@ -59,7 +59,7 @@ def test_an_invitation_is_stored_and_answered_201_while_the_mail_server_is_down(
         response = invite(tenant_a)
     assert response.status_code == 201, response.content
     assert response.json()["mail_status"] == MailStatus.PENDING  # queued when the answer was made
-    invitation = Invitation.objects.get(email="ana@example.net")
+    invitation = Invitation.unscoped.get(email="ana@example.net")
     assert (invitation.mail_status, invitation.mail_attempts, invitation.mail_sent_at) == (MailStatus.FAILED, 1, None)
     assert invitation.mail_attempted_at is not None
     [entry] = listed(tenant_a)
@@ -71,7 +71,7 @@ def test_the_owner_sends_a_failed_invitation_again_once_mail_works(
 ):
     with django_capture_on_commit_callbacks(execute=True):
         invite(tenant_a)
-    invitation = Invitation.objects.get()
+    invitation = Invitation.unscoped.get()
     mail_server_down.EMAIL_BACKEND = LOCMEM
     owner = Client(HTTP_AUTHORIZATION=f"Bearer {jwt_for(tenant_a.owner)}")
     resend = f"/v1/organizations/{tenant_a.organization.public_id}/invitations/{invitation.pk}/resend"
@@ -90,8 +90,8 @@ def test_the_owner_sends_a_failed_invitation_again_once_mail_works(
 def test_an_invitation_no_longer_open_is_not_sent_again(tenant_a, django_capture_on_commit_callbacks):
     with django_capture_on_commit_callbacks(execute=True):
         invite(tenant_a)
-    invitation = Invitation.objects.get()
-    Invitation.objects.filter(pk=invitation.pk).update(expires_at="2001-01-01T00:00:00Z")
+    invitation = Invitation.unscoped.get()
+    Invitation.unscoped.filter(pk=invitation.pk).update(expires_at="2001-01-01T00:00:00Z")
     owner = Client(HTTP_AUTHORIZATION=f"Bearer {jwt_for(tenant_a.owner)}")
     response = owner.post(f"/v1/organizations/{tenant_a.organization.public_id}/invitations/{invitation.pk}/resend")
     assert response.status_code == 409 and response.json()["error"]["code"] == "invitation_closed"
@@ -113,7 +113,7 @@ def as_worker(task, retries: int, **kwargs):
 def test_on_a_worker_a_failed_attempt_is_retried_with_backoff_then_given_up(
     tenant_a, mail_server_down, on_a_worker, settings
 ):
-    invitation = Invitation.objects.create(
+    invitation = Invitation.unscoped.create(
         organization=tenant_a.organization, email="ana@example.net", role="viewer", expires_at="2999-01-01T00:00:00Z"
     )
     countdowns = []
@@ -140,7 +140,7 @@ def test_on_a_worker_a_failed_attempt_is_retried_with_backoff_then_given_up(
 def test_a_task_delivered_twice_sends_the_invitation_once(tenant_a, django_capture_on_commit_callbacks):
     with django_capture_on_commit_callbacks(execute=True):
         invite(tenant_a)
-    invitation = Invitation.objects.get()
+    invitation = Invitation.unscoped.get()
     assert invitation_mail_send.delay(invitation_id=invitation.pk, site_url="http://testserver/").get() == "sent"
     assert len(mail.outbox) == 1
     invitation.refresh_from_db()
@@ -157,7 +157,7 @@ def test_the_admin_invites_while_mail_is_down_shows_the_status_and_resends(
             {"organization": tenant_a.organization.pk, "email": "ana@example.net", "role": "viewer"},
         )
     assert response.status_code == 302
-    invitation = Invitation.objects.get()
+    invitation = Invitation.unscoped.get()
     assert "Failed (1 attempt)" in browser.get("/admin/accounts/invitation/").content.decode()
     mail_server_down.EMAIL_BACKEND = LOCMEM
     with django_capture_on_commit_callbacks(execute=True):

@@ -7,8 +7,9 @@ import pytest
 from django.core import mail
 from django.test import Client
 
-from apps.accounts.models import Invitation, Membership, Organization, Role
+from apps.accounts.models import Invitation, Membership, Organization
 from apps.accounts.services import InvalidInvitation, invitation_accept, invitation_resolve
+from apps.core.tenancy import Role
 from tests.conftest import jwt_for, session_client_for
 from tests.factories import MembershipFactory, UserFactory
 
@@ -31,11 +32,11 @@ def org_path(tenant, suffix=""):
 
 
 def membership_of(user, tenant) -> Membership:
-    return Membership.objects.get(user=user, organization=tenant.organization)
+    return Membership.unscoped.get(user=user, organization=tenant.organization)
 
 
 def invitation_for(tenant, email="invitee@example.net") -> Invitation:
-    return Invitation.objects.create(
+    return Invitation.unscoped.create(
         organization=tenant.organization, email=email, role=Role.VIEWER, expires_at="2999-01-01T00:00:00Z"
     )
 
@@ -77,8 +78,8 @@ def test_creating_an_organisation_makes_the_caller_its_owner(tenant_a):
     assert response.status_code == 201
     body = response.json()
     assert body["name"] == "Side project" and body["role"] == Role.OWNER and body["id"].startswith("org_")
-    created = Organization.objects.get(public_id=body["id"])
-    assert Membership.objects.get(user=tenant_a.viewer, organization=created).role == Role.OWNER
+    created = Organization.unscoped.get(public_id=body["id"])
+    assert Membership.unscoped.get(user=tenant_a.viewer, organization=created).role == Role.OWNER
     assert body in api(tenant_a.viewer, "get", "/v1/organizations").json()
     assert api(tenant_a.viewer, "get", f"/v1/organizations/{body['id']}").json() == body
 
@@ -99,7 +100,7 @@ def test_an_organisation_name_must_be_a_json_string_not_a_number_coerced_to_one(
         "field": "name",
         "message": "name must be a string.",
     }
-    assert not Organization.objects.filter(name=str(name)).exists()
+    assert not Organization.unscoped.filter(name=str(name)).exists()
 
 
 def test_a_rename_without_a_name_changes_nothing(tenant_a):
@@ -131,7 +132,7 @@ def test_only_the_owner_renames(tenant_a, role, status):
 def test_only_the_owner_deletes(tenant_a, role, status):
     response = api(tenant_a.member(role), "delete", org_path(tenant_a))
     assert response.status_code == status
-    assert Organization.objects.filter(pk=tenant_a.organization.pk).exists() == (status != 204)
+    assert Organization.unscoped.filter(pk=tenant_a.organization.pk).exists() == (status != 204)
 
 
 # --- Members ------------------------------------------------------------------------------------
@@ -157,7 +158,7 @@ def test_the_owner_invites_by_email_and_the_accepted_invitee_becomes_a_member(
         )
     assert response.status_code == 201
     body = response.json()
-    invitation = Invitation.objects.get(pk=body["id"])
+    invitation = Invitation.unscoped.get(pk=body["id"])
     mail_fields = {"mail_status", "mail_attempts", "mail_sent_at"}
     assert set(body) == {"id", "email", "role", "created_at", "expires_at"} | mail_fields
     assert body["email"] == "new@example.net" and body["role"] == Role.ADMIN
@@ -185,7 +186,7 @@ def test_only_the_owner_invites(tenant_a, role, django_capture_on_commit_callbac
     with django_capture_on_commit_callbacks(execute=True):
         response = api(tenant_a.member(role), "post", org_path(tenant_a, "/members"), {"email": "x@example.net"})
     assert_error(response, 403, "permission_denied")
-    assert not Invitation.objects.exists() and mail.outbox == []
+    assert not Invitation.unscoped.exists() and mail.outbox == []
 
 
 @pytest.mark.parametrize(
@@ -225,7 +226,7 @@ def test_a_withdrawn_invitations_link_no_longer_works(tenant_a, django_capture_o
     with django_capture_on_commit_callbacks(execute=True):
         api(tenant_a.owner, "post", org_path(tenant_a, "/members"), {"email": "late@example.net"})
     token = re.search(r"/invitations/(\S+)", mail.outbox[0].body).group(1)
-    invitation = Invitation.objects.get(email="late@example.net")
+    invitation = Invitation.unscoped.get(email="late@example.net")
     assert api(tenant_a.owner, "delete", org_path(tenant_a, f"/invitations/{invitation.pk}")).status_code == 204
     with pytest.raises(InvalidInvitation):
         invitation_accept(token=token, user=UserFactory(email="late@example.net"))
@@ -278,7 +279,7 @@ def test_the_owner_removes_members_and_anyone_may_leave(tenant_a, actor, target,
     membership = membership_of(tenant_a.member(target), tenant_a)
     response = api(tenant_a.member(actor), "delete", org_path(tenant_a, f"/members/{membership.pk}"))
     assert response.status_code == status
-    assert Membership.objects.filter(pk=membership.pk).exists() == (status != 204)
+    assert Membership.unscoped.filter(pk=membership.pk).exists() == (status != 204)
 
 
 def test_the_last_owner_can_neither_leave_nor_step_down_until_there_is_another(tenant_a):
@@ -322,9 +323,9 @@ REQUESTS = [
 
 def b_rows(tenant_b, invitation):
     return (
-        list(Organization.objects.filter(pk=tenant_b.organization.pk).values()),
-        list(Membership.objects.filter(organization=tenant_b.organization).values()),
-        list(Invitation.objects.filter(pk=invitation.pk).values()),
+        list(Organization.unscoped.filter(pk=tenant_b.organization.pk).values()),
+        list(Membership.unscoped.filter(organization=tenant_b.organization).values()),
+        list(Invitation.unscoped.filter(pk=invitation.pk).values()),
     )
 
 
@@ -354,4 +355,4 @@ def test_another_organisations_ids_answer_like_missing_ones(
         for malformed in ("not-a-number", "99999999999999999999"):
             assert answer(a_org, malformed, malformed) == answer(a_org, MISSING_NUMBER, MISSING_NUMBER)
     assert b_rows(tenant_b, b_invitation) == before
-    assert Invitation.objects.count() == 1 and mail.outbox == []
+    assert Invitation.unscoped.count() == 1 and mail.outbox == []

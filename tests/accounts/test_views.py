@@ -9,7 +9,8 @@ from django.utils import timezone
 
 import config.settings as project_settings
 from apps.accounts import services
-from apps.accounts.models import Invitation, Membership, Organization, Role, User
+from apps.accounts.models import Invitation, Membership, Organization, User
+from apps.core.tenancy import Role
 from tests.conftest import session_client_for
 from tests.factories import PASSWORD, MembershipFactory, UserFactory
 
@@ -131,7 +132,7 @@ def test_sign_up_creates_user_organisation_and_owner_membership_and_signs_in(cli
     assert response.status_code == 302
     assert response["Location"] == "/"
     user = User.objects.get(email="new@example.com")
-    membership = Membership.objects.get(user=user)
+    membership = Membership.unscoped.get(user=user)
     assert membership.role == Role.OWNER
     assert membership.organization.name == "Acme Analytics"
     assert signed_in_user(client) == user
@@ -139,11 +140,11 @@ def test_sign_up_creates_user_organisation_and_owner_membership_and_signs_in(cli
 
 
 def test_sign_up_refuses_a_taken_email_without_creating_anything(client, tenant_a):
-    organizations_before = Organization.objects.count()
+    organizations_before = Organization.unscoped.count()
     response = sign_up(client, email=tenant_a.owner.email.upper())
     assert response.status_code == 200
     assert "An account with this email already exists." in response.content.decode()
-    assert Organization.objects.count() == organizations_before
+    assert Organization.unscoped.count() == organizations_before
     assert signed_in_user(client) is None
 
 
@@ -306,7 +307,7 @@ def test_the_signed_in_invitee_accepts_with_one_button(tenant_a):
     assert f"Join {tenant_a.organization.name}</button>" in page
     response = signed_in.post(f"/invitations/{token}")
     assert response["Location"] == "/"
-    assert Membership.objects.get(user=invitee, organization=tenant_a.organization).role == Role.VIEWER
+    assert Membership.unscoped.get(user=invitee, organization=tenant_a.organization).role == Role.VIEWER
     home = signed_in.get("/").content.decode()
     assert f"You are now a member of {tenant_a.organization.name}." in home
     assert tenant_a.property.public_id in home
@@ -319,8 +320,8 @@ def test_someone_else_signed_in_is_told_to_sign_out_and_cannot_accept(tenant_a, 
     assert page.status_code == 200
     assert f"You are signed in as <strong>{tenant_b.owner.email}</strong>" in page.content.decode()
     assert signed_in.post(f"/invitations/{token}").status_code == 403
-    assert not Membership.objects.filter(user=tenant_b.owner, organization=tenant_a.organization).exists()
-    assert Invitation.objects.get().accepted_at is None
+    assert not Membership.unscoped.filter(user=tenant_b.owner, organization=tenant_a.organization).exists()
+    assert Invitation.unscoped.get().accepted_at is None
     signed_out = signed_in.post("/logout", {"next": f"/invitations/{token}"})
     assert signed_out["Location"] == f"/invitations/{token}"
     assert signed_in_user(signed_in) is None
@@ -328,7 +329,7 @@ def test_someone_else_signed_in_is_told_to_sign_out_and_cannot_accept(tenant_a, 
 
 def test_an_anonymous_invitee_creates_an_account_that_joins_without_an_organisation_of_its_own(client, tenant_a):
     invitation, token = invite(tenant_a, role=Role.ADMIN)
-    organizations_before = Organization.objects.count()
+    organizations_before = Organization.unscoped.count()
     response = client.post(
         f"/invitations/{token}",
         {"email": "attacker@example.com", "password": NEW_PASSWORD, "password_confirm": NEW_PASSWORD},
@@ -337,7 +338,7 @@ def test_an_anonymous_invitee_creates_an_account_that_joins_without_an_organisat
     user = User.objects.get(email="invitee@example.com")
     assert not User.objects.filter(email="attacker@example.com").exists()
     assert [(m.organization, m.role) for m in user.memberships.all()] == [(tenant_a.organization, Role.ADMIN)]
-    assert Organization.objects.count() == organizations_before
+    assert Organization.unscoped.count() == organizations_before
     assert signed_in_user(client) == user
     invitation.refresh_from_db()
     assert invitation.accepted_by == user
@@ -379,7 +380,7 @@ def test_a_used_invitation_link_is_a_404(tenant_a):
 
 def test_an_expired_invitation_link_is_a_404(client, tenant_a):
     invitation, token = invite(tenant_a)
-    Invitation.objects.filter(pk=invitation.pk).update(expires_at=timezone.now())
+    Invitation.unscoped.filter(pk=invitation.pk).update(expires_at=timezone.now())
     assert_invalid_invitation_page(client.get(f"/invitations/{token}"), "This invitation has expired")
     response = client.post(f"/invitations/{token}", {"password": NEW_PASSWORD, "password_confirm": NEW_PASSWORD})
     assert_invalid_invitation_page(response, "This invitation has expired")
@@ -401,7 +402,7 @@ def test_a_withdrawn_invitation_link_is_a_404(tenant_a):
     signed_in = session_client_for(invitee)
     assert_invalid_invitation_page(signed_in.get(f"/invitations/{token}"), "This invitation was withdrawn.")
     assert_invalid_invitation_page(signed_in.post(f"/invitations/{token}"), "This invitation was withdrawn.")
-    assert not Membership.objects.filter(user=invitee).exists()
+    assert not Membership.unscoped.filter(user=invitee).exists()
 
 
 # --- Home --------------------------------------------------------------------------------------

@@ -7,7 +7,7 @@ import redis
 
 from apps.ingestion import buffer
 from apps.ingestion.models import Event
-from apps.ingestion.services import AcceptedBatch, ingest_buffer_drain
+from apps.ingestion.storage import AcceptedBatch, ingest_buffer_drain
 from tests.factories import validated_event
 
 pytestmark = pytest.mark.django_db
@@ -57,7 +57,7 @@ def test_drain_stores_every_entry_then_acknowledges_and_deletes_it(tenant_a):
     for b in batches:
         append(b.encode())
     assert buffer.buffer_depth() == 5
-    assert ingest_buffer_drain() == 5
+    assert ingest_buffer_drain().stored == 5
     assert Event.objects.count() == 15
     assert buffer.buffer_depth() == 0
     assert buffer.redis_client().xpending(buffer.stream_name(), buffer.GROUP)["pending"] == 0

@@ -6,7 +6,7 @@ import pytest
 
 from apps.ingestion import buffer
 from apps.ingestion.models import Event
-from apps.ingestion.services import ingest_buffer_drain
+from apps.ingestion.storage import ingest_buffer_drain
 from config.celery import app
 
 pytestmark = pytest.mark.django_db

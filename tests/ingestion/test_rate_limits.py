@@ -107,10 +107,8 @@ def test_an_exhausted_ingest_budget_leaves_reports_alone(client, counted_in):
     assert overview(client, tenant).status_code == 200
 
 
-def test_an_exhausted_reporting_budget_is_429_and_leaves_ingest_alone(client, monkeypatch):
-    from apps.keys.throttling import ReportRateThrottle
-
-    monkeypatch.setattr(ReportRateThrottle, "THROTTLE_RATES", {"reports": "2/min"})
+def test_an_exhausted_reporting_budget_is_429_and_leaves_ingest_alone(client, settings):
+    settings.CLICKMETER_REPORT_RATE = "2/min"
     tenant = tenant_create(ingest_limit_per_key=10, ingest_limit_per_address=0)
     responses = [overview(client, tenant) for _ in range(3)]
     assert [r.status_code for r in responses] == [200, 200, 429]

@@ -25,7 +25,7 @@ def test_adding_a_key_shows_its_secret_once_and_stores_only_the_hash(admin_clien
     assert response.status_code == 200
     shown = [str(message) for message in response.context["messages"]]
     secret = re.search(r"wk_[A-Za-z0-9_-]{32}", " ".join(shown)).group(0)
-    created = ApiKey.objects.get(name="site")
+    created = ApiKey.unscoped.get(name="site")
     assert created.key_hash == api_key_hash(secret)
     assert created.prefix == secret[:11]
     assert secret not in response.cookies.output()
@@ -35,7 +35,7 @@ def test_adding_a_key_shows_its_secret_once_and_stores_only_the_hash(admin_clien
 
 
 def test_revoke_action_revokes_and_the_key_stops_working(admin_client, client, tenant_a):
-    write_key = ApiKey.objects.get(property=tenant_a.property, kind="write")
+    write_key = ApiKey.unscoped.get(property=tenant_a.property, kind="write")
     response = admin_client.post(
         "/admin/keys/apikey/", {"action": "revoke_selected", "_selected_action": [write_key.pk]}, follow=True
     )
@@ -62,7 +62,7 @@ def test_changing_the_timezone_in_admin_re_days_the_events(admin_client, tenant_
     from datetime import UTC, date, datetime
 
     from apps.ingestion.models import Event
-    from apps.ingestion.services import AcceptedBatch, events_store
+    from apps.ingestion.storage import AcceptedBatch, events_store
     from tests.factories import validated_event
 
     prop = tenant_a.property

@@ -7,7 +7,7 @@ import pytest
 from django.test import Client
 from django.utils import timezone
 
-from apps.accounts.models import Role
+from apps.core.tenancy import Role
 from apps.keys import selectors as key_selectors
 from apps.keys.models import ApiKey
 from tests.conftest import member_call
@@ -69,7 +69,7 @@ def test_each_endpoint_is_for_admins_and_owners_only(tenant_a, endpoint, role, v
     else:
         assert response.status_code == 403, response.content
         assert response.json()["error"]["code"] == "permission_denied"
-        assert ApiKey.objects.filter(property=tenant_a.property, revoked_at=None, expires_at=None).count() == 2
+        assert ApiKey.unscoped.filter(property=tenant_a.property, revoked_at=None, expires_at=None).count() == 2
 
 
 @pytest.mark.parametrize("endpoint", ENDPOINTS)
@@ -79,7 +79,7 @@ def test_keys_and_anonymous_callers_manage_no_keys(tenant_a, endpoint, credentia
     headers = {} if credential == "anonymous" else {"HTTP_AUTHORIZATION": f"Bearer {getattr(tenant_a, credential)}"}
     response = member_call(method, path(tenant_a), body=body, **headers)
     assert response.status_code == 401, response.content
-    assert ApiKey.objects.filter(property=tenant_a.property, revoked_at=None, expires_at=None).count() == 2
+    assert ApiKey.unscoped.filter(property=tenant_a.property, revoked_at=None, expires_at=None).count() == 2
 
 
 @pytest.mark.parametrize("endpoint", ENDPOINTS)
@@ -91,7 +91,7 @@ def test_another_organisations_property_is_the_same_404_as_a_missing_one(tenant_
     missing = member_call(method, missing_path, user=tenant_a.owner, body=body)
     assert theirs.status_code == missing.status_code == 404
     assert theirs.json() == missing.json()
-    assert ApiKey.objects.filter(property=tenant_b.property, revoked_at=None, expires_at=None).count() == 2
+    assert ApiKey.unscoped.filter(property=tenant_b.property, revoked_at=None, expires_at=None).count() == 2
 
 
 @pytest.mark.parametrize("action", ["retrieve", "revoke", "rotate"])
@@ -131,7 +131,7 @@ def test_create_returns_the_secret_once_and_the_key_works(tenant_a):
     assert set(created) == KEY_FIELDS | {"secret"}
     assert (created["kind"], created["name"], created["status"]) == ("write", "mobile app", "active")
     assert created["secret"].startswith("wk_") and created["secret"].startswith(created["prefix"])
-    assert ApiKey.objects.get(pk=created["id"]).expires_at == expires_at
+    assert ApiKey.unscoped.get(pk=created["id"]).expires_at == expires_at
     assert ingest(created["secret"], tenant_a).status_code == 202
 
     retrieved = member_call("get", keys_path(tenant_a.property.public_id, created["id"]), user=tenant_a.admin).json()
@@ -189,14 +189,14 @@ def test_rotate_gives_a_new_key_and_lets_the_old_one_work_until_it_expires(tenan
     assert body["id"] != old.pk and body["secret"].startswith("wk_")
     previous = body["previous"]
     assert previous["id"] == old.pk and previous["status"] == "active"
-    old_expiry = ApiKey.objects.get(pk=old.pk).expires_at
+    old_expiry = ApiKey.unscoped.get(pk=old.pk).expires_at
     assert previous["expires_at"] == old_expiry.isoformat().replace("+00:00", "Z")
     assert abs(old_expiry - (timezone.now() + timedelta(hours=24))) < timedelta(minutes=1)
 
     assert ingest(tenant_a.write_key, tenant_a).status_code == 202  # the old key, within its grace
     assert ingest(body["secret"], tenant_a).status_code == 202
 
-    ApiKey.objects.filter(pk=old.pk).update(expires_at=timezone.now() - timedelta(seconds=1))
+    ApiKey.unscoped.filter(pk=old.pk).update(expires_at=timezone.now() - timedelta(seconds=1))
     assert ingest(tenant_a.write_key, tenant_a).status_code == 401
     assert ingest(body["secret"], tenant_a).status_code == 202
     shown = member_call("get", keys_path(tenant_a.property.public_id, old.pk), user=tenant_a.admin).json()

@@ -30,12 +30,12 @@ def test_create_property_prints_working_keys_as_json(client):
     )
     created = json.loads(out.getvalue())
     assert set(created) == {"property_id", "write_key", "read_key"}
-    prop = Property.objects.get(public_id=created["property_id"])
+    prop = Property.unscoped.get(public_id=created["property_id"])
     assert prop.organization.name == "Acme"
     assert prop.timezone == "Europe/Paris"
     assert prop.allowed_origins == ["http://localhost:3000", "https://shop.example.com"]
     assert created["write_key"].startswith("wk_") and created["read_key"].startswith("rk_")
-    stored = ApiKey.objects.filter(property=prop)
+    stored = ApiKey.unscoped.filter(property=prop)
     assert {k.key_hash for k in stored} == {api_key_hash(created["write_key"]), api_key_hash(created["read_key"])}
     assert not any(created["write_key"] in (k.prefix, k.key_hash) for k in stored), "secrets are not stored"
     report = client.get(f"/v1/properties/{prop.public_id}/overview", HTTP_AUTHORIZATION=f"Bearer {created['read_key']}")
@@ -45,7 +45,7 @@ def test_create_property_prints_working_keys_as_json(client):
 def test_second_property_of_an_organisation_reuses_it():
     call_command("create_property", "--org", "Acme", "--name", "One", "--json", stdout=StringIO())
     call_command("create_property", "--org", "Acme", "--name", "Two", "--json", stdout=StringIO())
-    assert Property.objects.filter(organization__name="Acme").count() == 2
+    assert Property.unscoped.filter(organization__name="Acme").count() == 2
 
 
 @pytest.mark.parametrize(
@@ -54,7 +54,7 @@ def test_second_property_of_an_organisation_reuses_it():
 def test_invalid_timezone_or_origin_is_a_clear_error_and_creates_nothing(option, value):
     with pytest.raises(CommandError):
         call_command("create_property", "--org", "Acme", "--name", "Bad", option, value, "--json", stdout=StringIO())
-    assert not Property.objects.exists()
+    assert not Property.unscoped.exists()
 
 
 def test_domains_are_stored_primary_first_and_give_the_default_origins():
@@ -63,7 +63,7 @@ def test_domains_are_stored_primary_first_and_give_the_default_origins():
         "create_property", "--org", "Acme", "--name", "Shop", "--domain", "Shop.Example.com", "--domain", "example.com",
         "--json", stdout=out,
     )  # fmt: skip
-    prop = Property.objects.get(public_id=json.loads(out.getvalue())["property_id"])
+    prop = Property.unscoped.get(public_id=json.loads(out.getvalue())["property_id"])
     assert prop.domains == ["shop.example.com", "example.com"]
     assert prop.allowed_origins == ["https://example.com", "https://shop.example.com"]
 
@@ -72,4 +72,4 @@ def test_a_domain_of_another_property_is_a_clear_error():
     call_command("create_property", "--org", "Acme", "--name", "One", "--domain", "example.com", stdout=StringIO())
     with pytest.raises(CommandError, match=r"example\.com is already the domain of another property"):
         call_command("create_property", "--org", "Other", "--name", "Two", "--domain", "example.com", stdout=StringIO())
-    assert Property.objects.count() == 1
+    assert Property.unscoped.count() == 1

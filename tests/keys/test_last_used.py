@@ -12,8 +12,8 @@ pytestmark = pytest.mark.django_db
 
 
 def test_ingest_and_reports_record_last_use_and_repeat_requests_write_nothing(client, tenant_a):
-    write_key = ApiKey.objects.get(property=tenant_a.property, kind="write")
-    read_key = ApiKey.objects.get(property=tenant_a.property, kind="read")
+    write_key = ApiKey.unscoped.get(property=tenant_a.property, kind="write")
+    read_key = ApiKey.unscoped.get(property=tenant_a.property, kind="read")
     assert write_key.last_used_at is None and read_key.last_used_at is None
 
     envelope = {"property_id": tenant_a.property.public_id, "events": [{"type": "pageview"}]}

@@ -9,7 +9,7 @@ from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from django.utils.crypto import get_random_string
 
-from apps.accounts.models import Role
+from apps.core.tenancy import Role
 from apps.ingestion.models import Event
 from apps.keys.models import ApiKey
 from apps.properties.models import Property
@@ -80,7 +80,7 @@ def test_keys_and_anonymous_callers_manage_nothing(tenant_a, endpoint, credentia
     headers = {} if credential == "anonymous" else {"HTTP_AUTHORIZATION": f"Bearer {getattr(tenant_a, credential)}"}
     response = member_call(method, path(tenant_a), body=body and body(tenant_a), **headers)
     assert response.status_code == 401, response.content
-    assert Property.objects.filter(pk=tenant_a.property.pk, name=tenant_a.property.name).exists()
+    assert Property.unscoped.filter(pk=tenant_a.property.pk, name=tenant_a.property.name).exists()
 
 
 @pytest.mark.parametrize("method", ["get", "patch", "delete"])
@@ -90,7 +90,7 @@ def test_another_organisations_property_is_the_same_404_as_a_missing_one(tenant_
     missing = member_call(method, property_path(MISSING_PROPERTY), user=tenant_a.owner, body=body)
     assert theirs.status_code == missing.status_code == 404
     assert theirs.json() == missing.json()
-    assert Property.objects.get(pk=tenant_b.property.pk).name == tenant_b.property.name
+    assert Property.unscoped.get(pk=tenant_b.property.pk).name == tenant_b.property.name
 
 
 def test_list_shows_every_property_the_member_may_see_and_nothing_else(tenant_a, tenant_b):
@@ -163,7 +163,7 @@ def test_create_in_another_organisation_is_the_same_404_as_in_a_missing_one(tena
     )
     assert theirs.status_code == missing.status_code == 404
     assert theirs.json() == missing.json()
-    assert not Property.objects.filter(organization=tenant_b.organization, name="Docs site").exists()
+    assert not Property.unscoped.filter(organization=tenant_b.organization, name="Docs site").exists()
 
 
 @pytest.mark.parametrize(
@@ -185,7 +185,7 @@ def test_create_refuses_bad_input_naming_the_field(tenant_a, body, field):
     assert response.status_code == 400, response.content
     assert response.json()["error"]["field"] == field
     assert response.json()["error"]["code"] == "invalid_parameter"
-    assert Property.objects.filter(organization=tenant_a.organization).count() == 1
+    assert Property.unscoped.filter(organization=tenant_a.organization).count() == 1
 
 
 def test_update_changes_the_fields_sent_and_only_those(tenant_a):
@@ -201,7 +201,7 @@ def test_update_changes_the_fields_sent_and_only_those(tenant_a):
     assert response.status_code == 200, response.content
     expected = {**changes, "allowed_origins": ["http://localhost:8000", "https://*.example.org"]}
     assert {name: response.json()[name] for name in changes} == expected
-    stored = Property.objects.get(pk=tenant_a.property.pk)
+    stored = Property.unscoped.get(pk=tenant_a.property.pk)
     assert {name: getattr(stored, name) for name in changes} == expected
 
     renamed = member_call(
@@ -227,7 +227,7 @@ def test_update_refuses_bad_values_naming_the_field(tenant_a, body, field):
     response = member_call("patch", property_path(tenant_a.property.public_id), user=tenant_a.owner, body=body)
     assert response.status_code == 400, response.content
     assert response.json()["error"]["field"] == field
-    stored = Property.objects.get(pk=tenant_a.property.pk)
+    stored = Property.unscoped.get(pk=tenant_a.property.pk)
     assert (stored.allowed_origins, stored.timezone, stored.retention_days) == (["https://example.com"], "UTC", 400)
 
 
@@ -262,7 +262,7 @@ def test_a_domain_belongs_to_one_property_on_the_whole_server(tenant_a, tenant_b
             "message": "example.org is already the domain of another property.",
             "field": "domains",
         }
-    assert not Property.objects.filter(name="Copy").exists()
+    assert not Property.unscoped.filter(name="Copy").exists()
     moved = member_call(
         "patch", property_path(tenant_b.property.public_id), user=tenant_b.admin, body={"domains": ["example.org"]}
     )
@@ -313,8 +313,8 @@ def test_delete_destroys_the_property_with_its_keys_and_data(client, tenant_a, t
     assert response.status_code == 204
     assert member_call("get", property_path(tenant_a.property.public_id), user=tenant_a.owner).status_code == 404
     assert not Event.objects.filter(property_id=tenant_a.property.pk).exists()
-    assert not ApiKey.objects.filter(property_id=tenant_a.property.pk).exists()
-    assert Property.objects.filter(pk=tenant_b.property.pk).exists()
+    assert not ApiKey.unscoped.filter(property_id=tenant_a.property.pk).exists()
+    assert Property.unscoped.filter(pk=tenant_b.property.pk).exists()
 
 
 def test_session_writes_need_the_csrf_token_and_jwt_writes_do_not(tenant_a):
@@ -335,7 +335,7 @@ def test_session_writes_need_the_csrf_token_and_jwt_writes_do_not(tenant_a):
     program = Client(enforce_csrf_checks=True, HTTP_USER_AGENT=BROWSER_USER_AGENT)
     by_jwt = program.patch(path, HTTP_AUTHORIZATION=f"Bearer {jwt_for(tenant_a.admin)}", **body)
     assert by_jwt.status_code == 200
-    assert Property.objects.get(pk=tenant_a.property.pk).name == "By session"
+    assert Property.unscoped.get(pk=tenant_a.property.pk).name == "By session"
 
 
 def test_a_forged_jwt_is_refused(tenant_a):

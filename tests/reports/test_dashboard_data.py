@@ -5,7 +5,7 @@ from datetime import UTC, date, datetime, timedelta
 
 import pytest
 
-from apps.ingestion.services import AcceptedBatch, events_store
+from apps.ingestion.storage import AcceptedBatch, events_store
 from apps.reports.dashboard import CARD_METRICS, PANELS, dashboard_cards, dashboard_panel, dashboard_series
 from apps.reports.periods import Period
 from tests.factories import validated_event

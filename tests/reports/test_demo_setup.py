@@ -41,7 +41,7 @@ def demo(db, settings, tmp_path):
     started = datetime.now(UTC)
     call_command("demo_setup", stdout=open("/dev/null", "w"))  # noqa: SIM115
     credentials = json.loads((tmp_path / "demo.json").read_text())
-    return Property.objects.get(public_id=credentials["property_id"]), credentials, started
+    return Property.unscoped.get(public_id=credentials["property_id"]), credentials, started
 
 
 @pytest.mark.django_db
@@ -95,7 +95,7 @@ def test_demo_setup_again_reuses_the_demo_and_stores_nothing_twice(demo, tmp_pat
     assert {k: again[k] for k in credentials if k != "events_through"} == {
         k: credentials[k] for k in credentials if k != "events_through"
     }
-    assert Property.objects.filter(name=prop.name).count() == 1
+    assert Property.unscoped.filter(name=prop.name).count() == 1
     after = Event.objects.filter(property=prop)
     assert set(after.filter(ts__lte=rerun_at).values_list("event_id", flat=True)) == before
     assert after.count() == after.values("event_id").distinct().count()

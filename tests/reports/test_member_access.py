@@ -5,7 +5,7 @@ from urllib.parse import urlencode
 
 import pytest
 
-from apps.accounts.models import Role
+from apps.core.tenancy import Role
 from tests.conftest import member_call
 
 pytestmark = pytest.mark.django_db

@@ -6,7 +6,7 @@ from datetime import UTC, date, datetime
 
 import pytest
 
-from apps.ingestion.services import AcceptedBatch, events_store
+from apps.ingestion.storage import AcceptedBatch, events_store
 from apps.reports.selectors import MetricsQuery
 from tests.conftest import tenant_create
 from tests.factories import validated_event

@@ -6,7 +6,7 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext, override_settings
 
-from apps.ingestion.services import AcceptedBatch, events_store
+from apps.ingestion.storage import AcceptedBatch, events_store
 from apps.reports.selectors import MetricsQuery
 from apps.reports.services import retention_enforce, rollup_refresh_dirty_days
 from tests.factories import validated_event

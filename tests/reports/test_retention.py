@@ -3,7 +3,7 @@ from datetime import UTC, date, datetime, timedelta
 import pytest
 
 from apps.ingestion.models import DirtyDay, Event
-from apps.ingestion.services import AcceptedBatch, events_store
+from apps.ingestion.storage import AcceptedBatch, events_store
 from apps.reports.models import EventRollup, SessionRollup
 from apps.reports.services import retention_enforce, rollup_refresh_dirty_days
 from tests.factories import validated_event

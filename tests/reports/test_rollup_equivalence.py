@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 
 from apps.ingestion.identity import visitor_key
 from apps.ingestion.models import DirtyDay
-from apps.ingestion.services import AcceptedBatch, events_store
+from apps.ingestion.storage import AcceptedBatch, events_store
 from apps.reports.models import EventRollup, SessionRollup
 from apps.reports.selectors import DIMENSIONS, MetricsQuery
 from apps.reports.services import rollup_refresh_day, rollup_refresh_dirty_days

@@ -3,7 +3,7 @@ from datetime import UTC, date, datetime
 import pytest
 
 from apps.ingestion.models import DirtyDay, Event
-from apps.ingestion.services import AcceptedBatch, events_store
+from apps.ingestion.storage import AcceptedBatch, events_store
 from apps.properties.services import property_timezone_set
 from apps.reports.models import EventRollup, SessionRollup
 from apps.reports.selectors import report_overview

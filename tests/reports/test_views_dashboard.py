@@ -8,7 +8,7 @@ import pytest
 from django.http import QueryDict
 from django.utils import timezone
 
-from apps.ingestion.services import AcceptedBatch, events_store
+from apps.ingestion.storage import AcceptedBatch, events_store
 from apps.reports.dashboard import CARD_METRICS
 from apps.reports.filters import (
     filter_add_query,

@@ -9,7 +9,7 @@ from datetime import timedelta
 import pytest
 from django.test import Client
 
-from apps.ingestion.services import ingest_buffer_drain
+from apps.ingestion.storage import ingest_buffer_drain
 from apps.keys.models import ApiKey
 from apps.keys.selectors import api_key_resolve
 from apps.properties.models import Property
@@ -99,7 +99,7 @@ def test_anonymous_visitors_are_sent_to_sign_in(client, tenant_a):
 def test_a_viewer_can_neither_open_nor_post_the_form(tenant_a):
     assert session_client_for(tenant_a.viewer).get(new_path(tenant_a.organization.public_id)).status_code == 403
     assert create(tenant_a.viewer, tenant_a.organization).status_code == 403
-    assert not Property.objects.filter(name="shop.example").exists()
+    assert not Property.unscoped.filter(name="shop.example").exists()
 
 
 def test_another_organisation_is_a_404_like_a_missing_one_and_gets_no_property(tenant_a, tenant_b):
@@ -108,14 +108,14 @@ def test_another_organisation_is_a_404_like_a_missing_one_and_gets_no_property(t
         theirs = getattr(client, method)(new_path(tenant_b.organization.public_id), {"domain": "x.example"})
         missing = getattr(client, method)(new_path(MISSING_ORGANIZATION), {"domain": "x.example"})
         assert theirs.status_code == missing.status_code == 404
-    assert list(Property.objects.filter(organization=tenant_b.organization)) == [tenant_b.property]
+    assert list(Property.unscoped.filter(organization=tenant_b.organization)) == [tenant_b.property]
 
 
 def test_the_form_needs_the_csrf_token(tenant_a):
     client = Client(enforce_csrf_checks=True)
     client.force_login(tenant_a.admin, backend="django.contrib.auth.backends.ModelBackend")
     assert client.post(new_path(tenant_a.organization.public_id), {"domain": "shop.example"}).status_code == 403
-    assert not Property.objects.filter(name="shop.example").exists()
+    assert not Property.unscoped.filter(name="shop.example").exists()
 
 
 # --- Creating ---------------------------------------------------------------------------------
@@ -126,7 +126,7 @@ def test_a_new_property_shows_its_snippet_with_a_write_key_and_its_read_key_once
     assert response.status_code == 201
     assert "no-store" in response["Cache-Control"]
     html = assert_accessible_page(response, "Install the beacon on Shop.Example")
-    prop = Property.objects.get(organization=tenant_a.organization, name="Shop.Example")
+    prop = Property.unscoped.get(organization=tenant_a.organization, name="Shop.Example")
     assert (prop.domains, prop.allowed_origins, prop.timezone) == (
         ["shop.example"],
         ["https://shop.example"],
@@ -148,7 +148,7 @@ def test_name_and_origins_given_are_kept(tenant_a):
         name="The shop",
         allowed_origins="https://shop.example\r\nhttps://*.shop.example\r\n",
     )
-    prop = Property.objects.get(name="The shop")
+    prop = Property.unscoped.get(name="The shop")
     assert prop.allowed_origins == ["https://*.shop.example", "https://shop.example"]
 
 
@@ -168,7 +168,7 @@ def test_bad_input_is_a_form_error_that_keeps_what_was_typed_and_creates_nothing
     html = response.content.decode()
     assert re.search(rf'<ul class="errorlist" id="id_{field}_error"><li>[^<]*{re.escape(message)}', html), html
     assert "data-timezone-from-browser" not in html, "the zone the user chose stays chosen"
-    assert list(Property.objects.filter(organization=tenant_a.organization)) == [tenant_a.property]
+    assert list(Property.unscoped.filter(organization=tenant_a.organization)) == [tenant_a.property]
 
 
 def test_a_domain_another_organisation_has_is_an_error_on_the_domain(tenant_a, tenant_b):
@@ -179,7 +179,7 @@ def test_a_domain_another_organisation_has_is_an_error_on_the_domain(tenant_a, t
         r'<ul class="errorlist" id="id_domain_error"><li>shop.example is already the domain of another property.',
         response.content.decode(),
     )
-    assert list(Property.objects.filter(organization=tenant_a.organization)) == [tenant_a.property]
+    assert list(Property.unscoped.filter(organization=tenant_a.organization)) == [tenant_a.property]
 
 
 # --- Waiting for the first event --------------------------------------------------------------
@@ -187,7 +187,7 @@ def test_a_domain_another_organisation_has_is_an_error_on_the_domain(tenant_a, t
 
 def test_the_wait_turns_into_the_dashboard_when_the_first_event_is_stored(client, tenant_a, tasks_queued_not_run):
     html = create(tenant_a.admin, tenant_a.organization).content.decode()
-    prop = Property.objects.get(name="shop.example")
+    prop = Property.unscoped.get(name="shop.example")
     browser = session_client_for(tenant_a.admin)
     assert f'hx-get="{poll_path(prop.public_id)}" hx-trigger="every 3s"' in html
     assert f'<a href="{waiting_path(prop.public_id)}">Check again</a>' in html

@@ -13,7 +13,7 @@ from django.test import Client
 from django.utils import timezone
 from django.utils.text import slugify
 
-from apps.ingestion.services import AcceptedBatch, events_store
+from apps.ingestion.storage import AcceptedBatch, events_store
 from apps.reports.dashboard import BOXES, PANELS
 from apps.reports.periods import property_today
 from apps.reports.services import shared_link_create, shared_link_revoke

@@ -151,14 +151,14 @@ def test_an_admin_creates_a_write_key_for_the_snippet_shown_once(tenant_a):
     assert f'data-key="{secret}"' in html
     key = api_key_resolve(secret=secret, kind=ApiKey.Kind.WRITE)
     assert key is not None and key.property_id == tenant_a.property.pk
-    assert ApiKey.objects.get(pk=key.id).key_hash == api_key_hash(secret)
+    assert ApiKey.unscoped.get(pk=key.id).key_hash == api_key_hash(secret)
     assert secret not in client.get(settings_path(tenant_a.property)).content.decode()
 
 
 def test_a_viewer_cannot_create_a_snippet_key(tenant_a):
-    before = ApiKey.objects.count()
+    before = ApiKey.unscoped.count()
     assert session_client_for(tenant_a.viewer).post(settings_path(tenant_a.property, "snippet-key")).status_code == 403
-    assert ApiKey.objects.count() == before
+    assert ApiKey.unscoped.count() == before
 
 
 # --- Keys -----------------------------------------------------------------------------------------
@@ -168,7 +168,7 @@ def test_the_key_list_shows_prefix_kind_name_status_and_use(tenant_a):
     revoked, _ = api_key_create(property=tenant_a.property, kind=ApiKey.Kind.READ, name="old reader")
     api_key_revoke(api_key=revoked)
     expired, _ = api_key_create(property=tenant_a.property, kind=ApiKey.Kind.WRITE, name="temp")
-    ApiKey.objects.filter(pk=expired.pk).update(expires_at=timezone.now() - timedelta(minutes=1))
+    ApiKey.unscoped.filter(pk=expired.pk).update(expires_at=timezone.now() - timedelta(minutes=1))
     html = session_client_for(tenant_a.admin).get(settings_path(tenant_a.property)).content.decode()
     rows = {prefix: row for row, prefix in re.findall(r"(<tr>\s*<td><code>([\w-]+)….*?</tr>)", html, re.S)}
     assert set(rows) == set(tenant_a.property.api_keys.values_list("prefix", flat=True))
@@ -185,21 +185,21 @@ def test_an_admin_creates_a_read_key_whose_secret_is_shown_once(tenant_a):
     assert response.status_code == 200
     secret = new_secret(response.content.decode())
     assert secret.startswith("rk_")
-    stored = ApiKey.objects.get(key_hash=api_key_hash(secret))
+    stored = ApiKey.unscoped.get(key_hash=api_key_hash(secret))
     assert (stored.property, stored.kind, stored.name) == (tenant_a.property, "read", "server")
     assert secret not in client.get(settings_path(tenant_a.property)).content.decode()
 
 
 def test_an_invalid_key_kind_is_a_form_error(tenant_a):
-    before = ApiKey.objects.count()
+    before = ApiKey.unscoped.count()
     response = session_client_for(tenant_a.admin).post(settings_path(tenant_a.property, "keys"), {"key-kind": "root"})
     assert response.status_code == 400
     assert "Select a valid choice." in response.content.decode()
-    assert ApiKey.objects.count() == before
+    assert ApiKey.unscoped.count() == before
 
 
 def test_revoking_a_key_stops_it_at_once(tenant_a):
-    key = ApiKey.objects.get(key_hash=api_key_hash(tenant_a.write_key))
+    key = ApiKey.unscoped.get(key_hash=api_key_hash(tenant_a.write_key))
     response = session_client_for(tenant_a.admin).post(settings_path(tenant_a.property, f"keys/{key.pk}/revoke"))
     assert (response.status_code, response["Location"]) == (302, settings_path(tenant_a.property) + "#keys")
     key.refresh_from_db()
@@ -208,7 +208,7 @@ def test_revoking_a_key_stops_it_at_once(tenant_a):
 
 
 def test_rotating_a_key_shows_the_new_secret_and_until_when_the_old_one_works(tenant_a):
-    key = ApiKey.objects.get(key_hash=api_key_hash(tenant_a.read_key))
+    key = ApiKey.unscoped.get(key_hash=api_key_hash(tenant_a.read_key))
     before = timezone.now()
     response = session_client_for(tenant_a.admin).post(settings_path(tenant_a.property, f"keys/{key.pk}/rotate"))
     assert response.status_code == 200
@@ -222,7 +222,7 @@ def test_rotating_a_key_shows_the_new_secret_and_until_when_the_old_one_works(te
 
 
 def test_rotating_a_revoked_key_is_refused_with_a_message(tenant_a):
-    key = ApiKey.objects.get(key_hash=api_key_hash(tenant_a.read_key))
+    key = ApiKey.unscoped.get(key_hash=api_key_hash(tenant_a.read_key))
     api_key_revoke(api_key=key)
     client = session_client_for(tenant_a.admin)
     response = client.post(settings_path(tenant_a.property, f"keys/{key.pk}/rotate"), follow=True)
@@ -231,7 +231,7 @@ def test_rotating_a_revoked_key_is_refused_with_a_message(tenant_a):
 
 
 def test_a_viewer_can_neither_revoke_nor_rotate(tenant_a):
-    key = ApiKey.objects.get(key_hash=api_key_hash(tenant_a.write_key))
+    key = ApiKey.unscoped.get(key_hash=api_key_hash(tenant_a.write_key))
     client = session_client_for(tenant_a.viewer)
     for action in ("revoke", "rotate"):
         assert client.post(settings_path(tenant_a.property, f"keys/{key.pk}/{action}")).status_code == 403
@@ -250,7 +250,7 @@ def test_a_key_of_another_property_is_a_404_on_this_propertys_page(tenant_a):
 
 
 def test_key_actions_answer_only_posts(tenant_a):
-    key = ApiKey.objects.get(key_hash=api_key_hash(tenant_a.write_key))
+    key = ApiKey.unscoped.get(key_hash=api_key_hash(tenant_a.write_key))
     client = session_client_for(tenant_a.admin)
     for action in ("snippet-key", "keys", f"keys/{key.pk}/revoke", f"keys/{key.pk}/rotate"):
         assert client.get(settings_path(tenant_a.property, action)).status_code == 405
@@ -259,7 +259,7 @@ def test_key_actions_answer_only_posts(tenant_a):
 def test_key_actions_refuse_posts_without_a_csrf_token(tenant_a):
     client = Client(enforce_csrf_checks=True)
     client.force_login(tenant_a.admin, backend="django.contrib.auth.backends.ModelBackend")
-    key = ApiKey.objects.get(key_hash=api_key_hash(tenant_a.write_key))
+    key = ApiKey.unscoped.get(key_hash=api_key_hash(tenant_a.write_key))
     assert client.post(settings_path(tenant_a.property, f"keys/{key.pk}/revoke")).status_code == 403
     key.refresh_from_db()
     assert key.revoked_at is None

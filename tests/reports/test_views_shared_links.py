@@ -8,7 +8,7 @@ from django.conf import settings
 from django.contrib.auth.hashers import identify_hasher
 from django.core.exceptions import ValidationError
 
-from apps.accounts.models import TenantQuerySet
+from apps.core.tenancy import TenantQuerySet
 from apps.keys.services import api_key_hash
 from apps.reports.models import SharedLink
 from apps.reports.page_selectors import shared_link_resolve
@@ -68,7 +68,7 @@ def test_resolve_finds_active_links_only(tenant_a):
 
 
 def test_shared_links_are_reached_through_the_tenant_door(tenant_a, tenant_b):
-    assert isinstance(SharedLink.objects.all(), TenantQuerySet)
+    assert isinstance(SharedLink.unscoped.all(), TenantQuerySet)
     mine, _ = shared_link_create(property=tenant_a.property, name="Mine")
     shared_link_create(property=tenant_b.property, name="Theirs")
     assert list(SharedLink.objects.for_user(tenant_a.viewer)) == [mine]
@@ -201,7 +201,8 @@ def test_too_many_wrong_passwords_lock_the_link_for_that_address(client, protect
         assert client.post(share_path(token), {"password": "guess"}).status_code == 400
     response = client.post(share_path(token), {"password": "open sesame"})
     assert response.status_code == 429
-    assert int(response["Retry-After"]) == int(settings.AXES_COOLOFF_TIME.total_seconds())
+    # Counted in fixed windows of the cool-off period (apps/core/throttle.py): refused until this one ends.
+    assert 1 <= int(response["Retry-After"]) <= int(settings.AXES_COOLOFF_TIME.total_seconds())
     assert "Too many wrong passwords" in response.content.decode()
     elsewhere = client.__class__(REMOTE_ADDR="198.51.100.7")
     assert elsewhere.post(share_path(token), {"password": "open sesame"}).status_code == 302
@@ -224,7 +225,7 @@ def test_an_admin_creates_a_link_on_the_settings_page_shown_once(client, tenant_
     url = re.search(r'<code id="new-secret" class="secret">([^<]+)</code>', html).group(1)
     assert url.startswith("http://testserver/share/sl_")
     assert "after entering the password" in html
-    link = SharedLink.objects.get()
+    link = SharedLink.unscoped.get()
     assert (link.property, link.name, link.created_by) == (tenant_a.property, "Investors", tenant_a.admin)
     assert link.password_matches("s3cret pass")
     page = admin.get(settings_path(tenant_a.property)).content.decode()
@@ -237,7 +238,7 @@ def test_a_link_without_a_name_is_a_form_error(tenant_a):
     response = session_client_for(tenant_a.admin).post(settings_path(tenant_a.property, "shared-links"), {})
     assert response.status_code == 400
     assert "This field is required." in response.content.decode()
-    assert not SharedLink.objects.exists()
+    assert not SharedLink.unscoped.exists()
 
 
 def test_an_admin_revokes_a_link_from_the_settings_page(client, shared):
@@ -255,7 +256,7 @@ def test_a_viewer_can_neither_create_nor_revoke_links(shared):
     assert viewer.post(settings_path(tenant.property, "shared-links"), {"link-name": "Mine"}).status_code == 403
     assert viewer.post(settings_path(tenant.property, f"shared-links/{link.pk}/revoke")).status_code == 403
     link.refresh_from_db()
-    assert link.revoked_at is None and SharedLink.objects.count() == 1
+    assert link.revoked_at is None and SharedLink.unscoped.count() == 1
 
 
 def test_a_link_of_another_property_is_a_404_on_this_propertys_page(shared):
@@ -279,7 +280,7 @@ def test_the_admin_creates_a_link_and_shows_it_once_as_a_message(tenant_a):
     )
     html = response.content.decode()
     token = re.search(r"http://testserver/share/(sl_[\w-]+)", html).group(1)
-    link = SharedLink.objects.get()
+    link = SharedLink.unscoped.get()
     assert shared_link_resolve(token) == link and link.created_by == tenant_a.admin and not link.has_password()
     assert token not in admin.get(f"/admin/reports/sharedlink/{link.pk}/change/").content.decode()
 

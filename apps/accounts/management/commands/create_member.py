@@ -1,9 +1,9 @@
 from django.core.management.base import BaseCommand, CommandError
 from django.urls import reverse
 
-from apps.accounts.models import Role
 from apps.accounts.services import member_create
-from config.api import ApplicationError
+from apps.core.api import ApplicationError
+from apps.core.tenancy import Role
 
 
 class Command(BaseCommand):

@@ -14,7 +14,7 @@ from django.utils import timezone
 from apps.accounts.models import User
 from apps.accounts.services import membership_set, organization_get_or_create
 from apps.ingestion.schema import envelope_validate
-from apps.ingestion.services import AcceptedBatch, events_store
+from apps.ingestion.storage import AcceptedBatch, events_store
 from apps.keys.services import property_keys_create
 from apps.properties.models import Property
 from apps.properties.services import property_create
@@ -114,7 +114,7 @@ class Command(BaseCommand):
     def handle(self, *args, **options):
         credentials_file = settings.VAR_DIR / "demo.json"
         demo = json.loads(credentials_file.read_text()) if credentials_file.exists() else {}
-        prop = Property.objects.filter(public_id=demo.get("property_id")).first()
+        prop = Property.unscoped.filter(public_id=demo.get("property_id")).first()
         now = timezone.now()
         with transaction.atomic():
             if prop is None:
@@ -138,7 +138,7 @@ def _demo_create() -> tuple[Property, dict]:
     """The demo's organisation, property (new keys) and owner (a new password); the first two reused
     if they exist (the credentials file was lost: its secrets cannot be recovered)."""
     organization = organization_get_or_create(name=ORGANIZATION)
-    prop = Property.objects.filter(organization=organization, name=PROPERTY).first() or property_create(
+    prop = Property.unscoped.filter(organization=organization, name=PROPERTY).first() or property_create(
         organization=organization, name=PROPERTY, allowed_origins=["http://localhost:8000", "http://127.0.0.1:8000"]
     )
     keys = property_keys_create(property=prop)

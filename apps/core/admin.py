@@ -14,15 +14,15 @@ from django.db.models.base import ModelBase
 from django.http import Http404, HttpResponseRedirect
 from django.urls import reverse
 
-from apps.accounts.models import Membership, Organization, Role, TenantQuerySet, roles_at_least
-from config.api import ApplicationError
+from apps.core.api import ApplicationError
+from apps.core.tenancy import Role, TenantQuerySet, member_holds
 
 
 def admin_access_allowed(user) -> bool:
     """Superusers, and members holding the admin or owner role in at least one organisation."""
     if not (user.is_active and user.is_authenticated):
         return False
-    return user.is_superuser or Membership.objects.filter(user=user, role__in=roles_at_least(Role.ADMIN)).exists()
+    return user.is_superuser or member_holds(user, Role.ADMIN)
 
 
 def is_operator(user) -> bool:
@@ -96,7 +96,7 @@ class TenantAdmin(admin.ModelAdmin):
         if role is None:
             return False
         if obj is None:
-            return Organization.objects.for_user(user, role=role).exists()
+            return member_holds(user, role)
         return self.model.objects.for_user(user, role=role).filter(pk=obj.pk).exists()
 
     def has_module_permission(self, request):
@@ -126,7 +126,7 @@ class TenantAdmin(admin.ModelAdmin):
 
     def formfield_for_foreignkey(self, db_field, request, **kwargs):
         if not request.user.is_superuser:
-            choices = db_field.related_model._default_manager.all()
+            choices = db_field.related_model._default_manager.all()  # `unscoped`, until scoped just below
             if isinstance(choices, TenantQuerySet) and self.add_role is not None:
                 kwargs["queryset"] = choices.for_user(request.user, role=self.add_role)
             else:

@@ -73,7 +73,7 @@ class ReadKeyScheme(OpenApiAuthenticationExtension):
 
 class JwtScheme(OpenApiAuthenticationExtension):
     target_class = "rest_framework_simplejwt.authentication.JWTAuthentication"
-    match_subclasses = True  # config.api.MemberJWTAuthentication
+    match_subclasses = True  # apps.core.api.MemberJWTAuthentication
     name = "jwt"
     priority = 1  # over drf-spectacular's own simplejwt extension, for the description
 
@@ -132,7 +132,7 @@ def error_responses(*statuses: int) -> dict[int, OpenApiResponse]:
     return {status: OpenApiResponse(ErrorSerializer, description=_ERROR_MEANINGS[status]) for status in statuses}
 
 
-# No text may hold NUL (config/middleware.py refuses it in parameters; forms and serializers in fields).
+# No text may hold NUL (apps/core/middleware.py refuses it in parameters; forms and serializers in fields).
 WITHOUT_NUL = "^[^\\u0000]*$"
 
 

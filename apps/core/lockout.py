@@ -1,17 +1,9 @@
-"""What django-axes counts failed logins by: the account, and the client's address as a keyed hash."""
+"""What django-axes counts failed logins by (the account; the address as apps.core.http.client_address
+hashes it), and how a locked-out login is answered."""
 
 from django.conf import settings
 from django.http import JsonResponse
 from django.shortcuts import render
-from django.utils.crypto import salted_hmac
-
-from apps.ingestion.enrichment import client_ip
-
-
-def client_address(request) -> str:
-    """Return a keyed hash of the client's address, so no raw IP reaches the cache or the logs."""
-    address = client_ip(request.META, trusted_proxies=settings.CLICKMETER_TRUSTED_PROXIES)
-    return salted_hmac("clickmeter.lockout", address).hexdigest()[:32]
 
 
 def client_username(request, credentials: dict | None) -> str | None:

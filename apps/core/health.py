@@ -1,0 +1,40 @@
+"""Probes for load balancers: `/healthz` (the process answers) and `/readyz` (it can do its job).
+
+The kernel checks the database; an app that depends on another service adds its check with
+`readiness_check_register` from its AppConfig.ready() (the ingestion app: the broker).
+"""
+
+from collections.abc import Callable
+
+from django.db import DatabaseError, connection
+from django.http import JsonResponse
+
+# A check returns {"status": "ok" | "fail", ...details}.
+ReadinessCheck = Callable[[], dict]
+
+_checks: dict[str, ReadinessCheck] = {}
+
+
+def readiness_check_register(name: str, check: ReadinessCheck) -> None:
+    _checks[name] = check
+
+
+def healthz(request):
+    return JsonResponse({"status": "ok"})
+
+
+def readyz(request):
+    """Report the database and every registered service; 503 if any fails."""
+    services = {"database": _database_status()}
+    services.update((name, check()) for name, check in _checks.items())
+    ready = all(service["status"] == "ok" for service in services.values())
+    return JsonResponse({"status": "ok" if ready else "fail", "services": services}, status=200 if ready else 503)
+
+
+def _database_status() -> dict:
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT 1")
+    except DatabaseError as exc:
+        return {"status": "fail", "error": str(exc).strip()[:200]}
+    return {"status": "ok", "vendor": connection.vendor}

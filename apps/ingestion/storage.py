@@ -1,0 +1,307 @@
+"""The write side of ingestion: storing accepted batches (from the buffer's drain, or straight from
+a request without Redis), the drop counts, and the jobs that keep stored events right: re-daying
+after a timezone change, destroying finished days' salts."""
+
+import secrets
+import time
+from dataclasses import dataclass, field
+from datetime import date, datetime
+
+import orjson
+from django.conf import settings
+from django.db import DatabaseError, connection, transaction
+from django.utils import timezone
+from psycopg.types.json import Jsonb
+from redis.exceptions import RedisError
+
+from apps.core.tasks import TRANSIENT_DATABASE_ERRORS
+from apps.ingestion import buffer, enrichment, identity
+from apps.ingestion.attribution import attribution
+from apps.ingestion.models import DailySalt, DirtyDay, DroppedEvents, Event
+from apps.ingestion.schema import TEXT_LIMITS
+from apps.ingestion.sessions import sessions_derive
+from apps.ingestion.signals import events_stored
+from apps.keys.services import api_keys_touch
+from apps.properties.models import Property
+
+DRAIN_READ_COUNT = 100
+
+
+DRAIN_MAX_SECONDS = 20.0
+
+
+# After a short read, let entries gather this long: one transaction per ~50 ms instead of one per
+# few requests cut the worker's CPU per event several times over (docs/benchmarks.md).
+DRAIN_GATHER_SECONDS = 0.05
+
+
+@dataclass(frozen=True)
+class AcceptedBatch:
+    """Validated events of one request, as buffered and stored. Holds no IP address.
+
+    `context` is what the request says of every event in it: `user_agent`, `country`, `region`
+    and `city` (the last three derived from the address, which is not kept).
+    """
+
+    property_id: int
+    key_id: int
+    received_at: datetime
+    events: list[dict]
+    context: dict = field(default_factory=dict)
+
+    def encode(self) -> bytes:
+        return orjson.dumps(
+            {
+                "property_id": self.property_id,
+                "key_id": self.key_id,
+                "received_at": self.received_at.isoformat(),
+                "events": self.events,
+                "context": self.context,
+            }
+        )
+
+    @classmethod
+    def decode(cls, payload: bytes) -> "AcceptedBatch":
+        data = orjson.loads(payload)
+        return cls(
+            property_id=data["property_id"],
+            key_id=data["key_id"],
+            received_at=datetime.fromisoformat(data["received_at"]),
+            events=data["events"],
+            context=data.get("context", {}),
+        )
+
+
+def events_drop(*, property_id: int, day, reason: str, count: int) -> None:
+    """Count events dropped before ingestion, per property, day and reason.
+
+    With Redis the count is one HINCRBY (a flood of bots costs what normal ingest costs) and
+    `dropped_events_flush` adds it to the table each minute; without Redis, straight to the table.
+    """
+    if count <= 0:
+        return
+    if buffer.buffer_enabled() and not buffer.redis_outage():
+        try:
+            buffer.drops_count(f"{property_id}:{day.isoformat()}:{reason}", count)
+            return
+        except RedisError as exc:
+            buffer.redis_failed(exc, "counting dropped events in the database")
+    _dropped_events_add([(property_id, day, reason, count)])
+
+
+def dropped_events_flush() -> int:
+    """Move the drop counts gathered in Redis into the DroppedEvents table; return the rows touched."""
+    counts = buffer.drops_take()
+    rows = []
+    for key, count in counts.items():
+        property_id, day, reason = key.split(":")
+        rows.append((int(property_id), date.fromisoformat(day), reason, count))
+    _dropped_events_add(rows)
+    buffer.drops_taken()
+    return len(rows)
+
+
+def _dropped_events_add(rows: list[tuple]) -> None:
+    table = DroppedEvents._meta.db_table
+    with transaction.atomic(), connection.cursor() as cursor:
+        for row in sorted(rows):
+            cursor.execute(
+                f"INSERT INTO {table} (property_id, day, reason, count) VALUES (%s, %s, %s, %s)"
+                f" ON CONFLICT (property_id, day, reason) DO UPDATE SET count = {table}.count + EXCLUDED.count",
+                list(row),
+            )
+
+
+def daily_salts_destroy(*, today) -> int:
+    """Delete every visitor-hash salt of a day before `today` (UTC): a finished day's hashes can then
+    never be re-derived from an address, nor linked to the next day's."""
+    return DailySalt.objects.filter(day__lt=today).delete()[0]
+
+
+def events_store(*, batches: list[AcceptedBatch]) -> int:
+    """Insert the batches' events, skipping any (property, event_id) already stored; mark days dirty.
+
+    Idempotent: storing the same batches again adds nothing. Return the number of events offered.
+    """
+    properties = Property.unscoped.in_bulk({batch.property_id for batch in batches})
+    sessions_derive([(batch.property_id, event) for batch in batches for event in batch.events])
+    rows = []
+    for batch in batches:
+        prop = properties.get(batch.property_id)
+        if prop is None:
+            continue  # the property was deleted after the batch was accepted
+        tz = prop.tzinfo
+        for position, event in enumerate(batch.events):
+            rows.append(_event_row(prop, event, tz=tz, batch=batch, position=position))
+    if not rows:
+        return 0
+    # A fixed order keeps concurrent transactions from locking the same unique keys crosswise.
+    rows.sort(key=lambda row: (row["property_id"], row["event_id"]))
+    dirty_days = sorted({(row["property_id"], row["day"]) for row in rows})
+    now = timezone.now()
+    with transaction.atomic():
+        _events_insert(rows)
+        _days_mark_dirty(dirty_days, now=now)
+        transaction.on_commit(lambda: events_stored.send(sender=Event))
+    api_keys_touch(key_ids={batch.key_id for batch in batches}, used_at=now)
+    return len(rows)
+
+
+def _days_mark_dirty(days: list[tuple[int, date]], *, now: datetime) -> None:
+    """Mark sorted (property_id, day) pairs dirty, each with a fresh token (see DirtyDay)."""
+    DirtyDay.objects.bulk_create(
+        [
+            DirtyDay(property_id=property_id, day=day, token=secrets.randbits(63), marked_at=now, first_marked_at=now)
+            for property_id, day in days
+        ],
+        update_conflicts=True,
+        unique_fields=["property", "day"],
+        update_fields=["token", "marked_at"],
+    )
+
+
+def _events_insert(rows: list[dict]) -> None:
+    """Insert event rows, skipping any (property, event_id) already stored.
+
+    On PostgreSQL the rows are COPYed into a per-session temporary table and moved with one
+    INSERT … SELECT … ON CONFLICT DO NOTHING: a fraction of the CPU of the ORM's bulk insert
+    (docs/benchmarks.md). Elsewhere (the embedded SQLite) the ORM's bulk insert.
+    """
+    if connection.vendor != "postgresql":
+        Event.objects.bulk_create([Event(**row) for row in rows], ignore_conflicts=True, batch_size=500)
+        return
+    columns = ", ".join(EVENT_COLUMNS)
+    with connection.cursor() as cursor, connection.wrap_database_errors:
+        cursor.execute(
+            f"CREATE TEMPORARY TABLE IF NOT EXISTS event_load"
+            f" AS SELECT {columns} FROM {Event._meta.db_table} WITH NO DATA"
+        )
+        with cursor.copy(f"COPY event_load ({columns}) FROM STDIN") as copy:
+            for row in rows:
+                copy.write_row([Jsonb(row[name]) if name == "data" else row[name] for name in EVENT_COLUMNS])
+        cursor.execute(
+            f"INSERT INTO {Event._meta.db_table} ({columns}) SELECT {columns} FROM event_load"
+            f" ORDER BY property_id, event_id ON CONFLICT (property_id, event_id) DO NOTHING"
+        )
+        cursor.execute("DELETE FROM event_load")
+
+
+def _event_row(prop: Property, event: dict, *, tz, batch: AcceptedBatch, position: int) -> dict:
+    """The column values of one event (EVENT_COLUMNS), derived fields included."""
+    ts = datetime.fromisoformat(event["ts"])
+    context = batch.context
+    fields = {name: event[name] for name in TEXT_LIMITS}
+    fields.update(attribution(url=event["url"], referrer=event["referrer"], event=event))
+    return dict(
+        property_id=prop.pk,
+        ts=ts,
+        received_at=batch.received_at,
+        arrival=identity.arrival(received_at=batch.received_at, position=position),
+        day=ts.astimezone(tz).date(),
+        campaign_key=fields["campaign_id"] or fields["utm_campaign"],
+        visitor_key=identity.visitor_key(event["visitor_id"]),
+        session_key=identity.session_key(
+            visitor_id=event["visitor_id"], session_id=event["session_id"], event_id=event["event_id"]
+        ),
+        data=event["data"],
+        country=context.get("country", ""),
+        region=context.get("region", ""),
+        city=context.get("city", ""),
+        **enrichment.user_agent_parse(context.get("user_agent", "")),
+        **fields,
+    )
+
+
+EVENT_COLUMNS = tuple(field.column for field in Event._meta.concrete_fields if not field.primary_key)
+
+
+@dataclass(frozen=True)
+class Drained:
+    stored: int  # buffer entries stored
+    finished: bool  # False: stopped at the time limit with entries still arriving; the caller continues
+
+
+def ingest_buffer_drain(*, max_seconds: float = DRAIN_MAX_SECONDS) -> Drained:
+    """Store buffered batches while they keep arriving, for at most `max_seconds`.
+
+    Transient database errors propagate (the task retries them); the entries stay pending and are
+    stored by the retry or by another drain. Past the time limit the drain flag stays set: the
+    caller schedules the continuation (apps.ingestion.tasks).
+    """
+    buffer.group_ensure()
+    buffer.drain_flag_renew()
+    buffer.entries_claim_stale(DRAIN_READ_COUNT)
+    idle_wait_ms = settings.CLICKMETER_INGEST_DRAIN_IDLE_WAIT_MS
+    deadline = time.monotonic() + max_seconds
+    stored = 0
+    entries = buffer.entries_read_own_pending(DRAIN_READ_COUNT)
+    while True:
+        buffer.drain_flag_renew()
+        if not entries:
+            entries = buffer.entries_read_new(DRAIN_READ_COUNT, block_ms=idle_wait_ms)
+        if not entries:
+            # Going idle: clear the flag, then look once more, so that an entry appended meanwhile
+            # is either read here or has scheduled a new drain.
+            buffer.drain_flag_clear()
+            entries = buffer.entries_read_new(DRAIN_READ_COUNT)
+            if not entries:
+                return Drained(stored, finished=True)
+        stored += _entries_store(entries)
+        if time.monotonic() > deadline:
+            return Drained(stored, finished=False)
+        if len(entries) < DRAIN_READ_COUNT and idle_wait_ms:
+            time.sleep(DRAIN_GATHER_SECONDS)
+        entries = buffer.entries_read_own_pending(DRAIN_READ_COUNT)
+
+
+def _entries_store(entries: list[tuple[bytes, dict]]) -> int:
+    decoded = []
+    for entry_id, fields in entries:
+        try:
+            decoded.append((entry_id, fields, AcceptedBatch.decode(fields[b"b"])))
+        except (KeyError, ValueError, TypeError) as exc:
+            buffer.entry_dead_letter(entry_id, fields, reason=f"undecodable: {exc}")
+    try:
+        events_store(batches=[batch for _, _, batch in decoded])
+    except TRANSIENT_DATABASE_ERRORS:
+        raise
+    except DatabaseError:
+        # One entry the database refuses must not hold back the others: isolate it.
+        for entry_id, fields, batch in decoded:
+            try:
+                events_store(batches=[batch])
+            except TRANSIENT_DATABASE_ERRORS:
+                raise
+            except DatabaseError as exc:
+                buffer.entry_dead_letter(entry_id, fields, reason=f"refused by the database: {exc}")
+            else:
+                buffer.entries_ack([entry_id])
+        return len(decoded)
+    buffer.entries_ack([entry_id for entry_id, _, _ in decoded])
+    return len(decoded)
+
+
+def events_reday(*, property: Property) -> int:
+    """Recompute the property-local `day` of a property's events after a timezone change.
+
+    Every day that had or now has events is marked dirty, so reports read raw events for them at
+    once and the rollup refresh rebuilds them in the new days. Return the events re-dayed.
+    """
+    events = Event.objects.filter(property=property)
+    with transaction.atomic():
+        days = set(events.values_list("day", flat=True).distinct())
+        if connection.vendor == "postgresql":
+            with connection.cursor() as cursor:
+                cursor.execute(
+                    f"UPDATE {Event._meta.db_table} SET day = (ts AT TIME ZONE %s)::date WHERE property_id = %s",
+                    [property.timezone, property.pk],
+                )
+                changed = cursor.rowcount
+        else:
+            tz = property.tzinfo
+            rows = [Event(pk=pk, day=ts.astimezone(tz).date()) for pk, ts in events.values_list("pk", "ts")]
+            Event.objects.bulk_update(rows, ["day"], batch_size=1000)
+            changed = len(rows)
+        days |= set(events.values_list("day", flat=True).distinct())
+        _days_mark_dirty([(property.pk, day) for day in sorted(days)], now=timezone.now())
+    return changed
