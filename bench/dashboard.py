@@ -60,7 +60,7 @@ import psycopg
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from tests.e2e.stack import BROWSER_USER_AGENT, Stack  # noqa: E402
+from devtools.stack import BROWSER_USER_AGENT, Stack  # noqa: E402
 
 DATABASE = "clickmeter_bench_dashboard"
 SEED_TABLE = "bench_dashboard_seed"
