@@ -568,7 +568,7 @@ def seed(parameters: SeedParameters, now: datetime) -> dict:
     from django.db import connection
 
     from apps.accounts.services import member_create, organization_get_or_create
-    from apps.keys.services import property_create_with_keys
+    from apps.properties.services import property_create_with_keys
 
     organization = organization_get_or_create(name=ORGANIZATION)
     prop, keys = property_create_with_keys(

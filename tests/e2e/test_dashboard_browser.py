@@ -19,7 +19,7 @@ from django.test import override_settings
 
 from apps.ingestion.storage import AcceptedBatch, events_store
 from apps.properties.models import Property
-from apps.reports.services import shared_link_create, shared_link_revoke
+from apps.reports.shared_links.services import shared_link_create, shared_link_revoke
 from apps.reports.templatetags.dashboard import metric_value
 from devtools.events import validated_event
 from devtools.stack import BIN, ROOT, Stack, wait_until
