@@ -60,7 +60,7 @@ import psycopg
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from tests.e2e.stack import BROWSER_USER_AGENT, Stack  # noqa: E402
+from devtools.stack import BROWSER_USER_AGENT, Stack  # noqa: E402
 
 DATABASE = "clickmeter_bench_dashboard"
 SEED_TABLE = "bench_dashboard_seed"
@@ -568,7 +568,7 @@ def seed(parameters: SeedParameters, now: datetime) -> dict:
     from django.db import connection
 
     from apps.accounts.services import member_create, organization_get_or_create
-    from apps.keys.services import property_create_with_keys
+    from apps.properties.services import property_create_with_keys
 
     organization = organization_get_or_create(name=ORGANIZATION)
     prop, keys = property_create_with_keys(

@@ -2,7 +2,7 @@
 """bench/enrichment: events/s through the enrichment pipeline alone, step by step.
 
 Web side (per request): client address, bot check, GeoIP lookup (the test database of
-tests/geoip.py), cookieless visitor hash. Worker side (per event): user-agent parsing, attribution
+devtools/geoip.py), cookieless visitor hash. Worker side (per event): user-agent parsing, attribution
 (URL, UTM, referrer, source, channel) and session derivation (against the configured cache).
 Inputs cycle through 300 distinct user agents, 2,000 addresses and 500 URL/referrer pairs, so the
 per-string caches see a realistic mix of hits and misses. Prints events/s and CPU µs per event.
@@ -44,7 +44,7 @@ def main() -> int:
     parser.add_argument("--events", type=int, default=50_000)
     args = parser.parse_args()
     from bench.ingest import database_reset
-    from tests.geoip import geoip_test_database_write
+    from devtools.geoip import geoip_test_database_write
 
     os.environ.update(
         DJANGO_SETTINGS_MODULE="tests.settings",
@@ -63,7 +63,7 @@ def main() -> int:
     from apps.ingestion import enrichment
     from apps.ingestion.attribution import attribution
     from apps.ingestion.sessions import sessions_derive
-    from tests.factories import validated_event
+    from devtools.events import validated_event
 
     rng = random.Random(1)
     user_agents = [rng.choice(BROWSERS).format(v=rng.randint(60, 140)) + f" r{i}" for i in range(300)]

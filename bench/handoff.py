@@ -24,7 +24,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from bench.ingest import database_reset  # noqa: E402
-from tests.e2e.stack import Redis  # noqa: E402
+from devtools.stack import Redis  # noqa: E402
 
 
 def payload() -> bytes:

@@ -35,8 +35,8 @@ import psycopg
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from tests.e2e.stack import Stack, wait_until  # noqa: E402
-from tests.geoip import geoip_test_database_write  # noqa: E402
+from devtools.geoip import geoip_test_database_write  # noqa: E402
+from devtools.stack import Stack, wait_until  # noqa: E402
 
 PHASES = (("ceiling", "ceiling (bare Django view)", 1), ("events", "single event", 1), ("events", "20-event batch", 20))
 

@@ -48,6 +48,7 @@ INSTALLED_APPS = [
     "apps.keys",
     "apps.ingestion",
     "apps.reports",
+    "apps.demo",
 ]
 
 MIDDLEWARE = [

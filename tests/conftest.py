@@ -14,9 +14,9 @@ from apps.keys import selectors as key_selectors
 from apps.keys import services as key_services
 from apps.keys.services import property_keys_create
 from apps.properties.models import Property
-from tests.e2e.stack import BROWSER_USER_AGENT
+from devtools.geoip import geoip_test_database_write
+from devtools.stack import BROWSER_USER_AGENT
 from tests.factories import MembershipFactory, PropertyFactory
-from tests.geoip import geoip_test_database_write
 
 
 @dataclass
@@ -128,7 +128,7 @@ def geoip_database(tmp_path_factory):
 
 @pytest.fixture
 def geoip(settings, geoip_database):
-    """Enrichment with the test GeoIP database (tests/geoip.py)."""
+    """Enrichment with the test GeoIP database (devtools/geoip.py)."""
     settings.CLICKMETER_GEOIP_PATH = str(geoip_database)
     enrichment._geoip_reader.cache_clear()
     yield

@@ -1,10 +1,6 @@
-import uuid
-from datetime import UTC, datetime
-
 import factory
 
 from apps.accounts.models import Membership, Organization, User
-from apps.ingestion.schema import TEXT_LIMITS
 from apps.properties.models import Property
 
 PASSWORD = "correct horse battery staple"
@@ -42,11 +38,3 @@ class PropertyFactory(factory.django.DjangoModelFactory):
     organization = factory.SubFactory(OrganizationFactory)
     name = factory.Sequence(lambda n: f"Site {n}")
     allowed_origins = factory.LazyFunction(lambda: ["https://example.com"])
-
-
-def validated_event(**fields) -> dict:
-    """An event as the ingest view hands it on: the output of schema.envelope_validate."""
-    event = dict.fromkeys(TEXT_LIMITS, "")
-    event.update(event_id=str(uuid.uuid4()), type="pageview", ts=datetime.now(UTC).isoformat(), data={})
-    event.update(fields)
-    return event

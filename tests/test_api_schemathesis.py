@@ -33,12 +33,12 @@ from hypothesis import settings as hypothesis_settings
 from schemathesis.generation.meta import TestPhase
 from schemathesis.openapi.checks import RejectedPositiveData
 
-from apps.keys.apis import TIMEZONES
 from apps.keys.selectors import api_key_resolve
 from apps.keys.services import ingest_token_mint
+from apps.properties.apis import TIMEZONES
 from config.wsgi import application
+from devtools.stack import BROWSER_USER_AGENT
 from tests.conftest import jwt_for, session_client_for, tenant_create
-from tests.e2e.stack import BROWSER_USER_AGENT
 
 # Generated cases per operation, besides its coverage cases; keeps the run near a minute on 2 cores.
 MAX_EXAMPLES = 50

@@ -101,6 +101,31 @@ def test_config_and_the_apps_meet_only_in_settings_and_urls():
     assert crossings == []
 
 
+def imported_packages(path: Path) -> set[str]:
+    """The top-level packages a file imports, at module level or inside functions."""
+    found = set()
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, ast.Import):
+            found |= {alias.name.split(".")[0] for alias in node.names}
+        elif isinstance(node, ast.ImportFrom) and node.module and not node.level:
+            found.add(node.module.split(".")[0])
+    return found
+
+
+def test_the_tools_stay_outside_what_ships():
+    """devtools/ serves the tests and the benchmarks: nothing shipped imports it or the tests, and the
+    benchmarks and the tools import no test."""
+    shipped = [*ROOT.glob("apps/**/*.py"), *ROOT.glob("config/*.py")]
+    tools = [*ROOT.glob("devtools/**/*.py"), *ROOT.glob("bench/**/*.py")]
+    crossings = [
+        f"{path.relative_to(ROOT)} -> {package}"
+        for paths, forbidden in ((shipped, {"devtools", "tests", "bench"}), (tools, {"tests"}))
+        for path in paths
+        for package in imported_packages(path) & forbidden
+    ]
+    assert tools and crossings == []
+
+
 def test_no_module_imports_itself_back():
     assert cycles(import_graph()) == []
 

@@ -27,9 +27,9 @@ from apps.keys.models import ApiKey
 from apps.properties.models import Property, PropertyDomain
 from apps.properties.services import property_update
 from apps.reports.models import SharedLink
-from apps.reports.services import shared_link_create
+from apps.reports.shared_links.services import shared_link_create
+from devtools.stack import BROWSER_USER_AGENT
 from tests.conftest import jwt_for, session_client_for, tenant_create, url_patterns
-from tests.e2e.stack import BROWSER_USER_AGENT
 
 pytestmark = pytest.mark.django_db
 

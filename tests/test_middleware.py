@@ -11,9 +11,9 @@ from django.test import Client
 
 from apps.reports.periods import property_today
 from apps.reports.selectors import FILTERABLE
-from apps.reports.services import shared_link_create
+from apps.reports.shared_links.services import shared_link_create
+from devtools.stack import BROWSER_USER_AGENT
 from tests.conftest import jwt_for, session_client_for
-from tests.e2e.stack import BROWSER_USER_AGENT
 from tests.reports.test_views_dashboard import seed
 
 pytestmark = pytest.mark.django_db

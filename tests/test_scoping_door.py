@@ -27,7 +27,7 @@ DOOR = "apps/core/admin.py"
 UNSCOPED_ALLOWED = {
     ("apps/keys/selectors.py", "_active_key"): "authentication: the key a secret or token names",
     ("apps/properties/selectors.py", "property_allowed_origins"): "CORS: a property's origins before its key is read",
-    ("apps/reports/page_selectors.py", "shared_link_resolve"): "authentication: the link a token names",
+    ("apps/reports/shared_links/selectors.py", "shared_link_resolve"): "authentication: the link a token names",
 }
 
 QUERY_METHODS = {"filter", "exclude", "get", "first", "get_or_create", "update_or_create"}
@@ -90,3 +90,15 @@ def test_the_allowed_bypasses_exist():
 def test_every_kind_of_request_facing_module_is_read():
     kinds = {path.stem if path.parent.name != "templatetags" else "templatetags" for path in MODULES}
     assert {"apis", "views", "forms", "admin", "selectors", "templatetags"} <= kinds, kinds
+
+
+def test_modules_inside_packages_are_read_too():
+    """A views/ package's modules, and a package's own selectors and views (apps/reports/shared_links/)."""
+    read = {str(path.relative_to(ROOT)) for path in MODULES}
+    assert {
+        "apps/reports/views/dashboard.py",
+        "apps/reports/views/presentation.py",
+        "apps/reports/shared_links/selectors.py",
+        "apps/reports/shared_links/views.py",
+        "apps/reports/shared_links/forms.py",
+    } <= read

@@ -19,7 +19,7 @@ from apps.accounts.models import Invitation
 from apps.keys import selectors as key_selectors
 from apps.keys.models import ApiKey
 from apps.properties.models import Property
-from tests.e2e.stack import BROWSER_USER_AGENT
+from devtools.stack import BROWSER_USER_AGENT
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

@@ -6,7 +6,7 @@ from django.test import Client
 
 from apps.core.throttle import rate_parse
 from apps.ingestion import buffer
-from apps.reports.services import shared_link_create
+from apps.reports.shared_links.services import shared_link_create
 
 pytestmark = pytest.mark.django_db
 

@@ -10,7 +10,6 @@ from django.utils import timezone
 from apps.core.api import ApplicationError
 from apps.keys.models import ApiKey
 from apps.properties.models import Property
-from apps.properties.services import property_create
 
 SECRET_PREFIXES = {ApiKey.Kind.WRITE: "wk_", ApiKey.Kind.READ: "rk_"}
 INGEST_TOKEN_PREFIX = "it_"
@@ -91,14 +90,6 @@ def property_keys_create(*, property: Property) -> dict[str, str]:
         kind: api_key_create(property=property, kind=kind, name="default")[1]
         for kind in (ApiKey.Kind.WRITE, ApiKey.Kind.READ)
     }
-
-
-@transaction.atomic
-def property_create_with_keys(*, organization, **fields) -> tuple[Property, dict[str, str]]:
-    """Create a property (see property_create) with its first write and read keys; return it with
-    the keys' secrets by kind."""
-    prop = property_create(organization=organization, **fields)
-    return prop, property_keys_create(property=prop)
 
 
 def api_key_revoke(*, api_key: ApiKey) -> None:

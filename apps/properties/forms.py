@@ -1,5 +1,5 @@
-"""Form fields for a property's settings, shared by its pages and its admin: lists typed one per
-line, and the timezone chosen from the IANA names."""
+"""A property's forms: its settings and a new property, on its pages; the fields they share with its
+admin: lists typed one per line, and the timezone chosen from the IANA names."""
 
 import zoneinfo
 from collections.abc import Callable
@@ -7,6 +7,7 @@ from collections.abc import Callable
 from django import forms
 from django.core.exceptions import ValidationError
 
+from apps.properties.models import Property
 from apps.properties.services import domain_normalize, origin_normalize
 
 
@@ -68,3 +69,57 @@ def origins_field(**kwargs) -> LinesField:
         "help_text", "Sites allowed to send events, one per line, like https://example.com or https://*.example.com."
     )
     return LinesField(item_validator=origin_normalize, label="Allowed origins", required=False, **kwargs)
+
+
+NAME_MAX_LENGTH = Property._meta.get_field("name").max_length
+
+
+class PropertySettingsForm(forms.Form):
+    name = forms.CharField(max_length=NAME_MAX_LENGTH)
+    domains = domains_field()
+    timezone = TimezoneField(help_text="Reports count days in this timezone; changing it re-counts the stored events.")
+    allowed_origins = origins_field(
+        widget=forms.Textarea(attrs={"rows": 4, "spellcheck": "false", "autocapitalize": "none"})
+    )
+
+    @classmethod
+    def of_property(cls, prop: Property, *, read_only: bool) -> "PropertySettingsForm":
+        form = cls(
+            initial={
+                "name": prop.name,
+                "domains": prop.domains,
+                "timezone": prop.timezone,
+                "allowed_origins": prop.allowed_origins,
+            }
+        )
+        for field in form.fields.values():
+            field.disabled = read_only
+        return form
+
+
+class PropertyCreateForm(forms.Form):
+    """A new property: its site's domain, a name (the domain if left blank), the timezone of its
+    reports and the origins that may send events (https:// the domain if left blank)."""
+
+    domain = forms.CharField(
+        max_length=253,
+        validators=[domain_normalize],
+        help_text="The site's host, like example.com: no https://, no path.",
+        widget=forms.TextInput(attrs={"autocapitalize": "none", "spellcheck": "false", "placeholder": "example.com"}),
+    )
+    name = forms.CharField(max_length=NAME_MAX_LENGTH, required=False, help_text="Left blank: the domain.")
+    timezone = TimezoneField(initial="UTC")
+    allowed_origins = origins_field(
+        help_text="Sites allowed to send events from browsers, one per line, like https://example.com or "
+        "https://*.example.com. Left blank: https:// and the domain."
+    )
+
+    def property_fields(self) -> dict:
+        """The cleaned form as property_create's arguments."""
+        data = self.cleaned_data
+        return {
+            "name": data["name"] or data["domain"].strip(),
+            "domains": [data["domain"]],
+            "allowed_origins": data["allowed_origins"] or None,
+            "timezone": data["timezone"],
+        }

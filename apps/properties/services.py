@@ -6,6 +6,7 @@ from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 
 from apps.accounts.models import Organization
+from apps.properties import hooks
 from apps.properties.models import Property, PropertyDomain
 from apps.properties.signals import property_timezone_changed
 
@@ -72,6 +73,14 @@ def property_create(
         prop.save()
         _domains_set(prop, hostnames)
     return prop
+
+
+@transaction.atomic
+def property_create_with_keys(*, organization: Organization, **fields) -> tuple[Property, dict[str, str]]:
+    """Create a property (see property_create) with its first write and read keys, which the keys app
+    creates (hooks.FirstKeys); return it with the keys' secrets by kind."""
+    prop = property_create(organization=organization, **fields)
+    return prop, hooks.first_keys().create(property=prop)
 
 
 def _origins_normalized(origins) -> list[str]:

@@ -4,7 +4,7 @@ from django.urls import reverse
 
 from apps.core.admin import CreateOnlyTenantAdmin
 from apps.reports.models import SharedLink
-from apps.reports.services import shared_link_create, shared_link_revoke
+from apps.reports.shared_links.services import shared_link_create, shared_link_revoke
 
 
 class SharedLinkForm(forms.ModelForm):

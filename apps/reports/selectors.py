@@ -23,6 +23,7 @@ from apps.ingestion import buffer
 from apps.ingestion.models import DirtyDay, Event
 from apps.properties.models import Property
 from apps.reports.models import EventRollup, RollupGeneration, SessionRollup
+from apps.reports.periods import Period
 
 # Public dimension name -> column, in the order results list them. Event dimensions are each
 # event's; session dimensions are its session's: those of its first event, and the paths of its
@@ -774,3 +775,48 @@ def realtime_report(*, property: Property, now: datetime, minutes: int = 30, lim
         "pages": top["path"],
         "sources": top["source"],
     }
+
+
+@dataclass(frozen=True)
+class VisitorTrend:
+    """Unique visitors per day over a period, and distinct over the whole of it."""
+
+    period: Period
+    daily: list[tuple[date, int]]
+    total: int
+
+
+def properties_visitor_trends(*, periods: dict[Property, Period]) -> dict[int, VisitorTrend]:
+    """Unique visitors of each property per day and over its period, by property pk, read as
+    MetricsQuery reads them (rollups, and raw events for dirty days), in one query for any number
+    of properties (an arm per property). The total counts each visitor once over the period.
+    """
+    if not periods:
+        return {}
+    arms, params = [], []
+    for prop, period in periods.items():
+        rows_sql, rows_params = grain_rows_sql(
+            "sessions", prop, period.date_from, period.date_to, columns=("day", "visitor_key")
+        )
+        arms.append(f"SELECT {int(prop.pk)} AS property_id, day, visitor_key FROM ({rows_sql}) arm_{len(arms)}")
+        params += rows_params
+    sql = (
+        f"WITH sessions AS ({' UNION ALL '.join(arms)})"
+        " SELECT property_id, day, COUNT(DISTINCT visitor_key) FROM sessions GROUP BY property_id, day"
+        " UNION ALL SELECT property_id, NULL, COUNT(DISTINCT visitor_key) FROM sessions GROUP BY property_id"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        found = cursor.fetchall()
+    daily, totals = {}, {}
+    for property_id, day, visitors in found:
+        if day is None:
+            totals[property_id] = visitors
+        else:
+            daily[property_id, date.fromisoformat(str(day)[:10])] = visitors
+    trends = {}
+    for prop, period in periods.items():
+        days = [period.date_from + timedelta(days=n) for n in range(period.days)]
+        daily_visitors = [(day, daily.get((prop.pk, day), 0)) for day in days]
+        trends[prop.pk] = VisitorTrend(period, daily_visitors, totals.get(prop.pk, 0))
+    return trends

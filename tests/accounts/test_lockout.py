@@ -8,7 +8,7 @@ from django.contrib.auth import get_user
 from django.test import Client, override_settings
 
 from apps.ingestion import buffer
-from tests.e2e.stack import BROWSER_USER_AGENT
+from devtools.stack import BROWSER_USER_AGENT
 from tests.factories import PASSWORD
 
 pytestmark = pytest.mark.django_db

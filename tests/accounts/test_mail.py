@@ -19,8 +19,8 @@ from django.test import Client
 from apps.accounts.models import Invitation, MailStatus
 from apps.accounts.tasks import MAIL_ATTEMPTS, invitation_mail_send, password_reset_mail_send
 from config.celery import app
+from devtools.stack import BROWSER_USER_AGENT
 from tests.conftest import jwt_for, session_client_for
-from tests.e2e.stack import BROWSER_USER_AGENT
 
 pytestmark = pytest.mark.django_db
 

@@ -12,7 +12,7 @@ from apps.keys.selectors import api_key_resolve
 from apps.properties.models import Property, PropertyDomain
 from apps.properties.selectors import property_access
 from apps.reports.models import SharedLink
-from apps.reports.services import shared_link_create
+from apps.reports.shared_links.services import shared_link_create
 
 pytestmark = pytest.mark.django_db
 

@@ -10,8 +10,8 @@ from datetime import UTC, datetime
 import pytest
 
 from apps.ingestion.models import Event
+from devtools.stack import Stack, free_port, wait_until
 from tests.conftest import tenant_create
-from tests.e2e.stack import Stack, free_port, wait_until
 from tests.e2e.test_pipeline import database_url
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.e2e]

@@ -20,13 +20,14 @@ from playwright.sync_api import expect
 
 from apps.ingestion.storage import AcceptedBatch, events_store
 from apps.properties.models import Property
-from apps.reports.services import shared_link_create, shared_link_revoke
+from apps.reports.shared_links.services import shared_link_create, shared_link_revoke
 from apps.reports.templatetags.dashboard import metric_value
+from devtools.events import validated_event
+from devtools.stack import BIN, ROOT, Stack, wait_until
 from tests.conftest import tenant_create
-from tests.e2e.stack import BIN, ROOT, Stack, wait_until
 from tests.e2e.test_beacon_browser import CHROME, CHROMIUM, CHROMIUM_ARGS, PageServer
 from tests.e2e.test_pipeline import database_url
-from tests.factories import PASSWORD, PropertyFactory, validated_event
+from tests.factories import PASSWORD, PropertyFactory
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.e2e]
 

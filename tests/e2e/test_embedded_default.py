@@ -16,7 +16,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from tests.e2e.stack import BIN, BROWSER_USER_AGENT, ROOT, Process, free_port, wait_until
+from devtools.stack import BIN, BROWSER_USER_AGENT, ROOT, Process, free_port, wait_until
 
 pytestmark = pytest.mark.e2e
 

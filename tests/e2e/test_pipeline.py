@@ -15,8 +15,8 @@ import pytest
 from django.db import connection
 
 from apps.ingestion.models import Event
+from devtools.stack import Stack, wait_until
 from tests.conftest import tenant_create
-from tests.e2e.stack import Stack, wait_until
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.e2e]
 

@@ -21,8 +21,8 @@ from hypothesis import strategies as st
 
 from apps.ingestion.models import Event
 from apps.ingestion.schema import MAX_BODY_BYTES
+from devtools.stack import BROWSER_USER_AGENT, Stack, wait_until
 from tests.conftest import tenant_create
-from tests.e2e.stack import BROWSER_USER_AGENT, Stack, wait_until
 from tests.e2e.test_pipeline import database_url
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.e2e]

@@ -6,7 +6,7 @@ import pytest
 
 from apps.ingestion.attribution import attribution
 from apps.ingestion.models import Event
-from tests.factories import validated_event
+from devtools.events import validated_event
 
 
 @pytest.mark.parametrize(

@@ -8,7 +8,7 @@ import redis
 from apps.ingestion import buffer
 from apps.ingestion.models import Event
 from apps.ingestion.storage import AcceptedBatch, ingest_buffer_drain
-from tests.factories import validated_event
+from devtools.events import validated_event
 
 pytestmark = pytest.mark.django_db
 

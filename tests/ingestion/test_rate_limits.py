@@ -73,7 +73,7 @@ def test_rate_limit_counters_hold_no_address():
     tenant = tenant_create(ingest_limit_per_address=5)
     from django.test import Client
 
-    from tests.e2e.stack import BROWSER_USER_AGENT
+    from devtools.stack import BROWSER_USER_AGENT
 
     ingest(Client(HTTP_USER_AGENT=BROWSER_USER_AGENT), tenant, "81.2.69.142")
     keys = [key.decode() for key in client_redis.keys("clickmeter:ratelimit:*")]
@@ -84,7 +84,7 @@ def test_rate_limit_counters_hold_no_address():
 def test_without_redis_the_counters_hold_no_address(counted_in):
     from django.test import Client
 
-    from tests.e2e.stack import BROWSER_USER_AGENT
+    from devtools.stack import BROWSER_USER_AGENT
 
     tenant = tenant_create(ingest_limit_per_address=5)
     assert ingest(Client(HTTP_USER_AGENT=BROWSER_USER_AGENT), tenant, "81.2.69.142").status_code == 202

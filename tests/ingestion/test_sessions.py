@@ -6,7 +6,7 @@ import pytest
 from django.core.cache import cache
 
 from apps.ingestion.sessions import sessions_derive
-from tests.factories import validated_event
+from devtools.events import validated_event
 
 T0 = datetime(2026, 11, 20, 12, 0, tzinfo=UTC)
 

@@ -63,7 +63,7 @@ def test_changing_the_timezone_in_admin_re_days_the_events(admin_client, tenant_
 
     from apps.ingestion.models import Event
     from apps.ingestion.storage import AcceptedBatch, events_store
-    from tests.factories import validated_event
+    from devtools.events import validated_event
 
     prop = tenant_a.property
     ts = datetime(2026, 3, 1, 20, 0, tzinfo=UTC).isoformat()

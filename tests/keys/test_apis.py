@@ -10,8 +10,8 @@ from django.utils import timezone
 from apps.core.tenancy import Role
 from apps.keys import selectors as key_selectors
 from apps.keys.models import ApiKey
+from devtools.stack import BROWSER_USER_AGENT
 from tests.conftest import member_call
-from tests.e2e.stack import BROWSER_USER_AGENT
 
 pytestmark = pytest.mark.django_db
 

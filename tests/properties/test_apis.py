@@ -13,8 +13,8 @@ from apps.core.tenancy import Role
 from apps.ingestion.models import Event
 from apps.keys.models import ApiKey
 from apps.properties.models import Property
+from devtools.stack import BROWSER_USER_AGENT
 from tests.conftest import jwt_for, member_call
-from tests.e2e.stack import BROWSER_USER_AGENT
 from tests.factories import MembershipFactory
 
 pytestmark = pytest.mark.django_db

@@ -8,7 +8,7 @@ from django.utils import timezone
 
 from apps.ingestion.storage import AcceptedBatch, events_store
 from apps.reports.services import rollup_refresh_dirty_days
-from tests.factories import validated_event
+from devtools.events import validated_event
 
 pytestmark = pytest.mark.django_db
 

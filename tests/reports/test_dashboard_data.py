@@ -8,7 +8,7 @@ import pytest
 from apps.ingestion.storage import AcceptedBatch, events_store
 from apps.reports.dashboard import CARD_METRICS, PANELS, dashboard_cards, dashboard_panel, dashboard_series
 from apps.reports.periods import Period
-from tests.factories import validated_event
+from devtools.events import validated_event
 
 pytestmark = pytest.mark.django_db
 

@@ -5,7 +5,7 @@ import pytest
 
 from apps.ingestion.storage import AcceptedBatch, events_store
 from apps.reports.selectors import realtime_report, realtime_visitors, report_event_data
-from tests.factories import validated_event
+from devtools.events import validated_event
 
 pytestmark = pytest.mark.django_db
 

@@ -8,8 +8,8 @@ import pytest
 
 from apps.ingestion.storage import AcceptedBatch, events_store
 from apps.reports.selectors import MetricsQuery
+from devtools.events import validated_event
 from tests.conftest import tenant_create
-from tests.factories import validated_event
 
 pytestmark = pytest.mark.django_db
 

@@ -9,7 +9,7 @@ from django.test.utils import CaptureQueriesContext, override_settings
 from apps.ingestion.storage import AcceptedBatch, events_store
 from apps.reports.selectors import MetricsQuery
 from apps.reports.services import retention_enforce, rollup_refresh_dirty_days
-from tests.factories import validated_event
+from devtools.events import validated_event
 
 pytestmark = pytest.mark.django_db
 

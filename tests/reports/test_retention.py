@@ -6,7 +6,7 @@ from apps.ingestion.models import DirtyDay, Event
 from apps.ingestion.storage import AcceptedBatch, events_store
 from apps.reports.models import EventRollup, SessionRollup
 from apps.reports.services import retention_enforce, rollup_refresh_dirty_days
-from tests.factories import validated_event
+from devtools.events import validated_event
 
 pytestmark = pytest.mark.django_db
 

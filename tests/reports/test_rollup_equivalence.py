@@ -15,7 +15,7 @@ from apps.ingestion.storage import AcceptedBatch, events_store
 from apps.reports.models import EventRollup, SessionRollup
 from apps.reports.selectors import DIMENSIONS, MetricsQuery
 from apps.reports.services import rollup_refresh_day, rollup_refresh_dirty_days
-from tests.factories import validated_event
+from devtools.events import validated_event
 
 pytestmark = pytest.mark.django_db
 

@@ -8,7 +8,7 @@ from apps.properties.services import property_timezone_set
 from apps.reports.models import EventRollup, SessionRollup
 from apps.reports.selectors import report_overview
 from apps.reports.services import rollup_refresh_dirty_days
-from tests.factories import validated_event
+from devtools.events import validated_event
 
 pytestmark = pytest.mark.django_db
 

@@ -19,9 +19,9 @@ from apps.reports.filters import (
 )
 from apps.reports.periods import property_today
 from apps.reports.templatetags.dashboard import metric_value
+from devtools.events import validated_event
 from tests.accounts.test_views import assert_accessible_page
 from tests.conftest import session_client_for, tenant_create
-from tests.factories import validated_event
 
 pytestmark = pytest.mark.django_db
 

@@ -16,10 +16,10 @@ from django.utils.text import slugify
 from apps.ingestion.storage import AcceptedBatch, events_store
 from apps.reports.dashboard import BOXES, PANELS
 from apps.reports.periods import property_today
-from apps.reports.services import shared_link_create, shared_link_revoke
-from apps.reports.views import BOXES_FETCHED_COOKIE
+from apps.reports.shared_links.services import shared_link_create, shared_link_revoke
+from apps.reports.views.dashboard import BOXES_FETCHED_COOKIE
+from devtools.events import validated_event
 from tests.conftest import session_client_for, tenant_create
-from tests.factories import validated_event
 from tests.reports.test_views_dashboard import count_cards
 
 pytestmark = pytest.mark.django_db

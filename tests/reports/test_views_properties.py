@@ -8,8 +8,10 @@ from django.core.cache import cache
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
-from apps.reports.periods import property_today
-from apps.reports.views import SPARKLINE_HEIGHT, SPARKLINE_PAD, sparkline_points
+from apps.reports.periods import period_named, property_today
+from apps.reports.selectors import MetricsQuery, properties_visitor_trends
+from apps.reports.services import rollup_refresh_dirty_days
+from apps.reports.views.presentation import SPARKLINE_HEIGHT, SPARKLINE_PAD, sparkline_points
 from tests.accounts.test_views import assert_accessible_page
 from tests.conftest import session_client_for
 from tests.factories import MembershipFactory, PropertyFactory
@@ -80,17 +82,44 @@ def test_properties_are_grouped_under_each_organisation_of_the_user(tenant_a, te
     )
 
 
-def test_the_list_costs_two_queries_per_property(tenant_a):
+def test_the_list_costs_the_same_queries_for_one_property_as_for_five(tenant_a):
     def queries() -> int:
-        cache.clear()  # every report computed, none read from the report cache
+        cache.clear()  # every trend computed, none read from the report cache
         with CaptureQueriesContext(connection) as captured:
             assert property_list(tenant_a.viewer).status_code == 200
         return len(captured)
 
+    assert tenant_a.organization.properties.count() == 1
     one = queries()
-    PropertyFactory(organization=tenant_a.organization)
-    PropertyFactory(organization=tenant_a.organization)
-    assert queries() == one + 2 * 2 * 2, "two reports per property, each its cache key's read and its SQL"
+    for _ in range(4):
+        PropertyFactory(organization=tenant_a.organization)
+    assert queries() == one
+
+
+def test_the_trends_of_all_properties_equal_each_computed_alone(tenant_a):
+    """From rollups and from dirty days' raw events, in each property's own days and timezone."""
+    site = tenant_a.property
+    tokyo = PropertyFactory(organization=tenant_a.organization, timezone="Asia/Tokyo")
+    quiet = PropertyFactory(organization=tenant_a.organization)
+    today = property_today(site)
+    for offset, visitors in ((6, ["a", "b"]), (3, ["a", "c", "d"]), (8, ["e"])):
+        for visitor in visitors:
+            seed(site, today - timedelta(days=offset), visitor=visitor)
+            seed(tokyo, property_today(tokyo) - timedelta(days=offset), visitor=visitor + "t")
+    rollup_refresh_dirty_days(quiet_seconds=0)
+    seed(site, today, visitor="b")
+    seed(tokyo, property_today(tokyo) - timedelta(days=1), visitor="z")
+    periods = {prop: period_named("7d", today=property_today(prop)) for prop in (site, tokyo, quiet)}
+
+    trends = properties_visitor_trends(periods=periods)
+
+    for prop, period in periods.items():
+        span = {"property": prop, "date_from": period.date_from, "date_to": period.date_to}
+        daily = MetricsQuery(**span, metrics=("unique_visitors",), interval="day").calculate()
+        total = MetricsQuery(**span, metrics=("unique_visitors",)).calculate()[0]["unique_visitors"]
+        assert trends[prop.pk].daily == [(row["date"], row["unique_visitors"]) for row in daily]
+        assert trends[prop.pk].total == total
+    assert trends[site.pk].total == 4 and trends[tokyo.pk].total == 5 and trends[quiet.pk].total == 0
 
 
 def test_sparkline_points_put_the_highest_day_at_the_top_and_zero_at_the_bottom():

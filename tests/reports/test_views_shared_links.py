@@ -11,9 +11,9 @@ from django.core.exceptions import ValidationError
 from apps.core.tenancy import TenantQuerySet
 from apps.keys.services import api_key_hash
 from apps.reports.models import SharedLink
-from apps.reports.page_selectors import shared_link_resolve
 from apps.reports.periods import property_today
-from apps.reports.services import shared_link_create, shared_link_revoke
+from apps.reports.shared_links.selectors import shared_link_resolve
+from apps.reports.shared_links.services import shared_link_create, shared_link_revoke
 from tests.conftest import session_client_for
 from tests.factories import PropertyFactory
 from tests.reports.test_views_dashboard import card_values, count_cards, seed

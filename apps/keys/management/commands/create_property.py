@@ -5,7 +5,7 @@ from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 
 from apps.accounts.services import organization_get_or_create
-from apps.keys.services import property_create_with_keys
+from apps.properties.services import property_create_with_keys
 
 
 class Command(BaseCommand):

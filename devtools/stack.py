@@ -1,4 +1,4 @@
-"""Processes of the production-shaped stack, started for end-to-end tests on loopback ports.
+"""Processes of the production-shaped stack on loopback ports, started by the end-to-end tests and the benchmarks.
 
 Each test gets its own Redis (AOF on, `noeviction`, in a temporary directory) so it can stop and
 restart the broker, plus gunicorn and Celery processes pointed at the pytest database.
@@ -16,7 +16,7 @@ import urllib.error
 import urllib.request
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[1]
 BROWSER_USER_AGENT = "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0 Safari/537.36"
 BIN = Path(sys.executable).parent
 

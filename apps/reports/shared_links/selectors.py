@@ -1,10 +1,4 @@
-"""Reads for the dashboard pages: shared links and the property list's trends.
-
-Every number comes from MetricsQuery, the query layer the reporting API uses too.
-"""
-
-from dataclasses import dataclass
-from datetime import date
+"""Reads of shared links: the link a token names, and a property's links behind the property door."""
 
 from django.db.models import QuerySet
 from django.http import Http404
@@ -12,9 +6,7 @@ from django.http import Http404
 from apps.keys.services import api_key_hash
 from apps.properties.models import Property
 from apps.reports.models import SharedLink
-from apps.reports.periods import Period
-from apps.reports.selectors import MetricsQuery
-from apps.reports.services import SHARED_LINK_PREFIX
+from apps.reports.shared_links.services import SHARED_LINK_PREFIX
 
 MAX_TOKEN_LENGTH = 64
 
@@ -45,30 +37,3 @@ def shared_link_access(*, property: Property, shared_link_id: int | str) -> Shar
     if found is None:
         raise Http404
     return found
-
-
-@dataclass(frozen=True)
-class VisitorTrend:
-    """Unique visitors per day over a period, and distinct over the whole of it."""
-
-    period: Period
-    daily: list[tuple[date, int]]
-    total: int
-
-
-def property_visitor_trend(*, property: Property, period: Period) -> VisitorTrend:
-    """Unique visitors of `property` per day and over `period`: two queries, whatever the traffic.
-
-    The total counts each visitor once over the period, so it is not the sum of the days.
-    """
-    daily = MetricsQuery(
-        property=property,
-        date_from=period.date_from,
-        date_to=period.date_to,
-        metrics=("unique_visitors",),
-        interval="day",
-    ).calculate()
-    total = MetricsQuery(
-        property=property, date_from=period.date_from, date_to=period.date_to, metrics=("unique_visitors",)
-    ).calculate()[0]["unique_visitors"]
-    return VisitorTrend(period, [(row["date"], row["unique_visitors"]) for row in daily], total)

@@ -8,10 +8,10 @@ import pytest
 from django.core.management import call_command
 from django.db.models import Count, Max, Min
 
+from apps.demo.management.commands.demo_setup import DAYS, USER_AGENTS, demo_batches
 from apps.ingestion.enrichment import user_agent_parse
 from apps.ingestion.models import Event
 from apps.properties.models import Property
-from apps.reports.management.commands.demo_setup import DAYS, USER_AGENTS, demo_batches
 from apps.reports.periods import DEFAULT_RANGE, period_named, property_today
 
 # What each demo user agent, in order, must parse as: browser, OS, device.

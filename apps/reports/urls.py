@@ -1,0 +1,35 @@
+from django.urls import path
+
+from apps.reports.apis import CampaignsApi, MetricsApi, OverviewApi, PagesApi
+from apps.reports.shared_links import views as shared_link_views
+from apps.reports.views import dashboard, exports, property_list
+
+urlpatterns = [
+    path("v1/properties/<str:property_id>/overview", OverviewApi.as_view(), name="report-overview"),
+    path("v1/properties/<str:property_id>/pages", PagesApi.as_view(), name="report-pages"),
+    path("v1/properties/<str:property_id>/campaigns", CampaignsApi.as_view(), name="report-campaigns"),
+    path("v1/properties/<str:property_id>/metrics", MetricsApi.as_view(), name="report-metrics"),
+    path("", property_list.property_list, name="home"),
+    path("properties/<str:property_id>/", dashboard.property_dashboard, name="property-dashboard"),
+    path("properties/<str:property_id>/breakdown/<str:panel>", dashboard.property_breakdown, name="property-breakdown"),
+    path("properties/<str:property_id>/panels/<str:panel>", dashboard.property_panel, name="property-panel"),
+    path("properties/<str:property_id>/export/<str:table>.csv", exports.property_export, name="property-export"),
+    path("properties/<str:property_id>/live", dashboard.property_live, name="property-live"),
+    path("properties/<str:property_id>/realtime", dashboard.property_realtime, name="property-realtime"),
+    path(
+        "properties/<str:property_id>/settings/shared-links",
+        shared_link_views.property_shared_link_create,
+        name="property-shared-link-create",
+    ),
+    path(
+        "properties/<str:property_id>/settings/shared-links/<int:shared_link_id>/revoke",
+        shared_link_views.property_shared_link_revoke,
+        name="property-shared-link-revoke",
+    ),
+    path("share/<str:token>", shared_link_views.shared_dashboard, name="shared-dashboard"),
+    path("share/<str:token>/breakdown/<str:panel>", shared_link_views.shared_breakdown, name="shared-breakdown"),
+    path("share/<str:token>/panels/<str:panel>", shared_link_views.shared_panel, name="shared-panel"),
+    path("share/<str:token>/export/<str:table>.csv", shared_link_views.shared_export, name="shared-export"),
+    path("share/<str:token>/live", shared_link_views.shared_live, name="shared-live"),
+    path("share/<str:token>/realtime", shared_link_views.shared_realtime, name="shared-realtime"),
+]
