@@ -4,7 +4,7 @@ from django.contrib.auth.models import AbstractUser
 from django.contrib.auth.models import UserManager as DjangoUserManager
 from django.db import models
 
-from apps.core.tenancy import Role, tenant_managers
+from apps.core.tenancy import Role, TenantManager, TenantQuerySet
 
 PUBLIC_ID_ALPHABET = "abcdefghijkmnpqrstuvwxyz23456789"
 
@@ -54,6 +54,10 @@ class User(AbstractUser):
         return self.email
 
 
+class OrganizationQuerySet(TenantQuerySet["Organization"]):
+    organization_path = "pk"
+
+
 class Organization(models.Model):
     """The tenant: every row a user can reach hangs off one."""
 
@@ -62,10 +66,15 @@ class Organization(models.Model):
     slug = models.SlugField(max_length=100, unique=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
-    unscoped, objects = tenant_managers("pk")
+    unscoped = models.Manager.from_queryset(OrganizationQuerySet)()
+    objects = TenantManager.from_queryset(OrganizationQuerySet)()
 
     def __str__(self):
         return self.name
+
+
+class MembershipQuerySet(TenantQuerySet["Membership"]):
+    organization_path = "organization"
 
 
 class Membership(models.Model):
@@ -76,7 +85,8 @@ class Membership(models.Model):
     role = models.CharField(max_length=16, choices=Role.choices, default=Role.VIEWER)
     created_at = models.DateTimeField(auto_now_add=True)
 
-    unscoped, objects = tenant_managers("organization")
+    unscoped = models.Manager.from_queryset(MembershipQuerySet)()
+    objects = TenantManager.from_queryset(MembershipQuerySet)()
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["user", "organization"], name="unique_membership")]
@@ -89,6 +99,10 @@ class MailStatus(models.TextChoices):
     PENDING = "pending", "Pending"
     SENT = "sent", "Sent"
     FAILED = "failed", "Failed"
+
+
+class InvitationQuerySet(TenantQuerySet["Invitation"]):
+    organization_path = "organization"
 
 
 class Invitation(models.Model):
@@ -115,7 +129,8 @@ class Invitation(models.Model):
     mail_attempted_at = models.DateTimeField(null=True, blank=True)
     mail_sent_at = models.DateTimeField(null=True, blank=True)
 
-    unscoped, objects = tenant_managers("organization")
+    unscoped = models.Manager.from_queryset(InvitationQuerySet)()
+    objects = TenantManager.from_queryset(InvitationQuerySet)()
 
     def __str__(self):
         return f"{self.email} to {self.organization} ({self.role})"
