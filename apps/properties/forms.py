@@ -53,7 +53,7 @@ class LinesField(forms.CharField):
     def has_changed(self, initial, data) -> bool:
         if self.disabled:
             return False
-        return list(initial or []) != self.lines(self.to_python(data))
+        return list(initial or []) != self.lines(self.to_python(data) or "")
 
 
 def domains_field(**kwargs) -> LinesField:

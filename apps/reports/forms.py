@@ -38,7 +38,7 @@ class PropertyCreateForm(forms.Form):
 
     domain = forms.CharField(
         max_length=253,
-        validators=[domain_normalize],
+        validators=[domain_normalize],  # type: ignore[list-item]  # Django ignores what a validator returns
         help_text="The site's host, like example.com: no https://, no path.",
         widget=forms.TextInput(attrs={"autocapitalize": "none", "spellcheck": "false", "placeholder": "example.com"}),
     )

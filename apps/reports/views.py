@@ -13,6 +13,7 @@ from collections import defaultdict
 from dataclasses import dataclass
 from datetime import datetime, time
 from functools import partial, wraps
+from typing import Any
 
 from django.conf import settings
 from django.contrib import messages
@@ -566,7 +567,7 @@ def export_csv(request, prop: Property, *, urls: DashboardUrls, table: str) -> H
         )
         bucket, label = BUCKET_TITLES[series["interval"]], CARD_METRICS[metric]
         header = [bucket, label, f"Previous period's {bucket.lower()}", f"{label}, previous period"]
-        rows = [
+        rows: list[tuple[Any, ...]] = [
             (point["bucket"], point["value"], point["previous_bucket"], point["previous"]) for point in series["points"]
         ]
     elif table == "event-data":
@@ -580,9 +581,9 @@ def export_csv(request, prop: Property, *, urls: DashboardUrls, table: str) -> H
     else:
         panel = _panel_named(table)
         scope = _strict_scope(prop, params)
-        data = dashboard_panel(property=prop, **scope.span, panel=panel, limit=EXPORT_MAX_ROWS)
+        panel_data = dashboard_panel(property=prop, **scope.span, panel=panel, limit=EXPORT_MAX_ROWS)
         header = [panel.column_title, panel.metric_title, "Share (%)"]
-        rows = [(row["value"], row["count"], row["share"]) for row in data["rows"]]
+        rows = [(row["value"], row["count"], row["share"]) for row in panel_data["rows"]]
     return _csv_response(prop, f"{table}-{scope.period.date_from}-{scope.period.date_to}", header, rows)
 
 
@@ -590,6 +591,7 @@ def _realtime_csv(prop: Property, table: str) -> HttpResponse:
     """A table of the realtime view (the last REALTIME_MINUTES minutes, as of now) as a CSV file."""
     now = timezone.now()
     report = realtime_report(property=prop, now=now, minutes=REALTIME_MINUTES)
+    rows: list[tuple[Any, ...]]
     if table == "realtime-minutes":
         header, rows = ["Minute", "Pageviews"], [(row["minute"], row["pageviews"]) for row in report["per_minute"]]
     elif table in ("realtime-pages", "realtime-sources"):
@@ -667,7 +669,7 @@ def _settings_url(prop: Property, section: str = "") -> str:
 
 def _is_admin(user, prop: Property) -> bool:
     """Whether the user may change `prop`: the role the property door found (`tenant_role`)."""
-    return _role_at_least(user, prop.tenant_role, Role.ADMIN)
+    return _role_at_least(user, prop.tenant_role, Role.ADMIN)  # type: ignore[attr-defined]  # annotated by the door
 
 
 @dataclass(frozen=True)
@@ -900,6 +902,7 @@ def _shared_answer(request, token: str, page, *, fragment: bool) -> HttpResponse
 
 def _shared_password_page(request, shared_link) -> HttpResponse:
     form = SharedLinkPasswordForm(request.POST if request.method == "POST" else None)
+    context: dict[str, Any]
     context, status, retry_after = {"form": form}, 200, None
     if request.method == "POST" and form.is_valid():
         try:
