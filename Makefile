@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 TEST_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/clickmeter
 TEST_REDIS_URL ?= redis://127.0.0.1:6379/15
 
-.PHONY: run test lint bench-ingest bench-dashboard services browser wrk
+.PHONY: run test lint typecheck bench-ingest bench-dashboard services browser wrk
 
 $(STAMP): requirements/base.txt requirements/dev.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -26,9 +26,15 @@ services:
 browser:
 	command -v chromium >/dev/null || (apt-get update -qq && apt-get install -y -qq chromium)
 
-lint: $(STAMP)
+## Ruff, and the types
+lint: $(STAMP) typecheck
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+
+## mypy with the Django and DRF plugins, as strict as pyproject.toml says; the plugin loads the
+## settings, which need a SECRET_KEY
+typecheck: $(STAMP)
+	SECRET_KEY=typecheck $(BIN)/mypy
 
 ## Lint, then the whole suite against local PostgreSQL and Redis (started if down), with real workers
 test: $(STAMP) services browser lint

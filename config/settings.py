@@ -74,7 +74,7 @@ INGEST_MIDDLEWARE = [
 
 # CORS for the beacon only, per property (apps/ingestion/cors.py): no origin is allowed globally.
 CORS_URLS_REGEX = r"^/v1/events$"
-CORS_ALLOWED_ORIGINS = []
+CORS_ALLOWED_ORIGINS: list[str] = []
 CORS_ALLOW_CREDENTIALS = False
 CORS_ALLOW_METHODS = ["POST", "OPTIONS"]
 CORS_ALLOW_HEADERS = ["authorization", "content-type", "x-write-key"]

@@ -40,8 +40,7 @@ class MembershipInline(admin.TabularInline):
     """An organisation's members, read-only: roles change and members leave through the Membership admin."""
 
     model = Membership
-    fields = ["member", "role", "created_at"]
-    readonly_fields = fields
+    fields = readonly_fields = ("member", "role", "created_at")
     extra = 0
     can_delete = False
 

@@ -50,8 +50,8 @@ class InvitedSignUpForm(_NewPasswordForm):
 
     field_order = ["email", "password", "password_confirm"]
 
-    def __init__(self, *args, email: str, **kwargs):
-        super().__init__(*args, initial={"email": email}, **kwargs)
+    def __init__(self, data=None, *, email: str, **kwargs):
+        super().__init__(data, initial={"email": email}, **kwargs)
 
 
 class LoginForm(auth_forms.AuthenticationForm):

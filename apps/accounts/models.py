@@ -1,10 +1,11 @@
 import secrets
+from typing import ClassVar
 
 from django.contrib.auth.models import AbstractUser
 from django.contrib.auth.models import UserManager as DjangoUserManager
 from django.db import models
 
-from apps.core.tenancy import Role, tenant_managers
+from apps.core.tenancy import Role, TenantManager, TenantQuerySet
 
 PUBLIC_ID_ALPHABET = "abcdefghijkmnpqrstuvwxyz23456789"
 
@@ -42,16 +43,20 @@ class UserManager(DjangoUserManager):
 
 
 class User(AbstractUser):
-    username = None
+    username = None  # type: ignore[assignment]  # Django's way to drop an inherited field; the stubs type it str
     email = models.EmailField("email address", unique=True)
 
     USERNAME_FIELD = "email"
     REQUIRED_FIELDS = []
 
-    objects = UserManager()
+    objects: ClassVar[UserManager] = UserManager()
 
     def __str__(self):
         return self.email
+
+
+class OrganizationQuerySet(TenantQuerySet["Organization"]):
+    organization_path = "pk"
 
 
 class Organization(models.Model):
@@ -62,10 +67,15 @@ class Organization(models.Model):
     slug = models.SlugField(max_length=100, unique=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
-    unscoped, objects = tenant_managers("pk")
+    unscoped = models.Manager.from_queryset(OrganizationQuerySet)()
+    objects = TenantManager.from_queryset(OrganizationQuerySet)()
 
     def __str__(self):
         return self.name
+
+
+class MembershipQuerySet(TenantQuerySet["Membership"]):
+    organization_path = "organization"
 
 
 class Membership(models.Model):
@@ -76,7 +86,8 @@ class Membership(models.Model):
     role = models.CharField(max_length=16, choices=Role.choices, default=Role.VIEWER)
     created_at = models.DateTimeField(auto_now_add=True)
 
-    unscoped, objects = tenant_managers("organization")
+    unscoped = models.Manager.from_queryset(MembershipQuerySet)()
+    objects = TenantManager.from_queryset(MembershipQuerySet)()
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["user", "organization"], name="unique_membership")]
@@ -89,6 +100,10 @@ class MailStatus(models.TextChoices):
     PENDING = "pending", "Pending"
     SENT = "sent", "Sent"
     FAILED = "failed", "Failed"
+
+
+class InvitationQuerySet(TenantQuerySet["Invitation"]):
+    organization_path = "organization"
 
 
 class Invitation(models.Model):
@@ -115,7 +130,8 @@ class Invitation(models.Model):
     mail_attempted_at = models.DateTimeField(null=True, blank=True)
     mail_sent_at = models.DateTimeField(null=True, blank=True)
 
-    unscoped, objects = tenant_managers("organization")
+    unscoped = models.Manager.from_queryset(InvitationQuerySet)()
+    objects = TenantManager.from_queryset(InvitationQuerySet)()
 
     def __str__(self):
         return f"{self.email} to {self.organization} ({self.role})"

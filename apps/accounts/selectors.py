@@ -2,7 +2,7 @@
 
 from django.db.models import OuterRef, QuerySet, Subquery
 
-from apps.accounts.models import Invitation, Membership, Organization, User
+from apps.accounts.models import Invitation, InvitationQuerySet, Membership, MembershipQuerySet, Organization, User
 from apps.core.tenancy import Role
 
 
@@ -25,7 +25,7 @@ def organization_access(*, user: User, public_id: str, role: str = Role.VIEWER) 
     return Organization.objects.access(user, role=role, public_id=public_id)
 
 
-def memberships_of_organization(*, organization: Organization) -> QuerySet[Membership]:
+def memberships_of_organization(*, organization: Organization) -> MembershipQuerySet:
     """An organisation's members (the caller has passed the organisation door)."""
     return organization.memberships.select_related("user").order_by("created_at", "pk")
 
@@ -35,7 +35,7 @@ def membership_access(*, organization: Organization, membership_id: int | str) -
     return memberships_of_organization(organization=organization).by_id(membership_id)
 
 
-def invitations_pending(*, organization: Organization) -> QuerySet[Invitation]:
+def invitations_pending(*, organization: Organization) -> InvitationQuerySet:
     """Invitations of an organisation not yet accepted or withdrawn (expired ones included)."""
     return organization.invitations.filter(accepted_at__isnull=True, revoked_at__isnull=True).order_by("-created_at")
 

@@ -270,7 +270,7 @@ def member_create(*, organization_name: str, email: str, role: str, password: st
     organization = organization_get_or_create(name=organization_name.strip())
     user = User.objects.filter(email=User.objects.normalize_email(email.strip()).lower()).first()
     user_created = user is None
-    if user_created:
+    if user is None:
         user = _user_create(email=email, password=password)
     existing = Membership.unscoped.filter(user=user, organization=organization).first()
     previous_role = existing.role if existing else None

@@ -1,5 +1,7 @@
 """The account pages: sign-up, sign-in, passwords, and accepting an invitation."""
 
+from typing import Any
+
 from django.contrib import messages
 from django.contrib.auth import login
 from django.contrib.auth import views as auth_views
@@ -57,7 +59,7 @@ def invitation_accept(request, token: str):
         invitation = services.invitation_resolve(token)
     except services.InvalidInvitation as error:
         return _invitation_invalid(request, error)
-    context = {"invitation": invitation}
+    context: dict[str, Any] = {"invitation": invitation}
     user = request.user
     if user.is_authenticated:
         context["is_invitee"] = is_invitee = user.email.lower() == invitation.email

@@ -5,6 +5,8 @@ A database that cannot be reached is a 503 with `Retry-After`; any other 5xx is 
 """
 
 import logging
+from collections.abc import Iterable, Mapping
+from typing import TYPE_CHECKING, Any
 
 import orjson
 from django.conf import settings
@@ -14,11 +16,18 @@ from django.http import Http404, QueryDict
 from rest_framework import exceptions, serializers, status
 from rest_framework.authentication import SessionAuthentication
 from rest_framework.negotiation import BaseContentNegotiation
+from rest_framework.parsers import BaseParser
 from rest_framework.permissions import BasePermission
 from rest_framework.renderers import BaseRenderer
+from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.settings import api_settings
-from rest_framework_simplejwt.authentication import JWTAuthentication
+from rest_framework_simplejwt.authentication import AuthUser, JWTAuthentication
+from rest_framework_simplejwt.tokens import Token
+
+if TYPE_CHECKING:
+    # rest_framework.views reads the API settings, which name this module, when it is imported.
+    from rest_framework.views import APIView
 
 logger = logging.getLogger(__name__)
 
@@ -26,7 +35,7 @@ logger = logging.getLogger(__name__)
 class ApplicationError(Exception):
     """A request the application refuses, with a machine-readable code and a human message."""
 
-    status_code = status.HTTP_400_BAD_REQUEST
+    status_code: int = status.HTTP_400_BAD_REQUEST
 
     def __init__(
         self,
@@ -36,7 +45,7 @@ class ApplicationError(Exception):
         field: str | None = None,
         status_code: int | None = None,
         retry_after: int | None = None,
-    ):
+    ) -> None:
         super().__init__(message)
         self.code = code
         self.message = message
@@ -45,7 +54,7 @@ class ApplicationError(Exception):
         if status_code is not None:
             self.status_code = status_code
 
-    def as_dict(self) -> dict:
+    def as_dict(self) -> dict[str, dict[str, str]]:
         error = {"code": self.code, "message": self.message}
         if self.field is not None:
             error["field"] = self.field
@@ -80,7 +89,7 @@ def error_response(error: ApplicationError) -> Response:
     return response
 
 
-def exception_handler(exc, context):
+def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
     """Turn every exception raised in a DRF view into the API's JSON error format."""
     if isinstance(exc, ApplicationError):
         return error_response(exc)
@@ -100,10 +109,13 @@ def exception_handler(exc, context):
         detail = exc.detail.get("detail", "Invalid request.") if isinstance(exc.detail, dict) else exc.detail
         detail = detail if isinstance(detail, str) else "Invalid request."
         response = Response({"error": {"code": code, "message": str(detail)}}, status=exc.status_code)
-        if getattr(exc, "auth_header", None):
-            response["WWW-Authenticate"] = exc.auth_header
-        if isinstance(exc, exceptions.Throttled) and exc.wait:
-            response["Retry-After"] = str(int(exc.wait))
+        auth_header = getattr(exc, "auth_header", None)
+        if auth_header:
+            response["WWW-Authenticate"] = auth_header
+        if isinstance(exc, exceptions.Throttled):
+            wait: float | None = exc.wait  # type: ignore[attr-defined]  # the stubs omit Throttled.wait
+            if wait:
+                response["Retry-After"] = str(int(wait))
         return response
     return None
 
@@ -136,7 +148,7 @@ _JSON_TYPES = (
 )
 
 
-def _json_type_error(field: serializers.Field, value, name: str) -> ApplicationError | None:
+def _json_type_error(field: serializers.Field[Any, Any, Any, Any], value: Any, name: str) -> ApplicationError | None:
     """The 400 for `value` if it is not of the JSON type `field` is documented with, recursively."""
     if value is None:
         return None  # null: the field's own allow_null decides
@@ -145,7 +157,7 @@ def _json_type_error(field: serializers.Field, value, name: str) -> ApplicationE
             if not isinstance(value, types) or (bool not in types and isinstance(value, bool)):
                 return ApplicationError("invalid_parameter", f"{name} must be {described}.", field=name)
             break
-    if isinstance(field, serializers.ListField | serializers.ListSerializer):
+    if isinstance(field, serializers.ListField | serializers.ListSerializer) and field.child is not None:
         child = field.child
         return next((error for item in value if (error := _json_type_error(child, item, name))), None)
     if isinstance(field, serializers.Serializer):
@@ -153,7 +165,9 @@ def _json_type_error(field: serializers.Field, value, name: str) -> ApplicationE
     return None
 
 
-def _json_types_error(fields, data: dict, *, prefix: str = "") -> ApplicationError | None:
+def _json_types_error(
+    fields: Mapping[str, serializers.Field[Any, Any, Any, Any]], data: dict[str, Any], *, prefix: str = ""
+) -> ApplicationError | None:
     for name, field in fields.items():
         if name in data and not field.read_only:
             error = _json_type_error(field, data[name], prefix + name)
@@ -162,7 +176,9 @@ def _json_types_error(fields, data: dict, *, prefix: str = "") -> ApplicationErr
     return None
 
 
-def input_validated(serializer_class: type[serializers.Serializer], data, *, partial: bool = False) -> dict:
+def input_validated(
+    serializer_class: type[serializers.Serializer[Any]], data: Any, *, partial: bool = False
+) -> dict[str, Any]:
     """Validate request input with `serializer_class`; raise a 400 naming the first bad field.
 
     Query parameters must each be given once; a JSON body's values must have the JSON types the
@@ -176,7 +192,8 @@ def input_validated(serializer_class: type[serializers.Serializer], data, *, par
             raise error
     params = serializer_class(data=data, partial=partial)
     if params.is_valid():
-        return params.validated_data
+        validated: dict[str, Any] = params.validated_data
+        return validated
     field, messages = next(iter(params.errors.items()))
     while isinstance(messages, dict):  # a list item's or a nested field's errors
         messages = next(iter(messages.values()))
@@ -193,7 +210,7 @@ class MemberJWTAuthentication(JWTAuthentication):
     """simplejwt's JWT authentication, answering an API key sent where a member's token belongs with
     what to send instead, rather than simplejwt's "not valid for any token type"."""
 
-    def authenticate(self, request):
+    def authenticate(self, request: Request) -> tuple[AuthUser, Token] | None:
         header = self.get_header(request)
         raw_token = self.get_raw_token(header) if header is not None else None
         if raw_token is not None and raw_token.startswith(tuple(prefix.encode() for prefix in KEY_PREFIXES)):
@@ -211,7 +228,7 @@ MEMBER_AUTHENTICATION = [MemberJWTAuthentication, SessionAuthentication]
 class IsMember(BasePermission):
     """Allow only a signed-in user (JWT or session); what they may touch is decided by the door."""
 
-    def has_permission(self, request, view):
+    def has_permission(self, request: Request, view: "APIView") -> bool:
         return request.user is not None and request.user.is_authenticated
 
 
@@ -220,7 +237,9 @@ class OrjsonRenderer(BaseRenderer):
     format = "json"
     charset = None
 
-    def render(self, data, accepted_media_type=None, renderer_context=None):
+    def render(
+        self, data: Any, accepted_media_type: str | None = None, renderer_context: Mapping[str, Any] | None = None
+    ) -> bytes:
         if data is None:
             return b""
         return orjson.dumps(data)
@@ -229,8 +248,11 @@ class OrjsonRenderer(BaseRenderer):
 class SingleRendererNegotiation(BaseContentNegotiation):
     """The API speaks JSON only: skip parsing `Accept` on every request (measured in bench/ingest)."""
 
-    def select_parser(self, request, parsers):
-        return parsers[0] if parsers else None
+    def select_parser(self, request: Request, parsers: Iterable[BaseParser]) -> BaseParser | None:
+        return next(iter(parsers), None)
 
-    def select_renderer(self, request, renderers, format_suffix=None):
-        return renderers[0], renderers[0].media_type
+    def select_renderer(
+        self, request: Request, renderers: Iterable[BaseRenderer], format_suffix: str | None = None
+    ) -> tuple[BaseRenderer, str]:
+        renderer = next(iter(renderers))
+        return renderer, renderer.media_type

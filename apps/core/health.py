@@ -5,12 +5,13 @@ The kernel checks the database; an app that depends on another service adds its 
 """
 
 from collections.abc import Callable
+from typing import Any
 
 from django.db import DatabaseError, connection
-from django.http import JsonResponse
+from django.http import HttpRequest, JsonResponse
 
 # A check returns {"status": "ok" | "fail", ...details}.
-ReadinessCheck = Callable[[], dict]
+ReadinessCheck = Callable[[], dict[str, Any]]
 
 _checks: dict[str, ReadinessCheck] = {}
 
@@ -19,11 +20,11 @@ def readiness_check_register(name: str, check: ReadinessCheck) -> None:
     _checks[name] = check
 
 
-def healthz(request):
+def healthz(request: HttpRequest) -> JsonResponse:
     return JsonResponse({"status": "ok"})
 
 
-def readyz(request):
+def readyz(request: HttpRequest) -> JsonResponse:
     """Report the database and every registered service; 503 if any fails."""
     services = {"database": _database_status()}
     services.update((name, check()) for name, check in _checks.items())
@@ -31,7 +32,7 @@ def readyz(request):
     return JsonResponse({"status": "ok" if ready else "fail", "services": services}, status=200 if ready else 503)
 
 
-def _database_status() -> dict:
+def _database_status() -> dict[str, Any]:
     try:
         with connection.cursor() as cursor:
             cursor.execute("SELECT 1")

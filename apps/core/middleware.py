@@ -7,14 +7,16 @@ strings, paths and cookies reach selectors, the admin and the dashboard directly
 is the one place that refuses them, for every route and both middleware stacks (config/wsgi.py).
 """
 
-from django.http import Http404, JsonResponse
+from collections.abc import Callable
+
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
 
 NUL = "\x00"
 FORM_CONTENT_TYPES = ("application/x-www-form-urlencoded", "multipart/form-data")
 
 
-def _nul_parameter(request) -> tuple[str, str] | None:
+def _nul_parameter(request: HttpRequest) -> tuple[str, str] | None:
     """The first (kind, name) of a request value holding a NUL: a query, form or cookie parameter."""
     query = request.META.get("QUERY_STRING", "")
     if "%00" in query or NUL in query:
@@ -38,10 +40,10 @@ class NulCharacterMiddleware:
     """Answer a request with a NUL character in its path 404 (no object has such an id) and one with a
     NUL in a query, form or cookie parameter 400: JSON under /v1/, a page elsewhere."""
 
-    def __init__(self, get_response):
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
         self.get_response = get_response
 
-    def __call__(self, request):
+    def __call__(self, request: HttpRequest) -> HttpResponse:
         if NUL in request.path_info:
             raise Http404("No such page.")
         found = _nul_parameter(request)

@@ -6,18 +6,25 @@ authentication extensions it registers) is loaded before any schema is generated
 import drf_spectacular.views, which reads that setting while being imported.
 """
 
+from typing import Any
+
 from django.conf import settings
 from drf_spectacular import openapi
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
-from drf_spectacular.utils import OpenApiResponse
+from drf_spectacular.generators import SchemaGenerator
+from drf_spectacular.utils import Direction, OpenApiResponse
 from rest_framework import serializers
+from rest_framework.request import Request
+
+# An OpenAPI schema object, as drf-spectacular builds it.
+Schema = dict[str, Any]
 
 
 class AutoSchema(openapi.AutoSchema):
     """drf-spectacular's schema, naming a serializer nested in a view after the view as well
     (`ApiKeysApi.InputSerializer` -> `ApiKeysInput`), so every view may call its own `InputSerializer`."""
 
-    def get_serializer_name(self, serializer, direction):
+    def get_serializer_name(self, serializer: serializers.Serializer[Any], direction: Direction) -> str:
         *outer, name = type(serializer).__qualname__.split(".")
         if not outer or outer[-1] == "<locals>":
             return name
@@ -31,7 +38,7 @@ class WriteKeyScheme(OpenApiAuthenticationExtension):
     target_class = "apps.keys.authentication.WriteKeyAuthentication"
     name = WRITE_KEY_SCHEMES
 
-    def get_security_definition(self, auto_schema):
+    def get_security_definition(self, auto_schema: openapi.AutoSchema) -> list[Schema]:
         return [
             {
                 "type": "http",
@@ -54,7 +61,7 @@ class WriteKeyScheme(OpenApiAuthenticationExtension):
             },
         ]
 
-    def get_security_requirement(self, auto_schema):
+    def get_security_requirement(self, auto_schema: openapi.AutoSchema) -> list[dict[str, list[Any]]]:
         # Any one of them (OR), not all together.
         return [{name: []} for name in WRITE_KEY_SCHEMES]
 
@@ -63,7 +70,7 @@ class ReadKeyScheme(OpenApiAuthenticationExtension):
     target_class = "apps.keys.authentication.ReadKeyAuthentication"
     name = "readKey"
 
-    def get_security_definition(self, auto_schema):
+    def get_security_definition(self, auto_schema: openapi.AutoSchema) -> Schema:
         return {
             "type": "http",
             "scheme": "bearer",
@@ -77,7 +84,7 @@ class JwtScheme(OpenApiAuthenticationExtension):
     name = "jwt"
     priority = 1  # over drf-spectacular's own simplejwt extension, for the description
 
-    def get_security_definition(self, auto_schema):
+    def get_security_definition(self, auto_schema: openapi.AutoSchema) -> Schema:
         return {
             "type": "http",
             "scheme": "bearer",
@@ -91,7 +98,7 @@ class SessionScheme(OpenApiAuthenticationExtension):
     name = "session"
     priority = 1  # over drf-spectacular's own, for the description
 
-    def get_security_definition(self, auto_schema):
+    def get_security_definition(self, auto_schema: openapi.AutoSchema) -> Schema:
         return {
             "type": "apiKey",
             "in": "cookie",
@@ -101,10 +108,10 @@ class SessionScheme(OpenApiAuthenticationExtension):
         }
 
 
-class ErrorSerializer(serializers.Serializer):
+class ErrorSerializer(serializers.Serializer[Any]):
     """Every error of the API: a 4xx (or a 503) with this body."""
 
-    class DetailSerializer(serializers.Serializer):
+    class DetailSerializer(serializers.Serializer[Any]):
         code = serializers.CharField(help_text="Machine-readable, e.g. `invalid_parameter`, `not_found`.")
         message = serializers.CharField(help_text="For humans.")
         field = serializers.CharField(required=False, help_text="The input at fault, when there is one.")
@@ -136,7 +143,7 @@ def error_responses(*statuses: int) -> dict[int, OpenApiResponse]:
 WITHOUT_NUL = "^[^\\u0000]*$"
 
 
-def _strings_without_nul(schema: dict) -> None:
+def _strings_without_nul(schema: object) -> None:
     """Give `schema`, and the schemas inside it, the pattern WITHOUT_NUL where a string is free text."""
     if not isinstance(schema, dict):
         return
@@ -150,7 +157,9 @@ def _strings_without_nul(schema: dict) -> None:
         _strings_without_nul(nested)
 
 
-def postprocess_text_without_nul(result, generator, request, public):
+def postprocess_text_without_nul(
+    result: Schema, generator: SchemaGenerator, request: Request | None, public: bool
+) -> Schema:
     """State in the schema that no parameter or request field may contain NUL (U+0000)."""
     for operations in result.get("paths", {}).values():
         for operation in operations.values():

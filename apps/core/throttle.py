@@ -14,19 +14,29 @@ loses counts between processes; here the count is one transaction that SQLite ru
 
 import logging
 import time
+from collections.abc import Callable
 from functools import wraps
+from typing import TYPE_CHECKING, Any
 
 from django.conf import settings
 from django.core.cache import caches
 from django.db import transaction
+from django.http import HttpRequest, HttpResponseBase
 from django.shortcuts import render
 from redis.exceptions import RedisError
+from rest_framework.request import Request
 from rest_framework.throttling import BaseThrottle
 
 from apps.core.http import client_address
 from apps.core.tenancy import PropertyActor
 
+if TYPE_CHECKING:
+    # rest_framework.views reads the API settings, which name apps.core.api, when it is imported.
+    from rest_framework.views import APIView
+
 logger = logging.getLogger(__name__)
+
+View = Callable[..., HttpResponseBase]
 
 PERIODS = {"second": 1, "minute": 60, "min": 60, "hour": 3600, "day": 86400}
 
@@ -83,20 +93,22 @@ def budget_restore(key: str, *, seconds: int) -> None:
         logger.warning("request budget %s not restored: %s", key.split(":")[0], exc)
 
 
-def address_budget_spend(request, scope: str, rate: str) -> int | None:
+def address_budget_spend(request: HttpRequest, scope: str, rate: str) -> int | None:
     """Count one request of `scope` from the request's address; return the seconds until its budget
     (`rate`) has room again if it is spent, else None."""
     limit, seconds = rate_parse(rate)
     return budget_spend(f"budget:{scope}:{client_address(request)}", limit=limit, seconds=seconds)
 
 
-def address_budget(scope: str, rate_setting: str, *, methods: tuple[str, ...] = ("GET", "HEAD", "POST")):
+def address_budget(
+    scope: str, rate_setting: str, *, methods: tuple[str, ...] = ("GET", "HEAD", "POST")
+) -> Callable[[View], View]:
     """Decorate a view: its `methods` requests from one address are limited to the rate named by the
     setting `rate_setting`; beyond it, a 429 page with Retry-After."""
 
-    def decorate(view):
+    def decorate(view: View) -> View:
         @wraps(view)
-        def limited(request, *args, **kwargs):
+        def limited(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
             if request.method in methods:
                 wait = address_budget_spend(request, scope, getattr(settings, rate_setting))
                 if wait is not None:
@@ -119,7 +131,7 @@ class ReportRateThrottle(BaseThrottle):
     scope = "reports"
     rate_setting = "CLICKMETER_REPORT_RATE"
 
-    def allow_request(self, request, view):
+    def allow_request(self, request: Request, view: "APIView") -> bool:
         if isinstance(request.auth, PropertyActor):
             actor = f"key:{request.auth.id}"
         elif request.user is not None and request.user.is_authenticated:
@@ -130,5 +142,5 @@ class ReportRateThrottle(BaseThrottle):
         self.retry_after = budget_spend(f"budget:{self.scope}:{actor}", limit=limit, seconds=seconds)
         return self.retry_after is None
 
-    def wait(self):
+    def wait(self) -> float | None:
         return self.retry_after

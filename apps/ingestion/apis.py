@@ -47,7 +47,7 @@ class PageSerializer(serializers.Serializer):
 
 
 class UtmSerializer(serializers.Serializer):
-    source = _text("utm_source")
+    source = _text("utm_source")  # type: ignore[assignment]  # a field: DRF takes it out of the class
     medium = _text("utm_medium")
     campaign = _text("utm_campaign")
     term = _text("utm_term")
@@ -76,9 +76,9 @@ class EventSerializer(serializers.Serializer):
     ts = serializers.DateTimeField(
         required=False, help_text="When it happened; missing or invalid means now. Corrected by `sent_at`."
     )
-    context = ContextSerializer(required=False)
+    context = ContextSerializer(required=False)  # type: ignore[assignment]  # a field: DRF takes it out of the class
     identity = IdentitySerializer(required=False)
-    data = serializers.DictField(
+    data = serializers.DictField(  # type: ignore[assignment]  # a field: DRF takes it out of the class
         required=False,
         help_text=f"Custom properties: at most {MAX_DATA_KEYS} keys, {MAX_DATA_DEPTH} levels, "
         f"{MAX_DATA_BYTES} bytes as JSON.",
@@ -107,7 +107,7 @@ class EventErrorSerializer(serializers.Serializer):
 class IngestResultSerializer(serializers.Serializer):
     accepted = serializers.IntegerField(help_text="Events durably queued.")
     rejected = serializers.IntegerField(help_text="Events refused; see `errors`.")
-    errors = EventErrorSerializer(many=True)
+    errors = EventErrorSerializer(many=True)  # type: ignore[assignment]  # a field: DRF takes it out of the class
     dropped = serializers.IntegerField(required=False, help_text="Events from a bot, dropped and counted.")
 
 

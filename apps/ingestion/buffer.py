@@ -215,8 +215,9 @@ def _entries_claim(client: redis.Redis, pending: list[dict], *, min_idle_ms: int
     claim = []
     for entry in pending:
         if entry["times_delivered"] >= MAX_DELIVERIES:
-            fields = client.xrange(stream_name(), entry["message_id"], entry["message_id"])
-            entry_dead_letter(entry["message_id"], fields[0][1] if fields else {}, reason="too many deliveries")
+            entries = client.xrange(stream_name(), entry["message_id"], entry["message_id"])
+            fields = entries[0][1] if entries else None
+            entry_dead_letter(entry["message_id"], fields or {}, reason="too many deliveries")
         else:
             claim.append(entry["message_id"])
     if not claim:
@@ -260,7 +261,8 @@ def drops_take() -> dict[str, int]:
             client.rename(DROPS, DROPS_TAKEN)
         except redis.ResponseError:  # nothing was dropped since the last flush
             return {}
-    return {field.decode(): int(count) for field, count in client.hgetall(DROPS_TAKEN).items()}
+    # The client returns bytes (decode_responses is off); redis types every reply as bytes or str.
+    return {field.decode(): int(count) for field, count in client.hgetall(DROPS_TAKEN).items()}  # type: ignore[union-attr]
 
 
 def drops_taken() -> None:
@@ -277,7 +279,7 @@ def oldest_entry_age_seconds() -> float | None:
     oldest = redis_client().xrange(stream_name(), count=1)
     if not oldest:
         return None
-    appended_ms = int(oldest[0][0].split(b"-")[0])
+    appended_ms = int(oldest[0][0].split(b"-")[0])  # type: ignore[union-attr, arg-type]  # bytes, as above
     seconds, microseconds = redis_client().time()
     return max(0.0, round(seconds + microseconds / 1e6 - appended_ms / 1000, 3))
 

@@ -15,7 +15,9 @@ from apps.properties.selectors import origin_allowed, property_allowed_origins
 def ingest_origin_allowed(sender, request, **kwargs) -> bool:
     origin = request.headers.get("origin", "")
     allowed = _allowed_origins(request)
-    return bool(allowed) and origin_allowed(allowed_origins=allowed, origin=origin)
+    if not allowed:
+        return False
+    return origin_allowed(allowed_origins=allowed, origin=origin)
 
 
 def _allowed_origins(request) -> tuple[str, ...] | None:

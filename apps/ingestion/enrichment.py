@@ -75,10 +75,10 @@ def daily_salt(day: date) -> bytes:
     if salt is None:
         try:
             with transaction.atomic():
-                salt = DailySalt.objects.get_or_create(day=day, defaults={"salt": secrets.token_bytes(32)})[0].salt
+                stored = DailySalt.objects.get_or_create(day=day, defaults={"salt": secrets.token_bytes(32)})[0].salt
         except IntegrityError:  # another process created it first
-            salt = DailySalt.objects.get(day=day).salt
-        salt = bytes(salt)
+            stored = DailySalt.objects.get(day=day).salt
+        salt = bytes(stored)
         _salts.clear()
         _salts[day] = salt
     return salt

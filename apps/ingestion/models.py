@@ -1,6 +1,6 @@
 from django.db import models
 
-from apps.core.tenancy import tenant_managers
+from apps.core.tenancy import TenantManager, TenantQuerySet
 from apps.properties.models import Property
 
 
@@ -95,6 +95,11 @@ class DailySalt(models.Model):
         return str(self.day)
 
 
+class DroppedEventsQuerySet(TenantQuerySet["DroppedEvents"]):
+    organization_path = "property__organization"
+    property_path = "property"
+
+
 class DroppedEvents(models.Model):
     """How many events of a property-local day were dropped, and why; they never reach reports."""
 
@@ -107,7 +112,8 @@ class DroppedEvents(models.Model):
     reason = models.CharField(max_length=16, choices=Reason.choices)
     count = models.BigIntegerField(default=0)
 
-    unscoped, objects = tenant_managers("property__organization", property_path="property")
+    unscoped = models.Manager.from_queryset(DroppedEventsQuerySet)()
+    objects = TenantManager.from_queryset(DroppedEventsQuerySet)()
 
     class Meta:
         verbose_name_plural = "dropped events"

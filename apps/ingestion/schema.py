@@ -254,7 +254,7 @@ def _data_validate(data) -> dict:
     if not isinstance(data, dict):
         raise EventError("invalid_field", "data must be an object.", "data")
     keys = 0
-    stack = [(data, 1)]
+    stack: list[tuple[dict | list, int]] = [(data, 1)]
     while stack:
         value, depth = stack.pop()
         if depth > MAX_DATA_DEPTH:

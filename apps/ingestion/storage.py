@@ -212,7 +212,7 @@ def _event_row(prop: Property, event: dict, *, tz, batch: AcceptedBatch, positio
     )
 
 
-EVENT_COLUMNS = tuple(field.column for field in Event._meta.concrete_fields if not field.primary_key)
+EVENT_COLUMNS = tuple(field.column for field in Event._meta.concrete_fields if field.column and not field.primary_key)
 
 
 @dataclass(frozen=True)

@@ -1,7 +1,11 @@
 from django.db import models
 
-from apps.core.tenancy import tenant_managers
+from apps.core.tenancy import TenantManager, TenantQuerySet
 from apps.properties.models import Property
+
+
+class ApiKeyQuerySet(TenantQuerySet["ApiKey"]):
+    organization_path = "property__organization"
 
 
 class ApiKey(models.Model):
@@ -23,7 +27,8 @@ class ApiKey(models.Model):
         null=True, blank=True, help_text="The key stops working at this time (set by rotation, or by hand)."
     )
 
-    unscoped, objects = tenant_managers("property__organization")
+    unscoped = models.Manager.from_queryset(ApiKeyQuerySet)()
+    objects = TenantManager.from_queryset(ApiKeyQuerySet)()
 
     class Meta:
         verbose_name = "API key"

@@ -11,7 +11,7 @@ from apps.core.api import ApplicationError
 from apps.keys.models import ApiKey
 from apps.properties.models import Property
 
-SECRET_PREFIXES = {ApiKey.Kind.WRITE: "wk_", ApiKey.Kind.READ: "rk_"}
+SECRET_PREFIXES: dict[str, str] = {ApiKey.Kind.WRITE: "wk_", ApiKey.Kind.READ: "rk_"}
 INGEST_TOKEN_PREFIX = "it_"
 INGEST_TOKEN_SALT = "clickmeter.ingest-token"
 INGEST_TOKEN_KIND = "token"

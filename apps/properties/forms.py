@@ -54,7 +54,7 @@ class LinesField(forms.CharField):
     def has_changed(self, initial, data) -> bool:
         if self.disabled:
             return False
-        return list(initial or []) != self.lines(self.to_python(data))
+        return list(initial or []) != self.lines(self.to_python(data) or "")
 
 
 def domains_field(**kwargs) -> LinesField:
@@ -103,7 +103,7 @@ class PropertyCreateForm(forms.Form):
 
     domain = forms.CharField(
         max_length=253,
-        validators=[domain_normalize],
+        validators=[domain_normalize],  # type: ignore[list-item]  # Django ignores what a validator returns
         help_text="The site's host, like example.com: no https://, no path.",
         widget=forms.TextInput(attrs={"autocapitalize": "none", "spellcheck": "false", "placeholder": "example.com"}),
     )

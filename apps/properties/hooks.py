@@ -8,6 +8,8 @@ or the keys and shared links its settings page lists. Their apps hand them in he
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from django.core.exceptions import ImproperlyConfigured
+
 from apps.properties.models import Property
 
 
@@ -53,8 +55,12 @@ def settings_section_register(section: SettingsSection) -> None:
 
 
 def first_keys() -> FirstKeys:
+    if _first_keys is None:
+        raise ImproperlyConfigured("No app registered a property's first keys (the keys app does, in its ready()).")
     return _first_keys
 
 
 def property_has_events(*, property: Property) -> bool:
+    if _events_check is None:
+        raise ImproperlyConfigured("No app registered the events check (the reports app does, in its ready()).")
     return _events_check(property=property)

@@ -4,7 +4,7 @@ from django.core.exceptions import ValidationError
 from django.db import models
 
 from apps.accounts.models import Organization, public_id_new
-from apps.core.tenancy import tenant_managers
+from apps.core.tenancy import TenantManager, TenantQuerySet
 
 
 def property_public_id_new() -> str:
@@ -14,6 +14,11 @@ def property_public_id_new() -> str:
 def validate_timezone(value: str) -> None:
     if value not in zoneinfo.available_timezones():
         raise ValidationError(f"{value!r} is not an IANA timezone name.")
+
+
+class PropertyQuerySet(TenantQuerySet["Property"]):
+    organization_path = "organization"
+    property_path = "pk"
 
 
 class Property(models.Model):
@@ -35,7 +40,8 @@ class Property(models.Model):
     )
     created_at = models.DateTimeField(auto_now_add=True)
 
-    unscoped, objects = tenant_managers("organization", property_path="pk")
+    unscoped = models.Manager.from_queryset(PropertyQuerySet)()
+    objects = TenantManager.from_queryset(PropertyQuerySet)()
 
     class Meta:
         verbose_name_plural = "properties"
@@ -53,6 +59,10 @@ class Property(models.Model):
         return [row.hostname for row in self.domain_rows.all()]
 
 
+class PropertyDomainQuerySet(TenantQuerySet["PropertyDomain"]):
+    organization_path = "property__organization"
+
+
 class PropertyDomain(models.Model):
     """A hostname of a property's site. A hostname belongs to one property on the whole server, so
     a tracker that names only its site's domain (Plausible's) reaches exactly one property."""
@@ -61,7 +71,8 @@ class PropertyDomain(models.Model):
     hostname = models.CharField(max_length=253, unique=True)
     position = models.PositiveSmallIntegerField(help_text="0 for the primary domain.")
 
-    unscoped, objects = tenant_managers("property__organization")
+    unscoped = models.Manager.from_queryset(PropertyDomainQuerySet)()
+    objects = TenantManager.from_queryset(PropertyDomainQuerySet)()
 
     class Meta:
         ordering = ["position"]

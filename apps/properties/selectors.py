@@ -28,7 +28,8 @@ def origin_allowed(*, allowed_origins: tuple[str, ...] | list[str], origin: str)
 @cached(TTLCache(maxsize=10_000, ttl=1.0), lock=threading.Lock())
 def property_allowed_origins(*, public_id: str) -> tuple[str, ...] | None:
     """A property's allowed origins by public id (None if there is no such property); cached 1 s."""
-    if len(public_id) > Property._meta.get_field("public_id").max_length:
+    max_length = Property._meta.get_field("public_id").max_length
+    if max_length is not None and len(public_id) > max_length:
         return None
     row = Property.unscoped.filter(public_id=public_id).values_list("allowed_origins", flat=True).first()
     return None if row is None else tuple(row)

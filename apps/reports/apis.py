@@ -147,7 +147,7 @@ def _report_schema(name: str, summary: str, parameters: list, **fields) -> dict:
     }
 
 
-def _rows(name: str, dimension: str) -> serializers.ListSerializer:
+def _rows(name: str, dimension: str) -> serializers.BaseSerializer:
     return inline_serializer(
         name,
         fields={

@@ -8,6 +8,7 @@ rows and its total).
 
 from dataclasses import dataclass
 from datetime import date
+from typing import Any
 
 from apps.properties.models import Property
 from apps.reports.selectors import MetricsQuery, report_event_data
@@ -164,7 +165,7 @@ def dashboard_panel(
     filters of its own takes its total from them instead of counting again.
     """
     own_filters = {**dict(panel.filters), **filters}
-    common = {
+    common: dict[str, Any] = {
         "property": property,
         "date_from": date_from,
         "date_to": date_to,

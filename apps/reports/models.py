@@ -2,7 +2,7 @@ from django.contrib.auth.hashers import check_password
 from django.db import models
 
 from apps.accounts.models import User
-from apps.core.tenancy import tenant_managers
+from apps.core.tenancy import TenantManager, TenantQuerySet
 from apps.properties.models import Property
 
 
@@ -83,6 +83,10 @@ class RollupGeneration(models.Model):
         return f"{self.property_id} {self.token}"
 
 
+class SharedLinkQuerySet(TenantQuerySet["SharedLink"]):
+    organization_path = "property__organization"
+
+
 class SharedLink(models.Model):
     """A read-only public link to one property's dashboard, optionally behind a password.
 
@@ -99,7 +103,8 @@ class SharedLink(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
     revoked_at = models.DateTimeField(null=True, blank=True, editable=False)
 
-    unscoped, objects = tenant_managers("property__organization")
+    unscoped = models.Manager.from_queryset(SharedLinkQuerySet)()
+    objects = TenantManager.from_queryset(SharedLinkQuerySet)()
 
     def __str__(self):
         return f"{self.name} ({self.prefix}…)"

@@ -10,6 +10,7 @@ the days marked dirty since: a new event shows at once, and a report from rollup
 report from raw events (tests/reports/test_rollup_equivalence.py).
 """
 
+import builtins
 import hashlib
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime, time, timedelta
@@ -96,7 +97,7 @@ def _local_time_sql(column: str, property: Property, moment: datetime, postgresq
     no time zones: it applies the property's offset at `moment`."""
     # A validated IANA name (Property.timezone's validator): letters, digits, _ + - / only.
     timezone = property.timezone.replace("'", "")
-    offset = int(moment.astimezone(property.tzinfo).utcoffset().total_seconds() // 60)
+    offset = int((moment.astimezone(property.tzinfo).utcoffset() or timedelta()).total_seconds() // 60)
     return _vendor_sql(
         f"to_char({column} AT TIME ZONE '{timezone}', '{postgresql_format}')",
         f"strftime('{sqlite_format}', {column}, '{offset} minutes')",
@@ -257,15 +258,16 @@ class MetricsQuery:
                 f"{', '.join(SESSION_METRICS)} group by time only (interval), not by dimensions.", field="metrics"
             )
 
-    @property
+    # builtins.property: in this class `property` names the field.
+    @builtins.property
     def time_key(self) -> str | None:
         return None if self.interval is None else ("hour" if self.interval == "hour" else "date")
 
-    @property
+    @builtins.property
     def group_by_dimensions(self) -> tuple[str, ...]:
         return tuple(name for name in GROUPABLE if name in self.group_by)
 
-    @property
+    @builtins.property
     def dimensions(self) -> tuple[str, ...]:
         return ((self.time_key,) if self.time_key else ()) + self.group_by_dimensions
 
@@ -316,7 +318,7 @@ class MetricsQuery:
 
     def _day_runs(self, dirty: set[str]) -> list[tuple[date, date]]:
         """The range cut into runs of consecutive days that are all dirty or all clean."""
-        runs = []
+        runs: list[tuple[date, date]] = []
         day = self.date_from
         while day <= self.date_to:
             if runs and (day.isoformat() in dirty) == (runs[-1][1].isoformat() in dirty):
@@ -367,12 +369,12 @@ class MetricsQuery:
 
     # --- SQL ---------------------------------------------------------------------------------
 
-    @property
+    @builtins.property
     def _pageviews_only(self) -> bool:
         """Whether the query reads sessions only and keeps type=pageview: those with pageviews."""
         return self.filters.get("type") == "pageview" and not self._reads_events
 
-    @property
+    @builtins.property
     def _reads_events(self) -> bool:
         """Whether facts come from event rows: by hour, or grouped or restricted by an event dimension
         (but for type=pageview, which sessions answer by their pageviews)."""
@@ -793,7 +795,8 @@ def properties_visitor_trends(*, periods: dict[Property, Period]) -> dict[int, V
     """
     if not periods:
         return {}
-    arms, params = [], []
+    arms: list[str] = []
+    params: list = []
     for prop, period in periods.items():
         rows_sql, rows_params = grain_rows_sql(
             "sessions", prop, period.date_from, period.date_to, columns=("day", "visitor_key")

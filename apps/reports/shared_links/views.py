@@ -2,6 +2,7 @@
 creating and revoking one, and the gate in front of the dashboard's pages for anyone with a link."""
 
 from functools import partial, wraps
+from typing import Any
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
@@ -114,6 +115,7 @@ def _shared_answer(request, token: str, page, *, fragment: bool) -> HttpResponse
 
 def _shared_password_page(request, shared_link) -> HttpResponse:
     form = SharedLinkPasswordForm(request.POST if request.method == "POST" else None)
+    context: dict[str, Any]
     context, status, retry_after = {"form": form}, 200, None
     if request.method == "POST" and form.is_valid():
         try:

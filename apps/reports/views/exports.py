@@ -1,6 +1,7 @@
 """The dashboard's tables as CSV files."""
 
 import csv
+from typing import Any
 
 from django.http import HttpResponse
 from django.utils import timezone
@@ -68,7 +69,7 @@ def export_csv(request, prop: Property, *, urls: DashboardUrls, table: str) -> H
         )
         bucket, label = BUCKET_TITLES[series["interval"]], CARD_METRICS[metric]
         header = [bucket, label, f"Previous period's {bucket.lower()}", f"{label}, previous period"]
-        rows = [
+        rows: list[tuple[Any, ...]] = [
             (point["bucket"], point["value"], point["previous_bucket"], point["previous"]) for point in series["points"]
         ]
     elif table == "event-data":
@@ -82,9 +83,9 @@ def export_csv(request, prop: Property, *, urls: DashboardUrls, table: str) -> H
     else:
         panel = panel_named(table)
         scope = strict_scope(prop, params)
-        data = dashboard_panel(property=prop, **scope.span, panel=panel, limit=EXPORT_MAX_ROWS)
+        panel_data = dashboard_panel(property=prop, **scope.span, panel=panel, limit=EXPORT_MAX_ROWS)
         header = [panel.column_title, panel.metric_title, "Share (%)"]
-        rows = [(row["value"], row["count"], row["share"]) for row in data["rows"]]
+        rows = [(row["value"], row["count"], row["share"]) for row in panel_data["rows"]]
     return _csv_response(prop, f"{table}-{scope.period.date_from}-{scope.period.date_to}", header, rows)
 
 
@@ -92,6 +93,7 @@ def _realtime_csv(prop: Property, table: str) -> HttpResponse:
     """A table of the realtime view (the last REALTIME_MINUTES minutes, as of now) as a CSV file."""
     now = timezone.now()
     report = realtime_report(property=prop, now=now, minutes=REALTIME_MINUTES)
+    rows: list[tuple[Any, ...]]
     if table == "realtime-minutes":
         header, rows = ["Minute", "Pageviews"], [(row["minute"], row["pageviews"]) for row in report["per_minute"]]
     elif table in ("realtime-pages", "realtime-sources"):
