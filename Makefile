@@ -6,13 +6,22 @@ STAMP := $(VENV)/.installed
 TEST_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/clickmeter
 TEST_REDIS_URL ?= redis://127.0.0.1:6379/15
 
-.PHONY: run test lint bench-ingest bench-dashboard services browser wrk
+.PHONY: run test lint lock bench-ingest bench-dashboard services browser wrk
 
+## Every package at its locked version, checked against its locked hashes (requirements/dev.txt
+## holds the runtime's and the tools')
 $(STAMP): requirements/base.txt requirements/dev.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -r requirements/dev.txt
+	$(BIN)/pip install --quiet --require-hashes -r requirements/dev.txt
 	touch $(STAMP)
+
+## Compile requirements/*.in (the direct dependencies) into the locked, hashed *.txt; after editing a
+## .in, or with LOCK_ARGS=--upgrade to take the newest versions the .in files allow
+lock: $(STAMP)
+	CUSTOM_COMPILE_COMMAND="make lock" $(BIN)/pip-compile --quiet --generate-hashes --allow-unsafe --strip-extras \
+		--no-emit-index-url --no-emit-find-links $(LOCK_ARGS) -o requirements/base.txt requirements/base.in
+	CUSTOM_COMPILE_COMMAND="make lock" $(BIN)/pip-compile --quiet --generate-hashes --allow-unsafe --strip-extras \
+		--no-emit-index-url --no-emit-find-links $(LOCK_ARGS) -o requirements/dev.txt requirements/dev.in
 
 ## Serve the embedded default (SQLite, tasks and periodic jobs in-process, demo data) on
 ## http://127.0.0.1:8000, or HOST and PORT from the environment (see scripts/run.py)
