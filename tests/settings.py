@@ -15,3 +15,5 @@ os.environ.setdefault("CLICKMETER_INGEST_DRAIN_IDLE_WAIT_MS", "0")
 from config.settings import *  # noqa: F403
 
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+# Pages render without a collectstatic first; tests/test_static_files.py checks production's storage.
+STORAGES = {**STORAGES, "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"}}  # noqa: F405
