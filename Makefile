@@ -3,8 +3,8 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
+# The PostgreSQL server of the test runs; each run names its own databases after this one's.
 TEST_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/clickmeter
-TEST_REDIS_URL ?= redis://127.0.0.1:6379/15
 
 .PHONY: run test lint lock bench-ingest bench-dashboard services browser wrk
 
@@ -39,9 +39,11 @@ lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 
-## Lint, then the whole suite against local PostgreSQL and Redis (started if down), with real workers
+## Lint, then the whole suite in parallel (TEST_WORKERS, one per core by default) with coverage and
+## its floor, on local PostgreSQL (started if down) in databases of its own and a Redis of its own
+## (scripts/test.py), with real workers; TEST_ARGS go to pytest
 test: $(STAMP) services browser lint
-	DATABASE_URL=$(TEST_DATABASE_URL) REDIS_URL=$(TEST_REDIS_URL) $(BIN)/pytest --create-db
+	TEST_DATABASE_URL=$(TEST_DATABASE_URL) TEST_WORKERS=$(TEST_WORKERS) $(BIN)/python scripts/test.py $(TEST_ARGS)
 
 ## Ingest throughput against the production-shaped stack (see docs/benchmarks.md)
 bench-ingest: wrk $(STAMP) services
