@@ -35,9 +35,10 @@ services:
 browser:
 	command -v chromium >/dev/null || (apt-get update -qq && apt-get install -y -qq chromium)
 
+## The pre-commit hooks (.pre-commit-config.yaml: ruff, ruff-format, django-upgrade) on every tracked
+## file: what they would change fails, with the diff (they fix the working tree as they would on commit)
 lint: $(STAMP)
-	$(BIN)/ruff check .
-	$(BIN)/ruff format --check .
+	$(BIN)/pre-commit run --all-files --show-diff-on-failure
 
 ## Lint, then the whole suite in parallel (TEST_WORKERS, one per core by default) with coverage and
 ## its floor, on local PostgreSQL (started if down) in databases of its own and a Redis of its own
