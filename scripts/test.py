@@ -6,7 +6,8 @@
    the suite empties its Redis database before every test, so a shared server would lose another
    run's data; each xdist worker uses its own database of it (tests/settings.py).
 3. Runs pytest in parallel (pytest-xdist, TEST_WORKERS workers, `auto` by default: one per core)
-   with coverage and its floor (pyproject.toml), passing on any further arguments.
+   with coverage and its floor (pyproject.toml), its data files in the run's temporary directory,
+   passing on any further arguments.
 4. Stops that Redis and drops the run's databases, whatever the outcome.
 """
 
@@ -45,12 +46,12 @@ def free_port() -> int:
     raise RuntimeError("no free port")
 
 
-def redis_start(directory: str) -> tuple[subprocess.Popen, int]:
+def redis_start(directory: Path) -> tuple[subprocess.Popen, int]:
     """A private redis-server, answering on its port; another port if another process took the first."""
     for _ in range(5):
         port = free_port()
         server = subprocess.Popen(
-            ["redis-server", "--port", str(port), "--bind", "127.0.0.1", "--dir", directory, "--save", "",
+            ["redis-server", "--port", str(port), "--bind", "127.0.0.1", "--dir", str(directory), "--save", "",
              "--appendonly", "no", "--databases", str(REDIS_DATABASES)],
             stdout=subprocess.DEVNULL,
         )  # fmt: skip
@@ -86,13 +87,14 @@ def main() -> int:
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     server_url = os.environ.get("TEST_DATABASE_URL") or DEFAULT_DATABASE_URL
     name = f"{urlsplit(server_url).path.strip('/') or 'clickmeter'}_{secrets.token_hex(4)}"
-    with tempfile.TemporaryDirectory(prefix="clickmeter-test-redis-") as redis_dir:
-        redis_server, redis_port = redis_start(redis_dir)
+    with tempfile.TemporaryDirectory(prefix="clickmeter-test-") as run_dir:
+        redis_server, redis_port = redis_start(Path(run_dir))
         try:
             env = {
                 **os.environ,
                 "DATABASE_URL": urlsplit(server_url)._replace(path=f"/{name}").geturl(),
                 "REDIS_URL": f"redis://127.0.0.1:{redis_port}/0",
+                "COVERAGE_FILE": str(Path(run_dir) / ".coverage"),
             }
             print(f"test run: databases test_{name}*, Redis on 127.0.0.1:{redis_port}", flush=True)
             workers = os.environ.get("TEST_WORKERS") or "auto"
