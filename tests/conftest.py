@@ -57,7 +57,7 @@ def member_call(method: str, path: str, *, user=None, via: str = "jwt", body=Non
     if user is not None and via == "session":
         client = session_client_for(user)
     else:
-        client = Client(HTTP_USER_AGENT=BROWSER_USER_AGENT)
+        client = Client(headers={"user-agent": BROWSER_USER_AGENT})
         if user is not None:
             headers.setdefault("HTTP_AUTHORIZATION", f"Bearer {jwt_for(user)}")
     if body is not None:
@@ -87,7 +87,7 @@ def url_patterns(resolver=None, prefix=""):
 
 def session_client_for(user: User) -> Client:
     """A browser-like client signed in as `user` through a Django session."""
-    signed_in = Client(HTTP_USER_AGENT=BROWSER_USER_AGENT)
+    signed_in = Client(headers={"user-agent": BROWSER_USER_AGENT})
     signed_in.force_login(user, backend="django.contrib.auth.backends.ModelBackend")
     return signed_in
 
@@ -118,7 +118,7 @@ def tenant_b(db) -> Tenant:
 @pytest.fixture
 def client():
     """A test client that presents itself as a desktop browser (an empty user agent is a bot)."""
-    return Client(HTTP_USER_AGENT=BROWSER_USER_AGENT)
+    return Client(headers={"user-agent": BROWSER_USER_AGENT})
 
 
 @pytest.fixture(scope="session")

@@ -103,7 +103,9 @@ def test_a_nul_on_any_dashboard_page_is_a_400_page(traffic, page, parameter):
 @pytest.mark.parametrize("page", DASHBOARD_PAGES)
 def test_a_nul_on_a_shared_dashboard_is_a_400_page_without_signing_in(traffic, page):
     _, token = shared_link_create(property=traffic.property, name="Public")
-    response = Client(HTTP_USER_AGENT=BROWSER_USER_AGENT).get(with_nul(f"/share/{token}/{page}".rstrip("/"), "f_path"))
+    response = Client(headers={"user-agent": BROWSER_USER_AGENT}).get(
+        with_nul(f"/share/{token}/{page}".rstrip("/"), "f_path")
+    )
     assert response.status_code == 400
     assert "NUL character" in response.content.decode()
 
@@ -127,7 +129,9 @@ def test_a_nul_in_a_posted_form_is_a_400_page(tenant_a, client):
 
 
 def test_a_nul_spelled_in_a_quoted_session_cookie_is_a_400(tenant_a):
-    client = Client(HTTP_USER_AGENT=BROWSER_USER_AGENT, HTTP_COOKIE=f'{settings.SESSION_COOKIE_NAME}="abcdefgh\\000"')
+    client = Client(
+        headers={"user-agent": BROWSER_USER_AGENT, "cookie": f'{settings.SESSION_COOKIE_NAME}="abcdefgh\\000"'}
+    )
     response = client.get("/")
     assert response.status_code == 400
     response = client.get(f"/v1/properties/{tenant_a.property.public_id}/overview")

@@ -31,7 +31,7 @@ LINK = re.compile(r"http://testserver(/invitations/[^\s]+)")
 class Member:
     email: str
     access: str = ""
-    session: Client = field(default_factory=lambda: Client(HTTP_USER_AGENT=BROWSER_USER_AGENT))
+    session: Client = field(default_factory=lambda: Client(headers={"user-agent": BROWSER_USER_AGENT}))
 
     def api(self, method: str, path: str, body: dict | None = None, bearer: str | None = None):
         headers = {"HTTP_AUTHORIZATION": f"Bearer {bearer or self.access}"}

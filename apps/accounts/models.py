@@ -125,7 +125,7 @@ class Invitation(models.Model):
     accepted_at = models.DateTimeField(null=True, blank=True)
     accepted_by = models.ForeignKey(User, on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
     revoked_at = models.DateTimeField(null=True, blank=True)
-    mail_status = models.CharField(max_length=16, choices=MailStatus.choices, default=MailStatus.PENDING)
+    mail_status = models.CharField(max_length=16, choices=MailStatus, default=MailStatus.PENDING)
     mail_attempts = models.PositiveSmallIntegerField(default=0)
     mail_attempted_at = models.DateTimeField(null=True, blank=True)
     mail_sent_at = models.DateTimeField(null=True, blank=True)

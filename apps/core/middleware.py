@@ -23,7 +23,7 @@ def _nul_parameter(request: HttpRequest) -> tuple[str, str] | None:
         name = next((name for name, values in request.GET.lists() if NUL in name + "".join(values)), None)
         if name is not None:
             return "query", name
-    raw_cookies = request.META.get("HTTP_COOKIE", "")
+    raw_cookies = request.headers.get("cookie", "")
     # A quoted cookie value may spell NUL as an octal escape, which the cookie parser decodes.
     if NUL in raw_cookies or "\\000" in raw_cookies:
         name = next((name for name, value in request.COOKIES.items() if NUL in name + value), None)

@@ -155,8 +155,8 @@ class EventIngestApi(APIView):
             )
         client = RequestClient(
             ip=client_ip(request.META, trusted_proxies=settings.CLICKMETER_TRUSTED_PROXIES),
-            user_agent=request.META.get("HTTP_USER_AGENT", ""),
-            origin=request.META.get("HTTP_ORIGIN"),
+            user_agent=request.headers.get("user-agent", ""),
+            origin=request.headers.get("origin"),
         )
         result = events_receive(key=key, batch=batch, client=client, received_at=received_at)
         return Response(result, status=status.HTTP_202_ACCEPTED)

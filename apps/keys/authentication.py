@@ -10,7 +10,7 @@ from apps.keys.services import INGEST_TOKEN_PREFIX, SECRET_PREFIXES, InvalidToke
 
 
 def _bearer(request) -> str | None:
-    header = request.META.get("HTTP_AUTHORIZATION", "")
+    header = request.headers.get("authorization", "")
     scheme, _, credentials = header.partition(" ")
     if scheme.lower() == "bearer" and credentials.strip():
         return credentials.strip()
@@ -44,10 +44,7 @@ class WriteKeyAuthentication(_KeyAuthentication):
 
     def credentials(self, request):
         return (
-            _bearer(request)
-            or request.META.get("HTTP_X_WRITE_KEY")
-            or request.GET.get("key")
-            or request.GET.get("token")
+            _bearer(request) or request.headers.get("x-write-key") or request.GET.get("key") or request.GET.get("token")
         )
 
     def authenticate(self, request):

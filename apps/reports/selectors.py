@@ -12,8 +12,10 @@ report from raw events (tests/reports/test_rollup_equivalence.py).
 
 import builtins
 import hashlib
+import importlib.util
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime, time, timedelta
+from pathlib import Path
 
 from django.conf import settings
 from django.core.cache import cache
@@ -25,6 +27,23 @@ from apps.ingestion.models import DirtyDay, Event
 from apps.properties.models import Property
 from apps.reports.models import EventRollup, RollupGeneration, SessionRollup
 from apps.reports.periods import Period
+
+
+def source_digest(module_names: tuple[str, ...]) -> str:
+    """Return a digest of the named modules' source, read from their files without importing them."""
+    digest = hashlib.sha256()
+    for name in module_names:
+        spec = importlib.util.find_spec(name)
+        if spec is None or spec.origin is None:
+            raise ImportError(f"No source file for {name}")
+        digest.update(Path(spec.origin).read_bytes())
+    return digest.hexdigest()
+
+
+# The code that computes reports. Its digest is part of every report's cache key, so a deploy that
+# changes what a report means never serves the numbers the code before it computed.
+REPORT_MODULES = ("apps.reports.models", "apps.reports.selectors", "apps.reports.services")
+REPORT_CODE_DIGEST = source_digest(REPORT_MODULES)
 
 # Public dimension name -> column, in the order results list them. Event dimensions are each
 # event's; session dimensions are its session's: those of its first event, and the paths of its
@@ -342,6 +361,7 @@ class MetricsQuery:
             self.non_empty,
             self.limit,
             data_version,
+            REPORT_CODE_DIGEST,
         )
         return "clickmeter:report:" + hashlib.sha256(repr(identity).encode()).hexdigest()
 

@@ -52,7 +52,7 @@ def test_four_failures_do_not_lock_out(client, tenant_a):
 
 def test_another_account_from_the_same_address_still_signs_in(client, tenant_a):
     fail_five_times(client, tenant_a.owner.email)
-    other = Client(HTTP_USER_AGENT=BROWSER_USER_AGENT)
+    other = Client(headers={"user-agent": BROWSER_USER_AGENT})
     response = login(other, tenant_a.viewer.email, PASSWORD)
     assert response.status_code == 302
     assert get_user(other) == tenant_a.viewer
@@ -60,7 +60,7 @@ def test_another_account_from_the_same_address_still_signs_in(client, tenant_a):
 
 def test_the_same_account_from_another_address_still_signs_in(client, tenant_a):
     fail_five_times(client, tenant_a.owner.email)
-    other = Client(HTTP_USER_AGENT=BROWSER_USER_AGENT)
+    other = Client(headers={"user-agent": BROWSER_USER_AGENT})
     response = login(other, tenant_a.owner.email, PASSWORD, address=OTHER_ADDRESS)
     assert response.status_code == 302
     assert get_user(other) == tenant_a.owner

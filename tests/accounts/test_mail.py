@@ -39,7 +39,9 @@ def mail_server_down(settings):
 
 
 def invite(tenant, email="ana@example.net", via=None):
-    client = via or Client(HTTP_AUTHORIZATION=f"Bearer {jwt_for(tenant.owner)}", HTTP_USER_AGENT=BROWSER_USER_AGENT)
+    client = via or Client(
+        headers={"authorization": f"Bearer {jwt_for(tenant.owner)}", "user-agent": BROWSER_USER_AGENT}
+    )
     return client.post(
         f"/v1/organizations/{tenant.organization.public_id}/members",
         json.dumps({"email": email, "role": "viewer"}),
@@ -48,7 +50,7 @@ def invite(tenant, email="ana@example.net", via=None):
 
 
 def listed(tenant) -> list[dict]:
-    client = Client(HTTP_AUTHORIZATION=f"Bearer {jwt_for(tenant.viewer)}")
+    client = Client(headers={"authorization": f"Bearer {jwt_for(tenant.viewer)}"})
     return client.get(f"/v1/organizations/{tenant.organization.public_id}/invitations").json()
 
 
@@ -73,10 +75,10 @@ def test_the_owner_sends_a_failed_invitation_again_once_mail_works(
         invite(tenant_a)
     invitation = Invitation.unscoped.get()
     mail_server_down.EMAIL_BACKEND = LOCMEM
-    owner = Client(HTTP_AUTHORIZATION=f"Bearer {jwt_for(tenant_a.owner)}")
+    owner = Client(headers={"authorization": f"Bearer {jwt_for(tenant_a.owner)}"})
     resend = f"/v1/organizations/{tenant_a.organization.public_id}/invitations/{invitation.pk}/resend"
 
-    refused = Client(HTTP_AUTHORIZATION=f"Bearer {jwt_for(tenant_a.admin)}").post(resend)
+    refused = Client(headers={"authorization": f"Bearer {jwt_for(tenant_a.admin)}"}).post(resend)
     assert refused.status_code == 403
     with django_capture_on_commit_callbacks(execute=True):
         response = owner.post(resend)
@@ -92,7 +94,7 @@ def test_an_invitation_no_longer_open_is_not_sent_again(tenant_a, django_capture
         invite(tenant_a)
     invitation = Invitation.unscoped.get()
     Invitation.unscoped.filter(pk=invitation.pk).update(expires_at="2001-01-01T00:00:00Z")
-    owner = Client(HTTP_AUTHORIZATION=f"Bearer {jwt_for(tenant_a.owner)}")
+    owner = Client(headers={"authorization": f"Bearer {jwt_for(tenant_a.owner)}"})
     response = owner.post(f"/v1/organizations/{tenant_a.organization.public_id}/invitations/{invitation.pk}/resend")
     assert response.status_code == 409 and response.json()["error"]["code"] == "invitation_closed"
     assert len(mail.outbox) == 1

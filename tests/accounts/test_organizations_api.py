@@ -21,7 +21,7 @@ MISSING_NUMBER = "987654321"
 
 
 def api(user, method, path, body=None):
-    client = Client(HTTP_AUTHORIZATION=f"Bearer {jwt_for(user)}")
+    client = Client(headers={"authorization": f"Bearer {jwt_for(user)}"})
     if body is None:
         return getattr(client, method)(path)
     return getattr(client, method)(path, json.dumps(body), content_type="application/json")

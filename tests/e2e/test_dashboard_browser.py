@@ -8,8 +8,6 @@ added from the product waits for its first event, sent by its snippet from a sit
 dashboard.
 """
 
-import os
-import subprocess
 import uuid
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
@@ -23,7 +21,7 @@ from apps.properties.models import Property
 from apps.reports.shared_links.services import shared_link_create, shared_link_revoke
 from apps.reports.templatetags.dashboard import metric_value
 from devtools.events import validated_event
-from devtools.stack import BIN, ROOT, Stack, wait_until
+from devtools.stack import Stack, wait_until
 from tests.conftest import tenant_create
 from tests.e2e.test_beacon_browser import CHROME, CHROMIUM, CHROMIUM_ARGS, PageServer
 from tests.e2e.test_pipeline import database_url
@@ -38,17 +36,9 @@ WIDTHS = {"desktop": 1280, "phone": 390}
 
 @pytest.fixture
 def stack(tmp_path, transactional_db):
-    # As the Procfile's release step does: whitenoise serves what collectstatic gathered.
-    static_root = tmp_path / "static"
-    env = {**os.environ, "DJANGO_SETTINGS_MODULE": "config.settings", "DEBUG": "true", "STATIC_ROOT": str(static_root)}
-    subprocess.run(
-        [str(BIN / "python"), "manage.py", "collectstatic", "--noinput", "-v0"], cwd=ROOT, env=env, check=True
-    )
     # Plain http on loopback: cookies that say Secure would never come back.
     insecure_cookies = {"SESSION_COOKIE_SECURE": "false", "CSRF_COOKIE_SECURE": "false"}
-    stack = Stack(
-        tmp_path, database_url(), web_args=("--workers", "2"), STATIC_ROOT=str(static_root), **insecure_cookies
-    )
+    stack = Stack(tmp_path, database_url(), web_args=("--workers", "2"), **insecure_cookies)
     stack.start()
     yield stack
     stack.stop()

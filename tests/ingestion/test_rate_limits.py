@@ -75,7 +75,7 @@ def test_rate_limit_counters_hold_no_address():
 
     from devtools.stack import BROWSER_USER_AGENT
 
-    ingest(Client(HTTP_USER_AGENT=BROWSER_USER_AGENT), tenant, "81.2.69.142")
+    ingest(Client(headers={"user-agent": BROWSER_USER_AGENT}), tenant, "81.2.69.142")
     keys = [key.decode() for key in client_redis.keys("clickmeter:ratelimit:*")]
     assert keys and not any("81.2.69.142" in key for key in keys)
 
@@ -87,7 +87,7 @@ def test_without_redis_the_counters_hold_no_address(counted_in):
     from devtools.stack import BROWSER_USER_AGENT
 
     tenant = tenant_create(ingest_limit_per_address=5)
-    assert ingest(Client(HTTP_USER_AGENT=BROWSER_USER_AGENT), tenant, "81.2.69.142").status_code == 202
+    assert ingest(Client(headers={"user-agent": BROWSER_USER_AGENT}), tenant, "81.2.69.142").status_code == 202
     with connection.cursor() as cursor:
         cursor.execute(f"SELECT cache_key, value FROM {CACHE_TABLE}")  # noqa: S608 (a constant)
         rows = cursor.fetchall()

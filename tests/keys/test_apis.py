@@ -41,7 +41,7 @@ def report(secret: str, tenant):
 def ingest(secret: str, tenant):
     key_selectors._cache.clear()
     envelope = {"property_id": tenant.property.public_id, "events": [{"type": "pageview"}]}
-    return Client(HTTP_USER_AGENT=BROWSER_USER_AGENT).post(
+    return Client(headers={"user-agent": BROWSER_USER_AGENT}).post(
         "/v1/events", json.dumps(envelope), content_type="application/json", HTTP_AUTHORIZATION=f"Bearer {secret}"
     )
 

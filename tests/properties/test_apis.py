@@ -319,7 +319,7 @@ def test_delete_destroys_the_property_with_its_keys_and_data(client, tenant_a, t
 
 def test_session_writes_need_the_csrf_token_and_jwt_writes_do_not(tenant_a):
     path = property_path(tenant_a.property.public_id)
-    browser = Client(enforce_csrf_checks=True, HTTP_USER_AGENT=BROWSER_USER_AGENT)
+    browser = Client(enforce_csrf_checks=True, headers={"user-agent": BROWSER_USER_AGENT})
     browser.force_login(tenant_a.admin, backend="django.contrib.auth.backends.ModelBackend")
     body = {"data": json.dumps({"name": "By session"}), "content_type": "application/json"}
 
@@ -332,7 +332,7 @@ def test_session_writes_need_the_csrf_token_and_jwt_writes_do_not(tenant_a):
     browser.cookies[settings.CSRF_COOKIE_NAME] = token
     assert browser.patch(path, HTTP_X_CSRFTOKEN=token, **body).status_code == 200
 
-    program = Client(enforce_csrf_checks=True, HTTP_USER_AGENT=BROWSER_USER_AGENT)
+    program = Client(enforce_csrf_checks=True, headers={"user-agent": BROWSER_USER_AGENT})
     by_jwt = program.patch(path, HTTP_AUTHORIZATION=f"Bearer {jwt_for(tenant_a.admin)}", **body)
     assert by_jwt.status_code == 200
     assert Property.unscoped.get(pk=tenant_a.property.pk).name == "By session"

@@ -7,7 +7,8 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext, override_settings
 
 from apps.ingestion.storage import AcceptedBatch, events_store
-from apps.reports.selectors import MetricsQuery
+from apps.reports import selectors
+from apps.reports.selectors import REPORT_CODE_DIGEST, REPORT_MODULES, MetricsQuery, source_digest
 from apps.reports.services import retention_enforce, rollup_refresh_dirty_days
 from devtools.events import validated_event
 
@@ -65,6 +66,31 @@ def test_a_change_of_timezone_is_a_change_of_data(tenant_a):
     assert [row["hour"] for row in MetricsQuery(**query).calculate() if row["pageviews"]] == ["2026-03-01T12:00"]
     prop.timezone = "Asia/Tokyo"  # what the hours read, even before the events are re-dayed
     assert [row["hour"] for row in MetricsQuery(**query).calculate() if row["pageviews"]] == ["2026-03-01T21:00"]
+
+
+def test_a_deploy_that_changes_the_report_code_computes_reports_again(tenant_a, monkeypatch):
+    store(tenant_a.property, "v1", "v2")
+    before, _ = overview(tenant_a.property)
+    assert overview(tenant_a.property) == (before, KEY_QUERIES)
+    monkeypatch.setattr(selectors, "REPORT_CODE_DIGEST", "the digest of changed report code")
+    after, statements = overview(tenant_a.property)
+    assert after == before and statements > KEY_QUERIES
+
+
+def test_the_report_code_digest_is_of_the_source_of_the_modules_that_compute_reports(tmp_path, monkeypatch):
+    assert set(REPORT_MODULES) == {"apps.reports.models", "apps.reports.selectors", "apps.reports.services"}
+    assert source_digest(REPORT_MODULES) == REPORT_CODE_DIGEST
+    package = tmp_path / "report_code_probe"
+    package.mkdir()
+    (package / "__init__.py").write_text("")
+    (package / "rules.py").write_text("BOUNCE = 1\n")
+    (package / "queries.py").write_text("SQL = 'SELECT 1'\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    modules = ("report_code_probe.rules", "report_code_probe.queries")
+    deployed = source_digest(modules)
+    assert source_digest(modules) == deployed
+    (package / "queries.py").write_text("SQL = 'SELECT 2'\n")
+    assert source_digest(modules) != deployed
 
 
 def test_reports_answer_without_the_cache_when_redis_is_down(tenant_a):
