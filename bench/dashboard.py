@@ -60,7 +60,7 @@ import psycopg
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from devtools.stack import BROWSER_USER_AGENT, Stack  # noqa: E402
+from devtools.stack import BROWSER_USER_AGENT, Stack, static_files_collect  # noqa: E402
 
 DATABASE = "clickmeter_bench_dashboard"
 SEED_TABLE = "bench_dashboard_seed"
@@ -969,7 +969,11 @@ def main() -> int:
     with tempfile.TemporaryDirectory() as tmp:
         cache_seconds = "0" if args.no_cache else "3600"
         stack = Stack(
-            Path(tmp), url, CLICKMETER_REPORT_RATE="1000000/min", CLICKMETER_REPORT_CACHE_SECONDS=cache_seconds
+            Path(tmp),
+            url,
+            CLICKMETER_REPORT_RATE="1000000/min",
+            CLICKMETER_REPORT_CACHE_SECONDS=cache_seconds,
+            STATIC_ROOT=str(static_files_collect(Path(tmp) / "static")),
         )
         stack.start(worker=False, beat=False)
         try:

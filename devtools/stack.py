@@ -4,6 +4,7 @@ Each test gets its own Redis (AOF on, `noeviction`, in a temporary directory) so
 restart the broker, plus gunicorn and Celery processes pointed at the pytest database.
 """
 
+import fcntl
 import json
 import os
 import random
@@ -101,6 +102,21 @@ class Redis:
         """Stop as an operator would; the AOF keeps every acknowledged write."""
         self.cli("shutdown")
         self.process.popen.wait(timeout=15)
+
+
+def static_files_collect(static_root: Path) -> Path:
+    """Collect the static files into `static_root` with production's storage (hashed names,
+    compressed copies), as the Procfile's release step does, unless a process did already; return it.
+    The servers serve them given STATIC_ROOT=static_root."""
+    static_root.parent.mkdir(parents=True, exist_ok=True)
+    with open(static_root.parent / f"{static_root.name}.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if not (static_root / "staticfiles.json").exists():
+            env = {"SECRET_KEY": "collectstatic-" + "x" * 40, **os.environ}
+            env.update(DJANGO_SETTINGS_MODULE="config.settings", DEBUG="false")
+            argv = [str(BIN / "python"), "manage.py", "collectstatic", "--noinput", "-v0"]
+            subprocess.run(argv, cwd=ROOT, env={**env, "STATIC_ROOT": str(static_root)}, check=True)
+    return static_root
 
 
 class Stack:
