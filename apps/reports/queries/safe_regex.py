@@ -59,7 +59,8 @@ class _Parser:
         if char in "*+?{":
             self.quantifier(char)
             return
-        self.groups[-1].empty = False
+        if char != ")":
+            self.groups[-1].empty = False
         if char == "\\":
             escaped = self.pattern[self.position + 1 : self.position + 2]
             if escaped not in ESCAPABLE or not escaped:
