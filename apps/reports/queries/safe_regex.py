@@ -6,8 +6,9 @@ value); classes `[abc]`, `[^a-z]`; escapes of punctuation only (`\\.`, `\\/`, `\
 `( )` and `(?: )` with alternation `|`; the quantifiers `*`, `+`, `?`, `{n}`, `{n,}`, `{n,m}`.
 Refused: backreferences, lookaround, flags and other `(?` forms, class shorthands (`\\d`, `\\w`,
 `\\s`, `\\b`: each engine gives them another meaning), POSIX classes, lazy or possessive
-quantifiers, a repeated group that holds a quantifier (`(a+)+`, `(a{9}){9}`: PostgreSQL compiles
-repetitions into states and refuses such products as too complex), and an unescaped `{`, `}` or `]`
+quantifiers, a group repeated by `*`, `+` or `{…}` that holds one of them (`(a+)+`, `(a{9}){9}`:
+PostgreSQL compiles repetitions into states and refuses such products as too complex; `(-[a-z]+)?`
+is fine), and an unescaped `{`, `}` or `]`
 outside its construct (a literal in some engines, an error in others). docs/query.md lists them too.
 """
 
@@ -103,8 +104,9 @@ class _Parser:
     def quantifier(self, char: str):
         if self.last is None:
             self.fail("nothing to repeat (a quantifier after a quantifier, an anchor or at the start)")
-        if isinstance(self.last, _Group) and self.last.quantified:
-            self.fail("a repeated group may not hold a quantifier")
+        repeats = char != "?"
+        if repeats and isinstance(self.last, _Group) and self.last.quantified:
+            self.fail("a repeated group may not hold a repeating quantifier")
         width = 1
         if char == "{":
             repeat = _REPEAT.match(self.pattern, self.position)
@@ -115,7 +117,7 @@ class _Parser:
                 self.fail(f"a repetition counts from 0 to {MAX_REPEAT}, its lower bound first")
             width = len(repeat.group(0))
             char = "{" + low + (comma or "") + "}"
-        self.groups[-1].quantified = True
+        self.groups[-1].quantified |= repeats
         self.emit(char, None, width)
 
     def character_class(self):
