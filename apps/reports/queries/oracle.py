@@ -1,0 +1,287 @@
+"""The oracle: a Query evaluated in plain Python over a property's raw events, slow and obviously right.
+
+Every store's compiled query must answer exactly what this answers (tests/reports/queries/). It
+follows README's "Definitions" step by step and shares nothing with the SQL but the vocabulary:
+
+1. An event's day is its local date. Its session is its `session_key` on that day (a session ends at
+   local midnight), in time order: `ts`, then `arrival`, then `event_id` (byte order).
+2. A visit is a session split where an event carries a campaign (`campaign_id` or a UTM field) other
+   than the last one the session carried; the first event never splits.
+3. A visit's dimensions are its first event's; its entry and exit page the paths of its first and
+   last pageview.
+4. An event matches the filters when each holds for its own value (event dimensions) or its visit's
+   (visit dimensions): an event-dimension filter keeps the matching events, a visit-dimension one
+   whole visits. The visits a query keeps are those with a matching event.
+5. Event metrics count the matching events of a group (and the distinct visits and visitors that
+   had one); visit metrics describe the whole visits kept, in the group of each of their matching
+   events, their time being the bucket where the visit began.
+"""
+
+from collections import defaultdict
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from fractions import Fraction
+
+from apps.reports.queries.query import (
+    CONTAINS,
+    CONTAINS_NOT,
+    IS,
+    IS_NOT,
+    MATCHES,
+    AllOf,
+    AnyOf,
+    Condition,
+    Filter,
+    Not,
+    Query,
+)
+from apps.reports.queries.safe_regex import safe_regex_compile
+from apps.reports.queries.vocabulary import EVENTS_OF_TYPE_PREFIX, PROPS_PREFIX, TIME, VISIT, metric_rounded
+
+CAMPAIGN_FIELDS = ("campaign_id", "utm_source", "utm_medium", "utm_campaign", "utm_term", "utm_content")
+FIRST_EVENT_FIELDS = (
+    "source",
+    "referrer_host",
+    "channel",
+    "campaign_key",
+    "utm_source",
+    "utm_medium",
+    "utm_campaign",
+    "utm_term",
+    "utm_content",
+    "country",
+    "region",
+    "city",
+    "browser",
+    "os",
+    "device",
+)
+
+
+@dataclass(frozen=True)
+class Answer:
+    """The rows of a query (each `{"dimensions": [...], "metrics": [...]}`, in its order and page),
+    its totals, the range's time buckets and the answer over the compared period, when asked."""
+
+    rows: list[dict]
+    first: date
+    last: date
+    totals: list | None = None
+    time_labels: list[str] | None = None
+    comparison: "Answer | None" = None
+
+
+@dataclass
+class _Visit:
+    key: tuple
+    events: list
+    attributes: dict
+
+    @property
+    def first(self) -> dict:
+        return self.events[0]
+
+
+def query_oracle(*, timezone, events: list[dict], query: Query, today: date) -> Answer:
+    """What `query` answers over `events` (Event rows as dicts) of a property in `timezone` (a
+    tzinfo) whose local date is `today`."""
+    first, last = query.date_range.days(today)
+    answer = _answer(timezone, events, query, first, last)
+    if query.compare is None:
+        return answer
+    compared_first, compared_last = query.compare.days(first, last)
+    comparison = _answer(timezone, events, query, compared_first, compared_last)
+    return Answer(answer.rows, first, last, answer.totals, answer.time_labels, comparison)
+
+
+def _answer(timezone, events: list[dict], query: Query, first: date, last: date) -> Answer:
+    in_range = [e for e in events if first <= _local(e["ts"], timezone).date() <= last]
+    visits = _visits(in_range, timezone)
+    matching = [(e, visit) for visit in visits for e in visit.events if _all_hold(query.filters, e, visit)]
+    rows = _grouped(query, matching, timezone)
+    labels = _time_labels(query, first, last)
+    if query.include_time_labels and len(query.dimensions) == 1:
+        present = {row["dimensions"][0] for row in rows}
+        zero = [metric_rounded(name, None) for name in query.metrics]
+        rows += [{"dimensions": [label], "metrics": zero} for label in labels if label not in present]
+    rows = _ordered(query, rows)[query.offset : query.offset + query.limit]
+    totals = None
+    if query.include_totals:
+        totals = _grouped(Query(metrics=query.metrics, date_range=query.date_range), matching, timezone)[0]["metrics"]
+    return Answer(rows, first, last, totals, labels if query.include_time_labels else None)
+
+
+def _local(ts: datetime, timezone) -> datetime:
+    return ts.astimezone(timezone)
+
+
+def _in_order(event: dict) -> tuple:
+    return event["ts"], event["arrival"], event["event_id"]
+
+
+def _visits(events: list[dict], timezone) -> list[_Visit]:
+    """The visits of `events` (whole local days), each with its events in order."""
+    sessions = defaultdict(list)
+    for e in events:
+        sessions[(_local(e["ts"], timezone).date(), e["session_key"])].append(e)
+    visits = []
+    for session, session_events in sessions.items():
+        carried, number = None, 0
+        current = []
+        for n, e in enumerate(sorted(session_events, key=_in_order)):
+            campaign = tuple(e[name] for name in CAMPAIGN_FIELDS)
+            if any(campaign):
+                if n > 0 and campaign != carried:
+                    visits.append(_visit((*session, number), current))
+                    number, current = number + 1, []
+                carried = campaign
+            current.append(e)
+        visits.append(_visit((*session, number), current))
+    return visits
+
+
+def _visit(key: tuple, events: list[dict]) -> _Visit:
+    pageviews = [e for e in events if e["type"] == "pageview"]
+    attributes = {name: events[0][name] for name in FIRST_EVENT_FIELDS}
+    attributes["entry_path"] = pageviews[0]["path"] if pageviews else ""
+    attributes["exit_path"] = pageviews[-1]["path"] if pageviews else ""
+    return _Visit(key, events, attributes)
+
+
+def _value(dimension, event: dict, visit: _Visit, timezone=None) -> str:
+    """The dimension's value for `event` in `visit` ('' when absent); a time dimension's bucket is
+    the event's, or the visit's start when `event` is the visit's first."""
+    if dimension.scope == VISIT:
+        return visit.attributes[dimension.column]
+    if dimension.scope == TIME:
+        return _bucket(dimension.column, _local(event["ts"], timezone))
+    if dimension.name.startswith(PROPS_PREFIX):
+        return _prop_text(event["data"].get(dimension.column))
+    return event[dimension.column]
+
+
+def _prop_text(value) -> str:
+    """A custom property's value as text: strings as they are, true/false, integers in decimal;
+    anything else (null, fractions, lists, objects) is absent."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int | str):
+        return str(value)
+    return ""
+
+
+def _bucket(bucket: str, local: datetime) -> str:
+    day = local.date()
+    if bucket == "hour":
+        return f"{day.isoformat()} {local.hour:02d}:00:00"
+    if bucket == "week":
+        return (day - timedelta(days=day.weekday())).isoformat()
+    if bucket == "month":
+        return day.replace(day=1).isoformat()
+    return day.isoformat()
+
+
+def _time_labels(query: Query, first: date, last: date) -> list[str]:
+    if query.time_dimension is None:
+        return []
+    bucket = query.time_dimension.column
+    days = [first + timedelta(days=n) for n in range((last - first).days + 1)]
+    if bucket == "hour":
+        return [f"{day.isoformat()} {hour:02d}:00:00" for day in days for hour in range(24)]
+    return sorted({_bucket(bucket, datetime.combine(day, datetime.min.time())) for day in days})
+
+
+def _all_hold(filters, event: dict, visit: _Visit) -> bool:
+    return all(_holds(f, event, visit) for f in filters)
+
+
+def _holds(filter: Filter, event: dict, visit: _Visit) -> bool:
+    if isinstance(filter, AllOf):
+        return all(_holds(f, event, visit) for f in filter.filters)
+    if isinstance(filter, AnyOf):
+        return any(_holds(f, event, visit) for f in filter.filters)
+    if isinstance(filter, Not):
+        return not _holds(filter.filter, event, visit)
+    return _condition_holds(filter, _value(filter.dimension, event, visit))
+
+
+def _condition_holds(condition: Condition, value: str) -> bool:
+    if condition.operator in (IS, IS_NOT):
+        found = value in condition.values
+    elif condition.operator in (CONTAINS, CONTAINS_NOT):
+        found = any(wanted in value for wanted in condition.values)
+    else:
+        found = any(safe_regex_compile(pattern).search(value) for pattern in condition.values)
+    return found if condition.operator in (IS, CONTAINS, MATCHES) else not found
+
+
+def _grouped(query: Query, matching: list[tuple[dict, _Visit]], timezone) -> list[dict]:
+    """One row per group of the matching events, with the query's metrics."""
+    events_by_group = defaultdict(list)
+    visits_by_group = defaultdict(dict)
+    for e, visit in matching:
+        events_by_group[tuple(_value(d, e, visit, timezone) for d in query.dimensions)].append((e, visit))
+        started = tuple(_value(d, visit.first if d.scope == TIME else e, visit, timezone) for d in query.dimensions)
+        visits_by_group[started][visit.key] = visit
+    groups = set(events_by_group) | (set(visits_by_group) if _has_visit_metrics(query) else set())
+    if not query.dimensions:
+        groups = {()}
+    return [
+        {
+            "dimensions": [value or None for value in group],
+            "metrics": [
+                _metric(name, events_by_group.get(group, []), list(visits_by_group.get(group, {}).values()))
+                for name in query.metrics
+            ],
+        }
+        for group in groups
+    ]
+
+
+def _has_visit_metrics(query: Query) -> bool:
+    return any(name in ("bounce_rate", "views_per_visit", "visit_duration") for name in query.metrics)
+
+
+def _metric(name: str, events: list[tuple[dict, _Visit]], visits: list[_Visit]):
+    """`name` over a group's matching events, or (visit metrics) its whole visits."""
+    if name == "events":
+        value = len(events)
+    elif name == "pageviews":
+        value = sum(e["type"] == "pageview" for e, _ in events)
+    elif name.startswith(EVENTS_OF_TYPE_PREFIX):
+        value = sum(e["type"] == name.removeprefix(EVENTS_OF_TYPE_PREFIX) for e, _ in events)
+    elif name == "visitors":
+        value = len({e["visitor_key"] for e, _ in events if e["visitor_key"] is not None})
+    elif name == "visits":
+        value = len({visit.key for _, visit in events})
+    else:
+        views = [sum(e["type"] == "pageview" for e in visit.events) for visit in visits]
+        viewing = sum(count > 0 for count in views)
+        if name == "bounce_rate":
+            value = Fraction(100 * sum(count == 1 for count in views), viewing) if viewing else None
+        elif name == "views_per_visit":
+            value = Fraction(sum(views), viewing) if viewing else None
+        else:
+            lengths = sum((visit.events[-1]["ts"] - visit.first["ts"]) // timedelta(microseconds=1) for visit in visits)
+            value = Fraction(lengths, 1_000_000 * len(visits)) if visits else None
+    return metric_rounded(name, value)
+
+
+def _ordered(query: Query, rows: list[dict]) -> list[dict]:
+    """`rows` in the query's order, then the default: time ascending, the first metric descending,
+    the dimensions ascending (text in byte order, a blank first)."""
+    names = [d.name for d in query.dimensions]
+    default = [(d.name, "asc") for d in query.dimensions if d.scope == TIME]
+    default += [(query.metrics[0], "desc")]
+    default += [(d.name, "asc") for d in query.dimensions if d.scope != TIME]
+
+    def key(name: str):
+        if name in names:
+            index = names.index(name)
+            return lambda row: row["dimensions"][index] or ""
+        index = query.metrics.index(name)
+        return lambda row: row["metrics"][index]
+
+    for name, direction in reversed([*query.order_by, *default]):
+        rows = sorted(rows, key=key(name), reverse=direction == "desc")
+    return rows

@@ -1,0 +1,350 @@
+"""One question to the engine: a frozen, validated Query, and its parser from the JSON request shape
+of docs/query.md (close to Plausible's Stats API v2)."""
+
+import calendar
+from dataclasses import dataclass
+from datetime import date, timedelta
+
+from apps.reports.queries.safe_regex import UnsafePattern, safe_regex_re2
+from apps.reports.queries.vocabulary import TIME, Dimension, dimension_lookup, metric_lookup
+
+IS, IS_NOT, CONTAINS, CONTAINS_NOT, MATCHES, MATCHES_NOT = (
+    "is",
+    "is_not",
+    "contains",
+    "contains_not",
+    "matches",
+    "matches_not",
+)
+OPERATORS = (IS, IS_NOT, CONTAINS, CONTAINS_NOT, MATCHES, MATCHES_NOT)
+# Named date ranges, ending today in the property's timezone: "7d" is today and the six days before.
+LAST_DAYS = {"day": 1, "7d": 7, "28d": 28, "30d": 30, "91d": 91}
+CALENDAR_RANGES = ("month", "6mo", "12mo", "year")
+COMPARE_PERIODS = ("previous_period", "year_over_year")
+DEFAULT_LIMIT = 10_000
+MAX_LIMIT = 10_000
+MAX_VALUES = 100
+MAX_VALUE_LENGTH = 1024
+MAX_FILTER_DEPTH = 5
+MAX_FILTERS = 50
+MAX_HOURLY_DAYS = 31
+QUERY_FIELDS = ("metrics", "date_range", "dimensions", "filters", "order_by", "pagination", "include")
+INCLUDE_FIELDS = ("totals", "time_labels", "compare")
+
+
+class InvalidQuery(ValueError):
+    """A request that is not a query; `field` names the culprit, as `filters[1][2]`."""
+
+    def __init__(self, message: str, *, field: str):
+        super().__init__(message)
+        self.field = field
+
+
+@dataclass(frozen=True)
+class Condition:
+    """A dimension's value is (is_not: is none of) `values`, contains one, or matches one."""
+
+    operator: str
+    dimension: Dimension
+    values: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class AllOf:
+    filters: tuple["Filter", ...]
+
+
+@dataclass(frozen=True)
+class AnyOf:
+    filters: tuple["Filter", ...]
+
+
+@dataclass(frozen=True)
+class Not:
+    filter: "Filter"
+
+
+Filter = Condition | AllOf | AnyOf | Not
+
+
+@dataclass(frozen=True)
+class DateRange:
+    """A named range (`period`, resolved against the property's today) or the days first..last."""
+
+    period: str | None = None
+    first: date | None = None
+    last: date | None = None
+
+    def days(self, today: date) -> tuple[date, date]:
+        """The first and last day of the range, for a property whose local date is `today`."""
+        if self.period is None:
+            return self.first, self.last
+        if self.period in LAST_DAYS:
+            return today - timedelta(days=LAST_DAYS[self.period] - 1), today
+        months = {"month": 1, "6mo": 6, "12mo": 12}.get(self.period)
+        if months is None:  # year
+            return date(today.year, 1, 1), date(today.year, 12, 31)
+        start_month = today.year * 12 + today.month - months
+        first = date(start_month // 12, start_month % 12 + 1, 1)
+        return first, today.replace(day=calendar.monthrange(today.year, today.month)[1])
+
+
+@dataclass(frozen=True)
+class Compare:
+    """The period a query's range is compared with: the one just before it, the same days a year
+    before, or the days of `custom`."""
+
+    period: str | None = None
+    custom: DateRange | None = None
+
+    def days(self, first: date, last: date) -> tuple[date, date]:
+        if self.custom is not None:
+            return self.custom.days(first)
+        if self.period == "previous_period":
+            length = last - first + timedelta(days=1)
+            return first - length, last - length
+        return _year_before(first), _year_before(last)
+
+
+@dataclass(frozen=True)
+class Query:
+    """What to compute (metrics) for which groups (dimensions) of which events (filters, all of
+    which must hold, over `date_range`), in which order and page, with what besides."""
+
+    metrics: tuple[str, ...]
+    date_range: DateRange
+    dimensions: tuple[Dimension, ...] = ()
+    filters: tuple[Filter, ...] = ()
+    # (metric or dimension name, "asc" or "desc"); what they leave tied is ordered by the default
+    # (time ascending, the first metric descending, the dimensions ascending).
+    order_by: tuple[tuple[str, str], ...] = ()
+    limit: int = DEFAULT_LIMIT
+    offset: int = 0
+    include_totals: bool = False
+    # With a time dimension: the range's every bucket, and a zero row for each bucket without one
+    # when time is the only dimension.
+    include_time_labels: bool = False
+    compare: Compare | None = None
+
+    @property
+    def time_dimension(self) -> Dimension | None:
+        return next((d for d in self.dimensions if d.scope == TIME), None)
+
+
+def query_parse(data) -> Query:
+    """The Query a JSON request (already decoded) asks; raise InvalidQuery naming the bad field."""
+    if not isinstance(data, dict):
+        raise InvalidQuery("A query is a JSON object.", field="query")
+    for name in data:
+        if name not in QUERY_FIELDS:
+            raise InvalidQuery(f"Unknown field; a query has {', '.join(QUERY_FIELDS)}.", field=str(name))
+    metrics = _metrics_parse(_required(data, "metrics"))
+    date_range = _date_range_parse(_required(data, "date_range"), "date_range")
+    dimensions = _dimensions_parse(data.get("dimensions", []))
+    filters = _filters_parse(data.get("filters", []))
+    order_by = _order_by_parse(data.get("order_by", []), {*metrics, *(d.name for d in dimensions)})
+    limit, offset = _pagination_parse(data.get("pagination", {}))
+    totals, time_labels, compare = _include_parse(data.get("include", {}))
+    time_dimension = next((d for d in dimensions if d.scope == TIME), None)
+    if time_labels and time_dimension is None:
+        raise InvalidQuery("time_labels needs a time dimension.", field="include.time_labels")
+    if time_dimension is not None and time_dimension.column == "hour":
+        _hourly_range_check(date_range, field=f"dimensions[{dimensions.index(time_dimension)}]")
+    return Query(
+        metrics=metrics,
+        date_range=date_range,
+        dimensions=dimensions,
+        filters=filters,
+        order_by=order_by,
+        limit=limit,
+        offset=offset,
+        include_totals=totals,
+        include_time_labels=time_labels,
+        compare=compare,
+    )
+
+
+def _required(data: dict, name: str):
+    if name not in data:
+        raise InvalidQuery(f"{name} is required.", field=name)
+    return data[name]
+
+
+def _list(value, field: str, *, min_size: int = 0, max_size: int | None = None) -> list:
+    if not isinstance(value, list):
+        raise InvalidQuery("Must be a list.", field=field)
+    if len(value) < min_size:
+        raise InvalidQuery(f"Must hold at least {min_size} item{'s' * (min_size > 1)}.", field=field)
+    if max_size is not None and len(value) > max_size:
+        raise InvalidQuery(f"Must hold at most {max_size} items.", field=field)
+    return value
+
+
+def _metrics_parse(value) -> tuple[str, ...]:
+    names = _list(value, "metrics", min_size=1, max_size=20)
+    for n, name in enumerate(names):
+        if not isinstance(name, str) or metric_lookup(name) is None:
+            raise InvalidQuery("Unknown metric (docs/query.md lists them).", field=f"metrics[{n}]")
+        if name in names[:n]:
+            raise InvalidQuery("A metric is named twice.", field=f"metrics[{n}]")
+    return tuple(names)
+
+
+def _dimensions_parse(value) -> tuple[Dimension, ...]:
+    dimensions = []
+    for n, name in enumerate(_list(value, "dimensions", max_size=10)):
+        dimension = dimension_lookup(name) if isinstance(name, str) else None
+        if dimension is None:
+            raise InvalidQuery("Unknown dimension (docs/query.md lists them).", field=f"dimensions[{n}]")
+        if dimension in dimensions:
+            raise InvalidQuery("A dimension is named twice.", field=f"dimensions[{n}]")
+        if dimension.scope == TIME and any(d.scope == TIME for d in dimensions):
+            raise InvalidQuery("A query has at most one time dimension.", field=f"dimensions[{n}]")
+        dimensions.append(dimension)
+    return tuple(dimensions)
+
+
+def _date_parse(value, field: str) -> date:
+    if isinstance(value, str) and len(value) == 10:
+        try:
+            return date.fromisoformat(value)
+        except ValueError:
+            pass
+    raise InvalidQuery("A date is written YYYY-MM-DD.", field=field)
+
+
+def _date_range_parse(value, field: str) -> DateRange:
+    if isinstance(value, str):
+        if value not in (*LAST_DAYS, *CALENDAR_RANGES):
+            raise InvalidQuery(
+                f"A date range is one of {', '.join((*LAST_DAYS, *CALENDAR_RANGES))} or [first, last].", field=field
+            )
+        return DateRange(period=value)
+    pair = _list(value, field, min_size=2, max_size=2)
+    first, last = _date_parse(pair[0], f"{field}[0]"), _date_parse(pair[1], f"{field}[1]")
+    if last < first:
+        raise InvalidQuery("The last day comes before the first.", field=f"{field}[1]")
+    return DateRange(first=first, last=last)
+
+
+def _hourly_range_check(date_range: DateRange, *, field: str) -> None:
+    if date_range.period is not None:
+        longest = LAST_DAYS.get(date_range.period, 31 if date_range.period == "month" else MAX_HOURLY_DAYS + 1)
+    else:
+        longest = (date_range.last - date_range.first).days + 1
+    if longest > MAX_HOURLY_DAYS:
+        raise InvalidQuery(f"time:hour spans at most {MAX_HOURLY_DAYS} days.", field=field)
+
+
+def _filters_parse(value) -> tuple[Filter, ...]:
+    counted = [0]
+    return tuple(
+        _filter_parse(item, f"filters[{n}]", depth=1, counted=counted)
+        for n, item in enumerate(_list(value, "filters", max_size=MAX_FILTERS))
+    )
+
+
+def _filter_parse(value, field: str, *, depth: int, counted: list) -> Filter:
+    """[operator, dimension, values], ["and" | "or", [filter, …]] or ["not", filter]."""
+    if depth > MAX_FILTER_DEPTH:
+        raise InvalidQuery(f"Filters nest at most {MAX_FILTER_DEPTH} deep.", field=field)
+    counted[0] += 1
+    if counted[0] > MAX_FILTERS:
+        raise InvalidQuery(f"A query has at most {MAX_FILTERS} filters.", field=field)
+    items = _list(value, field, min_size=2, max_size=3)
+    operator = items[0]
+    if operator in ("and", "or"):
+        if len(items) != 2:
+            raise InvalidQuery(f'["{operator}", [filter, …]] has two items.', field=field)
+        children = _list(items[1], f"{field}[1]", min_size=1, max_size=MAX_FILTERS)
+        parsed = tuple(
+            _filter_parse(child, f"{field}[1][{n}]", depth=depth + 1, counted=counted)
+            for n, child in enumerate(children)
+        )
+        return AllOf(parsed) if operator == "and" else AnyOf(parsed)
+    if operator == "not":
+        if len(items) != 2:
+            raise InvalidQuery('["not", filter] has two items.', field=field)
+        return Not(_filter_parse(items[1], f"{field}[1]", depth=depth + 1, counted=counted))
+    if operator not in OPERATORS:
+        raise InvalidQuery(f"An operator is one of {', '.join((*OPERATORS, 'and', 'or', 'not'))}.", field=f"{field}[0]")
+    if len(items) != 3:
+        raise InvalidQuery(f'["{operator}", dimension, [value, …]] has three items.', field=field)
+    dimension = dimension_lookup(items[1]) if isinstance(items[1], str) else None
+    if dimension is None or dimension.scope == TIME:
+        raise InvalidQuery("Unknown dimension to filter by (time is filtered by date_range).", field=f"{field}[1]")
+    values = _list(items[2], f"{field}[2]", min_size=1, max_size=MAX_VALUES)
+    for n, item in enumerate(values):
+        value_field = f"{field}[2][{n}]"
+        if not isinstance(item, str) or len(item) > MAX_VALUE_LENGTH:
+            raise InvalidQuery(f"A value is a string of at most {MAX_VALUE_LENGTH} characters.", field=value_field)
+        if "\x00" in item:
+            raise InvalidQuery("A value may not contain NUL.", field=value_field)
+        if operator in (MATCHES, MATCHES_NOT):
+            try:
+                safe_regex_re2(item)
+            except UnsafePattern as exc:
+                raise InvalidQuery(f"Not a supported regular expression: {exc}.", field=value_field) from None
+    return Condition(operator, dimension, tuple(values))
+
+
+def _order_by_parse(value, names: set[str]) -> tuple[tuple[str, str], ...]:
+    order = []
+    for n, item in enumerate(_list(value, "order_by", max_size=20)):
+        pair = _list(item, f"order_by[{n}]", min_size=2, max_size=2)
+        if not isinstance(pair[0], str) or pair[0] not in names:
+            raise InvalidQuery("Orders by a metric or dimension of the query.", field=f"order_by[{n}][0]")
+        if pair[1] not in ("asc", "desc"):
+            raise InvalidQuery('A direction is "asc" or "desc".', field=f"order_by[{n}][1]")
+        order.append((pair[0], pair[1]))
+    return tuple(order)
+
+
+def _integer(value, field: str, *, low: int, high: int) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
+        raise InvalidQuery(f"Must be an integer from {low} to {high}.", field=field)
+    return value
+
+
+def _pagination_parse(value) -> tuple[int, int]:
+    if not isinstance(value, dict):
+        raise InvalidQuery("pagination is an object with limit and offset.", field="pagination")
+    for name in value:
+        if name not in ("limit", "offset"):
+            raise InvalidQuery("pagination has limit and offset.", field=f"pagination.{name}")
+    limit = _integer(value.get("limit", DEFAULT_LIMIT), "pagination.limit", low=1, high=MAX_LIMIT)
+    offset = _integer(value.get("offset", 0), "pagination.offset", low=0, high=10**9)
+    return limit, offset
+
+
+def _include_parse(value) -> tuple[bool, bool, Compare | None]:
+    if not isinstance(value, dict):
+        raise InvalidQuery(f"include is an object with {', '.join(INCLUDE_FIELDS)}.", field="include")
+    for name in value:
+        if name not in INCLUDE_FIELDS:
+            raise InvalidQuery(f"include has {', '.join(INCLUDE_FIELDS)}.", field=f"include.{name}")
+    flags = []
+    for name in ("totals", "time_labels"):
+        if not isinstance(value.get(name, False), bool):
+            raise InvalidQuery("Must be true or false.", field=f"include.{name}")
+        flags.append(value.get(name, False))
+    compare = value.get("compare")
+    if compare is None:
+        return *flags, None
+    if isinstance(compare, str):
+        if compare not in COMPARE_PERIODS:
+            raise InvalidQuery(
+                f"compare is one of {', '.join(COMPARE_PERIODS)} or [first, last].", field="include.compare"
+            )
+        return *flags, Compare(period=compare)
+    custom = _date_range_parse(compare, "include.compare")
+    if custom.period is not None:
+        raise InvalidQuery(f"compare is one of {', '.join(COMPARE_PERIODS)} or [first, last].", field="include.compare")
+    return *flags, Compare(custom=custom)
+
+
+def _year_before(day: date) -> date:
+    """The same date a year before (28 February for the 29th)."""
+    if (day.month, day.day) == (2, 29):
+        return date(day.year - 1, 2, 28)
+    return day.replace(year=day.year - 1)

@@ -1,0 +1,105 @@
+"""The metrics and dimensions a query may name, written once.
+
+A dimension is an event's own (its type, page, hostname, custom properties), its visit's (those of
+the visit's first event, and its entry and exit page) or a time bucket in the property's timezone.
+A metric counts the matching events (and the visits and visitors that had one), or describes the
+whole visits a filter keeps, each in the time bucket where it began. README, "Definitions".
+"""
+
+from dataclasses import dataclass
+
+EVENT = "event"
+VISIT = "visit"
+TIME = "time"
+
+
+@dataclass(frozen=True)
+class Dimension:
+    """A name a query groups or filters by; `column` is the Event field (or visit attribute) it reads."""
+
+    name: str
+    scope: str
+    column: str
+
+
+@dataclass(frozen=True)
+class Metric:
+    """A name a query computes; `scope` VISIT for those that describe whole visits."""
+
+    name: str
+    scope: str
+
+
+_EVENT_COLUMNS = {"event:name": "type", "event:page": "path", "event:hostname": "hostname"}
+# A visit's attributes are its first event's columns; entry and exit page are the paths of its first
+# and last pageview.
+_VISIT_COLUMNS = {
+    "visit:source": "source",
+    "visit:referrer": "referrer_host",
+    "visit:channel": "channel",
+    "visit:campaign": "campaign_key",
+    "visit:utm_source": "utm_source",
+    "visit:utm_medium": "utm_medium",
+    "visit:utm_campaign": "utm_campaign",
+    "visit:utm_term": "utm_term",
+    "visit:utm_content": "utm_content",
+    "visit:country": "country",
+    "visit:region": "region",
+    "visit:city": "city",
+    "visit:browser": "browser",
+    "visit:os": "os",
+    "visit:device": "device",
+    "visit:entry_page": "entry_path",
+    "visit:exit_page": "exit_path",
+}
+# Local hours, days, weeks starting on Monday, months.
+TIME_BUCKETS = ("hour", "day", "week", "month")
+DIMENSIONS = {
+    **{name: Dimension(name, EVENT, column) for name, column in _EVENT_COLUMNS.items()},
+    **{name: Dimension(name, VISIT, column) for name, column in _VISIT_COLUMNS.items()},
+    **{f"time:{bucket}": Dimension(f"time:{bucket}", TIME, bucket) for bucket in TIME_BUCKETS},
+}
+# event:props:<key> reads the top-level `key` of the event's `data`.
+PROPS_PREFIX = "event:props:"
+MAX_PROP_KEY_LENGTH = 128
+
+METRICS = {
+    "visitors": Metric("visitors", EVENT),
+    "visits": Metric("visits", EVENT),
+    "pageviews": Metric("pageviews", EVENT),
+    "events": Metric("events", EVENT),
+    "views_per_visit": Metric("views_per_visit", VISIT),
+    "bounce_rate": Metric("bounce_rate", VISIT),
+    "visit_duration": Metric("visit_duration", VISIT),
+}
+# events:<type> counts the matching events of one type (events:signup).
+EVENTS_OF_TYPE_PREFIX = "events:"
+MAX_EVENT_TYPE_LENGTH = 64
+
+
+def dimension_lookup(name: str) -> Dimension | None:
+    """The dimension called `name`, or None if there is none."""
+    if name.startswith(PROPS_PREFIX):
+        key = name.removeprefix(PROPS_PREFIX)
+        return Dimension(name, EVENT, key) if 0 < len(key) <= MAX_PROP_KEY_LENGTH else None
+    return DIMENSIONS.get(name)
+
+
+def metric_lookup(name: str) -> Metric | None:
+    """The metric called `name`, or None if there is none."""
+    if name.startswith(EVENTS_OF_TYPE_PREFIX):
+        event_type = name.removeprefix(EVENTS_OF_TYPE_PREFIX)
+        return Metric(name, EVENT) if 0 < len(event_type) <= MAX_EVENT_TYPE_LENGTH else None
+    return METRICS.get(name)
+
+
+def metric_rounded(name: str, value):
+    """A metric's value as answered: counts as integers; bounce rate (percent) to 0.1, views per visit
+    to 0.01, visit duration to whole seconds; no value (no visit to describe) as zero."""
+    if name == "bounce_rate":
+        return round(float(value), 1) if value is not None else 0.0
+    if name == "views_per_visit":
+        return round(float(value), 2) if value is not None else 0.0
+    if name == "visit_duration":
+        return round(float(value)) if value is not None else 0
+    return int(value or 0)
