@@ -19,7 +19,7 @@ from apps.reports.queries.oracle import query_oracle
 from apps.reports.queries.query import query_parse
 from apps.reports.selectors import GROUPABLE, INTERVALS, MetricsQuery
 from apps.reports.services import rollup_refresh_day
-from tests.factories import validated_event
+from devtools.events import validated_event
 from tests.reports.test_rollup_equivalence import PLACES, RECEIVED, REFERRERS, USER_AGENTS, numbered
 
 pytestmark = pytest.mark.django_db
