@@ -18,9 +18,11 @@ follows README's "Definitions" step by step and shares nothing with the SQL but 
 """
 
 from collections import defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import date, datetime, timedelta, tzinfo
 from fractions import Fraction
+from typing import Any, TypedDict
 
 from apps.reports.queries.query import (
     CONTAINS,
@@ -36,7 +38,7 @@ from apps.reports.queries.query import (
     Query,
 )
 from apps.reports.queries.safe_regex import safe_regex_compile
-from apps.reports.queries.vocabulary import EVENTS_OF_TYPE_PREFIX, PROPS_PREFIX, TIME, VISIT, metric_rounded
+from apps.reports.queries.vocabulary import EVENTS_OF_TYPE_PREFIX, PROPS_PREFIX, TIME, VISIT, Dimension, metric_rounded
 
 CAMPAIGN_FIELDS = ("campaign_id", "utm_source", "utm_medium", "utm_campaign", "utm_term", "utm_content")
 FIRST_EVENT_FIELDS = (
@@ -57,34 +59,45 @@ FIRST_EVENT_FIELDS = (
     "device",
 )
 
+# An Event row as QuerySet.values() gives it.
+EventRow = dict[str, Any]
+# A group's dimension values, '' for an absent one.
+Group = tuple[str, ...]
+# The local day and session_key of a session, and the visit's number in it.
+VisitKey = tuple[date, int, int]
+
+
+class Row(TypedDict):
+    dimensions: list[str | None]
+    metrics: list[int | float]
+
 
 @dataclass(frozen=True)
 class Answer:
-    """The rows of a query (each `{"dimensions": [...], "metrics": [...]}`, in its order and page),
-    its totals, the range's time buckets and the answer over the compared period, when asked."""
+    """The rows of a query (in its order and page), its totals, the range's time buckets and the
+    answer over the compared period, when asked."""
 
-    rows: list[dict]
+    rows: list[Row]
     first: date
     last: date
-    totals: list | None = None
+    totals: list[int | float] | None = None
     time_labels: list[str] | None = None
     comparison: "Answer | None" = None
 
 
 @dataclass
 class _Visit:
-    key: tuple
-    events: list
-    attributes: dict
+    key: VisitKey
+    events: list[EventRow]
+    attributes: dict[str, str]
 
     @property
-    def first(self) -> dict:
+    def first(self) -> EventRow:
         return self.events[0]
 
 
-def query_oracle(*, timezone, events: list[dict], query: Query, today: date) -> Answer:
-    """What `query` answers over `events` (Event rows as dicts) of a property in `timezone` (a
-    tzinfo) whose local date is `today`."""
+def query_oracle(*, timezone: tzinfo, events: list[EventRow], query: Query, today: date) -> Answer:
+    """What `query` answers over `events` of a property in `timezone` whose local date is `today`."""
     first, last = query.date_range.days(today)
     answer = _answer(timezone, events, query, first, last)
     if query.compare is None:
@@ -94,7 +107,7 @@ def query_oracle(*, timezone, events: list[dict], query: Query, today: date) -> 
     return Answer(answer.rows, first, last, answer.totals, answer.time_labels, comparison)
 
 
-def _answer(timezone, events: list[dict], query: Query, first: date, last: date) -> Answer:
+def _answer(timezone: tzinfo, events: list[EventRow], query: Query, first: date, last: date) -> Answer:
     in_range = [e for e in events if first <= _local(e["ts"], timezone).date() <= last]
     visits = _visits(in_range, timezone)
     matching = [(e, visit) for visit in visits for e in visit.events if _all_hold(query.filters, e, visit)]
@@ -105,29 +118,30 @@ def _answer(timezone, events: list[dict], query: Query, first: date, last: date)
         zero = [metric_rounded(name, None) for name in query.metrics]
         rows += [{"dimensions": [label], "metrics": zero} for label in labels if label not in present]
     rows = _ordered(query, rows)[query.offset : query.offset + query.limit]
-    totals = None
+    totals: list[int | float] | None = None
     if query.include_totals:
         totals = _grouped(Query(metrics=query.metrics, date_range=query.date_range), matching, timezone)[0]["metrics"]
     return Answer(rows, first, last, totals, labels if query.include_time_labels else None)
 
 
-def _local(ts: datetime, timezone) -> datetime:
+def _local(ts: datetime, timezone: tzinfo) -> datetime:
     return ts.astimezone(timezone)
 
 
-def _in_order(event: dict) -> tuple:
+def _in_order(event: EventRow) -> tuple[datetime, int, str]:
     return event["ts"], event["arrival"], event["event_id"]
 
 
-def _visits(events: list[dict], timezone) -> list[_Visit]:
+def _visits(events: list[EventRow], timezone: tzinfo) -> list[_Visit]:
     """The visits of `events` (whole local days), each with its events in order."""
-    sessions = defaultdict(list)
+    sessions: defaultdict[tuple[date, int], list[EventRow]] = defaultdict(list)
     for e in events:
         sessions[(_local(e["ts"], timezone).date(), e["session_key"])].append(e)
     visits = []
     for session, session_events in sessions.items():
-        carried, number = None, 0
-        current = []
+        carried: tuple[str, ...] | None = None
+        number = 0
+        current: list[EventRow] = []
         for n, e in enumerate(sorted(session_events, key=_in_order)):
             campaign = tuple(e[name] for name in CAMPAIGN_FIELDS)
             if any(campaign):
@@ -140,7 +154,7 @@ def _visits(events: list[dict], timezone) -> list[_Visit]:
     return visits
 
 
-def _visit(key: tuple, events: list[dict]) -> _Visit:
+def _visit(key: VisitKey, events: list[EventRow]) -> _Visit:
     pageviews = [e for e in events if e["type"] == "pageview"]
     attributes = {name: events[0][name] for name in FIRST_EVENT_FIELDS}
     attributes["entry_path"] = pageviews[0]["path"] if pageviews else ""
@@ -148,19 +162,21 @@ def _visit(key: tuple, events: list[dict]) -> _Visit:
     return _Visit(key, events, attributes)
 
 
-def _value(dimension, event: dict, visit: _Visit, timezone=None) -> str:
+def _value(dimension: Dimension, event: EventRow, visit: _Visit, timezone: tzinfo | None = None) -> str:
     """The dimension's value for `event` in `visit` ('' when absent); a time dimension's bucket is
     the event's, or the visit's start when `event` is the visit's first."""
     if dimension.scope == VISIT:
         return visit.attributes[dimension.column]
     if dimension.scope == TIME:
+        assert timezone is not None, "time dimensions are grouped by, never filtered by"
         return _bucket(dimension.column, _local(event["ts"], timezone))
     if dimension.name.startswith(PROPS_PREFIX):
         return _prop_text(event["data"].get(dimension.column))
-    return event[dimension.column]
+    text: str = event[dimension.column]
+    return text
 
 
-def _prop_text(value) -> str:
+def _prop_text(value: object) -> str:
     """A custom property's value as text: strings as they are, true/false, integers in decimal;
     anything else (null, fractions, lists, objects) is absent."""
     if isinstance(value, bool):
@@ -191,11 +207,11 @@ def _time_labels(query: Query, first: date, last: date) -> list[str]:
     return sorted({_bucket(bucket, datetime.combine(day, datetime.min.time())) for day in days})
 
 
-def _all_hold(filters, event: dict, visit: _Visit) -> bool:
+def _all_hold(filters: tuple[Filter, ...], event: EventRow, visit: _Visit) -> bool:
     return all(_holds(f, event, visit) for f in filters)
 
 
-def _holds(filter: Filter, event: dict, visit: _Visit) -> bool:
+def _holds(filter: Filter, event: EventRow, visit: _Visit) -> bool:
     if isinstance(filter, AllOf):
         return all(_holds(f, event, visit) for f in filter.filters)
     if isinstance(filter, AnyOf):
@@ -215,15 +231,15 @@ def _condition_holds(condition: Condition, value: str) -> bool:
     return found if condition.operator in (IS, CONTAINS, MATCHES) else not found
 
 
-def _grouped(query: Query, matching: list[tuple[dict, _Visit]], timezone) -> list[dict]:
+def _grouped(query: Query, matching: list[tuple[EventRow, _Visit]], timezone: tzinfo) -> list[Row]:
     """One row per group of the matching events, with the query's metrics."""
-    events_by_group = defaultdict(list)
-    visits_by_group = defaultdict(dict)
+    events_by_group: defaultdict[Group, list[tuple[EventRow, _Visit]]] = defaultdict(list)
+    visits_by_group: defaultdict[Group, dict[VisitKey, _Visit]] = defaultdict(dict)
     for e, visit in matching:
         events_by_group[tuple(_value(d, e, visit, timezone) for d in query.dimensions)].append((e, visit))
         started = tuple(_value(d, visit.first if d.scope == TIME else e, visit, timezone) for d in query.dimensions)
         visits_by_group[started][visit.key] = visit
-    groups = set(events_by_group) | (set(visits_by_group) if _has_visit_metrics(query) else set())
+    groups: set[Group] = set(events_by_group) | (set(visits_by_group) if _has_visit_metrics(query) else set())
     if not query.dimensions:
         groups = {()}
     return [
@@ -242,8 +258,9 @@ def _has_visit_metrics(query: Query) -> bool:
     return any(name in ("bounce_rate", "views_per_visit", "visit_duration") for name in query.metrics)
 
 
-def _metric(name: str, events: list[tuple[dict, _Visit]], visits: list[_Visit]):
+def _metric(name: str, events: list[tuple[EventRow, _Visit]], visits: list[_Visit]) -> int | float:
     """`name` over a group's matching events, or (visit metrics) its whole visits."""
+    value: int | Fraction | None
     if name == "events":
         value = len(events)
     elif name == "pageviews":
@@ -267,7 +284,7 @@ def _metric(name: str, events: list[tuple[dict, _Visit]], visits: list[_Visit]):
     return metric_rounded(name, value)
 
 
-def _ordered(query: Query, rows: list[dict]) -> list[dict]:
+def _ordered(query: Query, rows: list[Row]) -> list[Row]:
     """`rows` in the query's order, then the default: time ascending, the first metric descending,
     the dimensions ascending (text in byte order, a blank first)."""
     names = [d.name for d in query.dimensions]
@@ -275,7 +292,7 @@ def _ordered(query: Query, rows: list[dict]) -> list[dict]:
     default += [(query.metrics[0], "desc")]
     default += [(d.name, "asc") for d in query.dimensions if d.scope != TIME]
 
-    def key(name: str):
+    def key(name: str) -> Callable[[Row], str | int | float]:
         if name in names:
             index = names.index(name)
             return lambda row: row["dimensions"][index] or ""

@@ -69,7 +69,8 @@ Filter = Condition | AllOf | AnyOf | Not
 
 @dataclass(frozen=True)
 class DateRange:
-    """A named range (`period`, resolved against the property's today) or the days first..last."""
+    """A named range (`period`, resolved against the property's today) or the days first..last; one
+    of the two, never both."""
 
     period: str | None = None
     first: date | None = None
@@ -78,6 +79,7 @@ class DateRange:
     def days(self, today: date) -> tuple[date, date]:
         """The first and last day of the range, for a property whose local date is `today`."""
         if self.period is None:
+            assert self.first is not None and self.last is not None
             return self.first, self.last
         if self.period in LAST_DAYS:
             return today - timedelta(days=LAST_DAYS[self.period] - 1), today
@@ -131,7 +133,7 @@ class Query:
         return next((d for d in self.dimensions if d.scope == TIME), None)
 
 
-def query_parse(data) -> Query:
+def query_parse(data: object) -> Query:
     """The Query a JSON request (already decoded) asks; raise InvalidQuery naming the bad field."""
     if not isinstance(data, dict):
         raise InvalidQuery("A query is a JSON object.", field="query")
@@ -164,13 +166,13 @@ def query_parse(data) -> Query:
     )
 
 
-def _required(data: dict, name: str):
+def _required(data: dict[str, object], name: str) -> object:
     if name not in data:
         raise InvalidQuery(f"{name} is required.", field=name)
     return data[name]
 
 
-def _list(value, field: str, *, min_size: int = 0, max_size: int | None = None) -> list:
+def _list(value: object, field: str, *, min_size: int = 0, max_size: int | None = None) -> list[object]:
     if not isinstance(value, list):
         raise InvalidQuery("Must be a list.", field=field)
     if len(value) < min_size:
@@ -180,18 +182,19 @@ def _list(value, field: str, *, min_size: int = 0, max_size: int | None = None) 
     return value
 
 
-def _metrics_parse(value) -> tuple[str, ...]:
-    names = _list(value, "metrics", min_size=1, max_size=20)
-    for n, name in enumerate(names):
+def _metrics_parse(value: object) -> tuple[str, ...]:
+    names: list[str] = []
+    for n, name in enumerate(_list(value, "metrics", min_size=1, max_size=20)):
         if not isinstance(name, str) or metric_lookup(name) is None:
             raise InvalidQuery("Unknown metric (docs/query.md lists them).", field=f"metrics[{n}]")
-        if name in names[:n]:
+        if name in names:
             raise InvalidQuery("A metric is named twice.", field=f"metrics[{n}]")
+        names.append(name)
     return tuple(names)
 
 
-def _dimensions_parse(value) -> tuple[Dimension, ...]:
-    dimensions = []
+def _dimensions_parse(value: object) -> tuple[Dimension, ...]:
+    dimensions: list[Dimension] = []
     for n, name in enumerate(_list(value, "dimensions", max_size=10)):
         dimension = dimension_lookup(name) if isinstance(name, str) else None
         if dimension is None:
@@ -204,7 +207,7 @@ def _dimensions_parse(value) -> tuple[Dimension, ...]:
     return tuple(dimensions)
 
 
-def _date_parse(value, field: str) -> date:
+def _date_parse(value: object, field: str) -> date:
     if isinstance(value, str) and len(value) == 10:
         try:
             return date.fromisoformat(value)
@@ -213,7 +216,7 @@ def _date_parse(value, field: str) -> date:
     raise InvalidQuery("A date is written YYYY-MM-DD.", field=field)
 
 
-def _date_range_parse(value, field: str) -> DateRange:
+def _date_range_parse(value: object, field: str) -> DateRange:
     if isinstance(value, str):
         if value not in (*LAST_DAYS, *CALENDAR_RANGES):
             raise InvalidQuery(
@@ -231,12 +234,13 @@ def _hourly_range_check(date_range: DateRange, *, field: str) -> None:
     if date_range.period is not None:
         longest = LAST_DAYS.get(date_range.period, 31 if date_range.period == "month" else MAX_HOURLY_DAYS + 1)
     else:
+        assert date_range.first is not None and date_range.last is not None
         longest = (date_range.last - date_range.first).days + 1
     if longest > MAX_HOURLY_DAYS:
         raise InvalidQuery(f"time:hour spans at most {MAX_HOURLY_DAYS} days.", field=field)
 
 
-def _filters_parse(value) -> tuple[Filter, ...]:
+def _filters_parse(value: object) -> tuple[Filter, ...]:
     counted = [0]
     return tuple(
         _filter_parse(item, f"filters[{n}]", depth=1, counted=counted)
@@ -244,7 +248,7 @@ def _filters_parse(value) -> tuple[Filter, ...]:
     )
 
 
-def _filter_parse(value, field: str, *, depth: int, counted: list) -> Filter:
+def _filter_parse(value: object, field: str, *, depth: int, counted: list[int]) -> Filter:
     """[operator, dimension, values], ["and" | "or", [filter, …]] or ["not", filter]."""
     if depth > MAX_FILTER_DEPTH:
         raise InvalidQuery(f"Filters nest at most {MAX_FILTER_DEPTH} deep.", field=field)
@@ -266,15 +270,15 @@ def _filter_parse(value, field: str, *, depth: int, counted: list) -> Filter:
         if len(items) != 2:
             raise InvalidQuery('["not", filter] has two items.', field=field)
         return Not(_filter_parse(items[1], f"{field}[1]", depth=depth + 1, counted=counted))
-    if operator not in OPERATORS:
+    if not isinstance(operator, str) or operator not in OPERATORS:
         raise InvalidQuery(f"An operator is one of {', '.join((*OPERATORS, 'and', 'or', 'not'))}.", field=f"{field}[0]")
     if len(items) != 3:
         raise InvalidQuery(f'["{operator}", dimension, [value, …]] has three items.', field=field)
     dimension = dimension_lookup(items[1]) if isinstance(items[1], str) else None
     if dimension is None or dimension.scope == TIME:
         raise InvalidQuery("Unknown dimension to filter by (time is filtered by date_range).", field=f"{field}[1]")
-    values = _list(items[2], f"{field}[2]", min_size=1, max_size=MAX_VALUES)
-    for n, item in enumerate(values):
+    values: list[str] = []
+    for n, item in enumerate(_list(items[2], f"{field}[2]", min_size=1, max_size=MAX_VALUES)):
         value_field = f"{field}[2][{n}]"
         if not isinstance(item, str) or len(item) > MAX_VALUE_LENGTH:
             raise InvalidQuery(f"A value is a string of at most {MAX_VALUE_LENGTH} characters.", field=value_field)
@@ -285,28 +289,29 @@ def _filter_parse(value, field: str, *, depth: int, counted: list) -> Filter:
                 safe_regex_re2(item)
             except UnsafePattern as exc:
                 raise InvalidQuery(f"Not a supported regular expression: {exc}.", field=value_field) from None
+        values.append(item)
     return Condition(operator, dimension, tuple(values))
 
 
-def _order_by_parse(value, names: set[str]) -> tuple[tuple[str, str], ...]:
-    order = []
+def _order_by_parse(value: object, names: set[str]) -> tuple[tuple[str, str], ...]:
+    order: list[tuple[str, str]] = []
     for n, item in enumerate(_list(value, "order_by", max_size=20)):
-        pair = _list(item, f"order_by[{n}]", min_size=2, max_size=2)
-        if not isinstance(pair[0], str) or pair[0] not in names:
+        name, direction = _list(item, f"order_by[{n}]", min_size=2, max_size=2)
+        if not isinstance(name, str) or name not in names:
             raise InvalidQuery("Orders by a metric or dimension of the query.", field=f"order_by[{n}][0]")
-        if pair[1] not in ("asc", "desc"):
+        if not isinstance(direction, str) or direction not in ("asc", "desc"):
             raise InvalidQuery('A direction is "asc" or "desc".', field=f"order_by[{n}][1]")
-        order.append((pair[0], pair[1]))
+        order.append((name, direction))
     return tuple(order)
 
 
-def _integer(value, field: str, *, low: int, high: int) -> int:
+def _integer(value: object, field: str, *, low: int, high: int) -> int:
     if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
         raise InvalidQuery(f"Must be an integer from {low} to {high}.", field=field)
     return value
 
 
-def _pagination_parse(value) -> tuple[int, int]:
+def _pagination_parse(value: object) -> tuple[int, int]:
     if not isinstance(value, dict):
         raise InvalidQuery("pagination is an object with limit and offset.", field="pagination")
     for name in value:
@@ -317,30 +322,33 @@ def _pagination_parse(value) -> tuple[int, int]:
     return limit, offset
 
 
-def _include_parse(value) -> tuple[bool, bool, Compare | None]:
+def _flag(value: object, field: str) -> bool:
+    if not isinstance(value, bool):
+        raise InvalidQuery("Must be true or false.", field=field)
+    return value
+
+
+def _include_parse(value: object) -> tuple[bool, bool, Compare | None]:
     if not isinstance(value, dict):
         raise InvalidQuery(f"include is an object with {', '.join(INCLUDE_FIELDS)}.", field="include")
     for name in value:
         if name not in INCLUDE_FIELDS:
             raise InvalidQuery(f"include has {', '.join(INCLUDE_FIELDS)}.", field=f"include.{name}")
-    flags = []
-    for name in ("totals", "time_labels"):
-        if not isinstance(value.get(name, False), bool):
-            raise InvalidQuery("Must be true or false.", field=f"include.{name}")
-        flags.append(value.get(name, False))
+    totals = _flag(value.get("totals", False), "include.totals")
+    time_labels = _flag(value.get("time_labels", False), "include.time_labels")
     compare = value.get("compare")
     if compare is None:
-        return *flags, None
+        return totals, time_labels, None
     if isinstance(compare, str):
         if compare not in COMPARE_PERIODS:
             raise InvalidQuery(
                 f"compare is one of {', '.join(COMPARE_PERIODS)} or [first, last].", field="include.compare"
             )
-        return *flags, Compare(period=compare)
+        return totals, time_labels, Compare(period=compare)
     custom = _date_range_parse(compare, "include.compare")
     if custom.period is not None:
         raise InvalidQuery(f"compare is one of {', '.join(COMPARE_PERIODS)} or [first, last].", field="include.compare")
-    return *flags, Compare(custom=custom)
+    return totals, time_labels, Compare(custom=custom)
 
 
 def _year_before(day: date) -> date:

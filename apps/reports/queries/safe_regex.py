@@ -14,6 +14,7 @@ outside its construct (a literal in some engines, an error in others). docs/quer
 
 import re
 from dataclasses import dataclass, field
+from typing import Literal, NoReturn, Protocol
 
 import re2
 
@@ -34,16 +35,19 @@ class _Group:
     quantified: bool = False
 
 
+# What a quantifier would repeat: "atom", a closed _Group, or None (nothing repeatable).
+_Repeatable = Literal["atom"] | _Group | None
+
+
 @dataclass
 class _Parser:
     pattern: str
     position: int = 0
-    groups: list = field(default_factory=lambda: [_Group()])
-    python: list = field(default_factory=list)
-    # What a quantifier would repeat: "atom", a closed _Group, or None (nothing repeatable).
-    last: object = None
+    groups: list[_Group] = field(default_factory=lambda: [_Group()])
+    python: list[str] = field(default_factory=list)
+    last: _Repeatable = None
 
-    def fail(self, message: str):
+    def fail(self, message: str) -> NoReturn:
         raise UnsafePattern(f"{message} (at character {self.position + 1})")
 
     def parse(self) -> str:
@@ -55,7 +59,7 @@ class _Parser:
             self.fail("a group is not closed")
         return "".join(self.python)
 
-    def step(self):
+    def step(self) -> None:
         char = self.pattern[self.position]
         if char in "*+?{":
             self.quantifier(char)
@@ -96,12 +100,12 @@ class _Parser:
         else:
             self.emit(_escaped(char), "atom", 1)
 
-    def emit(self, python: str, last, width: int):
+    def emit(self, python: str, last: _Repeatable, width: int) -> None:
         self.python.append(python)
         self.last = last
         self.position += width
 
-    def quantifier(self, char: str):
+    def quantifier(self, char: str) -> None:
         if self.last is None:
             self.fail("nothing to repeat (a quantifier after a quantifier, an anchor or at the start)")
         repeats = char != "?"
@@ -120,12 +124,12 @@ class _Parser:
         self.groups[-1].quantified |= repeats
         self.emit(char, None, width)
 
-    def character_class(self):
+    def character_class(self) -> None:
         start = self.position
         self.position += 1
         negated = self.pattern.startswith("^", self.position)
         self.position += negated
-        members = []
+        members: list[str] = []
         while True:
             if self.position >= len(self.pattern):
                 self.position = start
@@ -175,6 +179,13 @@ def safe_regex_re2(pattern: str) -> str:
     return "(?s)" + _Parser(pattern).parse()
 
 
-def safe_regex_compile(pattern: str):
+class SafeRegex(Protocol):
+    """What the queries use of a compiled RE2 pattern (re2 ships no types)."""
+
+    def search(self, text: str, /) -> object | None: ...
+
+
+def safe_regex_compile(pattern: str) -> SafeRegex:
     """`pattern`, checked and compiled by RE2, whose `search` means what PostgreSQL's `~` means."""
-    return re2.compile(safe_regex_re2(pattern))
+    compiled: SafeRegex = re2.compile(safe_regex_re2(pattern))
+    return compiled

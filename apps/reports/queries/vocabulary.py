@@ -7,6 +7,7 @@ whole visits a filter keeps, each in the time bucket where it began. README, "De
 """
 
 from dataclasses import dataclass
+from fractions import Fraction
 
 EVENT = "event"
 VISIT = "visit"
@@ -93,7 +94,7 @@ def metric_lookup(name: str) -> Metric | None:
     return METRICS.get(name)
 
 
-def metric_rounded(name: str, value):
+def metric_rounded(name: str, value: float | Fraction | None) -> int | float:
     """A metric's value as answered: counts as integers; bounce rate (percent) to 0.1, views per visit
     to 0.01, visit duration to whole seconds; no value (no visit to describe) as zero."""
     if name == "bounce_rate":
