@@ -9,15 +9,17 @@ from apps.core.views import api_not_found, server_error
 urlpatterns = [
     path("healthz", health.healthz, name="healthz"),
     path("readyz", health.readyz, name="readyz"),
+    # Ingestion's paths first: every event request resolves through this list, and each pattern
+    # tried before its own costs it CPU (bench/ingest measured ~45 µs with it last).
+    path("", include("apps.ingestion.urls")),
     path("admin/", admin.site.urls),
     # The schema has a renderer of its own: the API's orjson renderer cannot render one.
     path("v1/schema", SpectacularAPIView.as_view(renderer_classes=[OpenApiJsonRenderer]), name="api-schema"),
     path("v1/docs", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
-    # Each app's pages and API; their paths do not overlap, so their order does not matter.
+    # The other apps' pages and API; their paths do not overlap, so their order does not matter.
     path("", include("apps.accounts.urls")),
     path("", include("apps.properties.urls")),
     path("", include("apps.keys.urls")),
-    path("", include("apps.ingestion.urls")),
     path("", include("apps.reports.urls")),
     re_path(r"^v1/", api_not_found, {"exception": None}),
 ]
