@@ -22,7 +22,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta, tzinfo
 from fractions import Fraction
-from typing import Any, TypedDict
+from typing import Any
 
 from apps.reports.queries.query import (
     CONTAINS,
@@ -31,11 +31,13 @@ from apps.reports.queries.query import (
     IS_NOT,
     MATCHES,
     AllOf,
+    Answer,
     AnyOf,
     Condition,
     Filter,
     Not,
     Query,
+    Row,
 )
 from apps.reports.queries.safe_regex import safe_regex_compile
 from apps.reports.queries.vocabulary import EVENTS_OF_TYPE_PREFIX, PROPS_PREFIX, TIME, VISIT, Dimension, metric_rounded
@@ -65,24 +67,6 @@ EventRow = dict[str, Any]
 Group = tuple[str, ...]
 # The local day and session_key of a session, and the visit's number in it.
 VisitKey = tuple[date, int, int]
-
-
-class Row(TypedDict):
-    dimensions: list[str | None]
-    metrics: list[int | float]
-
-
-@dataclass(frozen=True)
-class Answer:
-    """The rows of a query (in its order and page), its totals, the range's time buckets and the
-    answer over the compared period, when asked."""
-
-    rows: list[Row]
-    first: date
-    last: date
-    totals: list[int | float] | None = None
-    time_labels: list[str] | None = None
-    comparison: "Answer | None" = None
 
 
 @dataclass

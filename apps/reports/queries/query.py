@@ -4,6 +4,7 @@ of docs/query.md (close to Plausible's Stats API v2)."""
 import calendar
 from dataclasses import dataclass
 from datetime import date, timedelta
+from typing import TypedDict
 
 from apps.reports.queries.safe_regex import UnsafePattern, safe_regex_re2
 from apps.reports.queries.vocabulary import TIME, Dimension, dimension_lookup, metric_lookup
@@ -131,6 +132,24 @@ class Query:
     @property
     def time_dimension(self) -> Dimension | None:
         return next((d for d in self.dimensions if d.scope == TIME), None)
+
+
+class Row(TypedDict):
+    dimensions: list[str | None]
+    metrics: list[int | float]
+
+
+@dataclass(frozen=True)
+class Answer:
+    """The rows of a query (in its order and page), its totals, the range's time buckets and the
+    answer over the compared period, when asked."""
+
+    rows: list[Row]
+    first: date
+    last: date
+    totals: list[int | float] | None = None
+    time_labels: list[str] | None = None
+    comparison: "Answer | None" = None
 
 
 def query_parse(data: object) -> Query:
