@@ -15,6 +15,7 @@ import hashlib
 import importlib.util
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime, time, timedelta
+from functools import partial
 from pathlib import Path
 
 from django.conf import settings
@@ -194,19 +195,30 @@ def raw_session_rows_sql(where: str) -> str:
     )
 
 
-def raw_event_rows_sql(where: str) -> str:
-    """A SELECT of EVENT_ROW_COLUMNS and `ts`, one row per raw event matching `where` (alias e), in its visit."""
-    events = visits_sql(where, ("day", "type", "path", "hostname", "session_key", "visitor_key", "ts"))
-    return f"SELECT day, type, path, hostname, session_key, visitor_key, 1 AS events, ts FROM ({events}) e"
+def raw_event_rows_sql(where: str, *, data: bool = False) -> str:
+    """A SELECT of EVENT_ROW_COLUMNS and `ts` (and `data` when asked), one row per raw event
+    matching `where` (alias e), in its visit."""
+    carried = ("ts", "data") if data else ("ts",)
+    events = visits_sql(where, ("day", "type", "path", "hostname", "session_key", "visitor_key", *carried))
+    columns = ", ".join(("day", "type", "path", "hostname", "session_key", "visitor_key", "1 AS events", *carried))
+    return f"SELECT {columns} FROM ({events}) e"
 
 
 def grain_rows_sql(
-    grain: str, property: Property, date_from: date, date_to: date, *, columns: tuple = (), raw: bool = False
+    grain: str,
+    property: Property,
+    date_from: date,
+    date_to: date,
+    *,
+    columns: tuple = (),
+    raw: bool = False,
+    data: bool = False,
 ) -> tuple[str, list]:
     """(SQL, params) of `columns` (default: all) of the rows of `grain` ("sessions" or "events") over
     the range: the rollup's for clean days and those computed from raw events for dirty days, or for
-    every day when `raw` (then event rows also have `ts`)."""
-    compute = raw_session_rows_sql if grain == "sessions" else raw_event_rows_sql
+    every day when `raw` (then event rows also have `ts`, and `data` when asked)."""
+    assert raw or not data, "rollups keep no event data"
+    compute = raw_session_rows_sql if grain == "sessions" else partial(raw_event_rows_sql, data=data)
     selected = ", ".join(columns or (SESSION_ROW_COLUMNS if grain == "sessions" else EVENT_ROW_COLUMNS))
     span = [property.pk, date_from, date_to]
     in_range = "e.property_id = %s AND e.day BETWEEN %s AND %s"

@@ -18,7 +18,6 @@ follows README's "Definitions" step by step and shares nothing with the SQL but 
 """
 
 from collections import defaultdict
-from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta, tzinfo
 from fractions import Fraction
@@ -38,9 +37,19 @@ from apps.reports.queries.query import (
     Not,
     Query,
     Row,
+    rows_in_order,
+    time_labels,
 )
 from apps.reports.queries.safe_regex import safe_regex_compile
-from apps.reports.queries.vocabulary import EVENTS_OF_TYPE_PREFIX, PROPS_PREFIX, TIME, VISIT, Dimension, metric_rounded
+from apps.reports.queries.vocabulary import (
+    EVENTS_OF_TYPE_PREFIX,
+    PROPS_PREFIX,
+    TIME,
+    VISIT,
+    Dimension,
+    metric_rounded,
+    time_bucket,
+)
 
 CAMPAIGN_FIELDS = ("campaign_id", "utm_source", "utm_medium", "utm_campaign", "utm_term", "utm_content")
 FIRST_EVENT_FIELDS = (
@@ -96,12 +105,12 @@ def _answer(timezone: tzinfo, events: list[EventRow], query: Query, first: date,
     visits = _visits(in_range, timezone)
     matching = [(e, visit) for visit in visits for e in visit.events if _all_hold(query.filters, e, visit)]
     rows = _grouped(query, matching, timezone)
-    labels = _time_labels(query, first, last)
+    labels = time_labels(query, first, last)
     if query.include_time_labels and len(query.dimensions) == 1:
         present = {row["dimensions"][0] for row in rows}
         zero = [metric_rounded(name, None) for name in query.metrics]
         rows += [{"dimensions": [label], "metrics": zero} for label in labels if label not in present]
-    rows = _ordered(query, rows)[query.offset : query.offset + query.limit]
+    rows = rows_in_order(query, rows)[query.offset : query.offset + query.limit]
     totals: list[int | float] | None = None
     if query.include_totals:
         totals = _grouped(Query(metrics=query.metrics, date_range=query.date_range), matching, timezone)[0]["metrics"]
@@ -153,7 +162,7 @@ def _value(dimension: Dimension, event: EventRow, visit: _Visit, timezone: tzinf
         return visit.attributes[dimension.column]
     if dimension.scope == TIME:
         assert timezone is not None, "time dimensions are grouped by, never filtered by"
-        return _bucket(dimension.column, _local(event["ts"], timezone))
+        return time_bucket(dimension.column, _local(event["ts"], timezone))
     if dimension.name.startswith(PROPS_PREFIX):
         return _prop_text(event["data"].get(dimension.column))
     text: str = event[dimension.column]
@@ -168,27 +177,6 @@ def _prop_text(value: object) -> str:
     if isinstance(value, int | str):
         return str(value)
     return ""
-
-
-def _bucket(bucket: str, local: datetime) -> str:
-    day = local.date()
-    if bucket == "hour":
-        return f"{day.isoformat()} {local.hour:02d}:00:00"
-    if bucket == "week":
-        return (day - timedelta(days=day.weekday())).isoformat()
-    if bucket == "month":
-        return day.replace(day=1).isoformat()
-    return day.isoformat()
-
-
-def _time_labels(query: Query, first: date, last: date) -> list[str]:
-    if query.time_dimension is None:
-        return []
-    bucket = query.time_dimension.column
-    days = [first + timedelta(days=n) for n in range((last - first).days + 1)]
-    if bucket == "hour":
-        return [f"{day.isoformat()} {hour:02d}:00:00" for day in days for hour in range(24)]
-    return sorted({_bucket(bucket, datetime.combine(day, datetime.min.time())) for day in days})
 
 
 def _all_hold(filters: tuple[Filter, ...], event: EventRow, visit: _Visit) -> bool:
@@ -266,23 +254,3 @@ def _metric(name: str, events: list[tuple[EventRow, _Visit]], visits: list[_Visi
             lengths = sum((visit.events[-1]["ts"] - visit.first["ts"]) // timedelta(microseconds=1) for visit in visits)
             value = Fraction(lengths, 1_000_000 * len(visits)) if visits else None
     return metric_rounded(name, value)
-
-
-def _ordered(query: Query, rows: list[Row]) -> list[Row]:
-    """`rows` in the query's order, then the default: time ascending, the first metric descending,
-    the dimensions ascending (text in byte order, a blank first)."""
-    names = [d.name for d in query.dimensions]
-    default = [(d.name, "asc") for d in query.dimensions if d.scope == TIME]
-    default += [(query.metrics[0], "desc")]
-    default += [(d.name, "asc") for d in query.dimensions if d.scope != TIME]
-
-    def key(name: str) -> Callable[[Row], str | int | float]:
-        if name in names:
-            index = names.index(name)
-            return lambda row: row["dimensions"][index] or ""
-        index = query.metrics.index(name)
-        return lambda row: row["metrics"][index]
-
-    for name, direction in reversed([*query.order_by, *default]):
-        rows = sorted(rows, key=key(name), reverse=direction == "desc")
-    return rows

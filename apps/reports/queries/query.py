@@ -2,12 +2,13 @@
 of docs/query.md (close to Plausible's Stats API v2)."""
 
 import calendar
+from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date, datetime, time, timedelta
 from typing import TypedDict
 
 from apps.reports.queries.safe_regex import UnsafePattern, safe_regex_re2
-from apps.reports.queries.vocabulary import TIME, Dimension, dimension_lookup, metric_lookup
+from apps.reports.queries.vocabulary import TIME, Dimension, dimension_lookup, metric_lookup, time_bucket
 
 IS, IS_NOT, CONTAINS, CONTAINS_NOT, MATCHES, MATCHES_NOT = (
     "is",
@@ -375,3 +376,35 @@ def _year_before(day: date) -> date:
     if (day.month, day.day) == (2, 29):
         return date(day.year - 1, 2, 28)
     return day.replace(year=day.year - 1)
+
+
+def time_labels(query: Query, first: date, last: date) -> list[str]:
+    """Every time bucket of first..last for the query's time dimension, in order (none without one)."""
+    if query.time_dimension is None:
+        return []
+    bucket = query.time_dimension.column
+    days = [first + timedelta(days=n) for n in range((last - first).days + 1)]
+    if bucket == "hour":
+        return [f"{day.isoformat()} {hour:02d}:00:00" for day in days for hour in range(24)]
+    return sorted({time_bucket(bucket, datetime.combine(day, time())) for day in days})
+
+
+def rows_in_order(query: Query, rows: list[Row]) -> list[Row]:
+    """`rows` in the query's order, then the default: time ascending, the first metric descending,
+    the dimensions ascending (text in byte order, a blank first). Metrics compare as answered
+    (rounded), so every store orders alike."""
+    names = [d.name for d in query.dimensions]
+    default = [(d.name, "asc") for d in query.dimensions if d.scope == TIME]
+    default += [(query.metrics[0], "desc")]
+    default += [(d.name, "asc") for d in query.dimensions if d.scope != TIME]
+
+    def key(name: str) -> Callable[[Row], str | int | float]:
+        if name in names:
+            index = names.index(name)
+            return lambda row: row["dimensions"][index] or ""
+        index = query.metrics.index(name)
+        return lambda row: row["metrics"][index]
+
+    for name, direction in reversed([*query.order_by, *default]):
+        rows = sorted(rows, key=key(name), reverse=direction == "desc")
+    return rows

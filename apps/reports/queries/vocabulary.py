@@ -7,6 +7,7 @@ whole visits a filter keeps, each in the time bucket where it began. README, "De
 """
 
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 from fractions import Fraction
 
 EVENT = "event"
@@ -55,6 +56,21 @@ _VISIT_COLUMNS = {
 }
 # Local hours, days, weeks starting on Monday, months.
 TIME_BUCKETS = ("hour", "day", "week", "month")
+
+
+def time_bucket(bucket: str, local: datetime) -> str:
+    """The label of the `bucket` (one of TIME_BUCKETS) holding the local time `local`: its hour as
+    YYYY-MM-DD HH:00:00, else its day, its week's Monday or its month's first day as YYYY-MM-DD."""
+    day = local.date()
+    if bucket == "hour":
+        return f"{day.isoformat()} {local.hour:02d}:00:00"
+    if bucket == "week":
+        return (day - timedelta(days=day.weekday())).isoformat()
+    if bucket == "month":
+        return day.replace(day=1).isoformat()
+    return day.isoformat()
+
+
 DIMENSIONS = {
     **{name: Dimension(name, EVENT, column) for name, column in _EVENT_COLUMNS.items()},
     **{name: Dimension(name, VISIT, column) for name, column in _VISIT_COLUMNS.items()},

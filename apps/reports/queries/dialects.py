@@ -1,0 +1,141 @@
+"""What the engine's SQL says differently on each store: one dialect per database, chosen by the
+connection's vendor. An expression that takes a parameter holds exactly one `%s`, after the SQL
+expressions it is given.
+
+SQLite has neither regular expressions nor time zones: `sqlite_functions_register` gives each
+SQLite connection the two functions its dialect calls, RE2's search (the same subset means the same
+as PostgreSQL's `~`, safe_regex.py) and the local hour of a time in a named timezone.
+"""
+
+from abc import ABC, abstractmethod
+from datetime import UTC, datetime
+from functools import lru_cache
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from apps.reports.queries.safe_regex import safe_regex_compile
+
+
+class Dialect(ABC):
+    """The expressions the engine writes per store; `column` arguments are SQL expressions."""
+
+    @abstractmethod
+    def contains(self, column: str) -> str:
+        """Whether the parameter occurs in `column`, case-sensitively."""
+
+    @abstractmethod
+    def matches(self, column: str) -> str:
+        """Whether the parameter (a pattern of the safe subset) matches somewhere in `column`."""
+
+    @abstractmethod
+    def prop(self, data: str) -> str:
+        """The top-level property named by the parameter of the JSON object `data`, as text:
+        strings as they are, true/false, integers in decimal; '' for anything else or none."""
+
+    @abstractmethod
+    def day(self, day: str) -> str:
+        """A date column as YYYY-MM-DD."""
+
+    @abstractmethod
+    def week(self, day: str) -> str:
+        """The Monday of the week of a date column, as YYYY-MM-DD."""
+
+    @abstractmethod
+    def month(self, day: str) -> str:
+        """The first day of the month of a date column, as YYYY-MM-DD."""
+
+    @abstractmethod
+    def hour(self, ts: str) -> str:
+        """A time's local hour in the timezone named by the parameter, as YYYY-MM-DD HH:00:00."""
+
+    @abstractmethod
+    def seconds_between(self, first: str, last: str) -> str:
+        """The seconds from time `first` to time `last`."""
+
+
+class PostgresDialect(Dialect):
+    def contains(self, column: str) -> str:
+        return f"strpos({column}, %s) > 0"
+
+    def matches(self, column: str) -> str:
+        return f"{column} ~ %s"
+
+    def prop(self, data: str) -> str:
+        text = "p.value #>> '{}'"
+        integer = f"CASE WHEN {text} ~ '^-?[0-9]+$' THEN {text} ELSE '' END"
+        return (
+            f"(SELECT CASE jsonb_typeof(p.value) WHEN 'string' THEN {text} WHEN 'boolean' THEN {text}"
+            f" WHEN 'number' THEN {integer} ELSE '' END FROM (SELECT {data} -> %s AS value) p)"
+        )
+
+    def day(self, day: str) -> str:
+        return f"to_char({day}, 'YYYY-MM-DD')"
+
+    def week(self, day: str) -> str:
+        return f"to_char({day} - (EXTRACT(ISODOW FROM {day})::int - 1), 'YYYY-MM-DD')"
+
+    def month(self, day: str) -> str:
+        return f"to_char({day}, 'YYYY-MM-01')"
+
+    def hour(self, ts: str) -> str:
+        return f"to_char({ts} AT TIME ZONE %s, 'YYYY-MM-DD HH24:00:00')"
+
+    def seconds_between(self, first: str, last: str) -> str:
+        return f"EXTRACT(EPOCH FROM ({last} - {first}))"
+
+
+class SqliteDialect(Dialect):
+    def contains(self, column: str) -> str:
+        # instr, not LIKE: SQLite's LIKE ignores the case of ASCII letters.
+        return f"instr({column}, %s) > 0"
+
+    def matches(self, column: str) -> str:
+        return f"clickmeter_matches({column}, %s)"
+
+    def prop(self, data: str) -> str:
+        return (
+            "COALESCE((SELECT CASE kv.type WHEN 'text' THEN kv.value WHEN 'true' THEN 'true' WHEN 'false' THEN 'false'"
+            f" WHEN 'integer' THEN CAST(kv.value AS TEXT) ELSE '' END FROM json_each({data}) kv WHERE kv.key = %s), '')"
+        )
+
+    def day(self, day: str) -> str:
+        return f"date({day})"
+
+    def week(self, day: str) -> str:
+        return f"date({day}, '-' || ((CAST(strftime('%%w', {day}) AS INTEGER) + 6) %% 7) || ' days')"
+
+    def month(self, day: str) -> str:
+        return f"date({day}, 'start of month')"
+
+    def hour(self, ts: str) -> str:
+        return f"clickmeter_local_hour({ts}, %s)"
+
+    def seconds_between(self, first: str, last: str) -> str:
+        return f"(julianday({last}) - julianday({first})) * 86400.0"
+
+
+DIALECTS: dict[str, Dialect] = {"postgresql": PostgresDialect(), "sqlite": SqliteDialect()}
+
+
+def _matches(value: str | None, pattern: str) -> bool:
+    return value is not None and _compiled(pattern).search(value) is not None
+
+
+@lru_cache(maxsize=256)
+def _compiled(pattern: str) -> Any:
+    return safe_regex_compile(pattern)
+
+
+def _local_hour(ts: str | None, timezone: str) -> str | None:
+    """SQLite keeps a time as UTC text; its hour in `timezone`."""
+    if ts is None:
+        return None
+    moment = datetime.fromisoformat(ts).replace(tzinfo=UTC).astimezone(ZoneInfo(timezone))
+    return moment.strftime("%Y-%m-%d %H:00:00")
+
+
+def sqlite_functions_register(sender: object, connection: Any, **kwargs: object) -> None:
+    """connection_created's receiver: SQLite connections learn the functions SqliteDialect calls."""
+    if connection.vendor == "sqlite":
+        connection.connection.create_function("clickmeter_matches", 2, _matches, deterministic=True)
+        connection.connection.create_function("clickmeter_local_hour", 2, _local_hour, deterministic=True)

@@ -1,0 +1,170 @@
+"""The engine answers what the oracle answers, exactly, for every query drawn: metrics (counts,
+events of a type, visit metrics), event, visit, custom-property and time dimensions, nested filters
+with every operator, order, pagination, totals, time labels and a compared period.
+
+Event histories go through the real storage path (events_store, some days rolled up, the others
+left dirty) on the test database; the oracle reads the stored rows back. test_engine_on_sqlite.py
+runs this module again on SQLite.
+"""
+
+import os
+from dataclasses import replace
+from datetime import UTC, datetime, time, timedelta
+
+import pytest
+from django.db import connection, transaction
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from apps.ingestion.models import Event
+from apps.ingestion.storage import AcceptedBatch, events_store
+from apps.properties.models import Property
+from apps.reports.periods import property_today
+from apps.reports.queries.engine import query_answer
+from apps.reports.queries.oracle import query_oracle
+from apps.reports.queries.query import query_parse
+from apps.reports.services import rollup_refresh_day
+from devtools.events import validated_event
+from tests.reports.queries.histories import DAYS, FIRST_DAY, TIMEZONES, batches_of, fact
+from tests.reports.test_rollup_equivalence import numbered
+
+pytestmark = pytest.mark.django_db
+
+METRICS = [
+    "visitors",
+    "visits",
+    "pageviews",
+    "events",
+    "events:signup",
+    "events:click",
+    "bounce_rate",
+    "views_per_visit",
+    "visit_duration",
+]
+# Values to filter each dimension by: ones the events have, parts of them, other cases, blanks.
+VALUES = {
+    "event:name": ["pageview", "click", "view", "Click"],
+    "event:page": ["/", "/a", "a", "/b"],
+    "event:hostname": ["example.com", "www.", "EXAMPLE.COM"],
+    "event:props:plan": ["pro", "Pro", "2", "true", "1.5", ""],
+    "visit:source": ["Google", "partner", "", "oo"],
+    "visit:campaign": ["cmp_1", "spring", ""],
+    "visit:channel": ["direct", "referral", "social"],
+    "visit:utm_source": ["partner", ""],
+    "visit:country": ["GB", "", "G"],
+    "visit:device": ["mobile", "desktop"],
+    "visit:browser": ["Firefox", "Chrome"],
+    "visit:entry_page": ["/a", "/", ""],
+    "visit:exit_page": ["/b", ""],
+}
+PATTERNS = ["^/a", "^$", "a|b", "^[a-z]+\\.com$", "(?:pro|2)", "o.g", "^.$"]
+GROUPS = [*VALUES, "visit:city", "visit:os"]
+TIME = ["time:day", "time:week", "time:month", "time:hour"]
+
+
+def condition():
+    dimension = st.sampled_from(sorted(VALUES))
+    exact = dimension.flatmap(
+        lambda d: st.tuples(
+            st.sampled_from(["is", "is_not", "contains", "contains_not"]),
+            st.just(d),
+            st.lists(st.sampled_from(VALUES[d]), min_size=1, max_size=2),
+        )
+    )
+    pattern = st.tuples(
+        st.sampled_from(["matches", "matches_not"]),
+        dimension,
+        st.lists(st.sampled_from(PATTERNS), min_size=1, max_size=2),
+    )
+    return st.one_of(exact, pattern).map(list)
+
+
+filters = st.recursive(
+    condition(),
+    lambda inner: st.one_of(
+        st.tuples(st.sampled_from(["and", "or"]), st.lists(inner, min_size=1, max_size=3)).map(list),
+        st.tuples(st.just("not"), inner).map(list),
+    ),
+    max_leaves=4,
+)
+
+
+@st.composite
+def queries(draw) -> dict:
+    start = draw(st.integers(-1, DAYS - 1))
+    length = draw(st.integers(1, DAYS + 1 - start))
+    metrics = draw(st.lists(st.sampled_from(METRICS), min_size=1, max_size=4, unique=True))
+    dimensions = draw(st.lists(st.sampled_from(GROUPS), max_size=2, unique=True))
+    time = draw(st.sampled_from([None, None, *TIME]))
+    if time:
+        dimensions.insert(draw(st.integers(0, len(dimensions))), time)
+    names = [*metrics, *dimensions]
+    query: dict = {
+        "metrics": metrics,
+        "date_range": [
+            (FIRST_DAY + timedelta(days=start)).isoformat(),
+            (FIRST_DAY + timedelta(days=start + length - 1)).isoformat(),
+        ],
+        "dimensions": dimensions,
+        "filters": draw(st.lists(filters, max_size=2)),
+        "order_by": [
+            [name, draw(st.sampled_from(["asc", "desc"]))]
+            for name in draw(st.lists(st.sampled_from(names), max_size=2, unique=True))
+        ],
+        "pagination": {"limit": draw(st.sampled_from([10_000, 1, 3])), "offset": draw(st.sampled_from([0, 0, 1]))},
+        "include": {
+            "totals": draw(st.booleans()),
+            "time_labels": bool(time) and draw(st.booleans()),
+        },
+    }
+    if draw(st.booleans()):
+        query["include"]["compare"] = "previous_period"
+    return query
+
+
+@settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(
+    timezone=st.sampled_from(TIMEZONES),
+    facts=st.lists(fact, min_size=5, max_size=40),
+    rolled_up=st.sets(st.integers(-1, DAYS)),
+    asked=st.lists(queries(), min_size=1, max_size=4),
+)
+def test_the_engine_answers_what_the_oracle_answers(tenant_a, timezone, facts, rolled_up, asked):
+    assert connection.vendor == os.environ.get("TEST_EXPECTED_STORE", "postgresql")
+    with transaction.atomic():
+        Property.unscoped.filter(pk=tenant_a.property.pk).update(timezone=timezone)
+        prop = Property.unscoped.get(pk=tenant_a.property.pk)
+        events_store(batches=[replace(b, property_id=prop.pk) for b in batches_of(numbered(facts), prop.tzinfo)])
+        for offset in sorted(rolled_up):
+            rollup_refresh_day(property_id=prop.pk, day=FIRST_DAY + timedelta(days=offset))
+        events = list(Event.objects.filter(property=prop).values())
+        for request in asked:
+            query = query_parse(request)
+            expected = query_oracle(timezone=prop.tzinfo, events=events, query=query, today=property_today(prop))
+            assert query_answer(property=prop, query=query) == expected, request
+        transaction.set_rollback(True)
+
+
+def test_every_operator_is_case_sensitive_and_blank_props_are_absent_ones(tenant_a):
+    prop = tenant_a.property
+    ts = datetime.combine(FIRST_DAY, time(12), UTC)
+    events = [
+        validated_event(ts=ts.isoformat(), path="/About", visitor_id="v1", data={"plan": "Pro"}),
+        validated_event(ts=ts.isoformat(), path="/about", visitor_id="v2", data={"plan": 1.5}),
+        validated_event(ts=ts.isoformat(), path="/pricing", visitor_id="v3", data={"plan": True}),
+    ]
+    events_store(batches=[AcceptedBatch(prop.pk, 0, ts, events, {"user_agent": "", "country": "GB"})])
+    day = FIRST_DAY.isoformat()
+
+    def pageviews(*filters: list) -> int:
+        query = query_parse({"metrics": ["pageviews"], "date_range": [day, day], "filters": list(filters)})
+        return int(query_answer(property=prop, query=query).rows[0]["metrics"][0])
+
+    assert pageviews(["contains", "event:page", ["About"]]) == 1
+    assert pageviews(["is", "event:page", ["/ABOUT"]]) == 0
+    assert pageviews(["matches", "event:page", ["^/a"]]) == 1
+    assert pageviews(["contains_not", "event:page", ["bout"]]) == 1
+    assert pageviews(["is", "event:props:plan", ["Pro"]]) == 1
+    assert pageviews(["is", "event:props:plan", ["pro"]]) == 0
+    assert pageviews(["is", "event:props:plan", ["true"]]) == 1
+    assert pageviews(["is", "event:props:plan", [""]]) == 1, "a fraction is no value"
