@@ -324,6 +324,7 @@ class QueryApi(APIView):
     permission_classes = [IsMemberOrHasApiKey]
     throttle_classes = [ReportRateThrottle]
     parser_classes = [NestedJSONParser]
+    schema = query_schemas.QueryBodySchema()
 
     def post(self, request, property_id: str):
         prop = property_access(actor=request_actor(request), public_id=property_id)
@@ -384,6 +385,7 @@ class PlausibleQueryApi(APIView):
     permission_classes = [HasApiKey]
     throttle_classes = [ReportRateThrottle]
     parser_classes = [NestedJSONParser]
+    schema = query_schemas.QueryBodySchema()
 
     def get_exception_handler(self):
         return plausible_exception_handler

@@ -7,6 +7,7 @@ from typing import Any
 from drf_spectacular.utils import OpenApiResponse
 from rest_framework import serializers
 
+from apps.core.openapi import AutoSchema
 from apps.reports.periods import DAY_PATTERN
 from apps.reports.queries import plausible
 from apps.reports.queries.query import (
@@ -27,6 +28,17 @@ from apps.reports.queries.vocabulary import (
 )
 
 Schema = dict[str, Any]
+
+
+class QueryBodySchema(AutoSchema):
+    """The schema of a view whose JSON body is described by a plain OpenAPI object (below), which
+    drf-spectacular never marks required: these views need one (no body is no query)."""
+
+    def _get_request_body(self, direction: str = "request") -> Schema | None:
+        body: Schema | None = super()._get_request_body(direction)  # drf-spectacular's own hook
+        if body is not None:
+            body["required"] = True
+        return body
 
 DAY: Schema = {"type": "string", "format": "date", "pattern": DAY_PATTERN}
 DAYS: Schema = {"type": "array", "items": DAY, "minItems": 2, "maxItems": 2}
