@@ -40,6 +40,7 @@ class QueryBodySchema(AutoSchema):
             body["required"] = True
         return body
 
+
 DAY: Schema = {"type": "string", "format": "date", "pattern": DAY_PATTERN}
 DAYS: Schema = {"type": "array", "items": DAY, "minItems": 2, "maxItems": 2}
 PROPS: Schema = {"type": "string", "pattern": f"^{PROPS_PREFIX}[\\s\\S]{{1,{MAX_PROP_KEY_LENGTH}}}$"}
