@@ -302,7 +302,7 @@ CLICKMETER_INVITATION_DAYS = env.int("CLICKMETER_INVITATION_DAYS", default=7)
 REST_FRAMEWORK = {
     "DEFAULT_RENDERER_CLASSES": ["apps.core.api.OrjsonRenderer"],
     "DEFAULT_CONTENT_NEGOTIATION_CLASS": "apps.core.api.SingleRendererNegotiation",
-    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    "DEFAULT_PARSER_CLASSES": ["apps.core.api.NestedJSONParser"],
     "DEFAULT_AUTHENTICATION_CLASSES": [],
     "DEFAULT_PERMISSION_CLASSES": [],
     "EXCEPTION_HANDLER": "apps.core.api.exception_handler",

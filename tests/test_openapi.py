@@ -26,11 +26,19 @@ WRITE_KEY = [{"writeKey": []}, {"writeKeyHeader": []}, {"writeKeyQuery": []}, {"
 MEMBER = [{"jwt": []}, {"session": []}]
 
 
+# Plausible's Stats API v2, served where Plausible serves it, with Plausible's error body.
+PLAUSIBLE_ROUTES = ("api/v2/query",)
+
+
 def api_endpoints() -> dict[str, set[str]]:
-    """Every route under v1/ as an OpenAPI path, with the HTTP methods its view handles."""
+    """Every route under v1/ (and Plausible's), as an OpenAPI path, with the HTTP methods its view handles."""
     endpoints = {}
     for route, pattern in url_patterns():
-        if not route.startswith("v1/") or pattern.callback is api_not_found or pattern.name in DOCUMENTATION_ROUTES:
+        if (
+            not (route.startswith("v1/") or route in PLAUSIBLE_ROUTES)
+            or pattern.callback is api_not_found
+            or pattern.name in DOCUMENTATION_ROUTES
+        ):
             continue
         view = pattern.callback.view_class
         methods = {method for method in view.http_method_names if hasattr(view, method)} - NOT_OPERATIONS
@@ -75,6 +83,8 @@ def test_the_schema_names_the_credentials_of_each_endpoint(schema):
     paths = schema["paths"]
     assert paths["/v1/events"]["post"]["security"] == WRITE_KEY
     assert paths["/v1/properties/{property_id}/overview"]["get"]["security"] == [{"readKey": []}, *MEMBER]
+    assert paths["/v1/properties/{property_id}/query"]["post"]["security"] == [{"readKey": []}, *MEMBER]
+    assert paths["/api/v2/query"]["post"]["security"] == [{"readKey": []}]
     assert paths["/v1/properties/{property_id}/ingest-tokens"]["post"]["security"] == [{"readKey": []}]
     assert paths["/v1/properties"]["post"]["security"] == MEMBER
     assert paths["/v1/properties/{property_id}/keys"]["get"]["security"] == MEMBER
@@ -103,11 +113,12 @@ def test_each_report_documents_exactly_the_query_parameters_it_accepts(schema, r
 
 def test_every_error_response_has_the_error_body(schema):
     for path, operations in schema["paths"].items():
+        error = "PlausibleError" if path.lstrip("/") in PLAUSIBLE_ROUTES else "Error"
         for method, operation in operations.items():
             for status, response in operation.get("responses", {}).items():
                 if status.startswith(("4", "5")):
                     body = response["content"]["application/json"]["schema"]
-                    assert body == {"$ref": "#/components/schemas/Error"}, (path, method, status)
+                    assert body == {"$ref": f"#/components/schemas/{error}"}, (path, method, status)
 
 
 class _Assets(HTMLParser):

@@ -16,7 +16,7 @@ from django.http import Http404, QueryDict
 from rest_framework import exceptions, serializers, status
 from rest_framework.authentication import SessionAuthentication
 from rest_framework.negotiation import BaseContentNegotiation
-from rest_framework.parsers import BaseParser
+from rest_framework.parsers import BaseParser, JSONParser
 from rest_framework.permissions import BasePermission
 from rest_framework.renderers import BaseRenderer
 from rest_framework.request import Request
@@ -230,6 +230,17 @@ class IsMember(BasePermission):
 
     def has_permission(self, request: Request, view: "APIView") -> bool:
         return request.user is not None and request.user.is_authenticated
+
+
+class NestedJSONParser(JSONParser):
+    """DRF's JSON parser, answering JSON nested deeper than Python's recursion limit with the 400 of
+    any other unreadable body rather than a RecursionError (a 500)."""
+
+    def parse(self, stream: Any, media_type: str | None = None, parser_context: Mapping[str, Any] | None = None) -> Any:
+        try:
+            return super().parse(stream, media_type, parser_context)
+        except RecursionError:
+            raise exceptions.ParseError("JSON parse error - nested too deep.") from None
 
 
 class OrjsonRenderer(BaseRenderer):

@@ -54,3 +54,12 @@ def property_access(*, actor, public_id: str, role: str = Role.VIEWER) -> Proper
     `role` gets a 403, as does a key or link asked to do more than view.
     """
     return Property.objects.access(actor, role=role, public_id=public_id)
+
+
+def property_access_by_site_id(*, actor, site_id: str) -> Property:
+    """The property a `site_id` names for `actor`, as Plausible's API names sites: its public id
+    (`prop_…`) or one of its domains (any case). The door of `property_access`: a 404 for a site the
+    actor may not see, exactly like a missing one."""
+    if site_id.startswith("prop_"):
+        return Property.objects.access(actor, public_id=site_id)
+    return Property.objects.access(actor, domain_rows__hostname=site_id.lower())

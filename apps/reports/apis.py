@@ -1,22 +1,34 @@
 import re
 from datetime import date, datetime, timedelta
 
+from django.http import Http404
 from django.utils import timezone
-from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view, inline_serializer
-from rest_framework import serializers
+from drf_spectacular.utils import (
+    OpenApiParameter,
+    OpenApiResponse,
+    extend_schema,
+    extend_schema_view,
+    inline_serializer,
+)
+from rest_framework import exceptions, serializers
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from apps.core.api import ApplicationError, query_params_single
+from apps.core.api import ApplicationError, exception_handler, query_params_single
 from apps.core.openapi import error_responses
 from apps.core.throttle import ReportRateThrottle
-from apps.keys.authentication import REPORT_AUTHENTICATION
-from apps.keys.permissions import IsMemberOrHasApiKey, request_actor
+from apps.keys.authentication import REPORT_AUTHENTICATION, ReadKeyAuthentication
+from apps.keys.permissions import HasApiKey, IsMemberOrHasApiKey, request_actor
 from apps.keys.selectors import ResolvedKey
 from apps.keys.services import api_keys_touch
 from apps.properties.models import Property
-from apps.properties.selectors import property_access
-from apps.reports.periods import DAY_PATTERN, FIRST_DAY, LAST_DAY, MAX_DAYS, day_parse
+from apps.properties.selectors import property_access, property_access_by_site_id
+from apps.reports import openapi as query_schemas
+from apps.reports.periods import DAY_PATTERN, FIRST_DAY, LAST_DAY, MAX_DAYS, day_parse, property_today
+from apps.reports.queries import query as queries
+from apps.reports.queries.bodies import answer_json, query_days_check
+from apps.reports.queries.engine import query_answer
+from apps.reports.queries.plausible import PlausibleInvalid, plausible_query
 from apps.reports.selectors import (
     EVENT_DIMENSIONS,
     FILTERABLE,
@@ -284,3 +296,112 @@ def _names(params, name: str, allowed, *, default: tuple[str, ...]) -> tuple[str
             field=name,
         )
     return names
+
+
+def _key_touch(request) -> None:
+    if isinstance(request.auth, ResolvedKey):
+        api_keys_touch(key_ids={request.auth.id}, used_at=timezone.now())
+
+
+@extend_schema_view(
+    post=extend_schema(
+        tags=["reports"],
+        operation_id="query",
+        summary="Any question as one query (docs/query.md)",
+        description=query_schemas.QUERY_DESCRIPTION,
+        request={"application/json": query_schemas.QUERY_REQUEST},
+        responses={
+            200: OpenApiResponse(query_schemas.QUERY_ANSWER, description="The rows, meta and the query as understood."),
+            **REPORT_ERRORS,
+        },
+    )
+)
+class QueryApi(APIView):
+    """`POST /v1/properties/{property_id}/query`: the query of docs/query.md, for the property's read
+    key or a member."""
+
+    authentication_classes = REPORT_AUTHENTICATION
+    permission_classes = [IsMemberOrHasApiKey]
+    throttle_classes = [ReportRateThrottle]
+    schema = query_schemas.QueryBodySchema()
+
+    def post(self, request, property_id: str):
+        prop = property_access(actor=request_actor(request), public_id=property_id)
+        try:
+            query = queries.query_parse(request.data)
+            query_days_check(query, today=property_today(prop))
+        except queries.InvalidQuery as error:
+            raise ApplicationError("invalid_parameter", str(error), field=error.field) from None
+        _key_touch(request)
+        return Response(answer_json(query, query_answer(property=prop, query=query)))
+
+
+PLAUSIBLE_MISSING_KEY = "Missing API key. Please use a valid Plausible API key as a Bearer Token."
+PLAUSIBLE_INVALID_KEY = (
+    "Invalid API key or site ID. Please make sure you're using a valid API key with access to the site you've "
+    "requested."
+)
+MAX_SITE_ID_LENGTH = 253
+
+
+def plausible_exception_handler(exc: Exception, context: dict):
+    """Errors as Plausible gives them, `{"error": "…"}`: a missing key, a bad one and a site the key
+    cannot see are 401s, as there."""
+    response = exception_handler(exc, context)
+    if response is None:
+        return None
+    if isinstance(exc, exceptions.NotAuthenticated):
+        has_credentials = "authorization" in context["request"].headers
+        message = PLAUSIBLE_INVALID_KEY if has_credentials else PLAUSIBLE_MISSING_KEY
+    elif isinstance(exc, exceptions.AuthenticationFailed | Http404 | exceptions.NotFound):
+        response.status_code = 401
+        response["WWW-Authenticate"] = 'Bearer realm="clickmeter"'
+        message = PLAUSIBLE_INVALID_KEY
+    else:
+        message = response.data["error"]["message"]
+    response.data = {"error": message}
+    return response
+
+
+@extend_schema_view(
+    post=extend_schema(
+        tags=["plausible"],
+        operation_id="plausible_query",
+        summary="Plausible's Stats API v2, as a drop-in",
+        description=query_schemas.PLAUSIBLE_DESCRIPTION,
+        request={"application/json": query_schemas.PLAUSIBLE_REQUEST},
+        responses={
+            200: OpenApiResponse(query_schemas.PLAUSIBLE_ANSWER, description="Plausible's answer shape."),
+            **query_schemas.plausible_error_responses(400, 401, 429),
+        },
+    )
+)
+class PlausibleQueryApi(APIView):
+    """`POST /api/v2/query`: Plausible's Stats API v2 with the property's read key as the Bearer
+    token and `site_id` naming the property by its public id or one of its domains."""
+
+    authentication_classes = [ReadKeyAuthentication]
+    permission_classes = [HasApiKey]
+    throttle_classes = [ReportRateThrottle]
+    schema = query_schemas.QueryBodySchema()
+
+    def get_exception_handler(self):
+        return plausible_exception_handler
+
+    def post(self, request):
+        data = request.data
+        site_id = data.get("site_id") if isinstance(data, dict) else None
+        if site_id is None:
+            raise ApplicationError(
+                "invalid_parameter", "Missing site ID. Please provide the required site_id parameter with your request."
+            )
+        if not isinstance(site_id, str) or not 0 < len(site_id) <= MAX_SITE_ID_LENGTH or "\x00" in site_id:
+            raise Http404
+        prop = property_access_by_site_id(actor=request_actor(request), site_id=site_id)
+        body = {name: value for name, value in data.items() if name != "site_id"}
+        try:
+            answer = plausible_query(property=prop, site_id=site_id, data=body)
+        except PlausibleInvalid as error:
+            raise ApplicationError("invalid_parameter", str(error)) from None
+        _key_touch(request)
+        return Response(answer)

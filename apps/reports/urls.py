@@ -1,6 +1,6 @@
 from django.urls import path
 
-from apps.reports.apis import CampaignsApi, MetricsApi, OverviewApi, PagesApi
+from apps.reports.apis import CampaignsApi, MetricsApi, OverviewApi, PagesApi, PlausibleQueryApi, QueryApi
 from apps.reports.shared_links import views as shared_link_views
 from apps.reports.views import dashboard, exports, property_list
 
@@ -9,6 +9,8 @@ urlpatterns = [
     path("v1/properties/<str:property_id>/pages", PagesApi.as_view(), name="report-pages"),
     path("v1/properties/<str:property_id>/campaigns", CampaignsApi.as_view(), name="report-campaigns"),
     path("v1/properties/<str:property_id>/metrics", MetricsApi.as_view(), name="report-metrics"),
+    path("v1/properties/<str:property_id>/query", QueryApi.as_view(), name="report-query"),
+    path("api/v2/query", PlausibleQueryApi.as_view(), name="plausible-query"),
     path("", property_list.property_list, name="home"),
     path("properties/<str:property_id>/", dashboard.property_dashboard, name="property-dashboard"),
     path("properties/<str:property_id>/breakdown/<str:panel>", dashboard.property_breakdown, name="property-breakdown"),

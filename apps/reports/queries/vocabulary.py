@@ -98,7 +98,7 @@ def dimension_lookup(name: str) -> Dimension | None:
     """The dimension called `name`, or None if there is none."""
     if name.startswith(PROPS_PREFIX):
         key = name.removeprefix(PROPS_PREFIX)
-        return Dimension(name, EVENT, key) if 0 < len(key) <= MAX_PROP_KEY_LENGTH else None
+        return Dimension(name, EVENT, key) if 0 < len(key) <= MAX_PROP_KEY_LENGTH and "\x00" not in key else None
     return DIMENSIONS.get(name)
 
 
@@ -106,7 +106,9 @@ def metric_lookup(name: str) -> Metric | None:
     """The metric called `name`, or None if there is none."""
     if name.startswith(EVENTS_OF_TYPE_PREFIX):
         event_type = name.removeprefix(EVENTS_OF_TYPE_PREFIX)
-        return Metric(name, EVENT) if 0 < len(event_type) <= MAX_EVENT_TYPE_LENGTH else None
+        return (
+            Metric(name, EVENT) if 0 < len(event_type) <= MAX_EVENT_TYPE_LENGTH and "\x00" not in event_type else None
+        )
     return METRICS.get(name)
 
 

@@ -110,6 +110,9 @@ def test_year_over_year_compares_the_same_days_a_year_before():
         ({"include": {"compare": "7d"}}, "include.compare"),
         ({"include": {"imports": True}}, "include.imports"),
         ({"site_id": "example.com"}, "site_id"),
+        # NUL is in no stored name: PostgreSQL refuses it in text.
+        ({"metrics": ["events:sign\x00up"]}, "metrics[0]"),
+        ({"dimensions": ["event:props:pl\x00an"]}, "dimensions[0]"),
     ],
 )
 def test_an_invalid_query_names_the_offending_field(change, field):
