@@ -13,10 +13,12 @@ report from raw events (tests/reports/test_rollup_equivalence.py).
 import builtins
 import hashlib
 import importlib.util
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime, time, timedelta
 from functools import partial
 from pathlib import Path
+from typing import TypeVar
 
 from django.conf import settings
 from django.core.cache import cache
@@ -43,7 +45,15 @@ def source_digest(module_names: tuple[str, ...]) -> str:
 
 # The code that computes reports. Its digest is part of every report's cache key, so a deploy that
 # changes what a report means never serves the numbers the code before it computed.
-REPORT_MODULES = ("apps.reports.models", "apps.reports.selectors", "apps.reports.services")
+REPORT_MODULES = (
+    "apps.reports.models",
+    "apps.reports.selectors",
+    "apps.reports.services",
+    "apps.reports.queries.dialects",
+    "apps.reports.queries.engine",
+    "apps.reports.queries.query",
+    "apps.reports.queries.vocabulary",
+)
 REPORT_CODE_DIGEST = source_digest(REPORT_MODULES)
 
 # Public dimension name -> column, in the order results list them. Event dimensions are each
@@ -235,6 +245,56 @@ def grain_rows_sql(
     return sql, span * 4
 
 
+Answered = TypeVar("Answered")
+
+
+def data_version(*, property: Property, date_from: date, date_to: date) -> tuple:
+    """What identifies the data a report over the range reads: the property's rollup generation and
+    the range's dirty days with their tokens, one of which changes with every write that can change
+    a report (RollupGeneration)."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT (SELECT g.token FROM {RollupGeneration._meta.db_table} g WHERE g.property_id = %s),"
+            f" d.day, d.token FROM (SELECT 1 AS one) one LEFT JOIN {DirtyDay._meta.db_table} d"
+            " ON d.property_id = %s AND d.day BETWEEN %s AND %s ORDER BY d.day",
+            [property.pk, property.pk, date_from, date_to],
+        )
+        rows = cursor.fetchall()
+    return rows[0][0], [(day, token) for _, day, token in rows if day is not None]
+
+
+def report_cached(
+    *,
+    property: Property,
+    date_from: date,
+    date_to: date,
+    identity: object,
+    compute: Callable[[], Answered],
+    version: tuple | None = None,
+) -> Answered:
+    """compute()'s answer, from the report cache while the data it reads (`version`, read if not
+    given) and the code that computes it are unchanged; `identity` names the question. Computed
+    when the cache is off or Redis is down."""
+    seconds = settings.CLICKMETER_REPORT_CACHE_SECONDS
+    if not seconds or buffer.redis_outage():
+        return compute()
+    version = version or data_version(property=property, date_from=date_from, date_to=date_to)
+    named = (property.pk, property.timezone, date_from, date_to, identity, version, REPORT_CODE_DIGEST)
+    key = "clickmeter:report:" + hashlib.sha256(repr(named).encode()).hexdigest()
+    try:
+        answer = cache.get(key)
+    except RedisError as exc:
+        buffer.redis_failed(exc, "computing reports without the report cache")
+        return compute()
+    if answer is None:
+        answer = compute()
+        try:
+            cache.set(key, answer, timeout=seconds)
+        except RedisError as exc:
+            buffer.redis_failed(exc, "computing reports without the report cache")
+    return answer
+
+
 class InvalidQuery(ValueError):
     """A combination of metrics, grouping and interval that has no meaning; `field` names the culprit."""
 
@@ -309,43 +369,30 @@ class MetricsQuery:
         is answered per run of unchanged and changing days, so the unchanged runs keep coming from
         the cache while today's events arrive.
         """
-        seconds = settings.CLICKMETER_REPORT_CACHE_SECONDS
-        if not seconds:
+        if not settings.CLICKMETER_REPORT_CACHE_SECONDS:
             return self._calculated()
-        data_version = self._data_version()
+        version = data_version(property=self.property, date_from=self.date_from, date_to=self.date_to)
         if self.interval == "day":
-            runs = self._day_runs({str(day)[:10] for day, _ in data_version[1]})
+            runs = self._day_runs({str(day)[:10] for day, _ in version[1]})
             if len(runs) > 1:
                 return [row for start, end in runs for row in replace(self, date_from=start, date_to=end).calculate()]
-        if buffer.redis_outage():
-            return self._calculated()
-        key = self._cache_key(data_version)
-        try:
-            rows = cache.get(key)
-        except RedisError as exc:
-            buffer.redis_failed(exc, "computing reports without the report cache")
-            return self._calculated()
-        if rows is None:
-            rows = self._calculated()
-            try:
-                cache.set(key, rows, timeout=seconds)
-            except RedisError as exc:
-                buffer.redis_failed(exc, "computing reports without the report cache")
-        return rows
-
-    def _data_version(self) -> tuple:
-        """What identifies the data the query reads: the property's rollup generation and the range's
-        dirty days with their tokens, one of which changes with every write that can change a report
-        (RollupGeneration)."""
-        with connection.cursor() as cursor:
-            cursor.execute(
-                f"SELECT (SELECT g.token FROM {RollupGeneration._meta.db_table} g WHERE g.property_id = %s),"
-                f" d.day, d.token FROM (SELECT 1 AS one) one LEFT JOIN {DirtyDay._meta.db_table} d"
-                " ON d.property_id = %s AND d.day BETWEEN %s AND %s ORDER BY d.day",
-                [self.property.pk, self.property.pk, self.date_from, self.date_to],
-            )
-            rows = cursor.fetchall()
-        return rows[0][0], [(day, token) for _, day, token in rows if day is not None]
+        identity = (
+            self.metrics,
+            self.group_by,
+            self.interval,
+            sorted(self.filters.items()),
+            sorted(self.excluded.items()),
+            self.non_empty,
+            self.limit,
+        )
+        return report_cached(
+            property=self.property,
+            date_from=self.date_from,
+            date_to=self.date_to,
+            identity=identity,
+            compute=self._calculated,
+            version=version,
+        )
 
     def _day_runs(self, dirty: set[str]) -> list[tuple[date, date]]:
         """The range cut into runs of consecutive days that are all dirty or all clean."""
@@ -358,24 +405,6 @@ class MetricsQuery:
                 runs.append((day, day))
             day += timedelta(days=1)
         return runs
-
-    def _cache_key(self, data_version: tuple) -> str:
-        identity = (
-            self.property.pk,
-            self.property.timezone,
-            self.date_from,
-            self.date_to,
-            self.metrics,
-            self.group_by,
-            self.interval,
-            sorted(self.filters.items()),
-            sorted(self.excluded.items()),
-            self.non_empty,
-            self.limit,
-            data_version,
-            REPORT_CODE_DIGEST,
-        )
-        return "clickmeter:report:" + hashlib.sha256(repr(identity).encode()).hexdigest()
 
     def _calculated(self) -> list[dict]:
         sql, params = self._sql()

@@ -8,6 +8,8 @@ from django.test.utils import CaptureQueriesContext, override_settings
 
 from apps.ingestion.storage import AcceptedBatch, events_store
 from apps.reports import selectors
+from apps.reports.queries.engine import query_answer
+from apps.reports.queries.query import query_parse
 from apps.reports.selectors import REPORT_CODE_DIGEST, REPORT_MODULES, MetricsQuery, source_digest
 from apps.reports.services import retention_enforce, rollup_refresh_dirty_days
 from devtools.events import validated_event
@@ -78,7 +80,15 @@ def test_a_deploy_that_changes_the_report_code_computes_reports_again(tenant_a, 
 
 
 def test_the_report_code_digest_is_of_the_source_of_the_modules_that_compute_reports(tmp_path, monkeypatch):
-    assert set(REPORT_MODULES) == {"apps.reports.models", "apps.reports.selectors", "apps.reports.services"}
+    assert set(REPORT_MODULES) == {
+        "apps.reports.models",
+        "apps.reports.selectors",
+        "apps.reports.services",
+        "apps.reports.queries.dialects",
+        "apps.reports.queries.engine",
+        "apps.reports.queries.query",
+        "apps.reports.queries.vocabulary",
+    }
     assert source_digest(REPORT_MODULES) == REPORT_CODE_DIGEST
     package = tmp_path / "report_code_probe"
     package.mkdir()
@@ -123,3 +133,24 @@ def test_a_series_by_day_keeps_its_unchanged_days_from_the_cache_while_today_cha
         assert [row["pageviews"] for row in query.calculate()] == [1, 2]
     # The range's version, then each run's: the 1st from the cache, the 2nd computed (one statement).
     assert len(queries) == 1 + KEY_QUERIES + KEY_QUERIES + 1
+
+
+def engine_visitors(prop) -> tuple[int | float, int]:
+    """The engine's visitors over the range and how many SQL statements answering took."""
+    query = query_parse({"metrics": ["visitors"], "date_range": [DAY.isoformat(), DAY.isoformat()]})
+    with CaptureQueriesContext(connection) as queries:
+        answer = query_answer(property=prop, query=query)
+    return answer.rows[0]["metrics"][0], len(queries)
+
+
+def test_the_engine_answers_from_the_same_cache_until_the_data_changes(tenant_a):
+    prop = tenant_a.property
+    store(prop, "v1", "v2")
+    visitors, statements = engine_visitors(prop)
+    assert visitors == 2 and statements > KEY_QUERIES
+    assert engine_visitors(prop) == (2, KEY_QUERIES)
+    store(prop, "v3")
+    assert engine_visitors(prop)[0] == 3
+    rollup_refresh_dirty_days(quiet_seconds=0)
+    visitors, statements = engine_visitors(prop)
+    assert visitors == 3 and statements > KEY_QUERIES

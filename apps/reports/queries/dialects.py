@@ -3,12 +3,13 @@ connection's vendor. An expression that takes a parameter holds exactly one `%s`
 expressions it is given.
 
 SQLite has neither regular expressions nor time zones: `sqlite_functions_register` gives each
-SQLite connection the two functions its dialect calls, RE2's search (the same subset means the same
-as PostgreSQL's `~`, safe_regex.py) and the local hour of a time in a named timezone.
+SQLite connection the functions its dialect calls: RE2's search (the same subset means the same as
+PostgreSQL's `~`, safe_regex.py), the local hour of a time in a named timezone, and the exact
+microseconds between two times.
 """
 
 from abc import ABC, abstractmethod
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from functools import lru_cache
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -49,8 +50,8 @@ class Dialect(ABC):
         """A time's local hour in the timezone named by the parameter, as YYYY-MM-DD HH:00:00."""
 
     @abstractmethod
-    def seconds_between(self, first: str, last: str) -> str:
-        """The seconds from time `first` to time `last`."""
+    def microseconds_between(self, first: str, last: str) -> str:
+        """The whole microseconds from time `first` to time `last`, exactly (an integer)."""
 
 
 class PostgresDialect(Dialect):
@@ -80,8 +81,8 @@ class PostgresDialect(Dialect):
     def hour(self, ts: str) -> str:
         return f"to_char({ts} AT TIME ZONE %s, 'YYYY-MM-DD HH24:00:00')"
 
-    def seconds_between(self, first: str, last: str) -> str:
-        return f"EXTRACT(EPOCH FROM ({last} - {first}))"
+    def microseconds_between(self, first: str, last: str) -> str:
+        return f"CAST(EXTRACT(EPOCH FROM ({last} - {first})) * 1000000 AS bigint)"
 
 
 class SqliteDialect(Dialect):
@@ -110,8 +111,9 @@ class SqliteDialect(Dialect):
     def hour(self, ts: str) -> str:
         return f"clickmeter_local_hour({ts}, %s)"
 
-    def seconds_between(self, first: str, last: str) -> str:
-        return f"(julianday({last}) - julianday({first})) * 86400.0"
+    def microseconds_between(self, first: str, last: str) -> str:
+        # julianday's doubles are not exact to the microsecond: a mean of 7.5 s could round to 7.
+        return f"clickmeter_microseconds_between({first}, {last})"
 
 
 DIALECTS: dict[str, Dialect] = {"postgresql": PostgresDialect(), "sqlite": SqliteDialect()}
@@ -134,8 +136,17 @@ def _local_hour(ts: str | None, timezone: str) -> str | None:
     return moment.strftime("%Y-%m-%d %H:00:00")
 
 
+def _microseconds_between(first: str | None, last: str | None) -> int | None:
+    if first is None or last is None:
+        return None
+    return (datetime.fromisoformat(last) - datetime.fromisoformat(first)) // timedelta(microseconds=1)
+
+
 def sqlite_functions_register(sender: object, connection: Any, **kwargs: object) -> None:
     """connection_created's receiver: SQLite connections learn the functions SqliteDialect calls."""
     if connection.vendor == "sqlite":
         connection.connection.create_function("clickmeter_matches", 2, _matches, deterministic=True)
         connection.connection.create_function("clickmeter_local_hour", 2, _local_hour, deterministic=True)
+        connection.connection.create_function(
+            "clickmeter_microseconds_between", 2, _microseconds_between, deterministic=True
+        )
