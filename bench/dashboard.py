@@ -638,7 +638,24 @@ REPORTS = (
      {"metrics": "bounce_rate,visit_duration,views_per_session", "interval": "day"}),
     ("metrics group_by=entry_page", "metrics", {"group_by": "entry_page", "metrics": "sessions,unique_visitors"}),
 )  # fmt: skip
-REPORT_ORDER = {label: index for index, (label, _, _) in enumerate(REPORTS)}
+# (label, query without its date_range) of each POST /v1/properties/{id}/query timed: the dashboard's
+# questions asked of the engine, then filters with operators and a custom-property breakdown.
+QUERIES = (
+    ("query overview", {"metrics": ["visitors", "visits", "pageviews", "bounce_rate", "visit_duration"]}),
+    ("query top pages", {"metrics": ["visitors", "pageviews"], "dimensions": ["event:page"],
+                         "filters": [["is", "event:name", ["pageview"]]], "pagination": {"limit": 10}}),
+    ("query visitors by day", {"metrics": ["visitors", "pageviews"], "dimensions": ["time:day"],
+                               "include": {"time_labels": True}}),
+    ("query sources: contains, is_not", {"metrics": ["visitors"], "dimensions": ["visit:source"],
+                                         "filters": [["contains", "event:page", ["/docs"]],
+                                                     ["is_not", "visit:device", ["mobile"]]],
+                                         "pagination": {"limit": 10}}),
+    ("query matches or contains", {"metrics": ["visitors", "pageviews"], "filters": [
+        ["or", [["matches", "event:page", ["^/blog/202[34]"]], ["contains", "visit:source", ["oogle"]]]]]}),
+    ("query custom property plan", {"metrics": ["visitors", "events"], "dimensions": ["event:props:plan"],
+                                    "filters": [["is", "event:name", ["signup", "purchase"]]]}),
+)  # fmt: skip
+REPORT_ORDER = {label: index for index, (label, *_) in enumerate((*REPORTS, *QUERIES))}
 PAGE_LABEL = "dashboard page"
 # A browser running htmx: the page without its boxes, then the boxes fetched in parallel, as a
 # browser does over its connections to one host; timed until the last box has arrived.
@@ -663,6 +680,8 @@ class Case:
     samples: list = field(default_factory=list)
     body: bytes = b""
     failure: str | None = None
+    # A query posted as JSON instead of a GET.
+    query: dict | None = None
 
 
 class Connection:
@@ -689,8 +708,9 @@ class Connection:
         raise AssertionError("unreachable")
 
     def timed(self, case: Case) -> None:
+        posted = None if case.query is None else json.dumps(case.query).encode()
         started = time.perf_counter()
-        status, _, body = self.request("GET", case.path, case.headers)
+        status, _, body = self.request("GET" if posted is None else "POST", case.path, case.headers, posted)
         if case.boxes and status == 200:
             status = max(status, *self.boxes_fetched(body, case.headers))
         elapsed_ms = (time.perf_counter() - started) * 1000
@@ -746,6 +766,10 @@ def cases_build(credentials: dict, today: date, session: str | None) -> list[Cas
         span = {"from": (today - timedelta(days=days - 1)).isoformat(), "to": today.isoformat()}
         for label, endpoint, query in REPORTS:
             cases.append(Case(label, days, f"{prefix}/{endpoint}?{urlencode({**span, **query})}", api))
+        posted = {**api, "Content-Type": "application/json"}
+        for label, query in QUERIES:
+            asked = {**query, "date_range": [span["from"], span["to"]]}
+            cases.append(Case(label, days, f"{prefix}/query", posted, query=asked))
         page = Case(
             PAGE_LABEL,
             days,
@@ -890,7 +914,10 @@ def explain(credentials: dict, today: date) -> None:
 
         headers = {"HTTP_AUTHORIZATION": case.headers["Authorization"]} if not case.page else {}
         with connection.execute_wrapper(timed):
-            status = client.get(case.path, **headers).status_code
+            if case.query is None:
+                status = client.get(case.path, **headers).status_code
+            else:
+                status = client.post(case.path, case.query, content_type="application/json", **headers).status_code
         slowest = max(statements, key=lambda statement: statement[0])
         print(
             f"\n=== {case.label}, {case.days} days: HTTP {status}, {len(statements)} statements, "
