@@ -9,7 +9,7 @@ from django.utils import timezone
 from apps.ingestion.models import DirtyDay, Event
 from apps.properties.models import Property
 from apps.reports.models import EventRollup, RollupGeneration, SessionRollup
-from apps.reports.selectors import EVENT_ROW_COLUMNS, SESSION_ROW_COLUMNS, raw_event_rows_sql, raw_session_rows_sql
+from apps.reports.queries.rows import EVENT_ROW_COLUMNS, SESSION_ROW_COLUMNS, raw_event_rows_sql, raw_session_rows_sql
 
 
 def rollup_refresh_day(*, property_id: int, day: date) -> bool:

@@ -20,6 +20,10 @@ from apps.reports.queries.safe_regex import safe_regex_compile
 class Dialect(ABC):
     """The expressions the engine writes per store; `column` arguments are SQL expressions."""
 
+    # Appended to a text key the engine groups by: compared as bytes, not in a language's order.
+    # Time buckets are grouped as the database's own values and written as labels in Python.
+    byte_order = ""
+
     @abstractmethod
     def contains(self, column: str) -> str:
         """Whether the parameter occurs in `column`, case-sensitively."""
@@ -35,19 +39,20 @@ class Dialect(ABC):
 
     @abstractmethod
     def day(self, day: str) -> str:
-        """A date column as YYYY-MM-DD."""
+        """A date column's day (a date, or text YYYY-MM-DD)."""
 
     @abstractmethod
     def week(self, day: str) -> str:
-        """The Monday of the week of a date column, as YYYY-MM-DD."""
+        """The Monday of the week of a date column (a date, or text YYYY-MM-DD)."""
 
     @abstractmethod
     def month(self, day: str) -> str:
-        """The first day of the month of a date column, as YYYY-MM-DD."""
+        """The first day of the month of a date column (a date, or text YYYY-MM-DD)."""
 
     @abstractmethod
     def hour(self, ts: str) -> str:
-        """A time's local hour in the timezone named by the parameter, as YYYY-MM-DD HH:00:00."""
+        """A time's local hour in the timezone named by the parameter (a local time, or text
+        YYYY-MM-DD HH:00:00)."""
 
     @abstractmethod
     def microseconds_between(self, first: str, last: str) -> str:
@@ -55,6 +60,9 @@ class Dialect(ABC):
 
 
 class PostgresDialect(Dialect):
+    # Grouping paths in the database's language collation took a third longer (bench/dashboard).
+    byte_order = ' COLLATE "C"'
+
     def contains(self, column: str) -> str:
         return f"strpos({column}, %s) > 0"
 
@@ -70,16 +78,16 @@ class PostgresDialect(Dialect):
         )
 
     def day(self, day: str) -> str:
-        return f"to_char({day}, 'YYYY-MM-DD')"
+        return day
 
     def week(self, day: str) -> str:
-        return f"to_char({day} - (EXTRACT(ISODOW FROM {day})::int - 1), 'YYYY-MM-DD')"
+        return f"({day} - (EXTRACT(ISODOW FROM {day})::int - 1))"
 
     def month(self, day: str) -> str:
-        return f"to_char({day}, 'YYYY-MM-01')"
+        return f"CAST(date_trunc('month', {day}) AS date)"
 
     def hour(self, ts: str) -> str:
-        return f"to_char({ts} AT TIME ZONE %s, 'YYYY-MM-DD HH24:00:00')"
+        return f"date_trunc('hour', {ts} AT TIME ZONE %s)"
 
     def microseconds_between(self, first: str, last: str) -> str:
         return f"CAST(EXTRACT(EPOCH FROM ({last} - {first})) * 1000000 AS bigint)"

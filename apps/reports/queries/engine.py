@@ -16,13 +16,14 @@ the bucket where the visit began. Rows are ordered, filled and paged as query.py
 """
 
 from dataclasses import dataclass, field, replace
-from datetime import date
+from datetime import date, datetime
 from typing import Any
 
 from django.db import connection
 
 from apps.properties.models import Property
 from apps.reports.periods import property_today
+from apps.reports.queries.cache import report_cached
 from apps.reports.queries.dialects import DIALECTS, Dialect
 from apps.reports.queries.query import (
     CONTAINS,
@@ -41,7 +42,9 @@ from apps.reports.queries.query import (
     rows_in_order,
     time_labels,
 )
+from apps.reports.queries.rows import grain_rows_sql
 from apps.reports.queries.vocabulary import (
+    DIMENSIONS,
     EVENT,
     EVENTS_OF_TYPE_PREFIX,
     PROPS_PREFIX,
@@ -50,9 +53,9 @@ from apps.reports.queries.vocabulary import (
     Dimension,
     metric_rounded,
 )
-from apps.reports.selectors import grain_rows_sql, report_cached
 
 PAGEVIEW = "pageview"
+PAGEVIEWS = Condition(IS, DIMENSIONS["event:name"], (PAGEVIEW,))
 VISIT_METRICS = {
     "bounce_rate": "100.0 * SUM(CASE WHEN pageviews = 1 THEN 1 ELSE 0 END)"
     " / NULLIF(SUM(CASE WHEN pageviews > 0 THEN 1 ELSE 0 END), 0)",
@@ -120,7 +123,7 @@ class _Compiled:
         width = len(self.query.dimensions)
         return [
             {
-                "dimensions": [str(value) if value not in ("", None) else None for value in row[:width]],
+                "dimensions": [_label(value) for value in row[:width]],
                 "metrics": [
                     metric_rounded(name, value) for name, value in zip(self.query.metrics, row[width:], strict=True)
                 ],
@@ -131,9 +134,27 @@ class _Compiled:
     # --- the plan ---------------------------------------------------------------------------
 
     @property
+    def _pageviews_only(self) -> bool:
+        """Whether the query's only reason to read event rows is a filter `event:name is pageview`
+        of its own: visit rows answer it as the visits with pageviews, whose matching events are
+        their pageviews."""
+        rest = tuple(f for f in self.query.filters if f != PAGEVIEWS)
+        named = [*self.query.dimensions, *_conditions_dimensions(rest)]
+        typed = any(name.startswith(EVENTS_OF_TYPE_PREFIX) for name in self.query.metrics)
+        return len(rest) < len(self.query.filters) and not (
+            typed or self._hourly or any(d.scope == EVENT for d in named)
+        )
+
+    @property
+    def _filters(self) -> tuple[Filter, ...]:
+        if self._pageviews_only:
+            return tuple(f for f in self.query.filters if f != PAGEVIEWS)
+        return self.query.filters
+
+    @property
     def _named(self) -> list[Dimension]:
         """Every dimension the query groups or filters by."""
-        return [*self.query.dimensions, *_conditions_dimensions(self.query.filters)]
+        return [*self.query.dimensions, *_conditions_dimensions(self._filters)]
 
     @property
     def _event_metrics(self) -> list[str]:
@@ -231,25 +252,31 @@ class _Compiled:
         dimensions = self.query.dimensions
         keys = [f"k{n}" for n in range(len(dimensions))]
         ctes: list[_Sql] = []
-        where = [self._holds(f) for f in self.query.filters]
+        where = [self._holds(f) for f in self._filters]
+        if self._pageviews_only:
+            where.append(_Sql("s.pageviews > 0"))
         condition = _Sql(
             f" WHERE {' AND '.join(w.text for w in where)}" if where else "", [p for w in where for p in w.params]
         )
         values = [self._value(d) for d in dimensions]
-        selected = [f"{v.text} AS {key}" for v, key in zip(values, keys, strict=True)]
+        selected = [
+            f"{v.text}{'' if d.scope == TIME else self.dialect.byte_order} AS {key}"
+            for v, d, key in zip(values, dimensions, keys, strict=True)
+        ]
         value_params = [p for v in values for p in v.params]
         if not self._reads_event_rows:
             visits = self._visits()
-            duration = self.dialect.microseconds_between("s.first_ts", "s.last_ts")
+            columns = [*selected, "s.*", *self._duration()]
             ctes.append(
                 _Sql(
-                    f"facts AS (SELECT {', '.join([*selected, 's.*'])}, {duration} AS duration"
-                    f" FROM ({visits.text}) s{condition.text})",
+                    f"facts AS (SELECT {', '.join(columns)} FROM ({visits.text}) s{condition.text})",
                     [*value_params, *visits.params, *condition.params],
                 )
             )
             event_source, visit_source = "facts", "facts"
             counts = {"visits": "COUNT(*)"}
+            if self._pageviews_only:
+                counts["events"] = "SUM(pageviews)"
         else:
             events = self._events()
             joined = bool(self._visit_columns)
@@ -307,7 +334,7 @@ class _Compiled:
                     *(f"m.{key}" for key in plain),
                     *(f"{b.text} AS {key}" for b, (key, _) in zip(bucket, time, strict=True)),
                     "s.pageviews",
-                    f"{self.dialect.microseconds_between('s.first_ts', 's.last_ts')} AS duration",
+                    *self._duration(),
                 ]
                 ctes.append(
                     _Sql(
@@ -351,8 +378,25 @@ class _Compiled:
             [p for c in ctes for p in c.params],
         )
 
+    def _duration(self) -> list[str]:
+        """The column of a visit's length (s: the visit row), when the query asks for it."""
+        if "visit_duration" not in self.query.metrics:
+            return []
+        return [f"{self.dialect.microseconds_between('s.first_ts', 's.last_ts')} AS duration"]
+
     def _metric_positions(self, names: list[str]) -> list[tuple[int, str]]:
         return [(self.query.metrics.index(name), name) for name in names]
+
+
+def _label(value: object) -> str | None:
+    """A dimension's value as answered: a blank as None, a time bucket as its label (query.time_labels)."""
+    if value in ("", None):
+        return None
+    if isinstance(value, datetime):
+        return value.strftime("%Y-%m-%d %H:00:00")
+    if isinstance(value, date):
+        return value.isoformat()
+    return str(value)
 
 
 def _conditions_dimensions(filters: tuple[Filter, ...]) -> list[Dimension]:

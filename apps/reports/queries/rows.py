@@ -1,0 +1,174 @@
+"""The store's SQL of the two grains every report reads, shared by the rollup refresh (which stores
+them) and the engine (which reads them): visits (one row per visit and local day, with its first
+event's attributes, entry and exit page, counts and times) and events (per day, type, path,
+hostname and visit, counted), from the rollups for clean days and computed from raw events, by the
+same SQL, for dirty days (and for every day when a query needs what rollups do not keep).
+"""
+
+from datetime import date
+from functools import partial
+from typing import Any
+
+from django.db import connection
+
+from apps.ingestion.models import DirtyDay, Event
+from apps.properties.models import Property
+from apps.reports.models import EventRollup, SessionRollup
+
+# A visit's attributes: its first event's (README, "Definitions").
+VISIT_ATTRIBUTE_COLUMNS = (
+    "campaign_key",
+    "source",
+    "referrer_host",
+    "channel",
+    "utm_source",
+    "utm_medium",
+    "utm_campaign",
+    "utm_term",
+    "utm_content",
+    "country",
+    "region",
+    "city",
+    "browser",
+    "os",
+    "device",
+)
+# The columns of the two grains, as the rollup tables store them and raw_*_rows_sql computes them.
+SESSION_ROW_COLUMNS = (
+    "day",
+    "session_key",
+    "visitor_key",
+    *VISIT_ATTRIBUTE_COLUMNS,
+    "entry_path",
+    "exit_path",
+    "pageviews",
+    "events",
+    "first_ts",
+    "last_ts",
+)
+EVENT_ROW_COLUMNS = ("day", "type", "path", "hostname", "session_key", "visitor_key", "events")
+# What an event carries of a campaign: a new value starts a new visit (visits_sql).
+CAMPAIGN_COLUMNS = ("campaign_id", "utm_source", "utm_medium", "utm_campaign", "utm_term", "utm_content")
+
+PAGEVIEW = "type = 'pageview'"
+
+
+def _byte_order() -> str:
+    """Order ids as bytes: the same order everywhere (and in the tests' oracle), and faster than a language's."""
+    return vendor_sql('COLLATE "C"', "")
+
+
+def vendor_sql(postgresql: str, sqlite: str) -> str:
+    """The SQL for this database; a literal % is written %% (the queries always take parameters)."""
+    return postgresql if connection.vendor == "postgresql" else sqlite
+
+
+def _in_arrival_order(descending: bool = False) -> str:
+    """Events of a session in time order; events of the same time in the order they were received
+    (identity.arrival), then by event id."""
+    direction = " DESC" if descending else ""
+    return f"ts{direction}, arrival{direction}, event_id {_byte_order()}{direction}"
+
+
+def visits_sql(where: str, columns: tuple[str, ...]) -> str:
+    """A SELECT of `columns` of the raw events matching `where` (alias e), `session_key` being the key
+    of the event's visit: its session, split where a new campaign begins.
+
+    Universal Analytics' rule: an event that carries a campaign (a campaign id or any UTM field)
+    other than the last one its session carried starts a new visit, so that a campaign link opened
+    mid-session (an email in the same tab, a server-side sender) counts for its campaign. `where`
+    must select whole days: a visit depends on the session's earlier events. The first visit keeps
+    the session's key; the n-th takes the key moved n towards zero (still a 64-bit integer, and
+    as unlikely to meet another session's key as any two keys are).
+    """
+    carries = "(" + " OR ".join(f"{column} <> ''" for column in CAMPAIGN_COLUMNS) + ")"
+    changed = " OR ".join(f"{column} <> COALESCE(LAG({column}) OVER touches, '')" for column in CAMPAIGN_COLUMNS)
+    order = _in_arrival_order()
+    needed = ", ".join(dict.fromkeys((*columns, "day", "session_key", "ts", "arrival", "event_id", *CAMPAIGN_COLUMNS)))
+    outputs = ", ".join(
+        "CASE WHEN visit = 0 THEN session_key WHEN session_key > 0 THEN session_key - visit"
+        " ELSE session_key + visit END AS session_key"
+        if column == "session_key"
+        else column
+        for column in columns
+    )
+    marked = (
+        f"SELECT {needed}, CASE WHEN {carries}"
+        f" AND ROW_NUMBER() OVER (PARTITION BY day, session_key ORDER BY {order}) > 1 AND ({changed})"
+        f" THEN 1 ELSE 0 END AS starts FROM {Event._meta.db_table} e WHERE {where}"
+        f" WINDOW touches AS (PARTITION BY day, session_key, {carries} ORDER BY {order})"
+    )
+    numbered = (
+        f"SELECT {needed}, SUM(starts) OVER (PARTITION BY day, session_key ORDER BY {order}"
+        f" ROWS UNBOUNDED PRECEDING) AS visit FROM ({marked}) marked"
+    )
+    return f"SELECT {outputs} FROM ({numbered}) numbered"
+
+
+def raw_session_rows_sql(where: str) -> str:
+    """A SELECT of SESSION_ROW_COLUMNS computed from the raw events matching `where` (alias e).
+
+    One row per visit (visits_sql). Its attributes are its first event's and its entry/exit paths
+    those of its first and last pageview, in time and arrival order.
+    """
+    first, last = _in_arrival_order(), _in_arrival_order(descending=True)
+    attributes = VISIT_ATTRIBUTE_COLUMNS
+    events = visits_sql(
+        where, ("day", "session_key", "visitor_key", "type", "path", "ts", "arrival", "event_id", *attributes)
+    )
+    ranked = (
+        f"SELECT day, session_key, visitor_key, type, path, ts, {', '.join(attributes)},"
+        f" ROW_NUMBER() OVER (PARTITION BY day, session_key ORDER BY {first}) AS from_first,"
+        f" ROW_NUMBER() OVER (PARTITION BY day, session_key, {PAGEVIEW} ORDER BY {first}) AS view_from_first,"
+        f" ROW_NUMBER() OVER (PARTITION BY day, session_key, {PAGEVIEW} ORDER BY {last}) AS view_from_last"
+        f" FROM ({events}) e"
+    )
+    firsts = ", ".join(f"MAX(CASE WHEN from_first = 1 THEN {column} END) AS {column}" for column in attributes)
+    return (
+        f"SELECT day, session_key, MAX(visitor_key) AS visitor_key, {firsts},"
+        f" COALESCE(MAX(CASE WHEN {PAGEVIEW} AND view_from_first = 1 THEN path END), '') AS entry_path,"
+        f" COALESCE(MAX(CASE WHEN {PAGEVIEW} AND view_from_last = 1 THEN path END), '') AS exit_path,"
+        f" SUM(CASE WHEN {PAGEVIEW} THEN 1 ELSE 0 END) AS pageviews, COUNT(*) AS events,"
+        f" MIN(ts) AS first_ts, MAX(ts) AS last_ts"
+        f" FROM ({ranked}) ranked GROUP BY day, session_key"
+    )
+
+
+def raw_event_rows_sql(where: str, *, data: bool = False) -> str:
+    """A SELECT of EVENT_ROW_COLUMNS and `ts` (and `data` when asked), one row per raw event
+    matching `where` (alias e), in its visit."""
+    carried = ("ts", "data") if data else ("ts",)
+    events = visits_sql(where, ("day", "type", "path", "hostname", "session_key", "visitor_key", *carried))
+    columns = ", ".join(("day", "type", "path", "hostname", "session_key", "visitor_key", "1 AS events", *carried))
+    return f"SELECT {columns} FROM ({events}) e"
+
+
+def grain_rows_sql(
+    grain: str,
+    property: Property,
+    date_from: date,
+    date_to: date,
+    *,
+    columns: tuple[str, ...] = (),
+    raw: bool = False,
+    data: bool = False,
+) -> tuple[str, list[Any]]:
+    """(SQL, params) of `columns` (default: all) of the rows of `grain` ("sessions" or "events") over
+    the range: the rollup's for clean days and those computed from raw events for dirty days, or for
+    every day when `raw` (then event rows also have `ts`, and `data` when asked)."""
+    assert raw or not data, "rollups keep no event data"
+    compute = raw_session_rows_sql if grain == "sessions" else partial(raw_event_rows_sql, data=data)
+    selected = ", ".join(columns or (SESSION_ROW_COLUMNS if grain == "sessions" else EVENT_ROW_COLUMNS))
+    span = [property.pk, date_from, date_to]
+    in_range = "e.property_id = %s AND e.day BETWEEN %s AND %s"
+    if raw:
+        return f"SELECT {selected} FROM ({compute(in_range)}) computed", span
+    table = (SessionRollup if grain == "sessions" else EventRollup)._meta.db_table
+    # The range's dirty days as a set, which the database evaluates once per arm, not per row.
+    dirty = f"SELECT d.day FROM {DirtyDay._meta.db_table} d WHERE d.property_id = %s AND d.day BETWEEN %s AND %s"
+    sql = (
+        f"SELECT {selected} FROM {table} r WHERE r.property_id = %s AND r.day BETWEEN %s AND %s"
+        f" AND r.day NOT IN ({dirty})"
+        f" UNION ALL SELECT {selected} FROM ({compute(f'{in_range} AND e.day IN ({dirty})')}) computed"
+    )
+    return sql, span * 4
