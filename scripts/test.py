@@ -98,7 +98,8 @@ def main() -> int:
             }
             print(f"test run: databases test_{name}*, Redis on 127.0.0.1:{redis_port}", flush=True)
             workers = os.environ.get("TEST_WORKERS") or "auto"
-            argv = [str(BIN / "pytest"), "--create-db", "-n", workers, "--dist", "worksteal", "--cov", *sys.argv[1:]]
+            # `--cov` before another option: followed by a path, it would take the path for its source.
+            argv = [str(BIN / "pytest"), "--create-db", "--cov", "-n", workers, "--dist", "worksteal", *sys.argv[1:]]
             return subprocess.run(argv, cwd=ROOT, env=env).returncode
         finally:
             redis_server.terminate()

@@ -1,5 +1,8 @@
 import json
+import os
+import threading
 from dataclasses import dataclass
+from pathlib import Path
 
 import pytest
 from django.conf import settings
@@ -15,7 +18,7 @@ from apps.keys import services as key_services
 from apps.keys.services import property_keys_create
 from apps.properties.models import Property
 from devtools.geoip import geoip_test_database_write
-from devtools.stack import BROWSER_USER_AGENT
+from devtools.stack import BROWSER_USER_AGENT, static_files_collect
 from tests.factories import MembershipFactory, PropertyFactory
 
 
@@ -63,6 +66,42 @@ def member_call(method: str, path: str, *, user=None, via: str = "jwt", body=Non
     if body is not None:
         headers.update(data=json.dumps(body), content_type="application/json")
     return getattr(client, method)(path, **headers)
+
+
+def static_root_path(tmp_path_factory) -> Path:
+    """Where the run's static files are collected: in the run's temporary directory, which the
+    temporary directories of its xdist workers are in."""
+    run_dir = tmp_path_factory.getbasetemp()
+    if os.environ.get("PYTEST_XDIST_WORKER"):
+        run_dir = run_dir.parent
+    return run_dir / "static"
+
+
+_collectstatic = pytest.StashKey[threading.Thread]()
+
+
+def pytest_sessionstart(session):
+    """Start collecting the static files the end-to-end tests' servers serve (half a minute of
+    compression) in the background as the run starts, if it runs tests/e2e: the first e2e test of
+    each xdist worker would otherwise wait for it, idle, while the other worker collects."""
+    if os.environ.get("PYTEST_XDIST_WORKER") or not _runs_e2e(session.config):
+        return
+    target = static_root_path(session.config._tmp_path_factory)
+    session.config.stash[_collectstatic] = thread = threading.Thread(target=static_files_collect, args=(target,))
+    thread.start()
+
+
+def pytest_sessionfinish(session):
+    """Leave no collectstatic running after the run (one that selected no e2e test, say)."""
+    if thread := session.config.stash.get(_collectstatic, None):
+        thread.join()
+
+
+def _runs_e2e(config) -> bool:
+    """Whether the run's paths include tests/e2e (the whole suite does)."""
+    e2e = Path(__file__).parent / "e2e"
+    paths = [Path(config.rootpath, arg.split("::")[0]).resolve() for arg in config.args]
+    return any(path == e2e or e2e in path.parents or path in e2e.parents for path in paths)
 
 
 def pytest_collection_modifyitems(items):

@@ -6,7 +6,9 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 from django.core.management import call_command
+from django.db import transaction
 from django.db.models import Count, Max, Min
+from django.test import override_settings
 
 from apps.demo.management.commands.demo_setup import DAYS, USER_AGENTS, demo_batches
 from apps.ingestion.enrichment import user_agent_parse
@@ -35,18 +37,23 @@ def test_every_demo_user_agent_parses_as_the_browser_it_is():
         assert (parsed["browser"], parsed["os"], parsed["device"]) == expected, user_agent
 
 
-@pytest.fixture
-def demo(db, settings, tmp_path):
-    settings.VAR_DIR = tmp_path
-    started = datetime.now(UTC)
-    call_command("demo_setup", stdout=open("/dev/null", "w"))  # noqa: SIM115
-    credentials = json.loads((tmp_path / "demo.json").read_text())
-    return Property.unscoped.get(public_id=credentials["property_id"]), credentials, started
+@pytest.fixture(scope="module")
+def demo(django_db_setup, django_db_blocker, tmp_path_factory):
+    """The demo, set up once for the module's tests in a transaction rolled back after the last: each
+    test's own transaction (the `db` fixture's) nests in it as a savepoint, so what one test writes
+    is gone before the next."""
+    var_dir = tmp_path_factory.mktemp("demo")
+    with django_db_blocker.unblock(), override_settings(VAR_DIR=var_dir), transaction.atomic():
+        started = datetime.now(UTC)
+        call_command("demo_setup", stdout=open("/dev/null", "w"))  # noqa: SIM115
+        credentials = json.loads((var_dir / "demo.json").read_text())
+        yield Property.unscoped.get(public_id=credentials["property_id"]), credentials, started, var_dir
+        transaction.set_rollback(True)
 
 
 @pytest.mark.django_db
 def test_the_demo_covers_the_default_range_and_its_previous_period_up_to_now(demo):
-    prop, _, started = demo
+    prop, _, started, _ = demo
     events = Event.objects.filter(property=prop)
     today = property_today(prop)
     days = events.values("day").annotate(n=Count("id"))
@@ -66,7 +73,7 @@ def test_the_demo_covers_the_default_range_and_its_previous_period_up_to_now(dem
 
 @pytest.mark.django_db
 def test_the_demo_looks_like_a_sites_traffic(demo):
-    prop, _, _ = demo
+    prop, _, _, _ = demo
     events = Event.objects.filter(property=prop)
     assert set(events.values_list("channel", flat=True)) >= {
         "direct", "organic search", "paid search", "social", "email", "referral",
@@ -86,13 +93,13 @@ def test_the_demo_looks_like_a_sites_traffic(demo):
 
 
 @pytest.mark.django_db
-def test_demo_setup_again_reuses_the_demo_and_stores_nothing_twice(demo, tmp_path):
-    prop, credentials, _ = demo
+def test_demo_setup_again_reuses_the_demo_and_stores_nothing_twice(demo):
+    prop, credentials, _, var_dir = demo
     before = set(Event.objects.filter(property=prop).values_list("event_id", flat=True))
     # Visits that happened between the two runs are new; the first run's are all it may keep.
     first_run_through = datetime.fromisoformat(credentials["events_through"])
     call_command("demo_setup", stdout=open("/dev/null", "w"))  # noqa: SIM115
-    again = json.loads((tmp_path / "demo.json").read_text())
+    again = json.loads((var_dir / "demo.json").read_text())
     assert {k: again[k] for k in credentials if k != "events_through"} == {
         k: credentials[k] for k in credentials if k != "events_through"
     }

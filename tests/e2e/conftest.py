@@ -1,18 +1,16 @@
-import os
 from pathlib import Path
 
 import pytest
 
 from devtools.stack import static_files_collect
+from tests.conftest import static_root_path
 
 
 @pytest.fixture(scope="session")
 def static_root(tmp_path_factory) -> Path:
-    """The static files production's storage collects: once for the run, shared by its xdist workers."""
-    run_dir = tmp_path_factory.getbasetemp()
-    if os.environ.get("PYTEST_XDIST_WORKER"):
-        run_dir = run_dir.parent  # the workers' temporary directories share the run's
-    return static_files_collect(run_dir / "static")
+    """The static files production's storage collects: once for the run, shared by its xdist workers
+    (tests/conftest.py starts collecting them as the run starts)."""
+    return static_files_collect(static_root_path(tmp_path_factory))
 
 
 @pytest.fixture(autouse=True)
