@@ -46,29 +46,13 @@ from apps.reports.queries.vocabulary import (
     PROPS_PREFIX,
     TIME,
     VISIT,
+    VISIT_ATTRIBUTE_COLUMNS,
     Dimension,
     metric_rounded,
     time_bucket,
 )
 
 CAMPAIGN_FIELDS = ("campaign_id", "utm_source", "utm_medium", "utm_campaign", "utm_term", "utm_content")
-FIRST_EVENT_FIELDS = (
-    "source",
-    "referrer_host",
-    "channel",
-    "campaign_key",
-    "utm_source",
-    "utm_medium",
-    "utm_campaign",
-    "utm_term",
-    "utm_content",
-    "country",
-    "region",
-    "city",
-    "browser",
-    "os",
-    "device",
-)
 
 # An Event row as QuerySet.values() gives it.
 EventRow = dict[str, Any]
@@ -149,7 +133,7 @@ def _visits(events: list[EventRow], timezone: tzinfo) -> list[_Visit]:
 
 def _visit(key: VisitKey, events: list[EventRow]) -> _Visit:
     pageviews = [e for e in events if e["type"] == "pageview"]
-    attributes = {name: events[0][name] for name in FIRST_EVENT_FIELDS}
+    attributes = {name: events[0][name] for name in VISIT_ATTRIBUTE_COLUMNS}
     attributes["entry_path"] = pageviews[0]["path"] if pageviews else ""
     attributes["exit_path"] = pageviews[-1]["path"] if pageviews else ""
     return _Visit(key, events, attributes)

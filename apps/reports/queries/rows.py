@@ -14,25 +14,8 @@ from django.db import connection
 from apps.ingestion.models import DirtyDay, Event
 from apps.properties.models import Property
 from apps.reports.models import EventRollup, SessionRollup
+from apps.reports.queries.vocabulary import VISIT_ATTRIBUTE_COLUMNS
 
-# A visit's attributes: its first event's (README, "Definitions").
-VISIT_ATTRIBUTE_COLUMNS = (
-    "campaign_key",
-    "source",
-    "referrer_host",
-    "channel",
-    "utm_source",
-    "utm_medium",
-    "utm_campaign",
-    "utm_term",
-    "utm_content",
-    "country",
-    "region",
-    "city",
-    "browser",
-    "os",
-    "device",
-)
 # The columns of the two grains, as the rollup tables store them and raw_*_rows_sql computes them.
 SESSION_ROW_COLUMNS = (
     "day",

@@ -54,6 +54,24 @@ _VISIT_COLUMNS = {
     "visit:entry_page": "entry_path",
     "visit:exit_page": "exit_path",
 }
+# What a visit takes from its first event (README, "Definitions"): the Event columns.
+VISIT_ATTRIBUTE_COLUMNS = (
+    "campaign_key",
+    "source",
+    "referrer_host",
+    "channel",
+    "utm_source",
+    "utm_medium",
+    "utm_campaign",
+    "utm_term",
+    "utm_content",
+    "country",
+    "region",
+    "city",
+    "browser",
+    "os",
+    "device",
+)
 # Local hours, days, weeks starting on Monday, months.
 TIME_BUCKETS = ("hour", "day", "week", "month")
 

@@ -4,9 +4,8 @@ in a pytest of its own whose database is SQLite (the suite's is PostgreSQL)."""
 import os
 import subprocess
 import sys
-from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[3]
+from django.conf import settings
 
 
 def test_the_engine_answers_what_the_oracle_answers_on_sqlite(tmp_path):
@@ -25,7 +24,7 @@ def test_the_engine_answers_what_the_oracle_answers_on_sqlite(tmp_path):
             "-q",
             "tests/reports/queries/test_engine_equals_oracle.py",
         ],
-        cwd=ROOT,
+        cwd=settings.BASE_DIR,
         env=env,
         capture_output=True,
         text=True,

@@ -3,15 +3,16 @@
 from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from apps.reports.queries.oracle import CAMPAIGN_FIELDS, FIRST_EVENT_FIELDS, query_oracle
+from apps.reports.queries.oracle import CAMPAIGN_FIELDS, query_oracle
 from apps.reports.queries.query import query_parse
+from apps.reports.queries.vocabulary import VISIT_ATTRIBUTE_COLUMNS
 
 DAY = date(2026, 3, 2)
 NOON = datetime(2026, 3, 2, 12, tzinfo=UTC)
 
 
 def event(n: int, **fields) -> dict:
-    row = dict.fromkeys((*CAMPAIGN_FIELDS, *FIRST_EVENT_FIELDS, "hostname"), "")
+    row = dict.fromkeys((*CAMPAIGN_FIELDS, *VISIT_ATTRIBUTE_COLUMNS, "hostname"), "")
     row.update(
         event_id=f"ev{n:03d}",
         type="pageview",

@@ -17,7 +17,7 @@ from apps.ingestion.storage import events_store
 from apps.properties.models import Property
 from apps.reports.queries.oracle import query_oracle
 from apps.reports.queries.query import query_parse
-from apps.reports.selectors import GROUPABLE, INTERVALS, MetricsQuery
+from apps.reports.selectors import GROUPABLE, INTERVALS, QUERY_DIMENSIONS, QUERY_METRICS, MetricsQuery
 from apps.reports.services import rollup_refresh_day
 from tests.reports.queries.histories import DAYS, FIRST_DAY, TIMEZONES, batches_of, fact
 from tests.reports.test_rollup_equivalence import numbered
@@ -25,37 +25,8 @@ from tests.reports.test_rollup_equivalence import numbered
 pytestmark = pytest.mark.django_db
 
 # MetricsQuery's names for the vocabulary's.
-METRIC_NAMES = {
-    "visitors": "unique_visitors",
-    "visits": "sessions",
-    "pageviews": "pageviews",
-    "events": "events",
-    "bounce_rate": "bounce_rate",
-    "visit_duration": "visit_duration",
-    "views_per_visit": "views_per_session",
-}
-DIMENSION_NAMES = {
-    "type": "event:name",
-    "path": "event:page",
-    "hostname": "event:hostname",
-    "campaign_id": "visit:campaign",
-    "source": "visit:source",
-    "referrer": "visit:referrer",
-    "channel": "visit:channel",
-    "utm_source": "visit:utm_source",
-    "utm_medium": "visit:utm_medium",
-    "utm_campaign": "visit:utm_campaign",
-    "utm_term": "visit:utm_term",
-    "utm_content": "visit:utm_content",
-    "country": "visit:country",
-    "region": "visit:region",
-    "city": "visit:city",
-    "browser": "visit:browser",
-    "os": "visit:os",
-    "device": "visit:device",
-    "entry_page": "visit:entry_page",
-    "exit_page": "visit:exit_page",
-}
+METRIC_NAMES = {engine_name: name for name, engine_name in QUERY_METRICS.items()}
+DIMENSION_NAMES = {name: dimension.name for name, dimension in QUERY_DIMENSIONS.items()}
 assert set(DIMENSION_NAMES) == set(GROUPABLE)
 # Values each dimension is filtered by: ones the generated events have, and a blank.
 FILTER_VALUES = {
