@@ -663,6 +663,9 @@ PAGE_HTMX_LABEL = "dashboard page + boxes by htmx"
 # The page of a site with traffic: an event arrives for today (untimed) before each request, so the
 # report cache holds only what did not change (earlier days' series, the previous period).
 PAGE_LIVE_LABEL = "dashboard page, events arriving"
+# The page under filters with operators and a custom property (filters.py).
+PAGE_FILTERED_LABEL = "dashboard page, filtered"
+PAGE_FILTERS = {"f_path.contains": "/docs", "f_device.is_not": "mobile", "f_props:plan.is_not": "free"}
 BOX_CONNECTIONS = 6
 REPORT_AIM_MS, PAGE_AIM_MS, AIM_DAYS = 100, 300, 30
 MIN_SAMPLES = 5
@@ -786,7 +789,8 @@ def cases_build(credentials: dict, today: date, session: str | None) -> list[Cas
             boxes=True,
         )
         live = Case(PAGE_LIVE_LABEL, days, page.path, page.headers, page=True, events_arrive=True)
-        for case in (page, htmx, live):
+        filtered = Case(PAGE_FILTERED_LABEL, days, f"{page.path}&{urlencode(PAGE_FILTERS)}", page.headers, page=True)
+        for case in (page, htmx, live, filtered):
             if session is None:
                 case.failure = "sign-in refused"
             cases.append(case)

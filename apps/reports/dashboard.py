@@ -3,7 +3,7 @@
 Cards are a range's totals against the previous range of the same length; the series is one card's
 metric per time bucket, with the previous range's for comparison; panels are top-N breakdowns by
 one dimension, grouped in boxes whose tabs choose the panel (so a page reads one panel per box: its
-rows and its total).
+rows and its total). The page's filters are the query engine's (filters.DashboardFilter.condition).
 """
 
 from dataclasses import dataclass
@@ -11,7 +11,8 @@ from datetime import date
 from typing import Any
 
 from apps.properties.models import Property
-from apps.reports.selectors import MetricsQuery, report_event_data
+from apps.reports.queries.query import IS_NOT, Condition, Filter
+from apps.reports.selectors import QUERY_DIMENSIONS, MetricsQuery, report_event_data
 
 CARD_METRICS = {
     "unique_visitors": "Unique visitors",
@@ -83,18 +84,18 @@ BOX_TITLES = {
 BOX_OF_PANEL = {panel.key: box for box, panels in BOXES.items() for panel in panels}
 
 
-def dashboard_totals(*, property: Property, period, filters: dict[str, str]) -> dict:
+def dashboard_totals(*, property: Property, period, filters: tuple[Filter, ...]) -> dict:
     """Every card metric's value over `period`."""
     return MetricsQuery(
         property=property,
         date_from=period.date_from,
         date_to=period.date_to,
         metrics=tuple(CARD_METRICS),
-        filters=filters,
+        where=filters,
     ).calculate()[0]
 
 
-def dashboard_cards(*, property: Property, period, previous, filters: dict[str, str]) -> list[dict]:
+def dashboard_cards(*, property: Property, period, previous, filters: tuple[Filter, ...]) -> list[dict]:
     """Each card's value for `period` and `previous`, with the change in percent (None without a base)."""
     totals = {
         name: dashboard_totals(property=property, period=span, filters=filters)
@@ -117,7 +118,7 @@ def dashboard_cards(*, property: Property, period, previous, filters: dict[str, 
     return cards
 
 
-def dashboard_series(*, property: Property, period, previous, filters: dict[str, str], metric: str) -> dict:
+def dashboard_series(*, property: Property, period, previous, filters: tuple[Filter, ...], metric: str) -> dict:
     """`metric` per time bucket of `period`, with the previous period's bucket at the same position
     (`previous_bucket`, and its value `previous`; None where the previous period has fewer buckets)."""
     series = {}
@@ -128,7 +129,7 @@ def dashboard_series(*, property: Property, period, previous, filters: dict[str,
             date_to=span.date_to,
             metrics=(metric,),
             interval=period.interval,
-            filters=filters,
+            where=filters,
         )
         series[name] = [(row[query.time_key], row[metric]) for row in query.calculate()]
     earlier = series["previous"]
@@ -152,7 +153,7 @@ def dashboard_panel(
     property: Property,
     date_from: date,
     date_to: date,
-    filters: dict[str, str],
+    filters: tuple[Filter, ...],
     panel: Panel,
     limit: int,
     offset: int = 0,
@@ -161,16 +162,18 @@ def dashboard_panel(
     """A panel's rows `offset`..`offset + limit` by its metric, each with its share of the panel's total,
     and whether more rows follow.
 
-    `known_totals` are the range's totals under the same filters (the cards'): a panel without
-    filters of its own takes its total from them instead of counting again.
+    The panel's own filters give way to the page's on the same dimension. `known_totals` are the
+    range's totals under the same filters (the cards'): a panel without filters of its own takes its
+    total from them instead of counting again.
     """
-    own_filters = {**dict(panel.filters), **filters}
+    filtered = {condition.dimension for condition in filters if isinstance(condition, Condition)}
+    excluded = tuple(Condition(IS_NOT, QUERY_DIMENSIONS[name], (value,)) for name, value in panel.excluded)
     common: dict[str, Any] = {
         "property": property,
         "date_from": date_from,
         "date_to": date_to,
-        "filters": own_filters,
-        "excluded": dict(panel.excluded),
+        "filters": {name: value for name, value in panel.filters if QUERY_DIMENSIONS[name] not in filtered},
+        "where": (*filters, *excluded),
     }
     rows = MetricsQuery(
         **common,
@@ -202,15 +205,16 @@ def dashboard_panel(
 
 
 def dashboard_event_data(
-    *, property: Property, date_from: date, date_to: date, filters: dict[str, str], event_type: str, limit: int
+    *, property: Property, date_from: date, date_to: date, filters: tuple[Filter, ...], event_type: str, limit: int
 ) -> list[dict]:
     """The `data` keys and values of one custom event type (see report_event_data), under the
-    page's filters but its event type filter."""
+    page's filters but those of the event type."""
+    event_name = QUERY_DIMENSIONS["type"]
     return report_event_data(
         property=property,
         date_from=date_from,
         date_to=date_to,
         event_type=event_type,
-        filters={name: value for name, value in filters.items() if name != "type"},
+        where=tuple(f for f in filters if not (isinstance(f, Condition) and f.dimension == event_name)),
         limit=limit,
     )

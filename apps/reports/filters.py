@@ -1,6 +1,11 @@
-"""Dashboard filters in the URL: `f_<dimension>=value` for any filterable dimension, combinable, so a
-filtered view can be bookmarked and shared; and the links that add or remove one while keeping the
-range and everything else.
+"""Dashboard filters in the URL, combinable, so a filtered view can be bookmarked and shared; and the
+links that add or remove one while keeping the range and everything else.
+
+A filter is one parameter: `f_<dimension>=value` keeps what has the value (`f_country=FR`), and
+`f_<dimension>.<operator>=value` applies another operator (`f_path.contains=/blog`,
+`f_country.is_not=FR`, `f_path.contains_not=/admin`). The dimension is any filterable one or a
+custom property of the events' data, `props:<key>` (`f_props:plan=pro`). An empty value stands for a
+blank dimension.
 
 Links are query strings only (`?range=7d&f_country=FR`): relative to the page they are on, they
 work the same on a member's dashboard and on a shared one.
@@ -11,9 +16,14 @@ from dataclasses import dataclass
 
 from django.http import QueryDict
 
-from apps.reports.selectors import FILTERABLE
+from apps.reports.queries.query import CONTAINS, CONTAINS_NOT, IS, IS_NOT, MAX_VALUE_LENGTH, Condition
+from apps.reports.queries.vocabulary import PROPS_PREFIX, dimension_lookup
+from apps.reports.selectors import FILTERABLE, QUERY_DIMENSIONS
 
 FILTER_PREFIX = "f_"
+# A custom property of the events' data, as a filter's dimension: props:<key>.
+PROPS = "props:"
+OPERATOR_LABELS = {IS: "is", IS_NOT: "is not", CONTAINS: "contains", CONTAINS_NOT: "does not contain"}
 DIMENSION_LABELS = {
     "type": "Event",
     "hostname": "Hostname",
@@ -40,28 +50,94 @@ DIMENSION_LABELS = {
 NONE_LABEL = "(none)"
 
 
+class FilterError(ValueError):
+    """A filter a form asked for that cannot be applied; the message says why."""
+
+
 @dataclass(frozen=True)
-class FilterChip:
+class DashboardFilter:
+    """`dimension` (a FILTERABLE name or props:<key>) `operator` `value`, as one URL parameter."""
+
     dimension: str
-    label: str
+    operator: str
     value: str
-    remove_query: str
+
+    @property
+    def parameter(self) -> str:
+        return FILTER_PREFIX + self.dimension + ("" if self.operator == IS else "." + self.operator)
+
+    @property
+    def condition(self) -> Condition:
+        """The filter as the query engine's condition."""
+        if self.dimension.startswith(PROPS):
+            found = dimension_lookup(PROPS_PREFIX + self.dimension.removeprefix(PROPS))
+            assert found is not None  # filter_parsed checked the key
+            return Condition(self.operator, found, (self.value,))
+        return Condition(self.operator, QUERY_DIMENSIONS[self.dimension], (self.value,))
+
+    @property
+    def label(self) -> str:
+        if self.dimension.startswith(PROPS):
+            return f"Property “{self.dimension.removeprefix(PROPS)}”"
+        return DIMENSION_LABELS[self.dimension]
+
+    @property
+    def operator_label(self) -> str:
+        return OPERATOR_LABELS[self.operator]
 
     @property
     def value_label(self) -> str:
         return self.value or NONE_LABEL
 
 
-def dimension_label(dimension: str) -> str:
-    return DIMENSION_LABELS[dimension]
+@dataclass(frozen=True)
+class FilterChip:
+    filter: DashboardFilter
+    remove_query: str
 
 
-def filters_from_params(params: Mapping[str, str]) -> dict[str, str]:
-    """The filters a URL asks for, by dimension; unknown `f_` names are ignored. An empty value
-    filters for events where the dimension is blank."""
-    return {
-        dimension: params[FILTER_PREFIX + dimension] for dimension in FILTERABLE if FILTER_PREFIX + dimension in params
-    }
+def filter_parsed(dimension: str, operator: str, value: str) -> DashboardFilter:
+    """The filter `dimension` `operator` `value`, checked; FilterError says what is wrong."""
+    if operator not in OPERATOR_LABELS:
+        raise FilterError(f"There is no filter operator “{operator}”: choose one of {', '.join(OPERATOR_LABELS)}.")
+    if dimension.startswith(PROPS):
+        if dimension_lookup(PROPS_PREFIX + dimension.removeprefix(PROPS)) is None:
+            raise FilterError("A custom property's name is 1 to 128 characters.")
+    elif dimension not in FILTERABLE:
+        raise FilterError(f"There is no dimension “{dimension}” to filter by.")
+    if len(value) > MAX_VALUE_LENGTH or "\x00" in value:
+        raise FilterError(f"A filter's value is at most {MAX_VALUE_LENGTH} characters.")
+    if not value and operator in (CONTAINS, CONTAINS_NOT):
+        raise FilterError("Say what the value should contain.")
+    return DashboardFilter(dimension, operator, value)
+
+
+# The dashboard's "Add a filter" form: the dimension (or PROPS for a custom property, named by
+# filter_property), the operator and the value.
+FILTER_FORM_FIELDS = ("filter_dimension", "filter_property", "filter_operator", "filter_value")
+
+
+def filter_from_form(params: Mapping[str, str]) -> DashboardFilter:
+    """The filter the dashboard's form asks for (FILTER_FORM_FIELDS); FilterError says what is wrong."""
+    dimension, key, operator, value = (params.get(name, "") for name in FILTER_FORM_FIELDS)
+    if dimension == PROPS:
+        dimension += key.strip()
+    return filter_parsed(dimension, operator, value)
+
+
+def filters_from_params(params: Mapping[str, str]) -> tuple[DashboardFilter, ...]:
+    """The filters a URL asks for, in the order of its parameters; parameters that are no filter
+    (an unknown dimension or operator) are ignored."""
+    found = []
+    for name in params:
+        if not name.startswith(FILTER_PREFIX):
+            continue
+        dimension, _, operator = name.removeprefix(FILTER_PREFIX).partition(".")
+        try:
+            found.append(filter_parsed(dimension, operator or IS, params[name]))
+        except FilterError:
+            continue
+    return tuple(found)
 
 
 def query_with(params: QueryDict, **changes: str | None) -> str:
@@ -75,16 +151,19 @@ def query_with(params: QueryDict, **changes: str | None) -> str:
     return "?" + query.urlencode() if query else "?"
 
 
-def filter_add_query(params: QueryDict, dimension: str, value: str | None) -> str:
-    """The query that also filters by `dimension` = `value` (None: blank), replacing its old value."""
-    if dimension not in FILTERABLE:
-        raise ValueError(f"{dimension!r} is not a filterable dimension")
-    return query_with(params, **{FILTER_PREFIX + dimension: value or ""})
+def filter_add_query(params: QueryDict, added: DashboardFilter) -> str:
+    """The query that also applies `added`, replacing the filter of its dimension and operator."""
+    return query_with(params, **{added.parameter: added.value})
 
 
-def filter_remove_query(params: QueryDict, dimension: str) -> str:
-    """The query without the filter on `dimension`, everything else kept."""
-    return query_with(params, **{FILTER_PREFIX + dimension: None})
+def filter_remove_query(params: QueryDict, removed: DashboardFilter) -> str:
+    """The query without `removed`, everything else kept."""
+    return query_with(params, **{removed.parameter: None})
+
+
+def filters_cleared_query(params: QueryDict) -> str:
+    """The query without any filter."""
+    return query_with(params, **dict.fromkeys((f.parameter for f in filters_from_params(params)), None))
 
 
 def range_query(params: QueryDict, range_name: str) -> str:
@@ -93,11 +172,8 @@ def range_query(params: QueryDict, range_name: str) -> str:
 
 
 def filter_chips(params: QueryDict) -> list[FilterChip]:
-    """One removable chip per active filter, in the order of the dimensions."""
-    return [
-        FilterChip(dimension, dimension_label(dimension), value, filter_remove_query(params, dimension))
-        for dimension, value in filters_from_params(params).items()
-    ]
+    """One removable chip per active filter, in the order of the URL."""
+    return [FilterChip(found, filter_remove_query(params, found)) for found in filters_from_params(params)]
 
 
 def hidden_inputs(params: QueryDict, *, exclude: set[str]) -> list[tuple[str, str]]:

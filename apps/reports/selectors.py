@@ -16,8 +16,9 @@ from apps.properties.models import Property
 from apps.reports.periods import Period
 from apps.reports.queries import vocabulary
 from apps.reports.queries.cache import data_version
-from apps.reports.queries.engine import query_answer
-from apps.reports.queries.query import IS, IS_NOT, Condition, DateRange, Query
+from apps.reports.queries.dialects import DIALECTS
+from apps.reports.queries.engine import filter_sql, filtered_dimensions, query_answer
+from apps.reports.queries.query import IS, IS_NOT, Condition, DateRange, Filter, Query
 from apps.reports.queries.rows import PAGEVIEW, grain_rows_sql, vendor_sql, visits_sql
 
 # Public dimension name -> column, in the order results list them. Event dimensions are each
@@ -121,10 +122,11 @@ class MetricsQuery:
     """Metrics for one property over `date_from`..`date_to` (inclusive, property-local days).
 
     `group_by` names dimensions; `interval` also groups by time (the row's `date`, or `hour` as
-    local `YYYY-MM-DDTHH:00`); `filters` maps a dimension to the exact value it must have;
-    `excluded` maps a dimension to a value it must not have; `non_empty` drops rows whose dimension
-    is blank. A restriction by an event dimension keeps the matching events and, for sessions and
-    visitors, the sessions with such an event; one by a session dimension keeps whole sessions.
+    local `YYYY-MM-DDTHH:00`); `filters` maps a dimension to the exact value it must have (the
+    contract's filters); `where` adds any filters of the query engine (the dashboard's, with their
+    operators and custom properties); `non_empty` drops rows whose dimension is blank. A
+    restriction by an event dimension keeps the matching events and, for sessions and visitors, the
+    sessions with such an event; one by a session dimension keeps whole sessions.
     With an interval, `limit` caps the groups per time bucket, and buckets without events are
     listed with zeros when nothing else is grouped. Session metrics group by time only;
     entry_page/exit_page count sessions and their visitors only, without an interval.
@@ -137,7 +139,7 @@ class MetricsQuery:
     group_by: tuple[str, ...] = ()
     interval: str | None = None
     filters: dict[str, str] = field(default_factory=dict)
-    excluded: dict[str, str] = field(default_factory=dict)
+    where: tuple[Filter, ...] = ()
     non_empty: tuple[str, ...] = ()
     limit: int = 50
 
@@ -203,13 +205,13 @@ class MetricsQuery:
         return runs
 
     def query(self) -> Query:
-        """This report as the engine's Query: filters `is`, exclusions and non-blanks `is_not` (entry
+        """This report as the engine's Query: filters `is`, then `where`, non-blanks `is_not` (entry
         and exit pages are those of visits with pageviews); by time alone, every bucket with zeros
         where nothing happened; with time and dimensions, every group (capped per bucket after)."""
-        conditions = [Condition(IS, QUERY_DIMENSIONS[name], (value,)) for name, value in sorted(self.filters.items())]
-        conditions += [
-            Condition(IS_NOT, QUERY_DIMENSIONS[name], (value,)) for name, value in sorted(self.excluded.items())
+        conditions: list[Filter] = [
+            Condition(IS, QUERY_DIMENSIONS[name], (value,)) for name, value in sorted(self.filters.items())
         ]
+        conditions += self.where
         non_empty = {*self.non_empty, *(name for name in self.group_by if name in SESSION_PAGES)}
         conditions += [Condition(IS_NOT, QUERY_DIMENSIONS[name], ("",)) for name in sorted(non_empty)]
         time = (vocabulary.DIMENSIONS[f"time:{self.interval}"],) if self.interval else ()
@@ -285,49 +287,39 @@ def report_event_data(
     date_from: date,
     date_to: date,
     event_type: str,
-    filters: dict[str, str] | None = None,
+    where: tuple[Filter, ...] = (),
     limit: int = 50,
 ) -> list[dict]:
     """How often each key of the `data` of `event_type` events took each value, with the visitors.
 
-    Event data is kept only on raw events, so this reads them over the whole range; a filter by a
-    session dimension keeps the events of the matching sessions.
+    Event data is kept only on raw events, so this reads them over the whole range; `where` is the
+    query engine's filters (engine.filter_sql): one on a visit dimension keeps the events of the
+    matching visits.
     """
-    filters = filters or {}
-    event_filters = sorted(name for name in filters if name in EVENT_DIMENSIONS)
-    session_filters = sorted(name for name in filters if name in SESSION_DIMENSIONS)
-    events, params = f"{Event._meta.db_table} t", []
-    if session_filters:
+    condition, condition_params = filter_sql(where, DIALECTS[connection.vendor])
+    condition = f" AND {condition}" if condition else ""
+    events, params = f"{Event._meta.db_table} e", []
+    if any(d.scope == vocabulary.VISIT for d in filtered_dimensions(where)):
         sessions_sql, sessions_params = grain_rows_sql("sessions", property, date_from, date_to)
         columns = ("property_id", "day", "session_key", "visitor_key", *EVENT_DIMENSIONS.values(), "data")
         events = (
-            f"({visits_sql('e.property_id = %s AND e.day BETWEEN %s AND %s', columns)}) t"
-            f" JOIN ({sessions_sql}) s ON s.day = t.day AND s.session_key = t.session_key"
+            f"({visits_sql('e.property_id = %s AND e.day BETWEEN %s AND %s', columns)}) e"
+            f" JOIN ({sessions_sql}) s ON s.day = e.day AND s.session_key = e.session_key"
         )
         params = [property.pk, date_from, date_to, *sessions_params]
-    conditions = "".join(f" AND t.{EVENT_DIMENSIONS[name]} = %s" for name in event_filters)
-    conditions += "".join(f" AND s.{SESSION_DIMENSIONS[name]} = %s" for name in session_filters)
-    pairs = vendor_sql("CROSS JOIN LATERAL jsonb_each_text(t.data) kv", "CROSS JOIN json_each(t.data) kv")
+    pairs = vendor_sql("CROSS JOIN LATERAL jsonb_each_text(e.data) kv", "CROSS JOIN json_each(e.data) kv")
     # JSON true/false read as PostgreSQL writes them (SQLite's json_each gives 1 and 0).
     value = vendor_sql(
         "kv.value", "CASE WHEN kv.type IN ('true', 'false') THEN kv.type ELSE CAST(kv.value AS TEXT) END"
     )
     sql = (
         f"SELECT kv.key, {value} AS value, COUNT(*) AS events,"
-        " COUNT(DISTINCT t.visitor_key) AS unique_visitors"
+        " COUNT(DISTINCT e.visitor_key) AS unique_visitors"
         f" FROM {events} {pairs}"
-        f" WHERE t.property_id = %s AND t.day BETWEEN %s AND %s AND t.type = %s{conditions}"
+        f" WHERE e.property_id = %s AND e.day BETWEEN %s AND %s AND e.type = %s{condition}"
         f" GROUP BY kv.key, {value} ORDER BY events DESC, kv.key, value LIMIT %s"
     )
-    params = [
-        *params,
-        property.pk,
-        date_from,
-        date_to,
-        event_type,
-        *(filters[name] for name in (*event_filters, *session_filters)),
-        limit,
-    ]
+    params = [*params, property.pk, date_from, date_to, event_type, *condition_params, limit]
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
         return [

@@ -31,6 +31,7 @@ pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.e2e]
 
 PATHS = ["/", "/pricing", "/docs", "/blog/launch"]
 CARDS = ("unique_visitors", "pageviews", "sessions", "views_per_session", "bounce_rate", "visit_duration")
+COUNTS = ("unique_visitors", "pageviews", "sessions")
 WIDTHS = {"desktop": 1280, "phone": 390}
 
 
@@ -159,6 +160,68 @@ def test_numbers_equal_the_api_filters_click_through_and_survive_a_reload(stack,
     page.click(".chip:has-text('/pricing') .chip-remove")  # remove the path filter, keep the country
     page.wait_for_function("!location.search.includes('f_path')")
     assert cards_on(page) == filtered
+    context.close()
+
+
+def query_cards(stack, tenant, filters: list) -> dict[str, str]:
+    """The query API's visitors, pageviews and visits for the last 7 days under `filters`, as the cards print them."""
+    body = {"metrics": ["visitors", "pageviews", "visits"], "date_range": "7d", "filters": filters}
+    path = f"/v1/properties/{tenant.property.public_id}/query"
+    status, _, answer = stack.request("POST", path, body, {"Authorization": f"Bearer {tenant.read_key}"})
+    assert status == 200, answer
+    [metrics] = [row["metrics"] for row in answer["results"]]
+    return {metric: metric_value(value, metric) for metric, value in zip(COUNTS, metrics, strict=True)}
+
+
+def counts_on(page) -> dict[str, str]:
+    return {metric: page.inner_text(f"#card-{metric} .metric-value").strip() for metric in COUNTS}
+
+
+def add_filter(page, dimension: str, operator: str, value: str, *, custom_property: str = "") -> None:
+    page.click(".filter-form summary")
+    page.select_option("#filter-dimension", dimension)
+    page.fill("#filter-property", custom_property)
+    page.select_option("#filter-operator", operator)
+    page.fill("#filter-value", value)
+    page.click(".filter-form button[type=submit]")
+
+
+def test_filters_with_operators_and_custom_properties_are_added_from_the_form(stack, browser):
+    tenant = seeded_tenant()
+    today = datetime.now(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
+    signups = [
+        validated_event(
+            ts=(today + timedelta(hours=1, minutes=1)).isoformat(),
+            type="signup",
+            visitor_id=f"{country}-v{visitor}",
+            session_id=f"{country}-0-{visitor}",
+            data={"plan": plan},
+        )
+        for country, visitor, plan in (("GB", 0, "pro"), ("FR", 1, "pro"), ("FR", 0, "free"))
+    ]
+    batch = AcceptedBatch(tenant.property.pk, 0, datetime.now(UTC), signups, {"user_agent": CHROME})
+    events_store(batches=[batch])
+    context, page = signed_in_page(browser, stack, tenant.viewer)
+    page.goto(f"{stack.base_url}/properties/{tenant.property.public_id}/?range=7d")
+
+    add_filter(page, "path", "contains_not", "pric")
+    page.wait_for_url("**f_path.contains_not=pric**")
+    expect(page.locator(".chip > span")).to_have_text(["Page does not contain pric"])
+    assert counts_on(page) == query_cards(stack, tenant, [["contains_not", "event:page", ["pric"]]])
+
+    add_filter(page, "country", "is_not", "GB")
+    page.wait_for_url("**f_country.is_not=GB**")
+    both = [["contains_not", "event:page", ["pric"]], ["is_not", "visit:country", ["GB"]]]
+    assert counts_on(page) == query_cards(stack, tenant, both)
+
+    page.click(".chip-remove >> nth=0")
+    page.wait_for_function("!location.search.includes('f_path')")
+    add_filter(page, "props:", "is", "pro", custom_property="plan")
+    page.wait_for_url("**f_props%3Aplan=pro**")
+    cards = counts_on(page)
+    pro_not_gb = [["is_not", "visit:country", ["GB"]], ["is", "event:props:plan", ["pro"]]]
+    assert cards == query_cards(stack, tenant, pro_not_gb)
+    assert cards["unique_visitors"] == "1", "of the two pro signups, one came from GB"
     context.close()
 
 

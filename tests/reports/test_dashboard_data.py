@@ -8,6 +8,8 @@ import pytest
 from apps.ingestion.storage import AcceptedBatch, events_store
 from apps.reports.dashboard import CARD_METRICS, PANELS, dashboard_cards, dashboard_panel, dashboard_series
 from apps.reports.periods import Period
+from apps.reports.queries.query import IS, Condition
+from apps.reports.selectors import QUERY_DIMENSIONS
 from devtools.events import validated_event
 
 pytestmark = pytest.mark.django_db
@@ -49,7 +51,7 @@ def api(client, tenant, **params):
 
 def test_cards_equal_the_api_for_both_periods_with_the_change(client, tenant_a):
     seed(tenant_a.property)
-    cards = dashboard_cards(property=tenant_a.property, period=PERIOD, previous=PERIOD.previous(), filters={})
+    cards = dashboard_cards(property=tenant_a.property, period=PERIOD, previous=PERIOD.previous(), filters=())
     metrics = ",".join(CARD_METRICS)
     [now] = api(client, tenant_a, date_from=PERIOD.date_from, date_to=PERIOD.date_to, metrics=metrics)
     [before] = api(client, tenant_a, date_from=date(2026, 5, 1), date_to=date(2026, 5, 7), metrics=metrics)
@@ -73,7 +75,7 @@ def test_the_series_has_every_bucket_with_the_previous_period_alongside(client, 
         property=tenant_a.property,
         period=PERIOD,
         previous=PERIOD.previous(),
-        filters={"country": "GB"},
+        filters=(Condition(IS, QUERY_DIMENSIONS["country"], ("GB",)),),
         metric="pageviews",
     )
     days = api(
@@ -103,7 +105,7 @@ def test_the_series_has_every_bucket_with_the_previous_period_alongside(client, 
 
 def test_a_panel_pages_through_the_apis_rows_with_shares(client, tenant_a):
     seed(tenant_a.property)
-    common = {"property": tenant_a.property, "date_from": PERIOD.date_from, "date_to": PERIOD.date_to, "filters": {}}
+    common = {"property": tenant_a.property, "date_from": PERIOD.date_from, "date_to": PERIOD.date_to, "filters": ()}
     first = dashboard_panel(**common, panel=PANELS["pages"], limit=2)
     rest = dashboard_panel(**common, panel=PANELS["pages"], limit=2, offset=2)
     rows = api(
@@ -130,7 +132,7 @@ def test_the_custom_events_panel_leaves_pageviews_out(tenant_a):
         property=tenant_a.property,
         date_from=PERIOD.date_from,
         date_to=PERIOD.date_to,
-        filters={},
+        filters=(),
         panel=PANELS["events"],
         limit=10,
     )
@@ -143,7 +145,7 @@ def test_entry_pages_count_sessions_by_their_first_page(tenant_a):
         property=tenant_a.property,
         date_from=PERIOD.date_from,
         date_to=PERIOD.date_to,
-        filters={},
+        filters=(),
         panel=PANELS["entry_pages"],
         limit=10,
     )

@@ -4,6 +4,9 @@ from datetime import UTC, date, datetime, timedelta
 import pytest
 
 from apps.ingestion.storage import AcceptedBatch, events_store
+from apps.reports.queries import vocabulary
+from apps.reports.queries.query import CONTAINS, IS, IS_NOT, Condition
+from apps.reports.queries.vocabulary import dimension_lookup
 from apps.reports.selectors import realtime_report, realtime_visitors, report_event_data
 from devtools.events import validated_event
 
@@ -57,14 +60,22 @@ def test_event_data_honours_event_filters_and_session_filters_by_whole_sessions(
     day = date(2026, 5, 4)
     common = {"property": tenant_a.property, "date_from": day, "date_to": day, "event_type": "signup"}
 
-    def plans(**filters) -> list[str]:
-        return [row["value"] for row in report_event_data(**common, filters=filters)]
+    def plans(*where) -> list[str]:
+        return [row["value"] for row in report_event_data(**common, where=where)]
 
-    assert plans(path="/c") == []
-    assert plans(path="/a") == ["pro"]
-    assert plans(entry_page="/b") == ["free"]
-    assert plans(source="Google") == ["pro"], "the signup's session came from Google, though the signup itself did not"
-    assert plans(source="Google", path="/b") == []
+    def condition(operator: str, dimension: str, value: str) -> Condition:
+        return Condition(operator, vocabulary.DIMENSIONS[dimension], (value,))
+
+    assert plans(condition(IS, "event:page", "/c")) == []
+    assert plans(condition(IS, "event:page", "/a")) == ["pro"]
+    assert plans(condition(IS, "visit:entry_page", "/b")) == ["free"]
+    assert plans(condition(IS, "visit:source", "Google")) == ["pro"], (
+        "the signup's session came from Google, though the signup itself did not"
+    )
+    assert plans(condition(IS, "visit:source", "Google"), condition(IS, "event:page", "/b")) == []
+    assert plans(condition(IS_NOT, "visit:source", "Google")) == ["free"]
+    assert plans(condition(CONTAINS, "event:page", "b")) == ["free"]
+    assert plans(Condition(IS, dimension_lookup("event:props:plan"), ("pro",))) == ["pro"]
 
 
 def test_realtime_counts_the_last_minutes_only(tenant_a):

@@ -11,13 +11,20 @@ from django.utils import timezone
 from apps.ingestion.storage import AcceptedBatch, events_store
 from apps.reports.dashboard import CARD_METRICS
 from apps.reports.filters import (
+    FILTER_FORM_FIELDS,
+    DashboardFilter,
+    FilterError,
     filter_add_query,
     filter_chips,
+    filter_from_form,
     filter_remove_query,
     filters_from_params,
     range_query,
 )
 from apps.reports.periods import property_today
+from apps.reports.queries import vocabulary
+from apps.reports.queries.query import CONTAINS, CONTAINS_NOT, IS, IS_NOT, Condition
+from apps.reports.queries.vocabulary import dimension_lookup
 from apps.reports.templatetags.dashboard import metric_value
 from devtools.events import validated_event
 from tests.accounts.test_views import assert_accessible_page
@@ -277,6 +284,75 @@ def test_filters_combine(traffic):
     assert "Clear all filters" in html
 
 
+def test_filters_with_operators_narrow_the_cards_and_boxes_as_the_query_api_does(traffic, client):
+    prop = traffic.property
+    seed(prop, property_today(prop), visitor="v5", path="/pricing/teams")
+    for query, visitors in (
+        ("f_path.contains=/pricing", "3"),
+        ("f_path.is_not=/pricing", "3"),
+        ("f_path.contains_not=pric", "2"),
+        ("f_path.contains=/pricing&f_path.is_not=/pricing/teams", "2"),
+    ):
+        html = dashboard(traffic.viewer, prop, f"?range=7d&{query}").content.decode()
+        api = client.post(
+            f"/v1/properties/{prop.public_id}/query",
+            {"metrics": ["visitors", "pageviews", "visits"], "date_range": "7d", "filters": query_filters(query)},
+            content_type="application/json",
+            HTTP_AUTHORIZATION=f"Bearer {traffic.read_key}",
+        ).json()
+        [[api_visitors, api_pageviews, api_visits]] = [row["metrics"] for row in api["results"]]
+        assert count_cards(html) == {
+            "unique_visitors": visitors,
+            "pageviews": str(api_pageviews),
+            "sessions": str(api_visits),
+        }, query
+        assert str(api_visitors) == visitors
+
+
+def query_filters(query: str) -> list:
+    """The dashboard's `f_path.<operator>=…` parameters as the query API's filters."""
+    params = QueryDict(query)
+    return [
+        [name.partition(".")[2] or "is", "event:page", [params[name]]] for name in params if name.startswith("f_path")
+    ]
+
+
+def test_a_custom_property_filter_keeps_the_visits_whose_events_carry_it(tenant_a):
+    prop = tenant_a.property
+    today = property_today(prop)
+    ts = datetime.combine(today, time(12), prop.tzinfo).astimezone(UTC).isoformat()
+    events = [
+        validated_event(ts=ts, visitor_id="v1", session_id="v1", path="/checkout"),
+        validated_event(ts=ts, type="signup", visitor_id="v1", session_id="v1", data={"plan": "pro"}),
+        validated_event(ts=ts, type="signup", visitor_id="v2", session_id="v2", data={"plan": "free", "seats": 3}),
+        validated_event(ts=ts, visitor_id="v3", session_id="v3", path="/"),
+    ]
+    events_store(batches=[AcceptedBatch(prop.pk, 0, timezone.now(), events)])
+    html = dashboard(tenant_a.viewer, prop, "?range=today&f_props:plan=pro").content.decode()
+    assert count_cards(html) == {"unique_visitors": "1", "pageviews": "0", "sessions": "1"}
+    assert "Property “plan” is <strong>pro</strong>" in html
+    html = dashboard(tenant_a.viewer, prop, "?range=today&f_props:plan.is_not=pro").content.decode()
+    assert count_cards(html)["unique_visitors"] == "3", "events without the property are not `pro`"
+    html = dashboard(tenant_a.viewer, prop, "?range=today&f_props:seats=3").content.decode()
+    assert count_cards(html)["unique_visitors"] == "1"
+    # The event data table's values are links that add the property's filter.
+    html = dashboard(tenant_a.viewer, prop, "?range=today&event=signup").content.decode()
+    assert 'href="?range=today&amp;event=signup&amp;f_props%3Aplan=pro"' in html
+
+
+def test_the_add_a_filter_form_redirects_to_the_filtered_dashboard(traffic):
+    prop = traffic.property
+    form = "filter_dimension=path&filter_property=&filter_operator=contains&filter_value=pric"
+    response = dashboard(traffic.viewer, prop, f"?range=7d&f_country=FR&{form}")
+    assert response.status_code == 302
+    assert response["Location"] == f"/properties/{prop.public_id}/?range=7d&f_country=FR&f_path.contains=pric"
+    html = dashboard(traffic.viewer, prop, "?range=7d").content.decode()
+    assert '<select name="filter_operator"' in html and '<option value="contains_not">does not contain</option>' in html
+    response = dashboard(traffic.viewer, prop, "?filter_dimension=planet&filter_operator=is&filter_value=x")
+    assert response.status_code == 400
+    assert "There is no dimension “planet” to filter by." in response.content.decode()
+
+
 def test_the_dashboard_needs_no_javascript_and_loads_nothing_from_elsewhere(traffic):
     html = dashboard(traffic.viewer, traffic.property).content.decode()
     assert card_values(html)["pageviews"] == "5"
@@ -303,23 +379,46 @@ def test_the_dashboard_counts_days_in_the_propertys_timezone():
 # --- Filters in the URL ---------------------------------------------------------------------------
 
 
-def test_filters_are_read_from_f_parameters_of_filterable_dimensions_only():
-    params = QueryDict("range=7d&f_country=FR&f_referrer=&f_planet=mars&country=DE")
-    assert filters_from_params(params) == {"country": "FR", "referrer": ""}
+def test_filters_are_read_from_f_parameters_with_their_operators_and_custom_properties():
+    params = QueryDict(
+        "range=7d&f_country=FR&f_referrer=&f_planet=mars&country=DE&f_path.contains=/blog"
+        "&f_browser.is_not=Safari&f_os.like=Linux&f_props:plan=pro&f_props:=x&f_path.contains_not=/draft"
+    )
+    assert filters_from_params(params) == (
+        DashboardFilter("country", IS, "FR"),
+        DashboardFilter("referrer", IS, ""),
+        DashboardFilter("path", CONTAINS, "/blog"),
+        DashboardFilter("browser", IS_NOT, "Safari"),
+        DashboardFilter("props:plan", IS, "pro"),
+        DashboardFilter("path", CONTAINS_NOT, "/draft"),
+    )
+
+
+def test_a_filter_is_the_engines_condition_on_its_dimension():
+    assert DashboardFilter("browser", IS_NOT, "Safari").condition == Condition(
+        IS_NOT, vocabulary.DIMENSIONS["visit:browser"], ("Safari",)
+    )
+    assert DashboardFilter("props:plan", CONTAINS, "pr").condition == Condition(
+        CONTAINS, dimension_lookup("event:props:plan"), ("pr",)
+    )
 
 
 def test_adding_a_filter_keeps_the_range_and_the_other_filters_and_replaces_its_own():
     params = QueryDict("range=custom&from=2026-01-01&to=2026-01-31&f_country=FR&f_browser=Firefox")
-    assert QueryDict(filter_add_query(params, "country", "DE")[1:]) == QueryDict(
+    assert QueryDict(filter_add_query(params, DashboardFilter("country", IS, "DE"))[1:]) == QueryDict(
         "range=custom&from=2026-01-01&to=2026-01-31&f_country=DE&f_browser=Firefox"
     )
-    assert QueryDict(filter_add_query(params, "path", None)[1:])["f_path"] == ""
+    assert QueryDict(filter_add_query(params, DashboardFilter("country", IS_NOT, "DE"))[1:]) == QueryDict(
+        "range=custom&from=2026-01-01&to=2026-01-31&f_country=FR&f_browser=Firefox&f_country.is_not=DE"
+    )
 
 
 def test_removing_a_filter_keeps_everything_else():
-    params = QueryDict("range=7d&f_country=FR&f_browser=Firefox")
-    assert filter_remove_query(params, "country") == "?range=7d&f_browser=Firefox"
-    assert filter_remove_query(QueryDict("f_country=FR"), "country") == "?"
+    params = QueryDict("range=7d&f_country=FR&f_browser=Firefox&f_country.is_not=DE")
+    assert filter_remove_query(params, DashboardFilter("country", IS, "FR")) == (
+        "?range=7d&f_browser=Firefox&f_country.is_not=DE"
+    )
+    assert filter_remove_query(QueryDict("f_country=FR"), DashboardFilter("country", IS, "FR")) == "?"
 
 
 def test_choosing_a_named_range_drops_custom_dates_and_keeps_filters():
@@ -327,14 +426,29 @@ def test_choosing_a_named_range_drops_custom_dates_and_keeps_filters():
     assert range_query(params, "7d") == "?range=7d&f_country=FR"
 
 
-def test_filtering_by_an_unknown_dimension_is_a_programming_error():
-    with pytest.raises(ValueError, match="not a filterable dimension"):
-        filter_add_query(QueryDict(""), "planet", "mars")
+def test_the_filter_form_names_what_is_wrong():
+    def form(dimension="country", key="", operator=IS, value="FR") -> dict:
+        return dict(zip(FILTER_FORM_FIELDS, (dimension, key, operator, value), strict=True))
+
+    assert filter_from_form(form(dimension="props:", key=" plan ", value="pro")) == DashboardFilter(
+        "props:plan", IS, "pro"
+    )
+    for wrong, message in (
+        (form(dimension="planet"), "no dimension “planet”"),
+        (form(operator="like"), "no filter operator “like”"),
+        (form(dimension="props:", key=""), "custom property's name"),
+        (form(operator=CONTAINS, value=""), "should contain"),
+        (form(value="x" * 1025), "at most 1024"),
+    ):
+        with pytest.raises(FilterError, match=message):
+            filter_from_form(wrong)
 
 
-def test_chips_name_the_dimension_and_show_blank_values_as_none():
-    chips = filter_chips(QueryDict("f_utm_source=news&f_referrer="))
-    assert [(chip.label, chip.value_label, chip.remove_query) for chip in chips] == [
-        ("Referrer", "(none)", "?f_utm_source=news"),
-        ("UTM source", "news", "?f_referrer="),
+def test_chips_name_the_dimension_and_the_operator_and_show_blank_values_as_none():
+    chips = filter_chips(QueryDict("f_utm_source=news&f_referrer.is_not=&f_props:plan.contains=pro"))
+    shown = [(c.filter.label, c.filter.operator_label, c.filter.value_label, c.remove_query) for c in chips]
+    assert shown == [
+        ("UTM source", "is", "news", "?f_referrer.is_not=&f_props%3Aplan.contains=pro"),
+        ("Referrer", "is not", "(none)", "?f_utm_source=news&f_props%3Aplan.contains=pro"),
+        ("Property “plan”", "contains", "pro", "?f_utm_source=news&f_referrer.is_not="),
     ]

@@ -227,9 +227,15 @@ def test_choosing_an_event_shows_its_data_keys_and_values(traffic):
     assert unescape(link) == "?range=7d&event=signup"
     chosen = box(page(traffic, query="?range=7d&event=signup").content.decode(), "events")
     assert "Data of “signup” events" in chosen
-    cells = r'<tr><th scope="row">(\w+)</th><td class="cell-text">(\w+)</td><td class="numeric">(\d+)'
+    cells = (
+        r'<tr><th scope="row">(\w+)</th><td class="cell-text"><a href="([^"]*)"[^>]*>(\w+)</a></td>'
+        r'<td class="numeric">(\d+)'
+    )
     data = re.findall(cells, chosen)
-    assert sorted(data) == [("plan", "free", "1"), ("plan", "pro", "1")]
+    assert sorted(data) == [
+        ("plan", "?range=7d&amp;event=signup&amp;f_props%3Aplan=free", "free", "1"),
+        ("plan", "?range=7d&amp;event=signup&amp;f_props%3Aplan=pro", "pro", "1"),
+    ], "each value links to the dashboard filtered by it"
     hide = r'<a href="\?range=7d" hx-get="[^"]*/panels/events\?range=7d"[^>]*>Hide the event data</a>'
     assert re.search(hide, chosen)
 

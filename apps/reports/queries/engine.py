@@ -139,7 +139,7 @@ class _Compiled:
         of its own: visit rows answer it as the visits with pageviews, whose matching events are
         their pageviews."""
         rest = tuple(f for f in self.query.filters if f != PAGEVIEWS)
-        named = [*self.query.dimensions, *_conditions_dimensions(rest)]
+        named = [*self.query.dimensions, *filtered_dimensions(rest)]
         typed = any(name.startswith(EVENTS_OF_TYPE_PREFIX) for name in self.query.metrics)
         return len(rest) < len(self.query.filters) and not (
             typed or self._hourly or any(d.scope == EVENT for d in named)
@@ -154,7 +154,7 @@ class _Compiled:
     @property
     def _named(self) -> list[Dimension]:
         """Every dimension the query groups or filters by."""
-        return [*self.query.dimensions, *_conditions_dimensions(self._filters)]
+        return [*self.query.dimensions, *filtered_dimensions(self._filters)]
 
     @property
     def _event_metrics(self) -> list[str]:
@@ -212,12 +212,8 @@ class _Compiled:
     def _value(self, dimension: Dimension, *, visit_bucket: bool = False) -> _Sql:
         """A dimension's value of a fact row (e: its event, s: its visit); a time dimension's
         bucket is the event's, or with `visit_bucket` the visit's start."""
-        if dimension.scope == VISIT:
-            return _Sql(f"s.{dimension.column}")
-        if dimension.scope == EVENT:
-            if dimension.name.startswith(PROPS_PREFIX):
-                return _Sql(self.dialect.prop("e.data"), [dimension.column])
-            return _Sql(f"e.{dimension.column}")
+        if dimension.scope != TIME:
+            return _fact_value(dimension, self.dialect)
         alias = "s" if visit_bucket or not self._reads_event_rows else "e"
         if dimension.column == "hour":
             ts = "s.first_ts" if alias == "s" else "e.ts"
@@ -225,34 +221,11 @@ class _Compiled:
         bucket = {"day": self.dialect.day, "week": self.dialect.week, "month": self.dialect.month}[dimension.column]
         return _Sql(bucket(f"{alias}.day"))
 
-    def _holds(self, filter: Filter) -> _Sql:
-        if isinstance(filter, AllOf | AnyOf):
-            parts = [self._holds(f) for f in filter.filters]
-            joiner = " AND " if isinstance(filter, AllOf) else " OR "
-            return _Sql(f"({joiner.join(p.text for p in parts)})", [v for p in parts for v in p.params])
-        if isinstance(filter, Not):
-            inner = self._holds(filter.filter)
-            return _Sql(f"NOT {inner.text}", inner.params)
-        return self._condition(filter)
-
-    def _condition(self, condition: Condition) -> _Sql:
-        value = self._value(condition.dimension)
-        if condition.operator in (IS, IS_NOT):
-            found = f"{value.text} IN ({', '.join(['%s'] * len(condition.values))})"
-            params = [*value.params, *condition.values]
-        else:
-            test = self.dialect.contains if condition.operator in (CONTAINS, CONTAINS_NOT) else self.dialect.matches
-            tests = [_Sql(test(value.text), [*value.params, wanted]) for wanted in condition.values]
-            found = " OR ".join(t.text for t in tests)
-            params = [p for t in tests for p in t.params]
-        positive = condition.operator in (IS, CONTAINS, MATCHES)
-        return _Sql(f"({found})" if positive else f"(NOT ({found}))", params)
-
     def _statement(self) -> _Sql:
         dimensions = self.query.dimensions
         keys = [f"k{n}" for n in range(len(dimensions))]
         ctes: list[_Sql] = []
-        where = [self._holds(f) for f in self._filters]
+        where = [_holds(f, self.dialect) for f in self._filters]
         if self._pageviews_only:
             where.append(_Sql("s.pageviews > 0"))
         condition = _Sql(
@@ -388,6 +361,47 @@ class _Compiled:
         return [(self.query.metrics.index(name), name) for name in names]
 
 
+def _fact_value(dimension: Dimension, dialect: Dialect) -> _Sql:
+    """An event or visit dimension's value of a fact row (e: its event, s: its visit)."""
+    if dimension.scope == VISIT:
+        return _Sql(f"s.{dimension.column}")
+    if dimension.name.startswith(PROPS_PREFIX):
+        return _Sql(dialect.prop("e.data"), [dimension.column])
+    return _Sql(f"e.{dimension.column}")
+
+
+def filter_sql(filters: tuple[Filter, ...], dialect: Dialect) -> tuple[str, list[Any]]:
+    """What holds for a fact row (e: its event, s: its visit) that passes every one of `filters`,
+    as SQL and its parameters ('' for no filter)."""
+    parts = [_holds(f, dialect) for f in filters]
+    return " AND ".join(p.text for p in parts), [v for p in parts for v in p.params]
+
+
+def _holds(filter: Filter, dialect: Dialect) -> _Sql:
+    if isinstance(filter, AllOf | AnyOf):
+        parts = [_holds(f, dialect) for f in filter.filters]
+        joiner = " AND " if isinstance(filter, AllOf) else " OR "
+        return _Sql(f"({joiner.join(p.text for p in parts)})", [v for p in parts for v in p.params])
+    if isinstance(filter, Not):
+        inner = _holds(filter.filter, dialect)
+        return _Sql(f"NOT {inner.text}", inner.params)
+    return _condition(filter, dialect)
+
+
+def _condition(condition: Condition, dialect: Dialect) -> _Sql:
+    value = _fact_value(condition.dimension, dialect)
+    if condition.operator in (IS, IS_NOT):
+        found = f"{value.text} IN ({', '.join(['%s'] * len(condition.values))})"
+        params = [*value.params, *condition.values]
+    else:
+        test = dialect.contains if condition.operator in (CONTAINS, CONTAINS_NOT) else dialect.matches
+        tests = [_Sql(test(value.text), [*value.params, wanted]) for wanted in condition.values]
+        found = " OR ".join(t.text for t in tests)
+        params = [p for t in tests for p in t.params]
+    positive = condition.operator in (IS, CONTAINS, MATCHES)
+    return _Sql(f"({found})" if positive else f"(NOT ({found}))", params)
+
+
 def _label(value: object) -> str | None:
     """A dimension's value as answered: a blank as None, a time bucket as its label (query.time_labels)."""
     if value in ("", None):
@@ -399,13 +413,14 @@ def _label(value: object) -> str | None:
     return str(value)
 
 
-def _conditions_dimensions(filters: tuple[Filter, ...]) -> list[Dimension]:
+def filtered_dimensions(filters: tuple[Filter, ...]) -> list[Dimension]:
+    """Every dimension `filters` name, nested ones included."""
     found: list[Dimension] = []
     for f in filters:
         if isinstance(f, AllOf | AnyOf):
-            found += _conditions_dimensions(f.filters)
+            found += filtered_dimensions(f.filters)
         elif isinstance(f, Not):
-            found += _conditions_dimensions((f.filter,))
+            found += filtered_dimensions((f.filter,))
         else:
             found.append(f.dimension)
     return found

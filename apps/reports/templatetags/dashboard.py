@@ -1,13 +1,18 @@
 """Template helpers for the dashboard: links that keep the rest of the URL, and number formats."""
 
+import re
 from datetime import date, datetime
 
 from django import template
 
 from apps.reports.dashboard import METRIC_UNITS
-from apps.reports.filters import NONE_LABEL, filter_add_query, query_with
+from apps.reports.filters import NONE_LABEL, PROPS, FilterError, filter_add_query, filter_parsed, query_with
+from apps.reports.queries.query import IS
 
 register = template.Library()
+# Values of event data that filters compare as no value (docs/query.md): fractions, exponents,
+# objects and arrays.
+UNFILTERABLE_VALUE = re.compile(r"-?[0-9]*\.[0-9]+([eE][-+]?[0-9]+)?|-?[0-9]+[eE][-+]?[0-9]+|[\[{].*", re.DOTALL)
 
 
 def _params(context):
@@ -18,7 +23,19 @@ def _params(context):
 @register.simple_tag(takes_context=True)
 def filter_url(context, dimension: str, value) -> str:
     """The query string of the current page also filtered by `dimension` = `value` (None: blank)."""
-    return filter_add_query(_params(context), dimension, value)
+    return filter_add_query(_params(context), filter_parsed(dimension, IS, value or ""))
+
+
+@register.simple_tag(takes_context=True)
+def property_filter_url(context, key: str, value: str | None) -> str:
+    """The query string of the current page also filtered by the custom property `key` = `value`; ''
+    for a value filters cannot compare (UNFILTERABLE_VALUE, a JSON null, one too long)."""
+    if value is None or UNFILTERABLE_VALUE.fullmatch(value):
+        return ""
+    try:
+        return filter_add_query(_params(context), filter_parsed(PROPS + key, IS, value))
+    except FilterError:
+        return ""
 
 
 @register.simple_tag(takes_context=True)

@@ -11,7 +11,7 @@ from functools import wraps
 
 from django.contrib.auth.decorators import login_required
 from django.http import HttpResponse
-from django.shortcuts import render
+from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_safe
@@ -32,8 +32,15 @@ from apps.reports.dashboard import (
     dashboard_totals,
 )
 from apps.reports.filters import (
-    FILTER_PREFIX,
+    DIMENSION_LABELS,
+    FILTER_FORM_FIELDS,
+    OPERATOR_LABELS,
+    PROPS,
+    FilterError,
+    filter_add_query,
     filter_chips,
+    filter_from_form,
+    filters_cleared_query,
     hidden_inputs,
     query_with,
     range_query,
@@ -103,9 +110,12 @@ def _page_context(prop: Property, urls: DashboardUrls, scope: Scope, *, params, 
         "custom_hidden": hidden_inputs(params, exclude={"range", "from", "to"}),
         "filters": scope.filters,
         "chips": filter_chips(params),
-        "clear_filters_query": query_with(
-            params, **dict.fromkeys((FILTER_PREFIX + name for name in scope.filters), None)
-        ),
+        "clear_filters_query": filters_cleared_query(params),
+        "filter_form": {
+            "dimensions": [*DIMENSION_LABELS.items(), (PROPS, "Custom property")],
+            "operators": OPERATOR_LABELS.items(),
+            "hidden": hidden_inputs(params, exclude=set(FILTER_FORM_FIELDS)),
+        },
     }
 
 
@@ -142,6 +152,18 @@ def _box(
     return found
 
 
+def _filter_added(request, urls: DashboardUrls) -> HttpResponse:
+    """The dashboard's address with the filter its form asked for (see filters.filter_from_form)."""
+    try:
+        added = filter_from_form(request.GET)
+    except FilterError as error:
+        raise PageError(400, str(error)) from error
+    params = request.GET.copy()
+    for name in FILTER_FORM_FIELDS:
+        params.pop(name, None)
+    return redirect(urls.url("dashboard") + filter_add_query(params, added))
+
+
 def dashboard_page(request, prop: Property, *, urls: DashboardUrls) -> HttpResponse:
     """Render `prop`'s dashboard for the period, filters, charted metric and tabs in the URL.
 
@@ -149,16 +171,18 @@ def dashboard_page(request, prop: Property, *, urls: DashboardUrls) -> HttpRespo
     unknown metric or tab is a 400 page. A shared page (`urls.shared`) shows the numbers only: no
     settings, no other properties, no organisation.
     """
+    if FILTER_FORM_FIELDS[0] in request.GET:
+        return _filter_added(request, urls)
     metric = request.GET.get("metric") or DEFAULT_METRIC
     if metric not in CARD_METRICS:
         raise PageError(400, f"There is no metric “{metric}” to chart: choose one of the cards.")
     panels = {box: box_panel(request.GET, box) for box in BOXES}
     scope = scope_of(prop, request.GET)
     params = link_params(request.GET, scope)
-    cards = dashboard_cards(property=prop, period=scope.period, previous=scope.previous, filters=scope.filters)
+    cards = dashboard_cards(property=prop, period=scope.period, previous=scope.previous, filters=scope.conditions)
     known_totals = {card["metric"]: card["value"] for card in cards}
     series = dashboard_series(
-        property=prop, period=scope.period, previous=scope.previous, filters=scope.filters, metric=metric
+        property=prop, period=scope.period, previous=scope.previous, filters=scope.conditions, metric=metric
     )
     context = {
         **_page_context(prop, urls, scope, params=params, typed=request.GET, base_url=urls.url("dashboard")),
@@ -199,7 +223,7 @@ def panel_fragment(request, prop: Property, *, urls: DashboardUrls, panel: str) 
         params[box] = found.key
     scope = strict_scope(prop, params)
     # The cards' totals (the same report as the page's cards, so usually from the report cache).
-    known_totals = dashboard_totals(property=prop, period=scope.period, filters=scope.filters)
+    known_totals = dashboard_totals(property=prop, period=scope.period, filters=scope.conditions)
     context = {
         "box": _box(prop, scope, params, box, found, known_totals),
         "params": params,

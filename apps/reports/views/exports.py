@@ -65,7 +65,7 @@ def export_csv(request, prop: Property, *, urls: DashboardUrls, table: str) -> H
             raise PageError(400, f"There is no metric “{metric}”: choose one of {', '.join(CARD_METRICS)}.")
         scope = strict_scope(prop, params)
         series = dashboard_series(
-            property=prop, period=scope.period, previous=scope.previous, filters=scope.filters, metric=metric
+            property=prop, period=scope.period, previous=scope.previous, filters=scope.conditions, metric=metric
         )
         bucket, label = BUCKET_TITLES[series["interval"]], CARD_METRICS[metric]
         header = [bucket, label, f"Previous period's {bucket.lower()}", f"{label}, previous period"]

@@ -17,9 +17,7 @@ from apps.reports.dashboard import (
     PANELS,
     Panel,
 )
-from apps.reports.filters import (
-    filters_from_params,
-)
+from apps.reports.filters import DashboardFilter, filters_from_params
 from apps.reports.periods import (
     DEFAULT_RANGE,
     Period,
@@ -28,6 +26,7 @@ from apps.reports.periods import (
     period_named,
     property_today,
 )
+from apps.reports.queries.query import Filter
 
 DEFAULT_METRIC = "unique_visitors"
 REALTIME_MINUTES = 30
@@ -67,7 +66,7 @@ class Scope:
     and is kept as `period_error` for the page to explain."""
 
     period: Period
-    filters: dict[str, str]
+    filters: tuple[DashboardFilter, ...]
     period_error: PeriodError | None = None
 
     @property
@@ -75,8 +74,13 @@ class Scope:
         return self.period.previous()
 
     @property
+    def conditions(self) -> tuple[Filter, ...]:
+        """The filters as the query engine's."""
+        return tuple(found.condition for found in self.filters)
+
+    @property
     def span(self) -> dict:
-        return {"date_from": self.period.date_from, "date_to": self.period.date_to, "filters": self.filters}
+        return {"date_from": self.period.date_from, "date_to": self.period.date_to, "filters": self.conditions}
 
 
 def scope_of(prop: Property, params) -> Scope:

@@ -16,7 +16,7 @@ from apps.ingestion.models import Event
 from apps.ingestion.storage import events_store
 from apps.properties.models import Property
 from apps.reports.queries.oracle import query_oracle
-from apps.reports.queries.query import query_parse
+from apps.reports.queries.query import IS_NOT, Condition, query_parse
 from apps.reports.selectors import GROUPABLE, INTERVALS, QUERY_DIMENSIONS, QUERY_METRICS, MetricsQuery
 from apps.reports.services import rollup_refresh_day
 from tests.reports.queries.histories import DAYS, FIRST_DAY, TIMEZONES, batches_of, fact
@@ -91,7 +91,7 @@ def metrics_query_rows(prop: Property, q: dict) -> list[dict]:
         group_by=tuple(q["group_by"]),
         interval=q["interval"],
         filters=q["filters"],
-        excluded=q["excluded"],
+        where=tuple(Condition(IS_NOT, QUERY_DIMENSIONS[name], (value,)) for name, value in q["excluded"].items()),
         non_empty=tuple(q["non_empty"]),
         limit=q["limit"],
     )
