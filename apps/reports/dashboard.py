@@ -11,7 +11,7 @@ from datetime import date
 from typing import Any
 
 from apps.properties.models import Property
-from apps.reports.queries.query import IS_NOT, Condition, Filter
+from apps.reports.queries.query import IS_NOT, Condition
 from apps.reports.selectors import QUERY_DIMENSIONS, MetricsQuery, report_event_data
 
 CARD_METRICS = {
@@ -84,7 +84,7 @@ BOX_TITLES = {
 BOX_OF_PANEL = {panel.key: box for box, panels in BOXES.items() for panel in panels}
 
 
-def dashboard_totals(*, property: Property, period, filters: tuple[Filter, ...]) -> dict:
+def dashboard_totals(*, property: Property, period, filters: tuple[Condition, ...]) -> dict:
     """Every card metric's value over `period`."""
     return MetricsQuery(
         property=property,
@@ -95,7 +95,7 @@ def dashboard_totals(*, property: Property, period, filters: tuple[Filter, ...])
     ).calculate()[0]
 
 
-def dashboard_cards(*, property: Property, period, previous, filters: tuple[Filter, ...]) -> list[dict]:
+def dashboard_cards(*, property: Property, period, previous, filters: tuple[Condition, ...]) -> list[dict]:
     """Each card's value for `period` and `previous`, with the change in percent (None without a base)."""
     totals = {
         name: dashboard_totals(property=property, period=span, filters=filters)
@@ -118,7 +118,7 @@ def dashboard_cards(*, property: Property, period, previous, filters: tuple[Filt
     return cards
 
 
-def dashboard_series(*, property: Property, period, previous, filters: tuple[Filter, ...], metric: str) -> dict:
+def dashboard_series(*, property: Property, period, previous, filters: tuple[Condition, ...], metric: str) -> dict:
     """`metric` per time bucket of `period`, with the previous period's bucket at the same position
     (`previous_bucket`, and its value `previous`; None where the previous period has fewer buckets)."""
     series = {}
@@ -153,7 +153,7 @@ def dashboard_panel(
     property: Property,
     date_from: date,
     date_to: date,
-    filters: tuple[Filter, ...],
+    filters: tuple[Condition, ...],
     panel: Panel,
     limit: int,
     offset: int = 0,
@@ -166,7 +166,7 @@ def dashboard_panel(
     range's totals under the same filters (the cards'): a panel without filters of its own takes its
     total from them instead of counting again.
     """
-    filtered = {condition.dimension for condition in filters if isinstance(condition, Condition)}
+    filtered = {condition.dimension for condition in filters}
     excluded = tuple(Condition(IS_NOT, QUERY_DIMENSIONS[name], (value,)) for name, value in panel.excluded)
     common: dict[str, Any] = {
         "property": property,
@@ -205,7 +205,7 @@ def dashboard_panel(
 
 
 def dashboard_event_data(
-    *, property: Property, date_from: date, date_to: date, filters: tuple[Filter, ...], event_type: str, limit: int
+    *, property: Property, date_from: date, date_to: date, filters: tuple[Condition, ...], event_type: str, limit: int
 ) -> list[dict]:
     """The `data` keys and values of one custom event type (see report_event_data), under the
     page's filters but those of the event type."""
@@ -215,6 +215,6 @@ def dashboard_event_data(
         date_from=date_from,
         date_to=date_to,
         event_type=event_type,
-        where=tuple(f for f in filters if not (isinstance(f, Condition) and f.dimension == event_name)),
+        where=tuple(condition for condition in filters if condition.dimension != event_name),
         limit=limit,
     )

@@ -17,8 +17,8 @@ from dataclasses import dataclass
 from django.http import QueryDict
 
 from apps.reports.queries.query import CONTAINS, CONTAINS_NOT, IS, IS_NOT, MAX_VALUE_LENGTH, Condition
-from apps.reports.queries.vocabulary import PROPS_PREFIX, dimension_lookup
-from apps.reports.selectors import FILTERABLE, QUERY_DIMENSIONS
+from apps.reports.queries.vocabulary import PROPS_PREFIX, Dimension, dimension_lookup
+from apps.reports.selectors import QUERY_DIMENSIONS
 
 FILTER_PREFIX = "f_"
 # A custom property of the events' data, as a filter's dimension: props:<key>.
@@ -69,11 +69,9 @@ class DashboardFilter:
     @property
     def condition(self) -> Condition:
         """The filter as the query engine's condition."""
-        if self.dimension.startswith(PROPS):
-            found = dimension_lookup(PROPS_PREFIX + self.dimension.removeprefix(PROPS))
-            assert found is not None  # filter_parsed checked the key
-            return Condition(self.operator, found, (self.value,))
-        return Condition(self.operator, QUERY_DIMENSIONS[self.dimension], (self.value,))
+        found = _engine_dimension(self.dimension)
+        assert found is not None  # filter_parsed checked the dimension
+        return Condition(self.operator, found, (self.value,))
 
     @property
     def label(self) -> str:
@@ -96,14 +94,20 @@ class FilterChip:
     remove_query: str
 
 
+def _engine_dimension(dimension: str) -> Dimension | None:
+    """The query engine's dimension a filter's `dimension` names, or None if it names none."""
+    if dimension.startswith(PROPS):
+        return dimension_lookup(PROPS_PREFIX + dimension.removeprefix(PROPS))
+    return QUERY_DIMENSIONS.get(dimension)
+
+
 def filter_parsed(dimension: str, operator: str, value: str) -> DashboardFilter:
     """The filter `dimension` `operator` `value`, checked; FilterError says what is wrong."""
     if operator not in OPERATOR_LABELS:
         raise FilterError(f"There is no filter operator “{operator}”: choose one of {', '.join(OPERATOR_LABELS)}.")
-    if dimension.startswith(PROPS):
-        if dimension_lookup(PROPS_PREFIX + dimension.removeprefix(PROPS)) is None:
+    if _engine_dimension(dimension) is None:
+        if dimension.startswith(PROPS):
             raise FilterError("A custom property's name is 1 to 128 characters.")
-    elif dimension not in FILTERABLE:
         raise FilterError(f"There is no dimension “{dimension}” to filter by.")
     if len(value) > MAX_VALUE_LENGTH or "\x00" in value:
         raise FilterError(f"A filter's value is at most {MAX_VALUE_LENGTH} characters.")

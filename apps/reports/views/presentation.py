@@ -26,7 +26,7 @@ from apps.reports.periods import (
     period_named,
     property_today,
 )
-from apps.reports.queries.query import Filter
+from apps.reports.queries.query import Condition
 
 DEFAULT_METRIC = "unique_visitors"
 REALTIME_MINUTES = 30
@@ -74,7 +74,7 @@ class Scope:
         return self.period.previous()
 
     @property
-    def conditions(self) -> tuple[Filter, ...]:
+    def conditions(self) -> tuple[Condition, ...]:
         """The filters as the query engine's."""
         return tuple(found.condition for found in self.filters)
 
