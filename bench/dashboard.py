@@ -973,6 +973,13 @@ def main() -> int:
     if reused:
         credentials = existing["credentials"]
         print(f"Reusing {DATABASE}, seeded with {parameters.as_json()}")
+        # A migration may have marked days dirty (as an upgrade does): the worker's refresh catches up first.
+        from apps.properties.models import Property
+
+        prop = Property.unscoped.get(public_id=credentials["property_id"])
+        caught_up = rollups_build(property=prop, today=parameters.today)
+        if caught_up:
+            print(f"rollups of {caught_up} days marked dirty since the seed rebuilt")
     else:
         print(f"Seeding {DATABASE} with {parameters.as_json()} ...", flush=True)
         seeded = seed(parameters, now)

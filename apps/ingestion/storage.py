@@ -212,7 +212,12 @@ def _event_row(prop: Property, event: dict, *, tz, batch: AcceptedBatch, positio
     )
 
 
-EVENT_COLUMNS = tuple(field.column for field in Event._meta.concrete_fields if field.column and not field.primary_key)
+# What an insert writes: all but the id and the visit key, which the rollup refresh sets.
+EVENT_COLUMNS = tuple(
+    field.column
+    for field in Event._meta.concrete_fields
+    if field.column and not field.primary_key and field.name != "visit_key"
+)
 
 
 @dataclass(frozen=True)

@@ -19,7 +19,7 @@ from apps.reports.queries.cache import data_version
 from apps.reports.queries.dialects import DIALECTS
 from apps.reports.queries.engine import filter_sql, filtered_dimensions, query_answer
 from apps.reports.queries.query import IS, IS_NOT, Condition, DateRange, Filter, Query
-from apps.reports.queries.rows import PAGEVIEW, grain_rows_sql, vendor_sql, visits_sql
+from apps.reports.queries.rows import PAGEVIEW, grain_rows_sql, keyed_events_sql, vendor_sql
 
 # Public dimension name -> column, in the order results list them. Event dimensions are each
 # event's; session dimensions are its session's: those of its first event, and the paths of its
@@ -302,11 +302,9 @@ def report_event_data(
     if any(d.scope == vocabulary.VISIT for d in filtered_dimensions(where)):
         sessions_sql, sessions_params = grain_rows_sql("sessions", property, date_from, date_to)
         columns = ("property_id", "day", "session_key", "visitor_key", *EVENT_DIMENSIONS.values(), "data")
-        events = (
-            f"({visits_sql('e.property_id = %s AND e.day BETWEEN %s AND %s', columns)}) e"
-            f" JOIN ({sessions_sql}) s ON s.day = e.day AND s.session_key = e.session_key"
-        )
-        params = [property.pk, date_from, date_to, *sessions_params]
+        keyed, keyed_params = keyed_events_sql(property, date_from, date_to, columns)
+        events = f"({keyed}) e JOIN ({sessions_sql}) s ON s.day = e.day AND s.session_key = e.session_key"
+        params = [*keyed_params, *sessions_params]
     pairs = vendor_sql("CROSS JOIN LATERAL jsonb_each_text(e.data) kv", "CROSS JOIN json_each(e.data) kv")
     # JSON true/false read as PostgreSQL writes them (SQLite's json_each gives 1 and 0).
     value = vendor_sql(
@@ -330,20 +328,17 @@ def report_event_data(
 
 def _recent_events_sql(property: Property, now: datetime, minutes: int, *, in_visits: bool = False) -> tuple[str, list]:
     """FROM/WHERE of a property's raw events (alias e) in the `minutes` before `now` (the day bound
-    uses the index), with `in_visits` keyed by their visits (visits_sql, over their whole days)."""
+    uses the index), with `in_visits` keyed by their visits (keyed_events_sql, over their whole days)."""
     since = now - timedelta(minutes=minutes)
-    days = "e.property_id = %s AND e.day >= %s"
+    since_day = since.astimezone(property.tzinfo).date()
     if in_visits:
         columns = ("day", "session_key", "visitor_key", "type", "path", "ts")
-        events = f"({visits_sql(days, columns)}) e WHERE"
+        keyed, params = keyed_events_sql(property, since_day, now.astimezone(property.tzinfo).date(), columns)
+        events = f"({keyed}) e WHERE"
     else:
-        events = f"{Event._meta.db_table} e WHERE {days} AND"
-    return f" FROM {events} e.ts > %s AND e.ts <= %s", [
-        property.pk,
-        since.astimezone(property.tzinfo).date(),
-        since,
-        now,
-    ]
+        events = f"{Event._meta.db_table} e WHERE e.property_id = %s AND e.day >= %s AND"
+        params = [property.pk, since_day]
+    return f" FROM {events} e.ts > %s AND e.ts <= %s", [*params, since, now]
 
 
 def realtime_visitors(*, property: Property, now: datetime, minutes: int = 5) -> int:

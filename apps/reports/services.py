@@ -9,11 +9,19 @@ from django.utils import timezone
 from apps.ingestion.models import DirtyDay, Event
 from apps.properties.models import Property
 from apps.reports.models import EventRollup, RollupGeneration, SessionRollup
-from apps.reports.queries.rows import EVENT_ROW_COLUMNS, SESSION_ROW_COLUMNS, raw_event_rows_sql, raw_session_rows_sql
+from apps.reports.queries.rows import (
+    EVENT_ROW_COLUMNS,
+    SESSION_ROW_COLUMNS,
+    raw_event_rows_sql,
+    raw_session_rows_sql,
+    vendor_sql,
+    visits_sql,
+)
 
 
 def rollup_refresh_day(*, property_id: int, day: date) -> bool:
-    """Recompute one day's rollup from raw events and clear its dirty mark.
+    """Recompute one day's rollup and its events' visit keys (Event.visit_key) from raw events and
+    clear its dirty mark.
 
     Return False if another refresh holds the day. The dirty row is locked for the duration, so
     an insert for the day waits and marks it dirty again after this commit.
@@ -43,6 +51,14 @@ def rollup_refresh_day(*, property_id: int, day: date) -> bool:
                 f" SELECT %s, {event_grain}, SUM(events) FROM ({raw_event_rows_sql(of_day)}) computed"
                 f" GROUP BY {event_grain}",
                 [property_id, property_id, day],
+            )
+            events = Event._meta.db_table
+            # Only the keys that changed are written: mostly those of the events stored since the last refresh.
+            cursor.execute(
+                f"UPDATE {events} SET visit_key = v.session_key"
+                f" FROM ({visits_sql(of_day, ('id', 'session_key'))}) v WHERE {events}.id = v.id"
+                f" AND {events}.visit_key {vendor_sql('IS DISTINCT FROM', 'IS NOT')} v.session_key",
+                [property_id, day],
             )
         DirtyDay.objects.filter(property_id=property_id, day=day, token=mark).delete()
         rollup_generation_renew(property_id=property_id)

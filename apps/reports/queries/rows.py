@@ -6,7 +6,6 @@ same SQL, for dirty days (and for every day when a query needs what rollups do n
 """
 
 from datetime import date
-from functools import partial
 from typing import Any
 
 from django.db import connection
@@ -117,13 +116,36 @@ def raw_session_rows_sql(where: str) -> str:
     )
 
 
-def raw_event_rows_sql(where: str, *, data: bool = False) -> str:
-    """A SELECT of EVENT_ROW_COLUMNS and `ts` (and `data` when asked), one row per raw event
-    matching `where` (alias e), in its visit."""
-    carried = ("ts", "data") if data else ("ts",)
-    events = visits_sql(where, ("day", "type", "path", "hostname", "session_key", "visitor_key", *carried))
-    columns = ", ".join(("day", "type", "path", "hostname", "session_key", "visitor_key", "1 AS events", *carried))
+def raw_event_rows_sql(where: str) -> str:
+    """A SELECT of EVENT_ROW_COLUMNS computed from the raw events matching `where` (alias e), one
+    row per event, in its visit (visits_sql)."""
+    return _counted(visits_sql(where, EVENT_ROW_COLUMNS[:-1]), ())
+
+
+def _counted(events: str, carried: tuple[str, ...]) -> str:
+    columns = ", ".join((*EVENT_ROW_COLUMNS[:-1], "1 AS events", *carried))
     return f"SELECT {columns} FROM ({events}) e"
+
+
+def _dirty_days_sql() -> str:
+    """The range's dirty days (parameters: property, first and last day) as a set, which the
+    database evaluates once per statement, not per row."""
+    return f"SELECT d.day FROM {DirtyDay._meta.db_table} d WHERE d.property_id = %s AND d.day BETWEEN %s AND %s"
+
+
+def keyed_events_sql(
+    property: Property, date_from: date, date_to: date, columns: tuple[str, ...]
+) -> tuple[str, list[Any]]:
+    """(SQL, params) of a SELECT of `columns` of the property's raw events over the range (whole
+    days), `session_key` being the key of the event's visit: the one the rollup refresh stored
+    (Event.visit_key) on clean days, computed by visits_sql on dirty days."""
+    in_range = "e.property_id = %s AND e.day BETWEEN %s AND %s"
+    stored = ", ".join("e.visit_key AS session_key" if column == "session_key" else f"e.{column}" for column in columns)
+    sql = (
+        f"SELECT {stored} FROM {Event._meta.db_table} e WHERE {in_range} AND e.day NOT IN ({_dirty_days_sql()})"
+        f" UNION ALL {visits_sql(f'{in_range} AND e.day IN ({_dirty_days_sql()})', columns)}"
+    )
+    return sql, [property.pk, date_from, date_to] * 4
 
 
 def grain_rows_sql(
@@ -137,21 +159,23 @@ def grain_rows_sql(
     data: bool = False,
 ) -> tuple[str, list[Any]]:
     """(SQL, params) of `columns` (default: all) of the rows of `grain` ("sessions" or "events") over
-    the range: the rollup's for clean days and those computed from raw events for dirty days, or for
-    every day when `raw` (then event rows also have `ts`, and `data` when asked)."""
+    the range: the rollup's for clean days and those computed from raw events for dirty days; with
+    `raw`, event rows of every day are raw events in their visits (keyed_events_sql), with `ts` and,
+    when asked, `data`."""
     assert raw or not data, "rollups keep no event data"
-    compute = raw_session_rows_sql if grain == "sessions" else partial(raw_event_rows_sql, data=data)
+    assert grain == "events" or not raw, "visit rows are always read from the rollups for clean days"
     selected = ", ".join(columns or (SESSION_ROW_COLUMNS if grain == "sessions" else EVENT_ROW_COLUMNS))
     span = [property.pk, date_from, date_to]
-    in_range = "e.property_id = %s AND e.day BETWEEN %s AND %s"
     if raw:
-        return f"SELECT {selected} FROM ({compute(in_range)}) computed", span
+        carried = ("ts", "data") if data else ("ts",)
+        events, params = keyed_events_sql(property, date_from, date_to, (*EVENT_ROW_COLUMNS[:-1], *carried))
+        return f"SELECT {selected} FROM ({_counted(events, carried)}) computed", params
+    compute = raw_session_rows_sql if grain == "sessions" else raw_event_rows_sql
     table = (SessionRollup if grain == "sessions" else EventRollup)._meta.db_table
-    # The range's dirty days as a set, which the database evaluates once per arm, not per row.
-    dirty = f"SELECT d.day FROM {DirtyDay._meta.db_table} d WHERE d.property_id = %s AND d.day BETWEEN %s AND %s"
     sql = (
         f"SELECT {selected} FROM {table} r WHERE r.property_id = %s AND r.day BETWEEN %s AND %s"
-        f" AND r.day NOT IN ({dirty})"
-        f" UNION ALL SELECT {selected} FROM ({compute(f'{in_range} AND e.day IN ({dirty})')}) computed"
+        f" AND r.day NOT IN ({_dirty_days_sql()})"
+        f" UNION ALL SELECT {selected} FROM"
+        f" ({compute(f'e.property_id = %s AND e.day BETWEEN %s AND %s AND e.day IN ({_dirty_days_sql()})')}) computed"
     )
     return sql, span * 4
