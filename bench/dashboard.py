@@ -500,7 +500,7 @@ def events_seed(*, property, events: int, days: int, seed: int, now: datetime) -
     from django.utils import timezone
 
     from apps.ingestion.models import Event
-    from apps.ingestion.storage import EVENT_COLUMNS, _days_mark_dirty
+    from apps.ingestion.storage import EVENT_COLUMNS, days_mark_dirty
 
     report = SeedReport()
     rows = events_generate(property=property, events=events, days=days, seed=seed, now=now, report=report)
@@ -508,7 +508,7 @@ def events_seed(*, property, events: int, days: int, seed: int, now: datetime) -
         with cursor.copy(f"COPY {Event._meta.db_table} ({', '.join(EVENT_COLUMNS)}) FROM STDIN") as copy:
             for row in rows:
                 copy.write_row(row)
-        _days_mark_dirty([(property.pk, day) for day in sorted(report.events_per_day)], now=timezone.now())
+        days_mark_dirty([(property.pk, day) for day in sorted(report.events_per_day)], now=timezone.now())
     return report
 
 
@@ -833,7 +833,7 @@ def event_arrival(property_public_id: str, today: date):
     from django.utils import timezone
 
     from apps.ingestion.models import Event
-    from apps.ingestion.storage import EVENT_COLUMNS, _days_mark_dirty
+    from apps.ingestion.storage import EVENT_COLUMNS, days_mark_dirty
     from apps.properties.models import Property
 
     property_id = Property.unscoped.get(public_id=property_public_id).pk
@@ -847,7 +847,7 @@ def event_arrival(property_public_id: str, today: date):
                 f" FROM {table} WHERE property_id = %s AND day = %s LIMIT 1",
                 [property_id, today],
             )
-        _days_mark_dirty([(property_id, today)], now=timezone.now())
+        days_mark_dirty([(property_id, today)], now=timezone.now())
 
     return arrive
 

@@ -286,6 +286,8 @@ CLICKMETER_ROLLUP_MAX_STALENESS_SECONDS = env.int("CLICKMETER_ROLLUP_MAX_STALENE
 CLICKMETER_ANONYMOUS_FORM_RATE = env.str("CLICKMETER_ANONYMOUS_FORM_RATE", default="10/hour")
 CLICKMETER_SHARED_LINK_RATE = env.str("CLICKMETER_SHARED_LINK_RATE", default="600/min")
 CLICKMETER_REPORT_RATE = env.str("CLICKMETER_REPORT_RATE", default="600/min")
+# Where raw events and rollups live (apps/reports/stores): "database", the database above.
+CLICKMETER_EVENT_STORE = env.str("CLICKMETER_EVENT_STORE", default="database")
 # How long a report's result is kept in the cache; it is read only while its data is unchanged. 0: off.
 CLICKMETER_REPORT_CACHE_SECONDS = env.int("CLICKMETER_REPORT_CACHE_SECONDS", default=3600)
 CLICKMETER_RETRY_AFTER_SECONDS = 5

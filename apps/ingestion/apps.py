@@ -11,13 +11,6 @@ class IngestionConfig(AppConfig):
         from apps.core.health import readiness_check_register
         from apps.ingestion.buffer import broker_readiness
         from apps.ingestion.cors import ingest_origin_allowed
-        from apps.ingestion.storage import events_reday
-        from apps.properties.signals import property_timezone_changed
 
         readiness_check_register("broker", broker_readiness)
         check_request_enabled.connect(ingest_origin_allowed, dispatch_uid="ingestion.ingest_origin_allowed")
-        property_timezone_changed.connect(
-            lambda sender, property, **kwargs: events_reday(property=property),
-            dispatch_uid="ingestion.events_reday",
-            weak=False,
-        )

@@ -32,8 +32,9 @@ class Event(models.Model):
     # Integer stand-ins for visitor_id and the session, for counting (identity.py).
     visitor_key = models.BigIntegerField(null=True)
     session_key = models.BigIntegerField()
-    # The key of the event's visit (reports/queries/rows.visits_sql) as the last rollup refresh of
-    # its day computed it: true while the day is not dirty, None before the first refresh.
+    # The key of the event's visit where it is not session_key (a campaign began a new visit
+    # mid-session: reports/stores/database/grains.visits_sql), as the last rollup refresh of its day computed
+    # it; None where it is session_key. True while the day is not dirty.
     visit_key = models.BigIntegerField(null=True)
     campaign_id = models.CharField(max_length=128, blank=True)
     utm_source = models.CharField(max_length=256, blank=True)

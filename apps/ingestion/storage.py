@@ -1,6 +1,6 @@
 """The write side of ingestion: storing accepted batches (from the buffer's drain, or straight from
-a request without Redis), the drop counts, and the jobs that keep stored events right: re-daying
-after a timezone change, destroying finished days' salts."""
+a request without Redis) in the event store (hooks.events_write), marking their days dirty, the
+drop counts, and destroying finished days' salts."""
 
 import secrets
 import time
@@ -11,11 +11,10 @@ import orjson
 from django.conf import settings
 from django.db import DatabaseError, connection, transaction
 from django.utils import timezone
-from psycopg.types.json import Jsonb
 from redis.exceptions import RedisError
 
 from apps.core.tasks import TRANSIENT_DATABASE_ERRORS
-from apps.ingestion import buffer, enrichment, identity
+from apps.ingestion import buffer, enrichment, hooks, identity
 from apps.ingestion.attribution import attribution
 from apps.ingestion.models import DailySalt, DirtyDay, DroppedEvents, Event
 from apps.ingestion.schema import TEXT_LIMITS
@@ -140,14 +139,14 @@ def events_store(*, batches: list[AcceptedBatch]) -> int:
     dirty_days = sorted({(row["property_id"], row["day"]) for row in rows})
     now = timezone.now()
     with transaction.atomic():
-        _events_insert(rows)
-        _days_mark_dirty(dirty_days, now=now)
+        hooks.events_write(rows)
+        days_mark_dirty(dirty_days, now=now)
         transaction.on_commit(lambda: events_stored.send(sender=Event))
     api_keys_touch(key_ids={batch.key_id for batch in batches}, used_at=now)
     return len(rows)
 
 
-def _days_mark_dirty(days: list[tuple[int, date]], *, now: datetime) -> None:
+def days_mark_dirty(days: list[tuple[int, date]], *, now: datetime) -> None:
     """Mark sorted (property_id, day) pairs dirty, each with a fresh token (see DirtyDay)."""
     DirtyDay.objects.bulk_create(
         [
@@ -158,32 +157,6 @@ def _days_mark_dirty(days: list[tuple[int, date]], *, now: datetime) -> None:
         unique_fields=["property", "day"],
         update_fields=["token", "marked_at"],
     )
-
-
-def _events_insert(rows: list[dict]) -> None:
-    """Insert event rows, skipping any (property, event_id) already stored.
-
-    On PostgreSQL the rows are COPYed into a per-session temporary table and moved with one
-    INSERT … SELECT … ON CONFLICT DO NOTHING: a fraction of the CPU of the ORM's bulk insert
-    (docs/benchmarks.md). Elsewhere (the embedded SQLite) the ORM's bulk insert.
-    """
-    if connection.vendor != "postgresql":
-        Event.objects.bulk_create([Event(**row) for row in rows], ignore_conflicts=True, batch_size=500)
-        return
-    columns = ", ".join(EVENT_COLUMNS)
-    with connection.cursor() as cursor, connection.wrap_database_errors:
-        cursor.execute(
-            f"CREATE TEMPORARY TABLE IF NOT EXISTS event_load"
-            f" AS SELECT {columns} FROM {Event._meta.db_table} WITH NO DATA"
-        )
-        with cursor.copy(f"COPY event_load ({columns}) FROM STDIN") as copy:
-            for row in rows:
-                copy.write_row([Jsonb(row[name]) if name == "data" else row[name] for name in EVENT_COLUMNS])
-        cursor.execute(
-            f"INSERT INTO {Event._meta.db_table} ({columns}) SELECT {columns} FROM event_load"
-            f" ORDER BY property_id, event_id ON CONFLICT (property_id, event_id) DO NOTHING"
-        )
-        cursor.execute("DELETE FROM event_load")
 
 
 def _event_row(prop: Property, event: dict, *, tz, batch: AcceptedBatch, position: int) -> dict:
@@ -284,29 +257,3 @@ def _entries_store(entries: list[tuple[bytes, dict]]) -> int:
         return len(decoded)
     buffer.entries_ack([entry_id for entry_id, _, _ in decoded])
     return len(decoded)
-
-
-def events_reday(*, property: Property) -> int:
-    """Recompute the property-local `day` of a property's events after a timezone change.
-
-    Every day that had or now has events is marked dirty, so reports read raw events for them at
-    once and the rollup refresh rebuilds them in the new days. Return the events re-dayed.
-    """
-    events = Event.objects.filter(property=property)
-    with transaction.atomic():
-        days = set(events.values_list("day", flat=True).distinct())
-        if connection.vendor == "postgresql":
-            with connection.cursor() as cursor:
-                cursor.execute(
-                    f"UPDATE {Event._meta.db_table} SET day = (ts AT TIME ZONE %s)::date WHERE property_id = %s",
-                    [property.timezone, property.pk],
-                )
-                changed = cursor.rowcount
-        else:
-            tz = property.tzinfo
-            rows = [Event(pk=pk, day=ts.astimezone(tz).date()) for pk, ts in events.values_list("pk", "ts")]
-            Event.objects.bulk_update(rows, ["day"], batch_size=1000)
-            changed = len(rows)
-        days |= set(events.values_list("day", flat=True).distinct())
-        _days_mark_dirty([(property.pk, day) for day in sorted(days)], now=timezone.now())
-    return changed

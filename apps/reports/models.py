@@ -10,7 +10,7 @@ class SessionRollup(models.Model):
     """One session of one property-local day: who, where from, where it began and ended, how long.
 
     A session ends at midnight in the property's timezone and where a new campaign begins (as in
-    Universal Analytics; queries/rows.visits_sql): what continues is a session of its own. Its
+    Universal Analytics; stores/database/grains.visits_sql): what continues is a session of its own. Its
     attribution, place and device are those of its first event (by time, then arrival),
     `entry_path`/`exit_path` the paths of its first and last pageview ('' without pageviews).
     Reports that need no event-level dimension read only this table (selectors.MetricsQuery).

@@ -1,6 +1,6 @@
 """The reports of the contract's GET endpoints and the dashboard, each a MetricsQuery answered by the
 query engine (apps/reports/queries/engine.py), and the reads the engine does not answer yet (event
-data, realtime, the property list's sparklines), over the same grains (queries/rows.py).
+data, realtime, the property list's sparklines), over the same grains (stores/database/grains.py).
 """
 
 import builtins
@@ -16,10 +16,11 @@ from apps.properties.models import Property
 from apps.reports.periods import Period
 from apps.reports.queries import vocabulary
 from apps.reports.queries.cache import data_version
-from apps.reports.queries.dialects import DIALECTS
-from apps.reports.queries.engine import filter_sql, filtered_dimensions, query_answer
-from apps.reports.queries.query import IS, IS_NOT, Condition, DateRange, Filter, Query
-from apps.reports.queries.rows import PAGEVIEW, grain_rows_sql, keyed_events_sql, vendor_sql
+from apps.reports.queries.engine import query_answer
+from apps.reports.queries.query import IS, IS_NOT, Condition, DateRange, Filter, Query, filtered_dimensions
+from apps.reports.stores.database.compiler import filter_sql
+from apps.reports.stores.database.dialects import DIALECTS
+from apps.reports.stores.database.grains import PAGEVIEW, grain_rows_sql, keyed_events_sql, vendor_sql
 
 # Public dimension name -> column, in the order results list them. Event dimensions are each
 # event's; session dimensions are its session's: those of its first event, and the paths of its
@@ -293,7 +294,7 @@ def report_event_data(
     """How often each key of the `data` of `event_type` events took each value, with the visitors.
 
     Event data is kept only on raw events, so this reads them over the whole range; `where` is the
-    query engine's filters (engine.filter_sql): one on a visit dimension keeps the events of the
+    query engine's filters (compiler.filter_sql): one on a visit dimension keeps the events of the
     matching visits.
     """
     condition, condition_params = filter_sql(where, DIALECTS[connection.vendor])

@@ -2,21 +2,15 @@ import secrets
 from datetime import date, timedelta
 
 from django.conf import settings
-from django.db import connection, transaction
+from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
-from apps.ingestion.models import DirtyDay, Event
+from apps.ingestion.models import DirtyDay
+from apps.ingestion.storage import days_mark_dirty
 from apps.properties.models import Property
-from apps.reports.models import EventRollup, RollupGeneration, SessionRollup
-from apps.reports.queries.rows import (
-    EVENT_ROW_COLUMNS,
-    SESSION_ROW_COLUMNS,
-    raw_event_rows_sql,
-    raw_session_rows_sql,
-    vendor_sql,
-    visits_sql,
-)
+from apps.reports.models import RollupGeneration
+from apps.reports.stores import event_store
 
 
 def rollup_refresh_day(*, property_id: int, day: date) -> bool:
@@ -35,31 +29,7 @@ def rollup_refresh_day(*, property_id: int, day: date) -> bool:
         )
         if mark is None:
             return False
-        SessionRollup.objects.filter(property_id=property_id, day=day).delete()
-        EventRollup.objects.filter(property_id=property_id, day=day).delete()
-        of_day = "e.property_id = %s AND e.day = %s"
-        event_grain = ", ".join(EVENT_ROW_COLUMNS[:-1])
-        with connection.cursor() as cursor:
-            cursor.execute(
-                f"INSERT INTO {SessionRollup._meta.db_table} (property_id, {', '.join(SESSION_ROW_COLUMNS)})"
-                # In index order: a range's rows are then read page after page, not one page per row.
-                f" SELECT %s, computed.* FROM ({raw_session_rows_sql(of_day)}) computed ORDER BY session_key",
-                [property_id, property_id, day],
-            )
-            cursor.execute(
-                f"INSERT INTO {EventRollup._meta.db_table} (property_id, {', '.join(EVENT_ROW_COLUMNS)})"
-                f" SELECT %s, {event_grain}, SUM(events) FROM ({raw_event_rows_sql(of_day)}) computed"
-                f" GROUP BY {event_grain}",
-                [property_id, property_id, day],
-            )
-            events = Event._meta.db_table
-            # Only the keys that changed are written: mostly those of the events stored since the last refresh.
-            cursor.execute(
-                f"UPDATE {events} SET visit_key = v.session_key"
-                f" FROM ({visits_sql(of_day, ('id', 'session_key'))}) v WHERE {events}.id = v.id"
-                f" AND {events}.visit_key {vendor_sql('IS DISTINCT FROM', 'IS NOT')} v.session_key",
-                [property_id, day],
-            )
+        event_store().day_refresh(property_id=property_id, day=day)
         DirtyDay.objects.filter(property_id=property_id, day=day, token=mark).delete()
         rollup_generation_renew(property_id=property_id)
     return True
@@ -99,12 +69,20 @@ def retention_enforce(*, today: date | None = None) -> int:
     for prop in Property.unscoped.only("pk", "retention_days"):
         cutoff = today - timedelta(days=prop.retention_days)
         with transaction.atomic():
-            events = Event.objects.filter(property=prop, day__lt=cutoff).delete()[0]
-            others = sum(
-                model.objects.filter(property=prop, day__lt=cutoff).delete()[0]
-                for model in (SessionRollup, EventRollup, DirtyDay)
-            )
+            events = event_store().days_delete_before(property_id=prop.pk, day=cutoff)
+            others = DirtyDay.objects.filter(property=prop, day__lt=cutoff).delete()[0]
             if events or others:
                 rollup_generation_renew(property_id=prop.pk)
             deleted += events
     return deleted
+
+
+def events_reday(*, property: Property) -> None:
+    """Recompute the property-local `day` of a property's events after a timezone change.
+
+    Every day that had or now has events is marked dirty, so reports read raw events for them at
+    once and the rollup refresh rebuilds them in the new days.
+    """
+    with transaction.atomic():
+        days = event_store().events_reday(property=property)
+        days_mark_dirty([(property.pk, day) for day in sorted(days)], now=timezone.now())

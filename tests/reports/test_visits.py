@@ -133,33 +133,40 @@ def test_batches_received_later_come_later_among_events_of_the_same_time(client,
     assert sources == [{"source": "X (Twitter)", "pageviews": 2}]
 
 
-def test_an_event_received_late_that_splits_a_visit_rekeys_the_events_after_it(client, tenant_a):
-    """Queries on a custom property read raw events in their visits, by the visit keys the rollup
-    refresh stored on clean days: a late event that starts a new visit before stored events must
-    move them to it, on its dirty day and after the next refresh alike."""
-    click = {**pageview("e2", 30, "https://example.com/"), "type": "click", "data": {"button": "buy"}}
-    send(client, tenant_a, [pageview("e1", 0, "https://example.com/"), click])
+def visits_by_entry_page(client, tenant) -> list[dict]:
+    """Visits and events with a click on "buy", by entry page: a query on a custom property, which
+    reads raw events in their visits."""
     query = {
         "metrics": ["visits", "events"],
         "date_range": [DAY, DAY],
         "dimensions": ["visit:entry_page"],
         "filters": [["is", "event:props:button", ["buy"]]],
     }
+    response = client.post(
+        f"/v1/properties/{tenant.property.public_id}/query",
+        data=json.dumps(query),
+        content_type="application/json",
+        HTTP_AUTHORIZATION=f"Bearer {tenant.read_key}",
+    )
+    assert response.status_code == 200, response.content
+    return response.json()["results"]
 
-    def entries() -> list[dict]:
-        response = client.post(
-            f"/v1/properties/{tenant_a.property.public_id}/query",
-            data=json.dumps(query),
-            content_type="application/json",
-            HTTP_AUTHORIZATION=f"Bearer {tenant_a.read_key}",
-        )
-        assert response.status_code == 200, response.content
-        return response.json()["results"]
 
+def test_an_event_received_late_that_splits_a_visit_rekeys_the_events_after_it(client, tenant_a):
+    """Raw events are read in their visits by the keys the rollup refresh stored on clean days: a
+    late event that starts a new visit before stored events must move them to it, on its dirty
+    day and after the next refresh alike."""
+    click = {**pageview("e2", 30, "https://example.com/"), "type": "click", "data": {"button": "buy"}}
+    send(client, tenant_a, [pageview("e1", 0, "https://example.com/"), click])
     rollup_refresh_dirty_days(quiet_seconds=0)
-    assert entries() == [{"dimensions": ["/"], "metrics": [1, 1]}]
+    assert visits_by_entry_page(client, tenant_a) == [{"dimensions": ["/"], "metrics": [1, 1]}]
     # Received later, sent before the click: a campaign that starts the click's visit.
     send(client, tenant_a, [pageview("e3", 20, "https://example.com/offer?utm_source=news&utm_campaign=may")])
-    assert entries() == [{"dimensions": ["/offer"], "metrics": [1, 1]}], "the day is dirty: keys computed"
+    assert visits_by_entry_page(client, tenant_a) == [{"dimensions": ["/offer"], "metrics": [1, 1]}], "keys computed"
     rollup_refresh_dirty_days(quiet_seconds=0)
-    assert entries() == [{"dimensions": ["/offer"], "metrics": [1, 1]}], "the day is clean: keys stored"
+    assert visits_by_entry_page(client, tenant_a) == [{"dimensions": ["/offer"], "metrics": [1, 1]}], "keys stored"
+    # Another campaign in between: the click's stored key is stale until the refresh rewrites it.
+    send(client, tenant_a, [pageview("e4", 25, "https://example.com/june?utm_source=news&utm_campaign=june")])
+    assert visits_by_entry_page(client, tenant_a) == [{"dimensions": ["/june"], "metrics": [1, 1]}], "keys computed"
+    rollup_refresh_dirty_days(quiet_seconds=0)
+    assert visits_by_entry_page(client, tenant_a) == [{"dimensions": ["/june"], "metrics": [1, 1]}], "keys rewritten"

@@ -36,11 +36,15 @@ REPORT_MODULES = (
     "apps.reports.models",
     "apps.reports.selectors",
     "apps.reports.services",
-    "apps.reports.queries.dialects",
     "apps.reports.queries.engine",
-    "apps.reports.queries.rows",
     "apps.reports.queries.query",
     "apps.reports.queries.vocabulary",
+    "apps.reports.stores",
+    "apps.reports.stores.base",
+    "apps.reports.stores.database",
+    "apps.reports.stores.database.compiler",
+    "apps.reports.stores.database.dialects",
+    "apps.reports.stores.database.grains",
 )
 REPORT_CODE_DIGEST = source_digest(REPORT_MODULES)
 

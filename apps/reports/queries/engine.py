@@ -1,68 +1,17 @@
-"""The engine: a Query compiled to one SQL statement for the store that holds the events, run, and
-answered as every store answers (Answer), equal to the oracle (tests/reports/queries/).
-
-The plan reads the two grains of apps/reports/selectors.py (visit rows and event rows, from the
-rollups for clean days and raw events for dirty ones):
-
-- a query that names only visit dimensions, counts and visit metrics reads visit rows alone: every
-  event of a kept visit matches, so its counts are the visit's;
-- any other reads event rows, joined to their visits when a visit dimension or metric is named; an
-  hourly bucket or a custom property (`event:props:…`) reads raw events for every day, the rollups
-  keeping neither the time nor the data of an event.
-
-Event metrics are counted over the matching events (visits as distinct day and visit key); visit
-metrics over the kept visits, in the group of each of their matching events, their time being
-the bucket where the visit began. Rows are ordered, filled and paged as query.py says.
+"""The engine: a Query answered by the event store (stores/: one compiler per store), filled,
+ordered and paged as query.py says, the same for every store and equal to the oracle
+(tests/reports/queries/), through the report cache.
 """
 
-from dataclasses import dataclass, field, replace
+from dataclasses import replace
 from datetime import date, datetime
-from typing import Any
-
-from django.db import connection
 
 from apps.properties.models import Property
 from apps.reports.periods import property_today
 from apps.reports.queries.cache import report_cached
-from apps.reports.queries.dialects import DIALECTS, Dialect
-from apps.reports.queries.query import (
-    CONTAINS,
-    CONTAINS_NOT,
-    IS,
-    IS_NOT,
-    MATCHES,
-    AllOf,
-    Answer,
-    AnyOf,
-    Condition,
-    Filter,
-    Not,
-    Query,
-    Row,
-    rows_in_order,
-    time_labels,
-)
-from apps.reports.queries.rows import grain_rows_sql
-from apps.reports.queries.vocabulary import (
-    DIMENSIONS,
-    EVENT,
-    EVENTS_OF_TYPE_PREFIX,
-    PROPS_PREFIX,
-    TIME,
-    VISIT,
-    Dimension,
-    metric_rounded,
-)
-
-PAGEVIEW = "pageview"
-PAGEVIEWS = Condition(IS, DIMENSIONS["event:name"], (PAGEVIEW,))
-VISIT_METRICS = {
-    "bounce_rate": "100.0 * SUM(CASE WHEN pageviews = 1 THEN 1 ELSE 0 END)"
-    " / NULLIF(SUM(CASE WHEN pageviews > 0 THEN 1 ELSE 0 END), 0)",
-    "views_per_visit": "1.0 * SUM(pageviews) / NULLIF(SUM(CASE WHEN pageviews > 0 THEN 1 ELSE 0 END), 0)",
-    # Microseconds summed exactly, divided once: the mean a store answers is the oracle's, to the last digit.
-    "visit_duration": "SUM(duration) / (1000000.0 * NULLIF(COUNT(*), 0))",
-}
+from apps.reports.queries.query import Answer, Query, Row, rows_in_order, time_labels
+from apps.reports.queries.vocabulary import metric_rounded
+from apps.reports.stores import event_store
 
 
 def query_answer(*, property: Property, query: Query) -> Answer:
@@ -85,7 +34,7 @@ def _answer(property: Property, query: Query, first: date, last: date) -> Answer
 
 
 def _computed(property: Property, query: Query, first: date, last: date) -> Answer:
-    rows = _Compiled(property, query, first, last, DIALECTS[connection.vendor]).rows()
+    rows = _rows(property, query, first, last)
     labels = time_labels(query, first, last)
     if query.include_time_labels and len(query.dimensions) == 1:
         present = {row["dimensions"][0] for row in rows}
@@ -95,311 +44,19 @@ def _computed(property: Property, query: Query, first: date, last: date) -> Answ
     totals = None
     if query.include_totals:
         whole = Query(metrics=query.metrics, date_range=query.date_range, filters=query.filters)
-        totals = _Compiled(property, whole, first, last, DIALECTS[connection.vendor]).rows()[0]["metrics"]
+        totals = _rows(property, whole, first, last)[0]["metrics"]
     return Answer(rows, first, last, totals, labels if query.include_time_labels else None)
 
 
-@dataclass
-class _Sql:
-    """SQL text with its parameters, in the order the text holds them."""
-
-    text: str
-    params: list[Any] = field(default_factory=list)
-
-
-@dataclass
-class _Compiled:
-    prop: Property
-    query: Query
-    first: date
-    last: date
-    dialect: Dialect
-
-    def rows(self) -> list[Row]:
-        statement = self._statement()
-        with connection.cursor() as cursor:
-            cursor.execute(statement.text, statement.params)
-            found = cursor.fetchall()
-        width = len(self.query.dimensions)
-        return [
-            {
-                "dimensions": [_label(value) for value in row[:width]],
-                "metrics": [
-                    metric_rounded(name, value) for name, value in zip(self.query.metrics, row[width:], strict=True)
-                ],
-            }
-            for row in found
-        ]
-
-    # --- the plan ---------------------------------------------------------------------------
-
-    @property
-    def _pageviews_only(self) -> bool:
-        """Whether the query's only reason to read event rows is a filter `event:name is pageview`
-        of its own: visit rows answer it as the visits with pageviews, whose matching events are
-        their pageviews."""
-        rest = tuple(f for f in self.query.filters if f != PAGEVIEWS)
-        named = [*self.query.dimensions, *filtered_dimensions(rest)]
-        typed = any(name.startswith(EVENTS_OF_TYPE_PREFIX) for name in self.query.metrics)
-        return len(rest) < len(self.query.filters) and not (
-            typed or self._hourly or any(d.scope == EVENT for d in named)
-        )
-
-    @property
-    def _filters(self) -> tuple[Filter, ...]:
-        if self._pageviews_only:
-            return tuple(f for f in self.query.filters if f != PAGEVIEWS)
-        return self.query.filters
-
-    @property
-    def _named(self) -> list[Dimension]:
-        """Every dimension the query groups or filters by."""
-        return [*self.query.dimensions, *filtered_dimensions(self._filters)]
-
-    @property
-    def _event_metrics(self) -> list[str]:
-        return [name for name in self.query.metrics if name not in VISIT_METRICS]
-
-    @property
-    def _visit_metrics(self) -> list[str]:
-        return [name for name in self.query.metrics if name in VISIT_METRICS]
-
-    @property
-    def _hourly(self) -> bool:
-        time = self.query.time_dimension
-        return time is not None and time.column == "hour"
-
-    @property
-    def _reads_event_rows(self) -> bool:
-        typed = any(name.startswith(EVENTS_OF_TYPE_PREFIX) for name in self.query.metrics)
-        return typed or self._hourly or any(d.scope == EVENT for d in self._named)
-
-    @property
-    def _reads_raw(self) -> bool:
-        return self._hourly or any(d.name.startswith(PROPS_PREFIX) for d in self._named)
-
-    @property
-    def _visit_columns(self) -> list[str]:
-        return list(dict.fromkeys(d.column for d in self._named if d.scope == VISIT))
-
-    # --- SQL --------------------------------------------------------------------------------
-
-    def _visits(self) -> _Sql:
-        columns = ("day", "session_key", "visitor_key", "pageviews", "events", "first_ts", "last_ts")
-        sql, params = grain_rows_sql(
-            "sessions",
-            self.prop,
-            self.first,
-            self.last,
-            columns=(*columns, *(c for c in self._visit_columns if c not in columns)),
-        )
-        return _Sql(sql, params)
-
-    def _events(self) -> _Sql:
-        columns = ("day", "type", "path", "hostname", "session_key", "visitor_key", "events")
-        props = any(d.name.startswith(PROPS_PREFIX) for d in self._named)
-        sql, params = grain_rows_sql(
-            "events",
-            self.prop,
-            self.first,
-            self.last,
-            columns=(*columns, *(("ts",) if self._hourly else ()), *(("data",) if props else ())),
-            raw=self._reads_raw,
-            data=props,
-        )
-        return _Sql(sql, params)
-
-    def _value(self, dimension: Dimension, *, visit_bucket: bool = False) -> _Sql:
-        """A dimension's value of a fact row (e: its event, s: its visit); a time dimension's
-        bucket is the event's, or with `visit_bucket` the visit's start."""
-        if dimension.scope != TIME:
-            return _fact_value(dimension, self.dialect)
-        alias = "s" if visit_bucket or not self._reads_event_rows else "e"
-        if dimension.column == "hour":
-            ts = "s.first_ts" if alias == "s" else "e.ts"
-            return _Sql(self.dialect.hour(ts), [self.prop.timezone])
-        bucket = {"day": self.dialect.day, "week": self.dialect.week, "month": self.dialect.month}[dimension.column]
-        return _Sql(bucket(f"{alias}.day"))
-
-    def _statement(self) -> _Sql:
-        dimensions = self.query.dimensions
-        keys = [f"k{n}" for n in range(len(dimensions))]
-        ctes: list[_Sql] = []
-        where = [_holds(f, self.dialect) for f in self._filters]
-        if self._pageviews_only:
-            where.append(_Sql("s.pageviews > 0"))
-        condition = _Sql(
-            f" WHERE {' AND '.join(w.text for w in where)}" if where else "", [p for w in where for p in w.params]
-        )
-        values = [self._value(d) for d in dimensions]
-        selected = [
-            f"{v.text}{'' if d.scope == TIME else self.dialect.byte_order} AS {key}"
-            for v, d, key in zip(values, dimensions, keys, strict=True)
-        ]
-        value_params = [p for v in values for p in v.params]
-        if not self._reads_event_rows:
-            visits = self._visits()
-            columns = [*selected, "s.*", *self._duration()]
-            ctes.append(
-                _Sql(
-                    f"facts AS (SELECT {', '.join(columns)} FROM ({visits.text}) s{condition.text})",
-                    [*value_params, *visits.params, *condition.params],
-                )
-            )
-            event_source, visit_source = "facts", "facts"
-            counts = {"visits": "COUNT(*)"}
-            if self._pageviews_only:
-                counts["events"] = "SUM(pageviews)"
-        else:
-            events = self._events()
-            joined = bool(self._visit_columns)
-            visits = self._visits()
-            typed = [name for name in self._event_metrics if name.startswith(EVENTS_OF_TYPE_PREFIX)]
-            columns = [
-                *selected,
-                "e.day",
-                "e.session_key",
-                "e.visitor_key",
-                "e.events",
-                f"CASE WHEN e.type = '{PAGEVIEW}' THEN e.events ELSE 0 END AS pageviews",
-                *(f"CASE WHEN e.type = %s THEN e.events ELSE 0 END AS t{n}" for n in range(len(typed))),
-            ]
-            source = f"({events.text}) e"
-            source_params = [*events.params]
-            if joined:
-                source += f" JOIN ({visits.text}) s ON s.day = e.day AND s.session_key = e.session_key"
-                source_params += visits.params
-            ctes.append(
-                _Sql(
-                    f"facts AS (SELECT {', '.join(columns)} FROM {source}{condition.text})",
-                    [
-                        *value_params,
-                        *(name.removeprefix(EVENTS_OF_TYPE_PREFIX) for name in typed),
-                        *source_params,
-                        *condition.params,
-                    ],
-                )
-            )
-            event_source = "facts"
-            counts = {}
-            if "visits" in self.query.metrics:
-                # A visit counted once per group: its matching events summed into one piece.
-                pieces = [*keys, "day", "session_key"]
-                sums = ", ".join(
-                    f"SUM({c}) AS {c}" for c in ("events", "pageviews", *(f"t{n}" for n in range(len(typed))))
-                )
-                ctes.append(
-                    _Sql(
-                        f"pieces AS (SELECT {', '.join(pieces)}, MAX(visitor_key) AS visitor_key, {sums}"
-                        f" FROM facts GROUP BY {', '.join(pieces)})"
-                    )
-                )
-                event_source = "pieces"
-                counts = {"visits": "COUNT(*)"}
-            counts.update({name: f"SUM(t{typed.index(name)})" for name in typed})
-            visit_source = "kept"
-            if self._visit_metrics:
-                # The visits with a matching event, in the group of each, at the time they began.
-                plain = [key for key, d in zip(keys, dimensions, strict=True) if d.scope != TIME]
-                time = [(key, d) for key, d in zip(keys, dimensions, strict=True) if d.scope == TIME]
-                bucket = [self._value(d, visit_bucket=True) for _, d in time]
-                kept_columns = [
-                    *(f"m.{key}" for key in plain),
-                    *(f"{b.text} AS {key}" for b, (key, _) in zip(bucket, time, strict=True)),
-                    "s.pageviews",
-                    *self._duration(),
-                ]
-                ctes.append(
-                    _Sql(
-                        f"kept AS (SELECT {', '.join(kept_columns)} FROM"
-                        f" (SELECT DISTINCT {', '.join([*plain, 'day', 'session_key'])} FROM facts) m"
-                        f" JOIN ({visits.text}) s ON s.day = m.day AND s.session_key = m.session_key)",
-                        [p for b in bucket for p in b.params] + visits.params,
-                    )
-                )
-        counts = {
-            "visitors": "COUNT(DISTINCT visitor_key)",
-            "pageviews": "SUM(pageviews)",
-            "events": "SUM(events)",
-            **counts,
+def _rows(property: Property, query: Query, first: date, last: date) -> list[Row]:
+    width = len(query.dimensions)
+    return [
+        {
+            "dimensions": [_label(value) for value in row[:width]],
+            "metrics": [metric_rounded(name, value) for name, value in zip(query.metrics, row[width:], strict=True)],
         }
-        group = f" GROUP BY {', '.join(keys)}" if keys else ""
-        parts = []
-        if self._event_metrics:
-            metrics = ", ".join(f"{counts[name]} AS m{n}" for n, name in self._metric_positions(self._event_metrics))
-            ctes.append(_Sql(f"event_totals AS (SELECT {', '.join([*keys, metrics])} FROM {event_source}{group})"))
-            parts.append("event_totals")
-        if self._visit_metrics:
-            metrics = ", ".join(
-                f"{VISIT_METRICS[name]} AS m{n}" for n, name in self._metric_positions(self._visit_metrics)
-            )
-            ctes.append(_Sql(f"visit_totals AS (SELECT {', '.join([*keys, metrics])} FROM {visit_source}{group})"))
-            parts.append("visit_totals")
-        outputs = [f"m{n}" for n in range(len(self.query.metrics))]
-        if len(parts) == 1:
-            body = f"SELECT {', '.join([*keys, *outputs])} FROM {parts[0]}"
-        elif not keys:
-            body = f"SELECT {', '.join(outputs)} FROM event_totals CROSS JOIN visit_totals"
-        else:
-            union = " UNION ".join(f"SELECT {', '.join(keys)} FROM {part}" for part in parts)
-            joins = " ".join(
-                f"LEFT JOIN {part} ON {' AND '.join(f'{part}.{key} = g.{key}' for key in keys)}" for part in parts
-            )
-            body = f"SELECT {', '.join([*(f'g.{key}' for key in keys), *outputs])} FROM ({union}) g {joins}"
-        return _Sql(
-            f"WITH {', '.join(c.text for c in ctes)} {body}",
-            [p for c in ctes for p in c.params],
-        )
-
-    def _duration(self) -> list[str]:
-        """The column of a visit's length (s: the visit row), when the query asks for it."""
-        if "visit_duration" not in self.query.metrics:
-            return []
-        return [f"{self.dialect.microseconds_between('s.first_ts', 's.last_ts')} AS duration"]
-
-    def _metric_positions(self, names: list[str]) -> list[tuple[int, str]]:
-        return [(self.query.metrics.index(name), name) for name in names]
-
-
-def _fact_value(dimension: Dimension, dialect: Dialect) -> _Sql:
-    """An event or visit dimension's value of a fact row (e: its event, s: its visit)."""
-    if dimension.scope == VISIT:
-        return _Sql(f"s.{dimension.column}")
-    if dimension.name.startswith(PROPS_PREFIX):
-        return _Sql(dialect.prop("e.data"), [dimension.column])
-    return _Sql(f"e.{dimension.column}")
-
-
-def filter_sql(filters: tuple[Filter, ...], dialect: Dialect) -> tuple[str, list[Any]]:
-    """What holds for a fact row (e: its event, s: its visit) that passes every one of `filters`,
-    as SQL and its parameters ('' for no filter)."""
-    parts = [_holds(f, dialect) for f in filters]
-    return " AND ".join(p.text for p in parts), [v for p in parts for v in p.params]
-
-
-def _holds(filter: Filter, dialect: Dialect) -> _Sql:
-    if isinstance(filter, AllOf | AnyOf):
-        parts = [_holds(f, dialect) for f in filter.filters]
-        joiner = " AND " if isinstance(filter, AllOf) else " OR "
-        return _Sql(f"({joiner.join(p.text for p in parts)})", [v for p in parts for v in p.params])
-    if isinstance(filter, Not):
-        inner = _holds(filter.filter, dialect)
-        return _Sql(f"NOT {inner.text}", inner.params)
-    return _condition(filter, dialect)
-
-
-def _condition(condition: Condition, dialect: Dialect) -> _Sql:
-    value = _fact_value(condition.dimension, dialect)
-    if condition.operator in (IS, IS_NOT):
-        found = f"{value.text} IN ({', '.join(['%s'] * len(condition.values))})"
-        params = [*value.params, *condition.values]
-    else:
-        test = dialect.contains if condition.operator in (CONTAINS, CONTAINS_NOT) else dialect.matches
-        tests = [_Sql(test(value.text), [*value.params, wanted]) for wanted in condition.values]
-        found = " OR ".join(t.text for t in tests)
-        params = [p for t in tests for p in t.params]
-    positive = condition.operator in (IS, CONTAINS, MATCHES)
-    return _Sql(f"({found})" if positive else f"(NOT ({found}))", params)
+        for row in event_store().rows(property=property, query=query, first=first, last=last)
+    ]
 
 
 def _label(value: object) -> str | None:
@@ -411,16 +68,3 @@ def _label(value: object) -> str | None:
     if isinstance(value, date):
         return value.isoformat()
     return str(value)
-
-
-def filtered_dimensions(filters: tuple[Filter, ...]) -> list[Dimension]:
-    """Every dimension `filters` name, nested ones included."""
-    found: list[Dimension] = []
-    for f in filters:
-        if isinstance(f, AllOf | AnyOf):
-            found += filtered_dimensions(f.filters)
-        elif isinstance(f, Not):
-            found += filtered_dimensions((f.filter,))
-        else:
-            found.append(f.dimension)
-    return found

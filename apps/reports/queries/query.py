@@ -408,3 +408,16 @@ def rows_in_order(query: Query, rows: list[Row]) -> list[Row]:
     for name, direction in reversed([*query.order_by, *default]):
         rows = sorted(rows, key=key(name), reverse=direction == "desc")
     return rows
+
+
+def filtered_dimensions(filters: tuple[Filter, ...]) -> list[Dimension]:
+    """Every dimension `filters` name, nested ones included."""
+    found: list[Dimension] = []
+    for f in filters:
+        if isinstance(f, AllOf | AnyOf):
+            found += filtered_dimensions(f.filters)
+        elif isinstance(f, Not):
+            found += filtered_dimensions((f.filter,))
+        else:
+            found.append(f.dimension)
+    return found

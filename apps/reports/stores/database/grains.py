@@ -137,10 +137,13 @@ def keyed_events_sql(
     property: Property, date_from: date, date_to: date, columns: tuple[str, ...]
 ) -> tuple[str, list[Any]]:
     """(SQL, params) of a SELECT of `columns` of the property's raw events over the range (whole
-    days), `session_key` being the key of the event's visit: the one the rollup refresh stored
-    (Event.visit_key) on clean days, computed by visits_sql on dirty days."""
+    days), `session_key` being the key of the event's visit: as the rollup refresh stored it on
+    clean days (Event.visit_key), computed by visits_sql on dirty days."""
     in_range = "e.property_id = %s AND e.day BETWEEN %s AND %s"
-    stored = ", ".join("e.visit_key AS session_key" if column == "session_key" else f"e.{column}" for column in columns)
+    stored = ", ".join(
+        "COALESCE(e.visit_key, e.session_key) AS session_key" if column == "session_key" else f"e.{column}"
+        for column in columns
+    )
     sql = (
         f"SELECT {stored} FROM {Event._meta.db_table} e WHERE {in_range} AND e.day NOT IN ({_dirty_days_sql()})"
         f" UNION ALL {visits_sql(f'{in_range} AND e.day IN ({_dirty_days_sql()})', columns)}"
