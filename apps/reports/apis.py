@@ -329,7 +329,7 @@ class QueryApi(APIView):
         prop = property_access(actor=request_actor(request), public_id=property_id)
         try:
             query = queries.query_parse(request.data)
-            query_days_check(query, today=property_today(prop))
+            query_days_check(query, today=property_today(prop), timezone=prop.tzinfo)
         except queries.InvalidQuery as error:
             raise ApplicationError("invalid_parameter", str(error), field=error.field) from None
         _key_touch(request)

@@ -43,6 +43,7 @@ class QueryBodySchema(AutoSchema):
 
 DAY: Schema = {"type": "string", "format": "date", "pattern": DAY_PATTERN}
 DAYS: Schema = {"type": "array", "items": DAY, "minItems": 2, "maxItems": 2}
+TIMES: Schema = {"type": "array", "items": {"type": "string", "format": "date-time"}, "minItems": 2, "maxItems": 2}
 PROPS: Schema = {"type": "string", "pattern": f"^{PROPS_PREFIX}[^\\u0000]{{1,{MAX_PROP_KEY_LENGTH}}}$"}
 PAGINATION: Schema = {
     "type": "object",
@@ -61,9 +62,10 @@ FILTERS_DESCRIPTION = (
 QUERY_DESCRIPTION = (
     "The query of docs/query.md over the property's events. Rules that relate values: the last day of a range is "
     "not before its first, days run from 1970-01-01 to 2999-12-31 and a range (and the compared one) spans at most "
-    "3660 days; at most one time dimension, `time:hour` over at most 31 days; `include.time_labels` needs a time "
-    "dimension; `order_by` names a metric or dimension of the query. Any invalid query is a 400 whose `error.field` "
-    "is the path of the culprit, such as `filters[0][2][1]`."
+    "3660 days; a range of times has both offsets, its last time not before its first, and is compared with "
+    "nothing; at most one time dimension, `time:hour` over at most 31 days, `time:minute` over a range of times of "
+    "at most 24 hours; `include.time_labels` needs a time dimension; `order_by` names a metric or dimension of the "
+    "query. Any invalid query is a 400 whose `error.field` is the path of the culprit, such as `filters[0][2][1]`."
 )
 QUERY_REQUEST: Schema = {
     "type": "object",
@@ -83,7 +85,7 @@ QUERY_REQUEST: Schema = {
                 ],
             },
         },
-        "date_range": {"anyOf": [{"type": "string", "enum": [*LAST_DAYS, *CALENDAR_RANGES]}, DAYS]},
+        "date_range": {"anyOf": [{"type": "string", "enum": [*LAST_DAYS, *CALENDAR_RANGES]}, DAYS, TIMES]},
         "dimensions": {
             "type": "array",
             "maxItems": 10,
@@ -156,8 +158,9 @@ PLAUSIBLE_DESCRIPTION = (
     "`site_id` is the property's public id or one of its domains; the Bearer token is its read key. Errors are "
     'Plausible\'s `{"error": "…"}`, a 400\'s message starting with the JSON pointer of the culprit (`#/metrics/0: '
     "…`). Rules that relate values: a range's last day is not before its first, and spans at most 3660 days "
-    "between 1970 and 2999; `percentage` needs a dimension; at most one time dimension, `time:hour` over at most 31 "
-    "days; `include.time_labels` needs a time dimension; `order_by` names a metric or dimension of the query."
+    "between 1970 and 2999; a range of times has both offsets; `percentage` needs a dimension; at most one time "
+    "dimension, `time:hour` over at most 31 days, `time:minute` over a range of times of at most 24 hours; "
+    "`include.time_labels` needs a time dimension; `order_by` names a metric or dimension of the query."
 )
 PLAUSIBLE_REQUEST: Schema = {
     "type": "object",
@@ -170,6 +173,7 @@ PLAUSIBLE_REQUEST: Schema = {
             "anyOf": [
                 {"type": "string", "enum": [*plausible.RANGES, *plausible.LAST_DAYS, "all"]},
                 DAYS,
+                TIMES,
             ]
         },
         "dimensions": {

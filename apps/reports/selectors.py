@@ -20,7 +20,7 @@ from apps.reports.queries.engine import query_answer
 from apps.reports.queries.query import IS, IS_NOT, Condition, DateRange, Filter, Query, filtered_dimensions
 from apps.reports.stores.database.compiler import filter_sql
 from apps.reports.stores.database.dialects import DIALECTS
-from apps.reports.stores.database.grains import PAGEVIEW, grain_rows_sql, keyed_events_sql, vendor_sql
+from apps.reports.stores.database.grains import grain_rows_sql, keyed_events_sql, vendor_sql
 
 # Public dimension name -> column, in the order results list them. Event dimensions are each
 # event's; session dimensions are its session's: those of its first event, and the paths of its
@@ -96,18 +96,6 @@ QUERY_METRICS = {
 }
 # A report by time and dimensions keeps every group, then caps each bucket's (MetricsQuery.limit).
 UNLIMITED = 2**62
-
-
-def _local_time_sql(column: str, property: Property, moment: datetime, postgresql_format: str, sqlite_format: str):
-    """`column` (a time) as text in the property's timezone, in each database's format. SQLite has
-    no time zones: it applies the property's offset at `moment`."""
-    # A validated IANA name (Property.timezone's validator): letters, digits, _ + - / only.
-    timezone = property.timezone.replace("'", "")
-    offset = int((moment.astimezone(property.tzinfo).utcoffset() or timedelta()).total_seconds() // 60)
-    return vendor_sql(
-        f"to_char({column} AT TIME ZONE '{timezone}', '{postgresql_format}')",
-        f"strftime('{sqlite_format}', {column}, '{offset} minutes')",
-    )
 
 
 class InvalidQuery(ValueError):
@@ -327,67 +315,60 @@ def report_event_data(
         ]
 
 
-def _recent_events_sql(property: Property, now: datetime, minutes: int, *, in_visits: bool = False) -> tuple[str, list]:
-    """FROM/WHERE of a property's raw events (alias e) in the `minutes` before `now` (the day bound
-    uses the index), with `in_visits` keyed by their visits (keyed_events_sql, over their whole days)."""
-    since = now - timedelta(minutes=minutes)
-    since_day = since.astimezone(property.tzinfo).date()
-    if in_visits:
-        columns = ("day", "session_key", "visitor_key", "type", "path", "ts")
-        keyed, params = keyed_events_sql(property, since_day, now.astimezone(property.tzinfo).date(), columns)
-        events = f"({keyed}) e WHERE"
-    else:
-        events = f"{Event._meta.db_table} e WHERE e.property_id = %s AND e.day >= %s AND"
-        params = [property.pk, since_day]
-    return f" FROM {events} e.ts > %s AND e.ts <= %s", [*params, since, now]
+def _recent(now: datetime, minutes: int) -> DateRange:
+    """The `minutes` minutes up to `now` on the clock: from the start of the minute `minutes - 1`
+    before now's, to now."""
+    return DateRange(since=now.replace(second=0, microsecond=0) - timedelta(minutes=minutes - 1), until=now)
 
 
 def realtime_visitors(*, property: Property, now: datetime, minutes: int = 5) -> int:
-    """Distinct visitors with an event in the last `minutes` minutes."""
-    where, params = _recent_events_sql(property, now, minutes)
-    with connection.cursor() as cursor:
-        cursor.execute(f"SELECT COUNT(DISTINCT e.visitor_key){where}", params)
-        return int(cursor.fetchone()[0] or 0)
+    """Distinct visitors with an event in the last `minutes` minutes on the clock (this one included)."""
+    query = Query(metrics=("visitors",), date_range=_recent(now, minutes))
+    return int(query_answer(property=property, query=query).rows[0]["metrics"][0])
 
 
 def realtime_report(*, property: Property, now: datetime, minutes: int = 30, limit: int = 10) -> dict:
-    """The last `minutes` minutes from raw events: visitors and pageviews in all, pageviews per local
-    minute (zeros included), and the top pages and their sessions' sources by pageviews."""
-    where, params = _recent_events_sql(property, now, minutes)
-    minute = _local_time_sql("e.ts", property, now, "HH24:MI", "%%H:%%M")
-    pageviews = f"SUM(CASE WHEN e.{PAGEVIEW} THEN 1 ELSE 0 END)"
-    since_day = (now - timedelta(minutes=minutes)).astimezone(property.tzinfo).date()
-    sessions_sql, sessions_params = grain_rows_sql(
-        "sessions", property, since_day, now.astimezone(property.tzinfo).date()
+    """The last `minutes` minutes on the clock (this one included): visitors and pageviews in all,
+    pageviews per local minute (zeros included), and the top pages and their visits' sources by
+    pageviews, with the visitors who viewed them."""
+    recent = _recent(now, minutes)
+    counts = ("pageviews", "visitors")
+    by_minute = query_answer(
+        property=property,
+        query=Query(
+            metrics=counts,
+            date_range=recent,
+            dimensions=(vocabulary.DIMENSIONS["time:minute"],),
+            include_totals=True,
+            include_time_labels=True,
+        ),
     )
-    with connection.cursor() as cursor:
-        cursor.execute(f"SELECT {pageviews}, COUNT(DISTINCT e.visitor_key){where}", params)
-        total_pageviews, visitors = cursor.fetchone()
-        cursor.execute(f"SELECT {minute} AS minute, {pageviews}{where} GROUP BY {minute}", params)
-        by_minute = dict(cursor.fetchall())
-        top = {}
-        in_visits, in_visits_params = _recent_events_sql(property, now, minutes, in_visits=True)
-        in_visits = in_visits.removeprefix(" FROM ")
-        sources = f"({sessions_sql}) s, {in_visits} AND s.day = e.day AND s.session_key = e.session_key"
-        for name, column, tables, tables_params in (
-            ("path", "e.path", where.removeprefix(" FROM "), params),
-            ("source", "s.source", sources, [*sessions_params, *in_visits_params]),
-        ):
-            cursor.execute(
-                f"SELECT {column}, {pageviews} AS pageviews, COUNT(DISTINCT e.visitor_key) FROM {tables}"
-                f" AND e.{PAGEVIEW} AND {column} <> '' GROUP BY {column} ORDER BY pageviews DESC, {column} LIMIT %s",
-                [*tables_params, limit],
-            )
-            top[name] = [
-                {name: value, "pageviews": count, "unique_visitors": unique}
-                for value, count, unique in cursor.fetchall()
-            ]
-    local_now = now.astimezone(property.tzinfo)
-    minutes_shown = [(local_now - timedelta(minutes=n)).strftime("%H:%M") for n in range(minutes - 1, -1, -1)]
+    pageviews = Condition(IS, vocabulary.DIMENSIONS["event:name"], ("pageview",))
+    top = {}
+    for name, dimension in (
+        ("path", vocabulary.DIMENSIONS["event:page"]),
+        ("source", vocabulary.DIMENSIONS["visit:source"]),
+    ):
+        query = Query(
+            metrics=counts,
+            date_range=recent,
+            dimensions=(dimension,),
+            filters=(pageviews, Condition(IS_NOT, dimension, ("",))),
+            limit=limit,
+        )
+        top[name] = [
+            {name: row["dimensions"][0], "pageviews": row["metrics"][0], "unique_visitors": row["metrics"][1]}
+            for row in query_answer(property=property, query=query).rows
+        ]
+    assert by_minute.totals is not None
+    total_pageviews, visitors = by_minute.totals
     return {
-        "unique_visitors": int(visitors or 0),
-        "pageviews": int(total_pageviews or 0),
-        "per_minute": [{"minute": label, "pageviews": int(by_minute.get(label) or 0)} for label in minutes_shown],
+        "unique_visitors": int(visitors),
+        "pageviews": int(total_pageviews),
+        # In time order, every minute of the range; a minute's label is YYYY-MM-DD HH:MM:00.
+        "per_minute": [
+            {"minute": str(row["dimensions"][0])[11:16], "pageviews": int(row["metrics"][0])} for row in by_minute.rows
+        ],
         "pages": top["path"],
         "sources": top["source"],
     }

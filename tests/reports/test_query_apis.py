@@ -391,7 +391,9 @@ def test_plausibles_errors_name_the_key_or_site_in_its_shape(client, site, tenan
         ({"dimensions": ["event:goal"]}, "#/dimensions/0"),
         ({"dimensions": ["visit:country_name", "visit:city_name"]}, "#/dimensions/0"),
         ({"dimensions": ["time:minute"]}, "#/dimensions/0"),
-        ({"date_range": ["2024-01-01T12:00:00+02:00", "2024-01-01T15:59:59+02:00"]}, "#/date_range/0"),
+        ({"date_range": ["2024-01-01T12:00:00", "2024-01-01T15:59:59"]}, "#/date_range/0"),
+        ({"date_range": ["2024-01-01T12:00:00Z", "2024-01-01T11:59:59Z"]}, "#/date_range/1"),
+        ({"date_range": ["2024-01-01T12:00:00Z", "2024-01-01"]}, "#/date_range/1"),
         ({"date_range": "realtime"}, "#/date_range"),
         ({"date_range": ["2024-01-02", "2024-01-01"]}, "#/date_range/1"),
         ({"filters": [["is", "event:goal", ["Signup"]]]}, "#/filters/0/1"),
@@ -421,3 +423,32 @@ def test_a_plausible_body_that_is_no_query_is_a_400(client, site, raw):
     )
     assert response.status_code == 400, response.content
     assert isinstance(response.json()["error"], str)
+
+
+def test_a_range_of_times_keeps_the_events_within_it_both_ends_included(client, traffic):
+    def pageviews(since: str, until: str) -> int:
+        response = ask(client, traffic, {"metrics": ["pageviews"], "date_range": [since, until]})
+        assert response.status_code == 200, response.content
+        return response.json()["results"][0]["metrics"][0]
+
+    assert pageviews(f"{D1}T10:00:00Z", f"{D1}T10:59:59Z") == 2
+    assert pageviews(f"{D1}T11:00:00Z", f"{D1}T11:00:00Z") == 1
+    assert pageviews(f"{D1}T12:00:00+01:00", f"{D1}T13:00:00+02:00") == 1, "11:00 UTC, in two offsets"
+    assert pageviews(f"{D1}T10:00:01Z", f"{D1}T10:59:59Z") == 0
+
+
+def test_plausible_date_time_ranges_answer_per_minute(client, site):
+    yesterday = property_today(site.property) - timedelta(days=1)
+    body = {
+        "site_id": "dummy.site",
+        "metrics": ["pageviews", "events"],
+        "date_range": [f"{yesterday}T09:59:00Z", f"{yesterday}T10:00:59Z"],
+        "dimensions": ["time:minute"],
+        "include": {"time_labels": True},
+    }
+    response = plausible(client, body, key=site.read_key)
+    assert response.status_code == 200, response.content
+    answer = response.json()
+    assert answer["results"] == [{"dimensions": [f"{yesterday} 10:00:00"], "metrics": [1, 2]}]
+    assert answer["meta"]["time_labels"] == [f"{yesterday} 09:59:00", f"{yesterday} 10:00:00"]
+    assert answer["query"]["date_range"] == [f"{yesterday}T09:59:00+00:00", f"{yesterday}T10:00:59+00:00"]

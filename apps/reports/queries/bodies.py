@@ -1,7 +1,7 @@
 """The JSON of a query and its answer, as `POST /v1/properties/{property_id}/query` gives them, and
 the limits that endpoint sets on a query's days (docs/query.md)."""
 
-from datetime import date
+from datetime import date, tzinfo
 from typing import Any
 
 from apps.reports.periods import FIRST_DAY, LAST_DAY, MAX_DAYS
@@ -10,10 +10,10 @@ from apps.reports.queries.query import AllOf, Answer, Condition, Filter, Invalid
 JSON = dict[str, Any]
 
 
-def query_days_check(query: Query, *, today: date) -> tuple[date, date]:
-    """The query's first and last day for a property whose local date is `today`; raise InvalidQuery
-    if they, or the compared period's, leave FIRST_DAY..LAST_DAY or span more than MAX_DAYS."""
-    first, last = query.date_range.days(today)
+def query_days_check(query: Query, *, today: date, timezone: tzinfo) -> tuple[date, date]:
+    """The query's first and last day for a property in `timezone` whose local date is `today`; raise
+    InvalidQuery if they, or the compared period's, leave FIRST_DAY..LAST_DAY or span more than MAX_DAYS."""
+    first, last = query.date_range.days(today, timezone)
     _span_check(first, last, field="date_range")
     if query.compare is not None:
         try:
@@ -50,13 +50,10 @@ def query_json(query: Query) -> JSON:
         include["compare"] = query.compare.period or (
             [custom.first.isoformat(), custom.last.isoformat()] if custom and custom.first and custom.last else None
         )
+    bounds = (date_range.since, date_range.until) if date_range.since else (date_range.first, date_range.last)
     return {
         "metrics": list(query.metrics),
-        "date_range": date_range.period
-        or [
-            date_range.first.isoformat() if date_range.first else None,
-            date_range.last.isoformat() if date_range.last else None,
-        ],
+        "date_range": date_range.period or [bound.isoformat() if bound else None for bound in bounds],
         "dimensions": [d.name for d in query.dimensions],
         "filters": [filter_json(f) for f in query.filters],
         "order_by": [[name, direction] for name, direction in query.order_by],

@@ -9,9 +9,11 @@ follows README's "Definitions" step by step and shares nothing with the SQL but 
    than the last one the session carried; the first event never splits.
 3. A visit's dimensions are its first event's; its entry and exit page the paths of its first and
    last pageview.
-4. An event matches the filters when each holds for its own value (event dimensions) or its visit's
-   (visit dimensions): an event-dimension filter keeps the matching events, a visit-dimension one
-   whole visits. The visits a query keeps are those with a matching event.
+4. An event matches when it lies in the range (its local day within the days; within the times,
+   both included, for a range of times, its visit still cut from whole days) and each filter holds
+   for its own value (event dimensions) or its visit's (visit dimensions): an event-dimension filter
+   keeps the matching events, a visit-dimension one whole visits. The visits a query keeps are those
+   with a matching event.
 5. Event metrics count the matching events of a group (and the distinct visits and visitors that
    had one); visit metrics describe the whole visits kept, in the group of each of their matching
    events, their time being the bucket where the visit began.
@@ -75,7 +77,7 @@ class _Visit:
 
 def query_oracle(*, timezone: tzinfo, events: list[EventRow], query: Query, today: date) -> Answer:
     """What `query` answers over `events` of a property in `timezone` whose local date is `today`."""
-    first, last = query.date_range.days(today)
+    first, last = query.date_range.days(today, timezone)
     answer = _answer(timezone, events, query, first, last)
     if query.compare is None:
         return answer
@@ -87,9 +89,15 @@ def query_oracle(*, timezone: tzinfo, events: list[EventRow], query: Query, toda
 def _answer(timezone: tzinfo, events: list[EventRow], query: Query, first: date, last: date) -> Answer:
     in_range = [e for e in events if first <= _local(e["ts"], timezone).date() <= last]
     visits = _visits(in_range, timezone)
-    matching = [(e, visit) for visit in visits for e in visit.events if _all_hold(query.filters, e, visit)]
+    window = query.date_range
+    matching = [
+        (e, visit)
+        for visit in visits
+        for e in visit.events
+        if (window.since is None or window.since <= e["ts"] <= window.until) and _all_hold(query.filters, e, visit)
+    ]
     rows = _grouped(query, matching, timezone)
-    labels = time_labels(query, first, last)
+    labels = time_labels(query, first, last, timezone)
     if query.include_time_labels and len(query.dimensions) == 1:
         present = {row["dimensions"][0] for row in rows}
         zero = [metric_rounded(name, None) for name in query.metrics]

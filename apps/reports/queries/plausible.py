@@ -64,6 +64,7 @@ DIMENSIONS = (
     "visit:os",
     "visit:entry_page",
     "visit:exit_page",
+    "time:minute",
     "time:hour",
     "time:day",
     "time:week",
@@ -121,9 +122,11 @@ class PlausibleQuery:
     time_labels: bool
 
 
-def plausible_query_parse(data: object, *, today: date, first_day: Callable[[], date]) -> PlausibleQuery:
-    """Read Plausible's request (without its site_id) for a property whose local date is `today` and
-    whose `all` range begins on `first_day()`; raise PlausibleInvalid naming the field."""
+def plausible_query_parse(
+    data: object, *, today: date, timezone: tzinfo, first_day: Callable[[], date]
+) -> PlausibleQuery:
+    """Read Plausible's request (without its site_id) for a property in `timezone` whose local date
+    is `today` and whose `all` range begins on `first_day()`; raise PlausibleInvalid naming the field."""
     if not isinstance(data, dict):
         raise PlausibleInvalid("The query must be a JSON object.", pointer="#")
     for name in data:
@@ -138,7 +141,7 @@ def plausible_query_parse(data: object, *, today: date, first_day: Callable[[], 
         span = query_parse({"metrics": ["visitors"], "date_range": date_range})
     except InvalidQuery as error:
         raise _invalid(str(error), error.field) from None
-    first, last = span.date_range.days(today)
+    first, last = span.date_range.days(today, timezone)
     dimensions = _dimensions(data.get("dimensions", []), first, last)
     if "percentage" in metrics and not dimensions:
         raise _invalid(
@@ -161,7 +164,7 @@ def plausible_query_parse(data: object, *, today: date, first_day: Callable[[], 
     }
     try:
         query = query_parse(request)
-        query_days_check(query, today=today)
+        query_days_check(query, today=today, timezone=timezone)
     except InvalidQuery as error:
         raise _invalid(str(error), error.field) from None
     if time_labels and query.time_dimension is None:
@@ -201,10 +204,6 @@ def _date_range(value: object, *, today: date, first_day: Callable[[], date]) ->
         return [(today - timedelta(days=LAST_DAYS[value] - 1)).isoformat(), today.isoformat()]
     if isinstance(value, str) and value not in RANGES:
         raise _invalid(f"Invalid date range {_shown(value)}", "date_range")
-    if isinstance(value, list):
-        for n, item in enumerate(value):
-            if isinstance(item, str) and len(item) > 10 and "T" in item:
-                raise _invalid("Date-time ranges are not supported by Clickmeter; give dates.", f"date_range[{n}]")
     return value
 
 
@@ -314,7 +313,7 @@ def _shown(value: object) -> str:
 def plausible_query(*, property: Property, site_id: str, data: object) -> JSON:
     """Plausible's answer to its request `data` about `property` (named `site_id` by the client)."""
     today = property_today(property)
-    parsed = plausible_query_parse(data, today=today, first_day=lambda: _first_day(property))
+    parsed = plausible_query_parse(data, today=today, timezone=property.tzinfo, first_day=lambda: _first_day(property))
     query = parsed.query
     asked = query
     if parsed.total_rows:  # every row, to count them; the page is cut below
@@ -332,7 +331,7 @@ def plausible_query(*, property: Property, site_id: str, data: object) -> JSON:
     if parsed.include.get("imports"):
         meta.update(imports_included=False, imports_skip_reason="no_imported_data")
     if parsed.time_labels:
-        meta["time_labels"] = time_labels(query, answer.first, answer.last)
+        meta["time_labels"] = time_labels(query, answer.first, answer.last, property.tzinfo)
     if parsed.total_rows:
         meta["total_rows"] = len(answer.rows)
     return {
@@ -368,6 +367,8 @@ def _echo(timezone: tzinfo, site_id: str, parsed: PlausibleQuery) -> JSON:
         order_by = _default_order(query.time_dimension, parsed.metrics)
     start = datetime.combine(parsed.first, time.min, timezone)
     end = datetime.combine(parsed.last, time(23, 59, 59), timezone)
+    if query.date_range.since is not None and query.date_range.until is not None:
+        start, end = query.date_range.since.astimezone(timezone), query.date_range.until.astimezone(timezone)
     return {
         "site_id": site_id,
         "metrics": list(parsed.metrics),

@@ -4,11 +4,18 @@ of docs/query.md (close to Plausible's Stats API v2)."""
 import calendar
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta, tzinfo
 from typing import TypedDict
 
 from apps.reports.queries.safe_regex import UnsafePattern, safe_regex_re2
-from apps.reports.queries.vocabulary import TIME, Dimension, dimension_lookup, metric_lookup, time_bucket
+from apps.reports.queries.vocabulary import (
+    CLOCK_BUCKETS,
+    TIME,
+    Dimension,
+    dimension_lookup,
+    metric_lookup,
+    time_bucket,
+)
 
 IS, IS_NOT, CONTAINS, CONTAINS_NOT, MATCHES, MATCHES_NOT = (
     "is",
@@ -30,6 +37,9 @@ MAX_VALUE_LENGTH = 1024
 MAX_FILTER_DEPTH = 5
 MAX_FILTERS = 50
 MAX_HOURLY_DAYS = 31
+MAX_MINUTE_HOURS = 24
+# The times a range may name: their local days, in any timezone, lie within the days a store keeps.
+TIMES = (datetime(1970, 1, 2, tzinfo=UTC), datetime(2999, 12, 30, tzinfo=UTC))
 QUERY_FIELDS = ("metrics", "date_range", "dimensions", "filters", "order_by", "pagination", "include")
 INCLUDE_FIELDS = ("totals", "time_labels", "compare")
 
@@ -71,15 +81,19 @@ Filter = Condition | AllOf | AnyOf | Not
 
 @dataclass(frozen=True)
 class DateRange:
-    """A named range (`period`, resolved against the property's today) or the days first..last; one
-    of the two, never both."""
+    """A named range (`period`, resolved against the property's today), the days first..last, or
+    the times since..until (both included, aware, in UTC); one of the three."""
 
     period: str | None = None
     first: date | None = None
     last: date | None = None
+    since: datetime | None = None
+    until: datetime | None = None
 
-    def days(self, today: date) -> tuple[date, date]:
-        """The first and last day of the range, for a property whose local date is `today`."""
+    def days(self, today: date, timezone: tzinfo) -> tuple[date, date]:
+        """The first and last day of the range, for a property in `timezone` whose local date is `today`."""
+        if self.since is not None and self.until is not None:
+            return self.since.astimezone(timezone).date(), self.until.astimezone(timezone).date()
         if self.period is None:
             assert self.first is not None and self.last is not None
             return self.first, self.last
@@ -103,7 +117,8 @@ class Compare:
 
     def days(self, first: date, last: date) -> tuple[date, date]:
         if self.custom is not None:
-            return self.custom.days(first)
+            assert self.custom.first is not None and self.custom.last is not None
+            return self.custom.first, self.custom.last
         if self.period == "previous_period":
             length = last - first + timedelta(days=1)
             return first - length, last - length
@@ -170,8 +185,10 @@ def query_parse(data: object) -> Query:
     time_dimension = next((d for d in dimensions if d.scope == TIME), None)
     if time_labels and time_dimension is None:
         raise InvalidQuery("time_labels needs a time dimension.", field="include.time_labels")
-    if time_dimension is not None and time_dimension.column == "hour":
-        _hourly_range_check(date_range, field=f"dimensions[{dimensions.index(time_dimension)}]")
+    if time_dimension is not None and time_dimension.column in CLOCK_BUCKETS:
+        _clock_range_check(time_dimension, date_range, field=f"dimensions[{dimensions.index(time_dimension)}]")
+    if compare is not None and date_range.since is not None:
+        raise InvalidQuery("A range of times is compared with nothing; give days to compare.", field="include.compare")
     return Query(
         metrics=metrics,
         date_range=date_range,
@@ -236,22 +253,54 @@ def _date_parse(value: object, field: str) -> date:
     raise InvalidQuery("A date is written YYYY-MM-DD.", field=field)
 
 
+def _time_parse(value: object, field: str) -> datetime:
+    if isinstance(value, str):
+        try:
+            moment = datetime.fromisoformat(value).astimezone(UTC)
+        except (ValueError, OverflowError):
+            pass
+        else:
+            if datetime.fromisoformat(value).tzinfo is None:
+                raise InvalidQuery("A time needs its offset: Z or ±HH:MM.", field=field)
+            if not TIMES[0] <= moment <= TIMES[1]:
+                raise InvalidQuery(f"Times run from {TIMES[0].date()} to {TIMES[1].date()}.", field=field)
+            return moment
+    raise InvalidQuery("A time is written YYYY-MM-DDTHH:MM:SS with its offset (Z or ±HH:MM).", field=field)
+
+
 def _date_range_parse(value: object, field: str) -> DateRange:
     if isinstance(value, str):
         if value not in (*LAST_DAYS, *CALENDAR_RANGES):
             raise InvalidQuery(
-                f"A date range is one of {', '.join((*LAST_DAYS, *CALENDAR_RANGES))} or [first, last].", field=field
+                f"A date range is one of {', '.join((*LAST_DAYS, *CALENDAR_RANGES))}, [first day, last day]"
+                " or [first time, last time].",
+                field=field,
             )
         return DateRange(period=value)
     pair = _list(value, field, min_size=2, max_size=2)
+    if isinstance(pair[0], str) and len(pair[0]) > 10:
+        since, until = _time_parse(pair[0], f"{field}[0]"), _time_parse(pair[1], f"{field}[1]")
+        if until < since:
+            raise InvalidQuery("The last time comes before the first.", field=f"{field}[1]")
+        return DateRange(since=since, until=until)
     first, last = _date_parse(pair[0], f"{field}[0]"), _date_parse(pair[1], f"{field}[1]")
     if last < first:
         raise InvalidQuery("The last day comes before the first.", field=f"{field}[1]")
     return DateRange(first=first, last=last)
 
 
-def _hourly_range_check(date_range: DateRange, *, field: str) -> None:
-    if date_range.period is not None:
+def _clock_range_check(dimension: Dimension, date_range: DateRange, *, field: str) -> None:
+    """time:hour spans at most MAX_HOURLY_DAYS days; time:minute a range of times of at most
+    MAX_MINUTE_HOURS hours."""
+    if dimension.column == "minute":
+        if date_range.since is None or date_range.until is None:
+            raise InvalidQuery("time:minute needs a date_range of times, [first time, last time].", field=field)
+        if date_range.until - date_range.since > timedelta(hours=MAX_MINUTE_HOURS):
+            raise InvalidQuery(f"time:minute spans at most {MAX_MINUTE_HOURS} hours.", field=field)
+        return
+    if date_range.since is not None and date_range.until is not None:
+        longest = (date_range.until - date_range.since).days + 1
+    elif date_range.period is not None:
         longest = LAST_DAYS.get(date_range.period, 31 if date_range.period == "month" else MAX_HOURLY_DAYS + 1)
     else:
         assert date_range.first is not None and date_range.last is not None
@@ -366,7 +415,7 @@ def _include_parse(value: object) -> tuple[bool, bool, Compare | None]:
             )
         return totals, time_labels, Compare(period=compare)
     custom = _date_range_parse(compare, "include.compare")
-    if custom.period is not None:
+    if custom.first is None:
         raise InvalidQuery(f"compare is one of {', '.join(COMPARE_PERIODS)} or [first, last].", field="include.compare")
     return totals, time_labels, Compare(custom=custom)
 
@@ -378,11 +427,18 @@ def _year_before(day: date) -> date:
     return day.replace(year=day.year - 1)
 
 
-def time_labels(query: Query, first: date, last: date) -> list[str]:
-    """Every time bucket of first..last for the query's time dimension, in order (none without one)."""
+def time_labels(query: Query, first: date, last: date, timezone: tzinfo) -> list[str]:
+    """Every time bucket of the query's range (first..last, or its times in `timezone`) for its time
+    dimension, in order (none without one)."""
     if query.time_dimension is None:
         return []
     bucket = query.time_dimension.column
+    since, until = query.date_range.since, query.date_range.until
+    if bucket in CLOCK_BUCKETS and since is not None and until is not None:
+        # Every offset in use is a whole number of quarter hours: a quarter-hour walk meets every local hour.
+        step = timedelta(minutes=1 if bucket == "minute" else 15)
+        moments = [since + step * n for n in range(int((until - since) / step) + 1)] + [until]
+        return sorted({time_bucket(bucket, moment.astimezone(timezone)) for moment in moments})
     days = [first + timedelta(days=n) for n in range((last - first).days + 1)]
     if bucket == "hour":
         return [f"{day.isoformat()} {hour:02d}:00:00" for day in days for hour in range(24)]

@@ -72,14 +72,19 @@ VISIT_ATTRIBUTE_COLUMNS = (
     "os",
     "device",
 )
-# Local hours, days, weeks starting on Monday, months.
-TIME_BUCKETS = ("hour", "day", "week", "month")
+# Local minutes, hours, days, weeks starting on Monday, months.
+TIME_BUCKETS = ("minute", "hour", "day", "week", "month")
+# The buckets of a time of day, which a query reads from raw events (rollups keep days).
+CLOCK_BUCKETS = ("minute", "hour")
 
 
 def time_bucket(bucket: str, local: datetime) -> str:
-    """The label of the `bucket` (one of TIME_BUCKETS) holding the local time `local`: its hour as
-    YYYY-MM-DD HH:00:00, else its day, its week's Monday or its month's first day as YYYY-MM-DD."""
+    """The label of the `bucket` (one of TIME_BUCKETS) holding the local time `local`: its minute as
+    YYYY-MM-DD HH:MM:00, its hour as YYYY-MM-DD HH:00:00, else its day, its week's Monday or its
+    month's first day as YYYY-MM-DD."""
     day = local.date()
+    if bucket == "minute":
+        return f"{day.isoformat()} {local.hour:02d}:{local.minute:02d}:00"
     if bucket == "hour":
         return f"{day.isoformat()} {local.hour:02d}:00:00"
     if bucket == "week":

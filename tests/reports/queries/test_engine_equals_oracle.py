@@ -59,7 +59,7 @@ VALUES = {
 }
 PATTERNS = ["^/a", "^$", "a|b", "^[a-z]+\\.com$", "(?:pro|2)", "o.g", "^.$"]
 GROUPS = [*VALUES, "visit:city", "visit:os"]
-TIME = ["time:day", "time:week", "time:month", "time:hour"]
+TIME = ["time:day", "time:week", "time:month", "time:hour", "time:minute"]
 
 
 def condition():
@@ -95,16 +95,17 @@ def queries(draw) -> dict:
     length = draw(st.integers(1, DAYS + 1 - start))
     metrics = draw(st.lists(st.sampled_from(METRICS), min_size=1, max_size=4, unique=True))
     dimensions = draw(st.lists(st.sampled_from(GROUPS), max_size=2, unique=True))
-    time = draw(st.sampled_from([None, None, *TIME]))
-    if time:
-        dimensions.insert(draw(st.integers(0, len(dimensions))), time)
+    bucket = draw(st.sampled_from([None, None, *TIME]))
+    if bucket:
+        dimensions.insert(draw(st.integers(0, len(dimensions))), bucket)
     names = [*metrics, *dimensions]
+    days = [
+        (FIRST_DAY + timedelta(days=start)).isoformat(),
+        (FIRST_DAY + timedelta(days=start + length - 1)).isoformat(),
+    ]
     query: dict = {
         "metrics": metrics,
-        "date_range": [
-            (FIRST_DAY + timedelta(days=start)).isoformat(),
-            (FIRST_DAY + timedelta(days=start + length - 1)).isoformat(),
-        ],
+        "date_range": days,
         "dimensions": dimensions,
         # Pageviews alone, as the dashboard asks: visit rows answer it (engine._pageviews_only).
         "filters": draw(st.sampled_from([[], [], [], [["is", "event:name", ["pageview"]]]]))
@@ -116,10 +117,17 @@ def queries(draw) -> dict:
         "pagination": {"limit": draw(st.sampled_from([10_000, 1, 3])), "offset": draw(st.sampled_from([0, 0, 1]))},
         "include": {
             "totals": draw(st.booleans()),
-            "time_labels": bool(time) and draw(st.booleans()),
+            "time_labels": bool(bucket) and draw(st.booleans()),
         },
     }
-    if draw(st.booleans()):
+    if bucket == "time:minute" or draw(st.integers(0, 4)) == 0:
+        # A range of times (what the realtime view asks), up to 24 hours, starting near the events:
+        # around local midnight and 11:40 in UTC and in Kolkata (UTC+05:30), often on an event's second.
+        midnight = datetime.combine(FIRST_DAY + timedelta(days=start), time(), UTC)
+        since = midnight + timedelta(minutes=draw(st.sampled_from([-335, -331, -330, -3, -1, 0, 1, 370, 699, 700])))
+        until = since + timedelta(minutes=draw(st.sampled_from([0, 1, 2, 30, 90, 24 * 60])))
+        query["date_range"] = [since.isoformat(), until.isoformat()]
+    elif draw(st.booleans()):
         query["include"]["compare"] = "previous_period"
     return query
 

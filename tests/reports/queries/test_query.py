@@ -1,12 +1,23 @@
 """The query parser: every JSON request is a Query or an InvalidQuery naming the offending field."""
 
-from datetime import date
+from datetime import UTC, date
+from zoneinfo import ZoneInfo
 
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from apps.reports.queries.query import QUERY_FIELDS, AllOf, AnyOf, Condition, InvalidQuery, Not, Query, query_parse
+from apps.reports.queries.query import (
+    QUERY_FIELDS,
+    AllOf,
+    AnyOf,
+    Condition,
+    InvalidQuery,
+    Not,
+    Query,
+    query_parse,
+    time_labels,
+)
 
 VALID = {"metrics": ["visitors"], "date_range": "7d"}
 
@@ -28,7 +39,7 @@ def test_a_full_query_parses_into_its_parts():
         }
     )
     assert query.metrics == ("visitors", "bounce_rate", "events:signup")
-    assert query.date_range.days(date(2026, 6, 1)) == (date(2026, 3, 1), date(2026, 3, 31))
+    assert query.date_range.days(date(2026, 6, 1), UTC) == (date(2026, 3, 1), date(2026, 3, 31))
     assert [d.name for d in query.dimensions] == ["time:day", "visit:source", "event:props:plan"]
     assert query.dimensions[2].column == "plan"
     contains, either, both = query.filters
@@ -57,7 +68,7 @@ def query_parse_dimension(name: str):
     ],
 )
 def test_named_date_ranges_end_in_the_propertys_today(period, today, days):
-    assert query_parse({**VALID, "date_range": period}).date_range.days(today) == days
+    assert query_parse({**VALID, "date_range": period}).date_range.days(today, UTC) == days
 
 
 def test_year_over_year_compares_the_same_days_a_year_before():
@@ -81,6 +92,21 @@ def test_year_over_year_compares_the_same_days_a_year_before():
         ({"dimensions": ["event:props:"]}, "dimensions[0]"),
         ({"dimensions": ["visit:source", "time:hour"], "date_range": "12mo"}, "dimensions[1]"),
         ({"dimensions": ["time:hour"], "date_range": ["2026-01-01", "2026-02-01"]}, "dimensions[0]"),
+        ({"date_range": ["2026-03-01T10:00:00", "2026-03-01T11:00:00Z"]}, "date_range[0]"),
+        ({"date_range": ["2026-03-01T10:00:00Z", "2026-03-01T09:59:59Z"]}, "date_range[1]"),
+        ({"date_range": ["2026-03-01T10:00:00Z", "2026-03-01"]}, "date_range[1]"),
+        ({"date_range": ["0001-01-01T00:00:00+05:00", "2026-03-01T10:00:00Z"]}, "date_range[0]"),
+        ({"date_range": ["2026-03-01T10:00:00Z", "9999-12-31T23:59:59-05:00"]}, "date_range[1]"),
+        ({"dimensions": ["time:minute"]}, "dimensions[0]"),
+        (
+            {"dimensions": ["time:minute"], "date_range": ["2026-03-01T00:00:00Z", "2026-03-02T00:00:01Z"]},
+            "dimensions[0]",
+        ),
+        (
+            {"date_range": ["2026-03-01T00:00:00Z", "2026-03-01T01:00:00Z"], "include": {"compare": "previous_period"}},
+            "include.compare",
+        ),
+        ({"include": {"compare": ["2026-03-01T00:00:00Z", "2026-03-01T01:00:00Z"]}}, "include.compare"),
         ({"filters": {"is": 1}}, "filters"),
         ({"filters": [["is", "event:page", ["/"]], ["like", "event:page", ["/"]]]}, "filters[1][0]"),
         ({"filters": [["is", "event:page", ["/"]], ["is", "event:page", "/"]]}, "filters[1][2]"),
@@ -154,3 +180,20 @@ def test_any_json_is_a_query_or_an_invalid_query(data):
     except InvalidQuery as exc:
         roots = ("query", *QUERY_FIELDS, *(data if isinstance(data, dict) else ()))
         assert any(exc.field == root or exc.field.startswith((f"{root}[", f"{root}.")) for root in roots)
+
+
+def test_a_range_of_times_names_its_local_days_and_its_minutes():
+    query = query_parse(
+        {
+            "metrics": ["pageviews"],
+            "date_range": ["2026-03-01T23:58:30+05:30", "2026-03-01T18:30:00Z"],
+            "dimensions": ["time:minute"],
+        }
+    )
+    kolkata = ZoneInfo("Asia/Kolkata")
+    assert query.date_range.days(date(2026, 6, 1), kolkata) == (date(2026, 3, 1), date(2026, 3, 2))
+    assert time_labels(query, date(2026, 3, 1), date(2026, 3, 2), kolkata) == [
+        "2026-03-01 23:58:00",
+        "2026-03-01 23:59:00",
+        "2026-03-02 00:00:00",
+    ]

@@ -4,9 +4,9 @@ days and raw events for dirty ones).
 
 - a query that names only visit dimensions, counts and visit metrics reads visit rows alone: every
   event of a kept visit matches, so its counts are the visit's;
-- any other reads event rows, joined to their visits when a visit dimension or metric is named; an
-  hourly bucket or a custom property (`event:props:…`) reads raw events for every day, the rollups
-  keeping neither the time nor the data of an event.
+- any other reads event rows, joined to their visits when a visit dimension or metric is named; a
+  range of times, a minute or hour bucket or a custom property (`event:props:…`) reads raw events
+  for every day, the rollups keeping neither the time nor the data of an event.
 
 Event metrics are counted over the matching events (visits as distinct day and visit key); visit
 metrics over the kept visits, in the group of each of their matching events, their time being
@@ -35,6 +35,7 @@ from apps.reports.queries.query import (
     filtered_dimensions,
 )
 from apps.reports.queries.vocabulary import (
+    CLOCK_BUCKETS,
     DIMENSIONS,
     EVENT,
     EVENTS_OF_TYPE_PREFIX,
@@ -92,7 +93,7 @@ class CompiledQuery:
         named = [*self.query.dimensions, *filtered_dimensions(rest)]
         typed = any(name.startswith(EVENTS_OF_TYPE_PREFIX) for name in self.query.metrics)
         return len(rest) < len(self.query.filters) and not (
-            typed or self._hourly or any(d.scope == EVENT for d in named)
+            typed or self._timed or any(d.scope == EVENT for d in named)
         )
 
     @property
@@ -115,18 +116,19 @@ class CompiledQuery:
         return [name for name in self.query.metrics if name in VISIT_METRICS]
 
     @property
-    def _hourly(self) -> bool:
+    def _timed(self) -> bool:
+        """Whether the query needs its events' times: a range of times, or a time-of-day bucket."""
         time = self.query.time_dimension
-        return time is not None and time.column == "hour"
+        return self.query.date_range.since is not None or (time is not None and time.column in CLOCK_BUCKETS)
 
     @property
     def _reads_event_rows(self) -> bool:
         typed = any(name.startswith(EVENTS_OF_TYPE_PREFIX) for name in self.query.metrics)
-        return typed or self._hourly or any(d.scope == EVENT for d in self._named)
+        return typed or self._timed or any(d.scope == EVENT for d in self._named)
 
     @property
     def _reads_raw(self) -> bool:
-        return self._hourly or any(d.name.startswith(PROPS_PREFIX) for d in self._named)
+        return self._timed or any(d.name.startswith(PROPS_PREFIX) for d in self._named)
 
     @property
     def _visit_columns(self) -> list[str]:
@@ -153,7 +155,7 @@ class CompiledQuery:
             self.prop,
             self.first,
             self.last,
-            columns=(*columns, *(("ts",) if self._hourly else ()), *(("data",) if props else ())),
+            columns=(*columns, *(("ts",) if self._timed else ()), *(("data",) if props else ())),
             raw=self._reads_raw,
             data=props,
         )
@@ -165,9 +167,9 @@ class CompiledQuery:
         if dimension.scope != TIME:
             return _fact_value(dimension, self.dialect)
         alias = "s" if visit_bucket or not self._reads_event_rows else "e"
-        if dimension.column == "hour":
+        if dimension.column in CLOCK_BUCKETS:
             ts = "s.first_ts" if alias == "s" else "e.ts"
-            return _Sql(self.dialect.hour(ts), [self.prop.timezone])
+            return _Sql(self.dialect.clock(ts, dimension.column), [self.prop.timezone])
         bucket = {"day": self.dialect.day, "week": self.dialect.week, "month": self.dialect.month}[dimension.column]
         return _Sql(bucket(f"{alias}.day"))
 
@@ -176,6 +178,10 @@ class CompiledQuery:
         keys = [f"k{n}" for n in range(len(dimensions))]
         ctes: list[_Sql] = []
         where = [_holds(f, self.dialect) for f in self._filters]
+        window = self.query.date_range
+        if window.since is not None:
+            adapt = connection.ops.adapt_datetimefield_value
+            where.append(_Sql("e.ts BETWEEN %s AND %s", [adapt(window.since), adapt(window.until)]))
         if self._pageviews_only:
             where.append(_Sql("s.pageviews > 0"))
         condition = _Sql(

@@ -1,20 +1,22 @@
-"""What the engine's SQL says differently on each store: one dialect per database, chosen by the
-connection's vendor. An expression that takes a parameter holds exactly one `%s`, after the SQL
+"""What the database store's SQL says differently on each database: one dialect per database,
+chosen by the connection's vendor. An expression that takes a parameter holds exactly one `%s`, after the SQL
 expressions it is given.
 
 SQLite has neither regular expressions nor time zones: `sqlite_functions_register` gives each
 SQLite connection the functions its dialect calls: RE2's search (the same subset means the same as
-PostgreSQL's `~`, safe_regex.py), the local hour of a time in a named timezone, and the exact
+PostgreSQL's `~`, safe_regex.py), the local minute and hour of a time in a named timezone, and the exact
 microseconds between two times.
 """
 
 from abc import ABC, abstractmethod
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from functools import lru_cache
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from apps.reports.queries.safe_regex import safe_regex_compile
+from apps.reports.queries.vocabulary import CLOCK_BUCKETS, time_bucket
 
 
 class Dialect(ABC):
@@ -50,9 +52,9 @@ class Dialect(ABC):
         """The first day of the month of a date column (a date, or text YYYY-MM-DD)."""
 
     @abstractmethod
-    def hour(self, ts: str) -> str:
-        """A time's local hour in the timezone named by the parameter (a local time, or text
-        YYYY-MM-DD HH:00:00)."""
+    def clock(self, ts: str, bucket: str) -> str:
+        """A time's local minute or hour (`bucket`, one of CLOCK_BUCKETS) in the timezone named by
+        the parameter (a local time, or its label as vocabulary.time_bucket writes it)."""
 
     @abstractmethod
     def microseconds_between(self, first: str, last: str) -> str:
@@ -86,8 +88,8 @@ class PostgresDialect(Dialect):
     def month(self, day: str) -> str:
         return f"CAST(date_trunc('month', {day}) AS date)"
 
-    def hour(self, ts: str) -> str:
-        return f"date_trunc('hour', {ts} AT TIME ZONE %s)"
+    def clock(self, ts: str, bucket: str) -> str:
+        return f"date_trunc('{bucket}', {ts} AT TIME ZONE %s)"
 
     def microseconds_between(self, first: str, last: str) -> str:
         return f"CAST(EXTRACT(EPOCH FROM ({last} - {first})) * 1000000 AS bigint)"
@@ -116,8 +118,8 @@ class SqliteDialect(Dialect):
     def month(self, day: str) -> str:
         return f"date({day}, 'start of month')"
 
-    def hour(self, ts: str) -> str:
-        return f"clickmeter_local_hour({ts}, %s)"
+    def clock(self, ts: str, bucket: str) -> str:
+        return f"clickmeter_local_{bucket}({ts}, %s)"
 
     def microseconds_between(self, first: str, last: str) -> str:
         # julianday's doubles are not exact to the microsecond: a mean of 7.5 s could round to 7.
@@ -136,12 +138,14 @@ def _compiled(pattern: str) -> Any:
     return safe_regex_compile(pattern)
 
 
-def _local_hour(ts: str | None, timezone: str) -> str | None:
-    """SQLite keeps a time as UTC text; its hour in `timezone`."""
-    if ts is None:
-        return None
-    moment = datetime.fromisoformat(ts).replace(tzinfo=UTC).astimezone(ZoneInfo(timezone))
-    return moment.strftime("%Y-%m-%d %H:00:00")
+def _local_clock(bucket: str) -> Callable[[str | None, str], str | None]:
+    def local(ts: str | None, timezone: str) -> str | None:
+        """SQLite keeps a time as UTC text; the label of its `bucket` in `timezone`."""
+        if ts is None:
+            return None
+        return time_bucket(bucket, datetime.fromisoformat(ts).replace(tzinfo=UTC).astimezone(ZoneInfo(timezone)))
+
+    return local
 
 
 def _microseconds_between(first: str | None, last: str | None) -> int | None:
@@ -154,7 +158,10 @@ def sqlite_functions_register(sender: object, connection: Any, **kwargs: object)
     """connection_created's receiver: SQLite connections learn the functions SqliteDialect calls."""
     if connection.vendor == "sqlite":
         connection.connection.create_function("clickmeter_matches", 2, _matches, deterministic=True)
-        connection.connection.create_function("clickmeter_local_hour", 2, _local_hour, deterministic=True)
+        for bucket in CLOCK_BUCKETS:
+            connection.connection.create_function(
+                f"clickmeter_local_{bucket}", 2, _local_clock(bucket), deterministic=True
+            )
         connection.connection.create_function(
             "clickmeter_microseconds_between", 2, _microseconds_between, deterministic=True
         )
