@@ -665,6 +665,8 @@ PAGE_HTMX_LABEL = "dashboard page + boxes by htmx"
 PAGE_LIVE_LABEL = "dashboard page, events arriving"
 # The page under filters with operators and a custom property (filters.py).
 PAGE_FILTERED_LABEL = "dashboard page, filtered"
+# The realtime view: the last 30 minutes, today's raw events (shown as a 1-day range).
+REALTIME_LABEL = "realtime page"
 PAGE_FILTERS = {"f_path.contains": "/docs", "f_device.is_not": "mobile", "f_props:plan.is_not": "free"}
 BOX_CONNECTIONS = 6
 REPORT_AIM_MS, PAGE_AIM_MS, AIM_DAYS = 100, 300, 30
@@ -794,7 +796,10 @@ def cases_build(credentials: dict, today: date, session: str | None) -> list[Cas
             if session is None:
                 case.failure = "sign-in refused"
             cases.append(case)
-    return cases
+    realtime = Case(REALTIME_LABEL, 1, f"/properties/{credentials['property_id']}/realtime", page.headers, page=True)
+    if session is None:
+        realtime.failure = "sign-in refused"
+    return [*cases, realtime]
 
 
 def cases_time(
