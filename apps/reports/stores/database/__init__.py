@@ -68,12 +68,15 @@ class DatabaseStore(EventStore):
                 [property_id, property_id, day],
             )
             # Only the keys that changed are written, and most events' visit is their session: a
-            # refresh rewrites few rows of the events table.
+            # refresh rewrites few rows of the events table. The day's visits are computed once and
+            # the day named on both sides, so that even a table without statistics yet (a first
+            # load), joined row by row, joins the day's rows to them, not the table's to a rerun.
             cursor.execute(
-                f"UPDATE {events} SET visit_key = {visit_key}"
-                f" FROM ({visits_sql(of_day, ('id', 'session_key'))}) v WHERE {events}.id = v.id"
+                f"WITH v AS MATERIALIZED ({visits_sql(of_day, ('id', 'session_key'))})"
+                f" UPDATE {events} SET visit_key = {visit_key} FROM v"
+                f" WHERE {events}.property_id = %s AND {events}.day = %s AND {events}.id = v.id"
                 f" AND {events}.visit_key {vendor_sql('IS DISTINCT FROM', 'IS NOT')} {visit_key}",
-                [property_id, day],
+                [property_id, day, property_id, day],
             )
 
     def days_delete_before(self, *, property_id: int, day: date) -> int:
