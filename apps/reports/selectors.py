@@ -20,7 +20,7 @@ from apps.reports.queries.engine import query_answer
 from apps.reports.queries.query import IS, IS_NOT, Condition, DateRange, Filter, Query, filtered_dimensions
 from apps.reports.stores.database.compiler import filter_sql
 from apps.reports.stores.database.dialects import DIALECTS
-from apps.reports.stores.database.grains import grain_rows_sql, keyed_events_sql, vendor_sql
+from apps.reports.stores.database.grains import IN_RANGE, grain_rows_sql, keyed_events_sql, vendor_sql
 
 # Public dimension name -> column, in the order results list them. Event dimensions are each
 # event's; session dimensions are its session's: those of its first event, and the paths of its
@@ -303,7 +303,7 @@ def report_event_data(
         f"SELECT kv.key, {value} AS value, COUNT(*) AS events,"
         " COUNT(DISTINCT e.visitor_key) AS unique_visitors"
         f" FROM {events} {pairs}"
-        f" WHERE e.property_id = %s AND e.day BETWEEN %s AND %s AND e.type = %s{condition}"
+        f" WHERE {IN_RANGE} AND e.type = %s{condition}"
         f" GROUP BY kv.key, {value} ORDER BY events DESC, kv.key, value LIMIT %s"
     )
     params = [*params, property.pk, date_from, date_to, event_type, *condition_params, limit]

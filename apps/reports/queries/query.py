@@ -256,11 +256,12 @@ def _date_parse(value: object, field: str) -> date:
 def _time_parse(value: object, field: str) -> datetime:
     if isinstance(value, str):
         try:
-            moment = datetime.fromisoformat(value).astimezone(UTC)
+            written = datetime.fromisoformat(value)
+            moment = written.astimezone(UTC)
         except (ValueError, OverflowError):
             pass
         else:
-            if datetime.fromisoformat(value).tzinfo is None:
+            if written.tzinfo is None:
                 raise InvalidQuery("A time needs its offset: Z or ±HH:MM.", field=field)
             if not TIMES[0] <= moment <= TIMES[1]:
                 raise InvalidQuery(f"Times run from {TIMES[0].date()} to {TIMES[1].date()}.", field=field)

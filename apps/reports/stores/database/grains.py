@@ -127,6 +127,10 @@ def _counted(events: str, carried: tuple[str, ...]) -> str:
     return f"SELECT {columns} FROM ({events}) e"
 
 
+# A property's raw events (alias e) over a range of days; parameters: property, first and last day.
+IN_RANGE = "e.property_id = %s AND e.day BETWEEN %s AND %s"
+
+
 def _dirty_days_sql() -> str:
     """The range's dirty days (parameters: property, first and last day) as a set, which the
     database evaluates once per statement, not per row."""
@@ -139,14 +143,13 @@ def keyed_events_sql(
     """(SQL, params) of a SELECT of `columns` of the property's raw events over the range (whole
     days), `session_key` being the key of the event's visit: as the rollup refresh stored it on
     clean days (Event.visit_key), computed by visits_sql on dirty days."""
-    in_range = "e.property_id = %s AND e.day BETWEEN %s AND %s"
     stored = ", ".join(
         "COALESCE(e.visit_key, e.session_key) AS session_key" if column == "session_key" else f"e.{column}"
         for column in columns
     )
     sql = (
-        f"SELECT {stored} FROM {Event._meta.db_table} e WHERE {in_range} AND e.day NOT IN ({_dirty_days_sql()})"
-        f" UNION ALL {visits_sql(f'{in_range} AND e.day IN ({_dirty_days_sql()})', columns)}"
+        f"SELECT {stored} FROM {Event._meta.db_table} e WHERE {IN_RANGE} AND e.day NOT IN ({_dirty_days_sql()})"
+        f" UNION ALL {visits_sql(f'{IN_RANGE} AND e.day IN ({_dirty_days_sql()})', columns)}"
     )
     return sql, [property.pk, date_from, date_to] * 4
 
@@ -179,6 +182,6 @@ def grain_rows_sql(
         f"SELECT {selected} FROM {table} r WHERE r.property_id = %s AND r.day BETWEEN %s AND %s"
         f" AND r.day NOT IN ({_dirty_days_sql()})"
         f" UNION ALL SELECT {selected} FROM"
-        f" ({compute(f'e.property_id = %s AND e.day BETWEEN %s AND %s AND e.day IN ({_dirty_days_sql()})')}) computed"
+        f" ({compute(f'{IN_RANGE} AND e.day IN ({_dirty_days_sql()})')}) computed"
     )
     return sql, span * 4
