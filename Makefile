@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 # The PostgreSQL server of the test runs; each run names its own databases after this one's.
 TEST_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/clickmeter
 
-.PHONY: run test lint typecheck lock bench-ingest bench-dashboard services browser wrk
+.PHONY: run test lint typecheck lock bench-ingest bench-dashboard services browser clickhouse wrk
 
 ## Every package at its locked version, checked against its locked hashes (requirements/dev.txt
 ## holds the runtime's and the tools')
@@ -35,6 +35,11 @@ services:
 browser:
 	command -v chromium >/dev/null || (apt-get update -qq && apt-get install -y -qq chromium)
 
+## Debian's ClickHouse server (release 18.16) for the ClickHouse store's tests, which start their
+## own server processes; the current engine comes embedded, from PyPI's chdb (requirements/dev.txt)
+clickhouse:
+	test -x /usr/sbin/clickhouse-server || (apt-get update -qq && apt-get install -y -qq clickhouse-server)
+
 ## The types (typecheck), then the pre-commit hooks (.pre-commit-config.yaml: ruff, ruff-format,
 ## django-upgrade) on every tracked file: what they would change fails, with the diff (they fix the
 ## working tree as they would on commit)
@@ -49,7 +54,7 @@ typecheck: $(STAMP)
 ## Lint, then the whole suite in parallel (TEST_WORKERS, one per core by default) with coverage and
 ## its floor, on local PostgreSQL (started if down) in databases of its own and a Redis of its own
 ## (scripts/test.py), with real workers; TEST_ARGS go to pytest
-test: $(STAMP) services browser lint
+test: $(STAMP) services browser clickhouse lint
 	TEST_DATABASE_URL=$(TEST_DATABASE_URL) TEST_WORKERS=$(TEST_WORKERS) $(BIN)/python scripts/test.py $(TEST_ARGS)
 
 ## Ingest throughput against the production-shaped stack (see docs/benchmarks.md)

@@ -286,8 +286,11 @@ CLICKMETER_ROLLUP_MAX_STALENESS_SECONDS = env.int("CLICKMETER_ROLLUP_MAX_STALENE
 CLICKMETER_ANONYMOUS_FORM_RATE = env.str("CLICKMETER_ANONYMOUS_FORM_RATE", default="10/hour")
 CLICKMETER_SHARED_LINK_RATE = env.str("CLICKMETER_SHARED_LINK_RATE", default="600/min")
 CLICKMETER_REPORT_RATE = env.str("CLICKMETER_REPORT_RATE", default="600/min")
-# Where raw events and rollups live (apps/reports/stores): "database", the database above.
+# Where raw events and rollups live (apps/reports/stores): "database", the database above, or
+# "clickhouse", the ClickHouse named by CLICKHOUSE_URL (clickhouse://user:password@host:port/database,
+# the native protocol's port), whose schema `manage.py event_store_migrate` creates.
 CLICKMETER_EVENT_STORE = env.str("CLICKMETER_EVENT_STORE", default="database")
+CLICKHOUSE_URL = env.str("CLICKHOUSE_URL", default="")
 # How long a report's result is kept in the cache; it is read only while its data is unchanged. 0: off.
 CLICKMETER_REPORT_CACHE_SECONDS = env.int("CLICKMETER_REPORT_CACHE_SECONDS", default=3600)
 CLICKMETER_RETRY_AFTER_SECONDS = 5

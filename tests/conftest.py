@@ -1,6 +1,7 @@
 import json
 import os
 import threading
+import uuid
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -17,8 +18,9 @@ from apps.keys import selectors as key_selectors
 from apps.keys import services as key_services
 from apps.keys.services import property_keys_create
 from apps.properties.models import Property
+from apps.reports.stores import event_store
 from devtools.geoip import geoip_test_database_write
-from devtools.stack import BROWSER_USER_AGENT, static_files_collect
+from devtools.stack import BROWSER_USER_AGENT, ClickHouse, static_files_collect
 from tests.factories import MembershipFactory, PropertyFactory
 
 
@@ -129,6 +131,31 @@ def session_client_for(user: User) -> Client:
     signed_in = Client(headers={"user-agent": BROWSER_USER_AGENT})
     signed_in.force_login(user, backend="django.contrib.auth.backends.ModelBackend")
     return signed_in
+
+
+@pytest.fixture(scope="session")
+def clickhouse_server(tmp_path_factory):
+    """A ClickHouse server process of this run's own (Debian's clickhouse-server, release 18.16)."""
+    directory = tmp_path_factory.mktemp("clickhouse")
+    server = ClickHouse(directory, directory).start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def clickhouse_store(settings, clickhouse_server, request):
+    """The ClickHouse store switched on for this test (its own database on the run's server), with its schema."""
+    settings.CLICKMETER_EVENT_STORE = "clickhouse"
+    settings.CLICKHOUSE_URL = clickhouse_server.url(f"test_{uuid.uuid4().hex[:12]}")
+    store = event_store()
+    store.schema_migrate()
+    return store
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _event_store_schema(django_db_setup):
+    """A store outside the database gets its schema as a deployment's release does (event_store_migrate)."""
+    event_store().schema_migrate()
 
 
 @pytest.fixture(autouse=True)

@@ -1,6 +1,6 @@
 """The reports of the contract's GET endpoints and the dashboard, each a MetricsQuery answered by the
-query engine (apps/reports/queries/engine.py), and the reads the engine does not answer yet (event
-data, realtime, the property list's sparklines), over the same grains (stores/database/grains.py).
+query engine (apps/reports/queries/engine.py), and the reads the engine does not answer (event
+data, the property list's sparklines), which the event store answers (apps/reports/stores).
 """
 
 import builtins
@@ -9,18 +9,14 @@ from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta
 
 from django.conf import settings
-from django.db import connection
 
-from apps.ingestion.models import Event
 from apps.properties.models import Property
 from apps.reports.periods import Period
 from apps.reports.queries import vocabulary
 from apps.reports.queries.cache import data_version
 from apps.reports.queries.engine import query_answer
-from apps.reports.queries.query import IS, IS_NOT, Condition, DateRange, Filter, Query, filtered_dimensions
-from apps.reports.stores.database.compiler import filter_sql
-from apps.reports.stores.database.dialects import DIALECTS
-from apps.reports.stores.database.grains import IN_RANGE, grain_rows_sql, keyed_events_sql, vendor_sql
+from apps.reports.queries.query import IS, IS_NOT, Condition, DateRange, Filter, Query
+from apps.reports.stores import event_store
 
 # Public dimension name -> column, in the order results list them. Event dimensions are each
 # event's; session dimensions are its session's: those of its first event, and the paths of its
@@ -233,9 +229,7 @@ class MetricsQuery:
 
 def property_has_events(*, property: Property) -> bool:
     """Whether any event of `property` is stored (one accepted but still buffered is not yet)."""
-    with connection.cursor() as cursor:
-        cursor.execute(f"SELECT 1 FROM {Event._meta.db_table} WHERE property_id = %s LIMIT 1", [property.pk])
-        return cursor.fetchone() is not None
+    return event_store().first_day(property=property) is not None
 
 
 def report_overview(*, property: Property, date_from: date, date_to: date) -> dict:
@@ -279,40 +273,12 @@ def report_event_data(
     where: tuple[Filter, ...] = (),
     limit: int = 50,
 ) -> list[dict]:
-    """How often each key of the `data` of `event_type` events took each value, with the visitors.
-
-    Event data is kept only on raw events, so this reads them over the whole range; `where` is the
-    query engine's filters (compiler.filter_sql): one on a visit dimension keeps the events of the
-    matching visits.
-    """
-    condition, condition_params = filter_sql(where, DIALECTS[connection.vendor])
-    condition = f" AND {condition}" if condition else ""
-    events, params = f"{Event._meta.db_table} e", []
-    if any(d.scope == vocabulary.VISIT for d in filtered_dimensions(where)):
-        sessions_sql, sessions_params = grain_rows_sql("sessions", property, date_from, date_to)
-        columns = ("property_id", "day", "session_key", "visitor_key", *EVENT_DIMENSIONS.values(), "data")
-        keyed, keyed_params = keyed_events_sql(property, date_from, date_to, columns)
-        events = f"({keyed}) e JOIN ({sessions_sql}) s ON s.day = e.day AND s.session_key = e.session_key"
-        params = [*keyed_params, *sessions_params]
-    pairs = vendor_sql("CROSS JOIN LATERAL jsonb_each_text(e.data) kv", "CROSS JOIN json_each(e.data) kv")
-    # JSON true/false read as PostgreSQL writes them (SQLite's json_each gives 1 and 0).
-    value = vendor_sql(
-        "kv.value", "CASE WHEN kv.type IN ('true', 'false') THEN kv.type ELSE CAST(kv.value AS TEXT) END"
+    """How often each key of the `data` of `event_type` events took each value, with the visitors;
+    `where` is the query engine's filters (one on a visit dimension keeps the events of the
+    matching visits)."""
+    return event_store().event_data(
+        property=property, first=date_from, last=date_to, event_type=event_type, filters=where, limit=limit
     )
-    sql = (
-        f"SELECT kv.key, {value} AS value, COUNT(*) AS events,"
-        " COUNT(DISTINCT e.visitor_key) AS unique_visitors"
-        f" FROM {events} {pairs}"
-        f" WHERE {IN_RANGE} AND e.type = %s{condition}"
-        f" GROUP BY kv.key, {value} ORDER BY events DESC, kv.key, value LIMIT %s"
-    )
-    params = [*params, property.pk, date_from, date_to, event_type, *condition_params, limit]
-    with connection.cursor() as cursor:
-        cursor.execute(sql, params)
-        return [
-            {"key": key, "value": value, "events": events, "unique_visitors": visitors}
-            for key, value, events, visitors in cursor.fetchall()
-        ]
 
 
 def _recent(now: datetime, minutes: int) -> DateRange:
@@ -384,37 +350,14 @@ class VisitorTrend:
 
 
 def properties_visitor_trends(*, periods: dict[Property, Period]) -> dict[int, VisitorTrend]:
-    """Unique visitors of each property per day and over its period, by property pk, read as
-    MetricsQuery reads them (rollups, and raw events for dirty days), in one query for any number
-    of properties (an arm per property). The total counts each visitor once over the period.
-    """
+    """Unique visitors of each property per day and over its period, by property pk, in one query
+    for any number of properties. The total counts each visitor once over the period."""
     if not periods:
         return {}
-    arms: list[str] = []
-    params: list = []
-    for prop, period in periods.items():
-        rows_sql, rows_params = grain_rows_sql(
-            "sessions", prop, period.date_from, period.date_to, columns=("day", "visitor_key")
-        )
-        arms.append(f"SELECT {int(prop.pk)} AS property_id, day, visitor_key FROM ({rows_sql}) arm_{len(arms)}")
-        params += rows_params
-    sql = (
-        f"WITH sessions AS ({' UNION ALL '.join(arms)})"
-        " SELECT property_id, day, COUNT(DISTINCT visitor_key) FROM sessions GROUP BY property_id, day"
-        " UNION ALL SELECT property_id, NULL, COUNT(DISTINCT visitor_key) FROM sessions GROUP BY property_id"
-    )
-    with connection.cursor() as cursor:
-        cursor.execute(sql, params)
-        found = cursor.fetchall()
-    daily, totals = {}, {}
-    for property_id, day, visitors in found:
-        if day is None:
-            totals[property_id] = visitors
-        else:
-            daily[property_id, date.fromisoformat(str(day)[:10])] = visitors
+    visitors = event_store().visitors_by_day(periods=periods)
     trends = {}
     for prop, period in periods.items():
         days = [period.date_from + timedelta(days=n) for n in range(period.days)]
-        daily_visitors = [(day, daily.get((prop.pk, day), 0)) for day in days]
-        trends[prop.pk] = VisitorTrend(period, daily_visitors, totals.get(prop.pk, 0))
+        daily_visitors = [(day, visitors.get((prop.pk, day), 0)) for day in days]
+        trends[prop.pk] = VisitorTrend(period, daily_visitors, visitors.get((prop.pk, None), 0))
     return trends

@@ -1,7 +1,8 @@
-"""The whole pipeline on real processes: gunicorn -> Redis (AOF) -> Celery worker -> PostgreSQL -> reports.
+"""The whole pipeline on real processes: gunicorn -> Redis (AOF) -> Celery worker -> the event store
+(PostgreSQL, or a ClickHouse server) -> reports.
 
-Includes the fault drills: a worker killed with SIGKILL mid-batch, the broker stopped during a
-burst, and the database and broker both unreachable.
+Includes the fault drills: a worker killed with SIGKILL mid-batch (on either store), ClickHouse
+restarted mid-load, the broker stopped during a burst, and the database and broker both unreachable.
 """
 
 import os
@@ -12,9 +13,10 @@ import uuid
 from datetime import UTC, datetime
 
 import pytest
+from django.conf import settings
 from django.db import connection
 
-from apps.ingestion.models import Event
+from apps.reports.stores import event_store
 from devtools.stack import Stack, wait_until
 from tests.conftest import tenant_create
 
@@ -48,15 +50,24 @@ def tenant(transactional_db):
     return tenant_create(ingest_limit_per_key=0, ingest_limit_per_address=0)
 
 
-@pytest.fixture
-def stack(tmp_path, transactional_db):
-    stack = Stack(tmp_path, database_url(), web_args=("--workers", "2"))
+@pytest.fixture(params=["database", "clickhouse"])
+def stack(request, tmp_path, transactional_db):
+    """The stack on each event store; the test's own process reads the same store."""
+    store = {}
+    if request.param == "clickhouse":
+        request.getfixturevalue("clickhouse_store")
+        store = {"CLICKMETER_EVENT_STORE": "clickhouse", "CLICKHOUSE_URL": settings.CLICKHOUSE_URL}
+    stack = Stack(tmp_path, database_url(), web_args=("--workers", "2"), **store)
     yield stack
     stack.stop()
 
 
+def stored_ids(tenant) -> list[str]:
+    return [event["event_id"] for event in event_store().events(property=tenant.property)]
+
+
 def stored(tenant) -> int:
-    return Event.objects.filter(property=tenant.property).count()
+    return len(stored_ids(tenant))
 
 
 def test_events_reach_reports_through_the_real_stack(stack, tenant):
@@ -128,8 +139,35 @@ def test_worker_killed_mid_batch_loses_nothing_and_counts_nothing_twice(stack, t
     wait_until(
         lambda: stored(tenant) == accepted, timeout=120, interval=0.5, message=f"{accepted} events\n{stack.logs()}"
     )
-    assert Event.objects.filter(property=tenant.property).values("event_id").distinct().count() == accepted
+    assert len(set(stored_ids(tenant))) == accepted
     wait_until(lambda: stack.redis.cli("xlen", "clickmeter:ingest") == "0", timeout=30, message="an empty buffer")
+
+
+def test_clickhouse_killed_and_restarted_mid_load_loses_nothing_and_counts_nothing_twice(
+    tmp_path, tenant, clickhouse_store, clickhouse_server
+):
+    stack = Stack(
+        tmp_path,
+        database_url(),
+        CLICKMETER_EVENT_STORE="clickhouse",
+        CLICKHOUSE_URL=settings.CLICKHOUSE_URL,
+    )
+    try:
+        stack.start(worker=False, beat=False)
+        accepted = burst_buffered(stack, tenant)
+        stack.start_worker()
+        stack.beat.start()
+        wait_until(lambda: stored(tenant), timeout=60, interval=0.05, message=f"a first batch\n{stack.logs()}")
+        at_restart = stored(tenant)
+        clickhouse_server.process.kill()  # a crash: no shutdown of its own
+        assert at_restart < accepted, "the restart landed before the load was stored"
+        clickhouse_server.start()
+        wait_until(
+            lambda: stored(tenant) == accepted, timeout=180, interval=0.5, message=f"{accepted} events\n{stack.logs()}"
+        )
+        assert len(set(stored_ids(tenant))) == accepted
+    finally:
+        stack.stop()
 
 
 @pytest.mark.parametrize("killed", ["the whole worker, then a new one started", "its pool processes"])
@@ -155,7 +193,7 @@ def test_a_drain_killed_mid_batch_is_recovered_without_beat_or_new_traffic(tmp_p
         wait_until(
             lambda: stored(tenant) == accepted, timeout=120, interval=0.5, message=f"{accepted} events\n{stack.logs()}"
         )
-        assert Event.objects.filter(property=tenant.property).values("event_id").distinct().count() == accepted
+        assert len(set(stored_ids(tenant))) == accepted
         wait_until(lambda: stack.redis.cli("xlen", "clickmeter:ingest") == "0", timeout=30, message="an empty buffer")
         assert stack.get("/readyz")[1]["services"]["broker"]["oldest_unstored_seconds"] is None
     finally:
@@ -190,7 +228,7 @@ def test_broker_stopped_during_a_burst_loses_nothing(stack, tenant):
     assert failures == []
     total = sum(accepted)
     wait_until(lambda: stored(tenant) == total, timeout=120, interval=0.5, message=f"{total} events\n{stack.logs()}")
-    assert Event.objects.filter(property=tenant.property).values("event_id").distinct().count() == total
+    assert len(set(stored_ids(tenant))) == total
 
 
 def test_database_and_broker_both_unreachable_is_503_with_retry_after(tmp_path, tenant):

@@ -51,6 +51,7 @@ from apps.reports.queries.vocabulary import (
     VISIT_ATTRIBUTE_COLUMNS,
     Dimension,
     metric_rounded,
+    prop_text,
     time_bucket,
 )
 
@@ -156,19 +157,9 @@ def _value(dimension: Dimension, event: EventRow, visit: _Visit, timezone: tzinf
         assert timezone is not None, "time dimensions are grouped by, never filtered by"
         return time_bucket(dimension.column, _local(event["ts"], timezone))
     if dimension.name.startswith(PROPS_PREFIX):
-        return _prop_text(event["data"].get(dimension.column))
+        return prop_text(event["data"].get(dimension.column))
     text: str = event[dimension.column]
     return text
-
-
-def _prop_text(value: object) -> str:
-    """A custom property's value as text: strings as they are, true/false, integers in decimal;
-    anything else (null, fractions, lists, objects) is absent."""
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, int | str):
-        return str(value)
-    return ""
 
 
 def _all_hold(filters: tuple[Filter, ...], event: EventRow, visit: _Visit) -> bool:

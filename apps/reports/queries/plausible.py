@@ -14,15 +14,13 @@ from dataclasses import dataclass, replace
 from datetime import date, datetime, time, timedelta, tzinfo
 from typing import Any
 
-from django.db.models import Min
-
-from apps.ingestion.models import Event
 from apps.properties.models import Property
 from apps.reports.periods import property_today
 from apps.reports.queries.bodies import query_days_check
 from apps.reports.queries.engine import query_answer
 from apps.reports.queries.query import MAX_LIMIT, InvalidQuery, Query, query_parse, time_labels
 from apps.reports.queries.vocabulary import PROPS_PREFIX, TIME, Dimension
+from apps.reports.stores import event_store
 
 JSON = dict[str, Any]
 
@@ -351,7 +349,7 @@ def _metrics_of(parsed: PlausibleQuery, values: list[int | float], total_visitor
 
 def _first_day(property: Property) -> date:
     """Where `all` begins: the property's first event's day, or the day it was created."""
-    first_event: date | None = Event.objects.filter(property=property).aggregate(first=Min("day"))["first"]
+    first_event = event_store().first_day(property=property)
     created = property.created_at.astimezone(property.tzinfo).date()
     return min(first_event, created) if first_event is not None else created
 

@@ -145,3 +145,13 @@ def metric_rounded(name: str, value: float | Fraction | None) -> int | float:
     if name == "visit_duration":
         return round(float(value)) if value is not None else 0
     return int(value or 0)
+
+
+def prop_text(value: object) -> str:
+    """A custom property's value as text: strings as they are, true/false, integers in decimal;
+    anything else (null, fractions, lists, objects) is absent."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int | str):
+        return str(value)
+    return ""

@@ -10,9 +10,10 @@ from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 
 from apps.reports.stores.base import EventStore
+from apps.reports.stores.clickhouse import ClickHouseStore
 from apps.reports.stores.database import DatabaseStore
 
-STORES: dict[str, type[EventStore]] = {"database": DatabaseStore}
+STORES: dict[str, type[EventStore]] = {"database": DatabaseStore, "clickhouse": ClickHouseStore}
 
 
 def event_store() -> EventStore:

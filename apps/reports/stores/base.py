@@ -4,7 +4,8 @@ from abc import ABC, abstractmethod
 from datetime import date
 
 from apps.properties.models import Property
-from apps.reports.queries.query import Query
+from apps.reports.periods import Period
+from apps.reports.queries.query import Filter, Query
 
 
 class EventStore(ABC):
@@ -31,3 +32,28 @@ class EventStore(ABC):
         """The query's groups over the days `first`..`last`, unordered and unpaged: per group its
         dimensions' values (a time bucket as a date, or a datetime for an hour) and its metrics'
         unrounded values, in the query's order."""
+
+    @abstractmethod
+    def events(self, *, property: Property) -> list[dict]:
+        """Every raw event of the property (ingestion's EVENT_COLUMNS, as written), by day and event id."""
+
+    @abstractmethod
+    def first_day(self, *, property: Property) -> date | None:
+        """The day of the property's first stored event; None before its first."""
+
+    @abstractmethod
+    def event_data(
+        self, *, property: Property, first: date, last: date, event_type: str, filters: tuple[Filter, ...], limit: int
+    ) -> list[dict]:
+        """How often each key of the `data` of the range's `event_type` events that pass `filters`
+        took each value (as text: strings as they are, other JSON as PostgreSQL's jsonb writes it,
+        null as None), with the distinct visitors: the `limit` most frequent pairs, then by key and value."""
+
+    @abstractmethod
+    def visitors_by_day(self, *, periods: dict[Property, Period]) -> dict[tuple[int, date | None], int]:
+        """Distinct visitors of each property per day of its period, by (property pk, day), and over
+        the whole period, by (property pk, None): in one round trip for any number of properties."""
+
+    @abstractmethod
+    def schema_migrate(self) -> None:
+        """Create or upgrade what the store keeps outside the database's migrations."""

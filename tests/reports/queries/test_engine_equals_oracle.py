@@ -3,8 +3,8 @@ events of a type, visit metrics), event, visit, custom-property and time dimensi
 with every operator, order, pagination, totals, time labels and a compared period.
 
 Event histories go through the real storage path (events_store, some days rolled up, the others
-left dirty) on the test database; the oracle reads the stored rows back. test_engine_on_sqlite.py
-runs this module again on SQLite.
+left dirty) into the configured event store; the oracle reads the stored rows back.
+test_engine_on_other_stores.py runs this module again on SQLite and on ClickHouse.
 """
 
 import os
@@ -12,11 +12,12 @@ from dataclasses import replace
 from datetime import UTC, datetime, time, timedelta
 
 import pytest
+from django.conf import settings
 from django.db import connection, transaction
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, given
+from hypothesis import settings as examples
 from hypothesis import strategies as st
 
-from apps.ingestion.models import Event
 from apps.ingestion.storage import AcceptedBatch, events_store
 from apps.properties.models import Property
 from apps.reports.periods import property_today
@@ -24,11 +25,14 @@ from apps.reports.queries.engine import query_answer
 from apps.reports.queries.oracle import query_oracle
 from apps.reports.queries.query import query_parse
 from apps.reports.services import rollup_refresh_day
+from apps.reports.stores import event_store
 from devtools.events import validated_event
 from tests.reports.queries.histories import DAYS, FIRST_DAY, TIMEZONES, batches_of, fact
 from tests.reports.test_rollup_equivalence import numbered
 
 pytestmark = pytest.mark.django_db
+# (database vendor, event store) this run is for: test_engine_on_other_stores.py sets other ones.
+EXPECTED_STORES = tuple(os.environ.get("TEST_EXPECTED_STORES", "postgresql,database").split(","))
 
 METRICS = [
     "visitors",
@@ -132,7 +136,11 @@ def queries(draw) -> dict:
     return query
 
 
-@settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@examples(
+    max_examples=int(os.environ.get("TEST_ORACLE_EXAMPLES", "100")),
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture],
+)
 @given(
     timezone=st.sampled_from(TIMEZONES),
     facts=st.lists(fact, min_size=5, max_size=40),
@@ -140,19 +148,24 @@ def queries(draw) -> dict:
     asked=st.lists(queries(), min_size=1, max_size=4),
 )
 def test_the_engine_answers_what_the_oracle_answers(tenant_a, timezone, facts, rolled_up, asked):
-    assert connection.vendor == os.environ.get("TEST_EXPECTED_STORE", "postgresql")
-    with transaction.atomic():
-        Property.unscoped.filter(pk=tenant_a.property.pk).update(timezone=timezone)
-        prop = Property.unscoped.get(pk=tenant_a.property.pk)
-        events_store(batches=[replace(b, property_id=prop.pk) for b in batches_of(numbered(facts), prop.tzinfo)])
-        for offset in sorted(rolled_up):
-            rollup_refresh_day(property_id=prop.pk, day=FIRST_DAY + timedelta(days=offset))
-        events = list(Event.objects.filter(property=prop).values())
-        for request in asked:
-            query = query_parse(request)
-            expected = query_oracle(timezone=prop.tzinfo, events=events, query=query, today=property_today(prop))
-            assert query_answer(property=prop, query=query) == expected, request
-        transaction.set_rollback(True)
+    assert (connection.vendor, settings.CLICKMETER_EVENT_STORE) == EXPECTED_STORES
+    store = event_store()
+    try:
+        with transaction.atomic():
+            Property.unscoped.filter(pk=tenant_a.property.pk).update(timezone=timezone)
+            prop = Property.unscoped.get(pk=tenant_a.property.pk)
+            events_store(batches=[replace(b, property_id=prop.pk) for b in batches_of(numbered(facts), prop.tzinfo)])
+            for offset in sorted(rolled_up):
+                rollup_refresh_day(property_id=prop.pk, day=FIRST_DAY + timedelta(days=offset))
+            events = store.events(property=prop)
+            for request in asked:
+                query = query_parse(request)
+                expected = query_oracle(timezone=prop.tzinfo, events=events, query=query, today=property_today(prop))
+                assert query_answer(property=prop, query=query) == expected, request
+            transaction.set_rollback(True)
+    finally:
+        # A store outside the database keeps what the rollback takes back from the database.
+        store.days_delete_before(property_id=tenant_a.property.pk, day=FIRST_DAY + timedelta(days=DAYS + 2))
 
 
 def test_every_operator_is_case_sensitive_and_blank_props_are_absent_ones(tenant_a):

@@ -4,27 +4,37 @@ PostgreSQL or SQLite, each through its dialect."""
 from datetime import date
 
 from django.db import connection
+from django.db.models import Min
 from psycopg.types.json import Jsonb
 
 from apps.ingestion.models import Event
 from apps.ingestion.storage import EVENT_COLUMNS
 from apps.properties.models import Property
 from apps.reports.models import EventRollup, SessionRollup
-from apps.reports.queries.query import Query
+from apps.reports.periods import Period
+from apps.reports.queries.query import Filter, Query, filtered_dimensions
+from apps.reports.queries.vocabulary import VISIT
 from apps.reports.stores.base import EventStore
 from apps.reports.stores.database.compiler import CompiledQuery
 from apps.reports.stores.database.dialects import DIALECTS
 from apps.reports.stores.database.grains import (
     EVENT_ROW_COLUMNS,
+    IN_RANGE,
     SESSION_ROW_COLUMNS,
+    grain_rows_sql,
+    keyed_events_sql,
     raw_event_rows_sql,
     raw_session_rows_sql,
     vendor_sql,
     visits_sql,
 )
+from apps.reports.stores.sql import filter_sql
 
 
 class DatabaseStore(EventStore):
+    def schema_migrate(self) -> None:
+        """Nothing: the store's tables are the database's, which `manage.py migrate` creates."""
+
     def write(self, rows: list[dict]) -> None:
         """On PostgreSQL the rows are COPYed into a per-session temporary table and moved with one
         INSERT … SELECT … ON CONFLICT DO NOTHING: a fraction of the CPU of the ORM's bulk insert
@@ -101,3 +111,66 @@ class DatabaseStore(EventStore):
 
     def rows(self, *, property: Property, query: Query, first: date, last: date) -> list[tuple]:
         return CompiledQuery(property, query, first, last, DIALECTS[connection.vendor]).rows()
+
+    def events(self, *, property: Property) -> list[dict]:
+        return list(Event.objects.filter(property=property).order_by("day", "event_id").values(*EVENT_COLUMNS))
+
+    def first_day(self, *, property: Property) -> date | None:
+        first: date | None = Event.objects.filter(property=property).aggregate(first=Min("day"))["first"]
+        return first
+
+    def event_data(
+        self, *, property: Property, first: date, last: date, event_type: str, filters: tuple[Filter, ...], limit: int
+    ) -> list[dict]:
+        """Event data is kept only on raw events, so this reads them over the whole range; a filter
+        on a visit dimension keeps the events of the matching visits."""
+        condition, condition_params = filter_sql(filters, DIALECTS[connection.vendor])
+        condition = f" AND {condition}" if condition else ""
+        events, params = f"{Event._meta.db_table} e", []
+        if any(d.scope == VISIT for d in filtered_dimensions(filters)):
+            sessions_sql, sessions_params = grain_rows_sql("sessions", property, first, last)
+            columns = ("property_id", "day", "session_key", "visitor_key", "type", "hostname", "path", "data")
+            keyed, keyed_params = keyed_events_sql(property, first, last, columns)
+            events = f"({keyed}) e JOIN ({sessions_sql}) s ON s.day = e.day AND s.session_key = e.session_key"
+            params = [*keyed_params, *sessions_params]
+        pairs = vendor_sql("CROSS JOIN LATERAL jsonb_each_text(e.data) kv", "CROSS JOIN json_each(e.data) kv")
+        # JSON true/false read as PostgreSQL writes them (SQLite's json_each gives 1 and 0).
+        value = vendor_sql(
+            "kv.value", "CASE WHEN kv.type IN ('true', 'false') THEN kv.type ELSE CAST(kv.value AS TEXT) END"
+        )
+        sql = (
+            f"SELECT kv.key, {value} AS value, COUNT(*) AS events,"
+            " COUNT(DISTINCT e.visitor_key) AS unique_visitors"
+            f" FROM {events} {pairs}"
+            f" WHERE {IN_RANGE} AND e.type = %s{condition}"
+            f" GROUP BY kv.key, {value} ORDER BY events DESC, kv.key, value LIMIT %s"
+        )
+        params = [*params, property.pk, first, last, event_type, *condition_params, limit]
+        with connection.cursor() as cursor:
+            cursor.execute(sql, params)
+            return [
+                {"key": key, "value": value, "events": events, "unique_visitors": visitors}
+                for key, value, events, visitors in cursor.fetchall()
+            ]
+
+    def visitors_by_day(self, *, periods: dict[Property, Period]) -> dict[tuple[int, date | None], int]:
+        """Read as the engine reads visits (rollups, and raw events for dirty days), an arm per property."""
+        arms: list[str] = []
+        params: list = []
+        for prop, period in periods.items():
+            rows_sql, rows_params = grain_rows_sql(
+                "sessions", prop, period.date_from, period.date_to, columns=("day", "visitor_key")
+            )
+            arms.append(f"SELECT {int(prop.pk)} AS property_id, day, visitor_key FROM ({rows_sql}) arm_{len(arms)}")
+            params += rows_params
+        sql = (
+            f"WITH sessions AS ({' UNION ALL '.join(arms)})"
+            " SELECT property_id, day, COUNT(DISTINCT visitor_key) FROM sessions GROUP BY property_id, day"
+            " UNION ALL SELECT property_id, NULL, COUNT(DISTINCT visitor_key) FROM sessions GROUP BY property_id"
+        )
+        with connection.cursor() as cursor:
+            cursor.execute(sql, params)
+            return {
+                (property_id, None if day is None else date.fromisoformat(str(day)[:10])): visitors
+                for property_id, day, visitors in cursor.fetchall()
+            }

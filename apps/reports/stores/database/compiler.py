@@ -13,24 +13,16 @@ metrics over the kept visits, in the group of each of their matching events, the
 the bucket where the visit began.
 """
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import date
-from typing import Any
 
 from django.db import connection
 
 from apps.properties.models import Property
 from apps.reports.queries.query import (
-    CONTAINS,
-    CONTAINS_NOT,
     IS,
-    IS_NOT,
-    MATCHES,
-    AllOf,
-    AnyOf,
     Condition,
     Filter,
-    Not,
     Query,
     filtered_dimensions,
 )
@@ -44,8 +36,8 @@ from apps.reports.queries.vocabulary import (
     VISIT,
     Dimension,
 )
-from apps.reports.stores.database.dialects import Dialect
 from apps.reports.stores.database.grains import grain_rows_sql
+from apps.reports.stores.sql import Dialect, Sql, fact_value, holds
 
 PAGEVIEW = "pageview"
 PAGEVIEWS = Condition(IS, DIMENSIONS["event:name"], (PAGEVIEW,))
@@ -56,14 +48,6 @@ VISIT_METRICS = {
     # Microseconds summed exactly, divided once: the mean a store answers is the oracle's, to the last digit.
     "visit_duration": "SUM(duration) / (1000000.0 * NULLIF(COUNT(*), 0))",
 }
-
-
-@dataclass
-class _Sql:
-    """SQL text with its parameters, in the order the text holds them."""
-
-    text: str
-    params: list[Any] = field(default_factory=list)
 
 
 @dataclass
@@ -136,7 +120,7 @@ class CompiledQuery:
 
     # --- SQL --------------------------------------------------------------------------------
 
-    def _visits(self) -> _Sql:
+    def _visits(self) -> Sql:
         columns = ("day", "session_key", "visitor_key", "pageviews", "events", "first_ts", "last_ts")
         sql, params = grain_rows_sql(
             "sessions",
@@ -145,9 +129,9 @@ class CompiledQuery:
             self.last,
             columns=(*columns, *(c for c in self._visit_columns if c not in columns)),
         )
-        return _Sql(sql, params)
+        return Sql(sql, params)
 
-    def _events(self) -> _Sql:
+    def _events(self) -> Sql:
         columns = ("day", "type", "path", "hostname", "session_key", "visitor_key", "events")
         props = any(d.name.startswith(PROPS_PREFIX) for d in self._named)
         sql, params = grain_rows_sql(
@@ -159,32 +143,32 @@ class CompiledQuery:
             raw=self._reads_raw,
             data=props,
         )
-        return _Sql(sql, params)
+        return Sql(sql, params)
 
-    def _value(self, dimension: Dimension, *, visit_bucket: bool = False) -> _Sql:
+    def _value(self, dimension: Dimension, *, visit_bucket: bool = False) -> Sql:
         """A dimension's value of a fact row (e: its event, s: its visit); a time dimension's
         bucket is the event's, or with `visit_bucket` the visit's start."""
         if dimension.scope != TIME:
-            return _fact_value(dimension, self.dialect)
+            return fact_value(dimension, self.dialect)
         alias = "s" if visit_bucket or not self._reads_event_rows else "e"
         if dimension.column in CLOCK_BUCKETS:
             ts = "s.first_ts" if alias == "s" else "e.ts"
-            return _Sql(self.dialect.clock(ts, dimension.column), [self.prop.timezone])
+            return Sql(self.dialect.clock(ts, dimension.column), [self.prop.timezone])
         bucket = {"day": self.dialect.day, "week": self.dialect.week, "month": self.dialect.month}[dimension.column]
-        return _Sql(bucket(f"{alias}.day"))
+        return Sql(bucket(f"{alias}.day"))
 
-    def _statement(self) -> _Sql:
+    def _statement(self) -> Sql:
         dimensions = self.query.dimensions
         keys = [f"k{n}" for n in range(len(dimensions))]
-        ctes: list[_Sql] = []
-        where = [_holds(f, self.dialect) for f in self._filters]
+        ctes: list[Sql] = []
+        where = [holds(f, self.dialect) for f in self._filters]
         window = self.query.date_range
         if window.since is not None:
             adapt = connection.ops.adapt_datetimefield_value
-            where.append(_Sql("e.ts BETWEEN %s AND %s", [adapt(window.since), adapt(window.until)]))
+            where.append(Sql("e.ts BETWEEN %s AND %s", [adapt(window.since), adapt(window.until)]))
         if self._pageviews_only:
-            where.append(_Sql("s.pageviews > 0"))
-        condition = _Sql(
+            where.append(Sql("s.pageviews > 0"))
+        condition = Sql(
             f" WHERE {' AND '.join(w.text for w in where)}" if where else "", [p for w in where for p in w.params]
         )
         values = [self._value(d) for d in dimensions]
@@ -197,7 +181,7 @@ class CompiledQuery:
             visits = self._visits()
             columns = [*selected, "s.*", *self._duration()]
             ctes.append(
-                _Sql(
+                Sql(
                     f"facts AS (SELECT {', '.join(columns)} FROM ({visits.text}) s{condition.text})",
                     [*value_params, *visits.params, *condition.params],
                 )
@@ -226,7 +210,7 @@ class CompiledQuery:
                 source += f" JOIN ({visits.text}) s ON s.day = e.day AND s.session_key = e.session_key"
                 source_params += visits.params
             ctes.append(
-                _Sql(
+                Sql(
                     f"facts AS (SELECT {', '.join(columns)} FROM {source}{condition.text})",
                     [
                         *value_params,
@@ -245,7 +229,7 @@ class CompiledQuery:
                     f"SUM({c}) AS {c}" for c in ("events", "pageviews", *(f"t{n}" for n in range(len(typed))))
                 )
                 ctes.append(
-                    _Sql(
+                    Sql(
                         f"pieces AS (SELECT {', '.join(pieces)}, MAX(visitor_key) AS visitor_key, {sums}"
                         f" FROM facts GROUP BY {', '.join(pieces)})"
                     )
@@ -266,7 +250,7 @@ class CompiledQuery:
                     *self._duration(),
                 ]
                 ctes.append(
-                    _Sql(
+                    Sql(
                         f"kept AS (SELECT {', '.join(kept_columns)} FROM"
                         f" (SELECT DISTINCT {', '.join([*plain, 'day', 'session_key'])} FROM facts) m"
                         f" JOIN ({visits.text}) s ON s.day = m.day AND s.session_key = m.session_key)",
@@ -285,18 +269,18 @@ class CompiledQuery:
             # Visit rows alone: every metric in one pass over them.
             expressions = {**counts, **VISIT_METRICS}
             metrics = ", ".join(f"{expressions[name]} AS m{n}" for n, name in enumerate(self.query.metrics))
-            ctes.append(_Sql(f"totals AS (SELECT {', '.join([*keys, metrics])} FROM facts{group})"))
+            ctes.append(Sql(f"totals AS (SELECT {', '.join([*keys, metrics])} FROM facts{group})"))
             return self._with(ctes, f"SELECT {', '.join([*keys, *outputs])} FROM totals")
         parts = []
         if self._event_metrics:
             metrics = ", ".join(f"{counts[name]} AS m{n}" for n, name in self._metric_positions(self._event_metrics))
-            ctes.append(_Sql(f"event_totals AS (SELECT {', '.join([*keys, metrics])} FROM {event_source}{group})"))
+            ctes.append(Sql(f"event_totals AS (SELECT {', '.join([*keys, metrics])} FROM {event_source}{group})"))
             parts.append("event_totals")
         if self._visit_metrics:
             metrics = ", ".join(
                 f"{VISIT_METRICS[name]} AS m{n}" for n, name in self._metric_positions(self._visit_metrics)
             )
-            ctes.append(_Sql(f"visit_totals AS (SELECT {', '.join([*keys, metrics])} FROM {visit_source}{group})"))
+            ctes.append(Sql(f"visit_totals AS (SELECT {', '.join([*keys, metrics])} FROM {visit_source}{group})"))
             parts.append("visit_totals")
         if len(parts) == 1:
             body = f"SELECT {', '.join([*keys, *outputs])} FROM {parts[0]}"
@@ -311,8 +295,8 @@ class CompiledQuery:
         return self._with(ctes, body)
 
     @staticmethod
-    def _with(ctes: list[_Sql], body: str) -> _Sql:
-        return _Sql(f"WITH {', '.join(c.text for c in ctes)} {body}", [p for c in ctes for p in c.params])
+    def _with(ctes: list[Sql], body: str) -> Sql:
+        return Sql(f"WITH {', '.join(c.text for c in ctes)} {body}", [p for c in ctes for p in c.params])
 
     def _duration(self) -> list[str]:
         """The column of a visit's length (s: the visit row), when the query asks for it."""
@@ -322,44 +306,3 @@ class CompiledQuery:
 
     def _metric_positions(self, names: list[str]) -> list[tuple[int, str]]:
         return [(self.query.metrics.index(name), name) for name in names]
-
-
-def _fact_value(dimension: Dimension, dialect: Dialect) -> _Sql:
-    """An event or visit dimension's value of a fact row (e: its event, s: its visit)."""
-    if dimension.scope == VISIT:
-        return _Sql(f"s.{dimension.column}")
-    if dimension.name.startswith(PROPS_PREFIX):
-        return _Sql(dialect.prop("e.data"), [dimension.column])
-    return _Sql(f"e.{dimension.column}")
-
-
-def filter_sql(filters: tuple[Filter, ...], dialect: Dialect) -> tuple[str, list[Any]]:
-    """What holds for a fact row (e: its event, s: its visit) that passes every one of `filters`,
-    as SQL and its parameters ('' for no filter)."""
-    parts = [_holds(f, dialect) for f in filters]
-    return " AND ".join(p.text for p in parts), [v for p in parts for v in p.params]
-
-
-def _holds(filter: Filter, dialect: Dialect) -> _Sql:
-    if isinstance(filter, AllOf | AnyOf):
-        parts = [_holds(f, dialect) for f in filter.filters]
-        joiner = " AND " if isinstance(filter, AllOf) else " OR "
-        return _Sql(f"({joiner.join(p.text for p in parts)})", [v for p in parts for v in p.params])
-    if isinstance(filter, Not):
-        inner = _holds(filter.filter, dialect)
-        return _Sql(f"NOT {inner.text}", inner.params)
-    return _condition(filter, dialect)
-
-
-def _condition(condition: Condition, dialect: Dialect) -> _Sql:
-    value = _fact_value(condition.dimension, dialect)
-    if condition.operator in (IS, IS_NOT):
-        found = f"{value.text} IN ({', '.join(['%s'] * len(condition.values))})"
-        params = [*value.params, *condition.values]
-    else:
-        test = dialect.contains if condition.operator in (CONTAINS, CONTAINS_NOT) else dialect.matches
-        tests = [_Sql(test(value.text), [*value.params, wanted]) for wanted in condition.values]
-        found = " OR ".join(t.text for t in tests)
-        params = [p for t in tests for p in t.params]
-    positive = condition.operator in (IS, CONTAINS, MATCHES)
-    return _Sql(f"({found})" if positive else f"(NOT ({found}))", params)

@@ -1,6 +1,5 @@
-"""What the database store's SQL says differently on each database: one dialect per database,
-chosen by the connection's vendor. An expression that takes a parameter holds exactly one `%s`, after the SQL
-expressions it is given.
+"""What the database store's SQL says differently on each database: one dialect (stores/sql.py) per
+database, chosen by the connection's vendor.
 
 SQLite has neither regular expressions nor time zones: `sqlite_functions_register` gives each
 SQLite connection the functions its dialect calls: RE2's search (the same subset means the same as
@@ -8,7 +7,6 @@ PostgreSQL's `~`, safe_regex.py), the local minute and hour of a time in a named
 microseconds between two times.
 """
 
-from abc import ABC, abstractmethod
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from functools import lru_cache
@@ -17,48 +15,7 @@ from zoneinfo import ZoneInfo
 
 from apps.reports.queries.safe_regex import safe_regex_compile
 from apps.reports.queries.vocabulary import CLOCK_BUCKETS, time_bucket
-
-
-class Dialect(ABC):
-    """The expressions the engine writes per store; `column` arguments are SQL expressions."""
-
-    # Appended to a text key the engine groups by: compared as bytes, not in a language's order.
-    # Time buckets are grouped as the database's own values and written as labels in Python.
-    byte_order = ""
-
-    @abstractmethod
-    def contains(self, column: str) -> str:
-        """Whether the parameter occurs in `column`, case-sensitively."""
-
-    @abstractmethod
-    def matches(self, column: str) -> str:
-        """Whether the parameter (a pattern of the safe subset) matches somewhere in `column`."""
-
-    @abstractmethod
-    def prop(self, data: str) -> str:
-        """The top-level property named by the parameter of the JSON object `data`, as text:
-        strings as they are, true/false, integers in decimal; '' for anything else or none."""
-
-    @abstractmethod
-    def day(self, day: str) -> str:
-        """A date column's day (a date, or text YYYY-MM-DD)."""
-
-    @abstractmethod
-    def week(self, day: str) -> str:
-        """The Monday of the week of a date column (a date, or text YYYY-MM-DD)."""
-
-    @abstractmethod
-    def month(self, day: str) -> str:
-        """The first day of the month of a date column (a date, or text YYYY-MM-DD)."""
-
-    @abstractmethod
-    def clock(self, ts: str, bucket: str) -> str:
-        """A time's local minute or hour (`bucket`, one of CLOCK_BUCKETS) in the timezone named by
-        the parameter (a local time, or its label as vocabulary.time_bucket writes it)."""
-
-    @abstractmethod
-    def microseconds_between(self, first: str, last: str) -> str:
-        """The whole microseconds from time `first` to time `last`, exactly (an integer)."""
+from apps.reports.stores.sql import Dialect
 
 
 class PostgresDialect(Dialect):
@@ -71,7 +28,8 @@ class PostgresDialect(Dialect):
     def matches(self, column: str) -> str:
         return f"{column} ~ %s"
 
-    def prop(self, data: str) -> str:
+    def prop(self) -> str:
+        data = self.event_column("data")
         text = "p.value #>> '{}'"
         integer = f"CASE WHEN {text} ~ '^-?[0-9]+$' THEN {text} ELSE '' END"
         return (
@@ -103,7 +61,8 @@ class SqliteDialect(Dialect):
     def matches(self, column: str) -> str:
         return f"clickmeter_matches({column}, %s)"
 
-    def prop(self, data: str) -> str:
+    def prop(self) -> str:
+        data = self.event_column("data")
         return (
             "COALESCE((SELECT CASE kv.type WHEN 'text' THEN kv.value WHEN 'true' THEN 'true' WHEN 'false' THEN 'false'"
             f" WHEN 'integer' THEN CAST(kv.value AS TEXT) ELSE '' END FROM json_each({data}) kv WHERE kv.key = %s), '')"

@@ -1,0 +1,110 @@
+"""What every store's SQL shares: SQL text with its parameters, the expressions that differ per
+database (a Dialect per database; an expression that takes a parameter holds exactly one `%s`,
+after the SQL expressions it is given), and the query engine's filters written with them.
+"""
+
+from abc import ABC, abstractmethod
+from dataclasses import dataclass, field
+from typing import Any
+
+from apps.reports.queries.query import CONTAINS, CONTAINS_NOT, IS, IS_NOT, MATCHES, AllOf, AnyOf, Condition, Filter, Not
+from apps.reports.queries.vocabulary import PROPS_PREFIX, VISIT, Dimension
+
+
+@dataclass
+class Sql:
+    """SQL text with its parameters, in the order the text holds them."""
+
+    text: str
+    params: list[Any] = field(default_factory=list)
+
+
+class Dialect(ABC):
+    """The expressions the engine writes per store; `column` arguments are SQL expressions."""
+
+    # Appended to a text key the engine groups by: compared as bytes, not in a language's order.
+    # Time buckets are grouped as the database's own values and written as labels in Python.
+    byte_order = ""
+
+    @abstractmethod
+    def contains(self, column: str) -> str:
+        """Whether the parameter occurs in `column`, case-sensitively."""
+
+    @abstractmethod
+    def matches(self, column: str) -> str:
+        """Whether the parameter (a pattern of the safe subset) matches somewhere in `column`."""
+
+    def event_column(self, column: str) -> str:
+        """A column of a fact row's event."""
+        return f"e.{column}"
+
+    def visit_column(self, column: str) -> str:
+        """A column of a fact row's visit (one of grains.SESSION_ROW_COLUMNS)."""
+        return f"s.{column}"
+
+    @abstractmethod
+    def prop(self) -> str:
+        """The top-level property named by the parameter of a fact row's event data, as text:
+        strings as they are, true/false, integers in decimal; '' for anything else or none."""
+
+    @abstractmethod
+    def day(self, day: str) -> str:
+        """A date column's day (a date, or text YYYY-MM-DD)."""
+
+    @abstractmethod
+    def week(self, day: str) -> str:
+        """The Monday of the week of a date column (a date, or text YYYY-MM-DD)."""
+
+    @abstractmethod
+    def month(self, day: str) -> str:
+        """The first day of the month of a date column (a date, or text YYYY-MM-DD)."""
+
+    @abstractmethod
+    def clock(self, ts: str, bucket: str) -> str:
+        """A time's local minute or hour (`bucket`, one of CLOCK_BUCKETS) in the timezone named by
+        the parameter (a local time, or its label as vocabulary.time_bucket writes it)."""
+
+    @abstractmethod
+    def microseconds_between(self, first: str, last: str) -> str:
+        """The whole microseconds from time `first` to time `last`, exactly (an integer)."""
+
+
+def fact_value(dimension: Dimension, dialect: Dialect) -> Sql:
+    """An event or visit dimension's value of a fact row (e: its event, s: its visit)."""
+    if dimension.scope == VISIT:
+        return Sql(dialect.visit_column(dimension.column))
+    if dimension.name.startswith(PROPS_PREFIX):
+        return Sql(dialect.prop(), [dimension.column])
+    return Sql(dialect.event_column(dimension.column))
+
+
+def filter_sql(filters: tuple[Filter, ...], dialect: Dialect) -> tuple[str, list[Any]]:
+    """What holds for a fact row (e: its event, s: its visit) that passes every one of `filters`,
+    as SQL and its parameters ('' for no filter)."""
+    parts = [holds(f, dialect) for f in filters]
+    return " AND ".join(p.text for p in parts), [v for p in parts for v in p.params]
+
+
+def holds(filter: Filter, dialect: Dialect) -> Sql:
+    if isinstance(filter, AllOf | AnyOf):
+        parts = [holds(f, dialect) for f in filter.filters]
+        joiner = " AND " if isinstance(filter, AllOf) else " OR "
+        return Sql(f"({joiner.join(p.text for p in parts)})", [v for p in parts for v in p.params])
+    if isinstance(filter, Not):
+        inner = holds(filter.filter, dialect)
+        return Sql(f"NOT {inner.text}", inner.params)
+    return _condition(filter, dialect)
+
+
+def _condition(condition: Condition, dialect: Dialect) -> Sql:
+    value = fact_value(condition.dimension, dialect)
+    if condition.operator in (IS, IS_NOT):
+        found = f"{value.text} IN ({', '.join(['%s'] * len(condition.values))})"
+        params = [*value.params, *condition.values]
+    else:
+        test = dialect.contains if condition.operator in (CONTAINS, CONTAINS_NOT) else dialect.matches
+        tests = [Sql(test(value.text), [*value.params, wanted]) for wanted in condition.values]
+        found = " OR ".join(t.text for t in tests)
+        params = [p for t in tests for p in t.params]
+    positive = condition.operator in (IS, CONTAINS, MATCHES)
+    return Sql(f"({found})" if positive else f"(NOT ({found}))", params)

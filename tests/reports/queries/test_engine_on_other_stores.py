@@ -1,0 +1,66 @@
+"""The engine equals the oracle on every store: test_engine_equals_oracle.py run again, each in a
+pytest of its own, on the embedded default (SQLite) and on ClickHouse, both the server process of
+Debian's package (release 18.16) and the current engine embedded by chdb; the suite's own run is
+PostgreSQL's. ClickHouse answers every query from raw events, by SQL of its own: fewer examples
+there keep the run short, each still drawing queries of every shape."""
+
+import os
+import subprocess
+import sys
+import uuid
+
+import pytest
+from django.conf import settings
+
+CLICKHOUSE_EXAMPLES = "40"
+
+
+def oracle_test_run(env: dict) -> None:
+    run = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pytest",
+            "-p",
+            "no:cacheprovider",
+            "-p",
+            "no:xdist",
+            "--no-cov",
+            "--create-db",
+            "-q",
+            "tests/reports/queries/test_engine_equals_oracle.py",
+        ],
+        cwd=settings.BASE_DIR,
+        env={**os.environ, **env},
+        capture_output=True,
+        text=True,
+        timeout=900,
+    )
+    assert run.returncode == 0, run.stdout[-4000:] + run.stderr[-2000:]
+    assert "2 passed" in run.stdout, run.stdout[-4000:]
+
+
+def test_the_engine_answers_what_the_oracle_answers_on_sqlite(tmp_path):
+    oracle_test_run(
+        {"DATABASE_URL": f"sqlite:///{tmp_path / 'engine.sqlite3'}", "TEST_EXPECTED_STORES": "sqlite,database"}
+    )
+
+
+@pytest.mark.parametrize("engine", ["server", "chdb"])
+def test_the_engine_answers_what_the_oracle_answers_on_clickhouse(engine, request, tmp_path):
+    database = f"oracle_{uuid.uuid4().hex[:12]}"
+    if engine == "server":
+        url = request.getfixturevalue("clickhouse_server").url(database)
+    else:
+        url = f"chdb://{tmp_path}/{database}"
+    database_url = os.environ.get("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/clickmeter")
+    oracle_test_run(
+        {
+            "CLICKMETER_EVENT_STORE": "clickhouse",
+            "CLICKHOUSE_URL": url,
+            "TEST_EXPECTED_STORES": "postgresql,clickhouse",
+            "TEST_ORACLE_EXAMPLES": CLICKHOUSE_EXAMPLES,
+            # A database of its own beside the suite's (pytest-django adds test_).
+            "DATABASE_URL": database_url.rsplit("/", 1)[0] + f"/{database}",
+        }
+    )

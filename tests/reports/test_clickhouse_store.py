@@ -1,0 +1,147 @@
+"""The ClickHouse store on a real server (Debian's clickhouse-server) holds and answers what the
+database store does, for the same events: every event once, whatever is written twice or at once;
+the event-data table, the property list's visitors, the first day; retention and a timezone change.
+(Reports are the query engine's: test_engine_on_other_stores.py holds them to the oracle.)"""
+
+import threading
+from dataclasses import replace
+from datetime import timedelta
+
+import pytest
+from django.conf import settings
+from django.db import connection, transaction
+from hypothesis import HealthCheck, given
+from hypothesis import settings as examples
+from hypothesis import strategies as st
+
+from apps.ingestion.storage import events_store
+from apps.properties.models import Property
+from apps.reports.periods import Period
+from apps.reports.queries.query import IS, Condition
+from apps.reports.queries.vocabulary import DIMENSIONS
+from apps.reports.services import events_reday
+from apps.reports.stores import event_store
+from tests.reports.queries.histories import DAYS, FIRST_DAY, batches_of, fact
+from tests.reports.test_rollup_equivalence import numbered
+
+LAST_DAY = FIRST_DAY + timedelta(days=DAYS - 1)
+EVERY_DAY = FIRST_DAY + timedelta(days=DAYS + 2)
+
+
+def written(prop: Property, facts: list[dict]) -> None:
+    events_store(batches=[replace(b, property_id=prop.pk) for b in batches_of(numbered(facts), prop.tzinfo)])
+
+
+def reads(prop: Property) -> dict:
+    """What the configured store answers about the property, beyond the engine's reports."""
+    store = event_store()
+    period = Period(date_from=FIRST_DAY - timedelta(days=1), date_to=LAST_DAY + timedelta(days=1))
+    visit_filter = Condition(IS, DIMENSIONS["visit:source"], ("Google", ""))
+    event_filter = Condition(IS, DIMENSIONS["event:page"], ("/a",))
+    return {
+        "events": store.events(property=prop),
+        "first_day": store.first_day(property=prop),
+        "visitors": store.visitors_by_day(periods={prop: period}),
+        **{
+            f"event_data {event_type} {filters}": store.event_data(
+                property=prop, first=FIRST_DAY, last=LAST_DAY, event_type=event_type, filters=filters, limit=50
+            )
+            for event_type in ("pageview", "click")
+            for filters in ((), (visit_filter,), (event_filter,))
+        },
+    }
+
+
+@pytest.mark.django_db
+@examples(max_examples=6, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+# Sessions named by the events: a derived session id is new at each write.
+@given(facts=st.lists(fact.map(lambda f: {**f, "session_id": f["session_id"] or "s0"}), min_size=1, max_size=30))
+def test_the_clickhouse_store_answers_what_the_database_store_answers(tenant_a, clickhouse_server, facts):
+    prop = tenant_a.property
+    url = clickhouse_server.url("compared")
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(settings, "CLICKHOUSE_URL", url)
+        patch.setattr(settings, "CLICKMETER_EVENT_STORE", "clickhouse")
+        event_store().schema_migrate()
+        try:
+            written(prop, facts)
+            on_clickhouse = reads(prop)
+        finally:
+            event_store().days_delete_before(property_id=prop.pk, day=EVERY_DAY)
+    with transaction.atomic():
+        written(prop, facts)
+        on_database = reads(prop)
+        transaction.set_rollback(True)
+    for name, expected in on_database.items():
+        assert on_clickhouse[name] == expected, name
+
+
+FEW = examples(max_examples=3, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+histories = st.lists(fact.map(lambda f: {**f, "replayed": False}), min_size=20, max_size=30)
+
+
+@pytest.mark.django_db(transaction=True)
+@FEW
+@given(facts=histories)
+def test_a_batch_written_twice_and_by_two_writers_at_once_is_stored_once(tenant_a, clickhouse_store, facts):
+    prop = tenant_a.property
+    clickhouse_store.days_delete_before(property_id=prop.pk, day=EVERY_DAY)
+    batches = [replace(b, property_id=prop.pk) for b in batches_of(numbered(facts), prop.tzinfo)]
+    barrier = threading.Barrier(2)
+    failures = []
+
+    def writer():
+        try:
+            barrier.wait()
+            events_store(batches=batches)
+        except Exception as exc:
+            failures.append(exc)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=writer) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    events_store(batches=batches)
+    assert not failures
+    ids = [e["event_id"] for e in clickhouse_store.events(property=prop)]
+    assert sorted(ids) == sorted({f["event_id"] for f in numbered(facts)})
+
+
+@pytest.mark.django_db
+@FEW
+@given(facts=histories)
+def test_retention_deletes_the_days_before_the_cutoff_and_counts_them(tenant_a, clickhouse_store, facts):
+    prop = tenant_a.property
+    clickhouse_store.days_delete_before(property_id=prop.pk, day=EVERY_DAY)
+    written(prop, facts)
+    before = clickhouse_store.events(property=prop)
+    cutoff = FIRST_DAY + timedelta(days=1)
+    deleted = clickhouse_store.days_delete_before(property_id=prop.pk, day=cutoff)
+    after = clickhouse_store.events(property=prop)
+    assert deleted == sum(1 for e in before if e["day"] < cutoff)
+    assert after == [e for e in before if e["day"] >= cutoff]
+
+
+@pytest.mark.django_db
+@FEW
+@given(facts=histories)
+def test_a_timezone_change_moves_each_event_to_its_new_local_day(tenant_a, clickhouse_store, facts):
+    prop = tenant_a.property
+    clickhouse_store.days_delete_before(property_id=prop.pk, day=EVERY_DAY)
+    Property.unscoped.filter(pk=prop.pk).update(timezone="UTC")
+    prop.refresh_from_db()
+    written(prop, facts)
+    before = clickhouse_store.events(property=prop)
+    Property.unscoped.filter(pk=prop.pk).update(timezone="Asia/Kolkata")
+    prop.refresh_from_db()
+    events_reday(property=prop)
+    after = {e["event_id"]: e for e in clickhouse_store.events(property=prop)}
+    assert sorted(after) == sorted(e["event_id"] for e in before)
+    for e in before:
+        moved = after[e["event_id"]]
+        assert moved["day"] == e["ts"].astimezone(prop.tzinfo).date()
+        assert {**moved, "day": e["day"]} == e, "nothing but the day changes"
+    assert clickhouse_store.first_day(property=prop) == min(e["day"] for e in after.values())
