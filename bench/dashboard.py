@@ -60,7 +60,7 @@ import psycopg
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from devtools.stack import BROWSER_USER_AGENT, Stack, static_files_collect  # noqa: E402
+from devtools.stack import BROWSER_USER_AGENT, ClickHouse, Stack, static_files_collect  # noqa: E402
 
 DATABASE = "clickmeter_bench_dashboard"
 SEED_TABLE = "bench_dashboard_seed"
@@ -833,28 +833,51 @@ def cases_time(
 
 def event_arrival(property_public_id: str, today: date):
     """A function that stores one more event for `today` (a copy of one of its events, with a new
-    id) and marks the day dirty with a new token, as the ingest path does."""
-    from django.db import connection
+    id) through the event store and marks the day dirty with a new token, as the ingest path does."""
+    from django.db import transaction
     from django.utils import timezone
 
-    from apps.ingestion.models import Event
-    from apps.ingestion.storage import EVENT_COLUMNS, days_mark_dirty
+    from apps.ingestion.storage import days_mark_dirty
     from apps.properties.models import Property
+    from apps.reports.stores import event_store
 
-    property_id = Property.unscoped.get(public_id=property_public_id).pk
-    columns = ", ".join(column for column in EVENT_COLUMNS if column != "event_id")
-    table = Event._meta.db_table
+    prop = Property.unscoped.get(public_id=property_public_id)
+    store = event_store()
+    model = store.events(property=prop, day=today)[0]
 
     def arrive() -> None:
-        with connection.cursor() as cursor:
-            cursor.execute(
-                f"INSERT INTO {table} (event_id, {columns}) SELECT gen_random_uuid()::text, {columns}"  # noqa: S608
-                f" FROM {table} WHERE property_id = %s AND day = %s LIMIT 1",
-                [property_id, today],
-            )
-        days_mark_dirty([(property_id, today)], now=timezone.now())
+        with transaction.atomic():
+            store.write([{**model, "event_id": str(uuid.uuid4())}])
+            days_mark_dirty([(prop.pk, today)], now=timezone.now())
 
     return arrive
+
+
+def clickhouse_load(property_public_id: str, directory: Path) -> tuple[ClickHouse, dict]:
+    """A ClickHouse server of its own in `directory`, holding the seeded property's events, copied
+    from the database by `event_store_copy` (as a deployment moves); the store switched to it in
+    this process. Returns the server and what the copy took: seconds and bytes on disk."""
+    from django.conf import settings
+    from django.core.management import call_command
+
+    from apps.reports.stores.clickhouse import ClickHouseStore
+
+    server = ClickHouse(directory, directory).start()
+    settings.CLICKMETER_EVENT_STORE, settings.CLICKHOUSE_URL = "clickhouse", server.url("bench")
+    started = time.monotonic()
+    call_command("event_store_copy", property_public_id)
+    copy_seconds = time.monotonic() - started
+    client = ClickHouseStore().client
+    client.execute("OPTIMIZE TABLE bench.events FINAL")
+    columns = client.execute(
+        "SELECT name, data_compressed_bytes, data_uncompressed_bytes FROM system.columns"
+        " WHERE database = 'bench' AND table = 'events' ORDER BY data_compressed_bytes DESC"
+    )
+    [(rows, on_disk)] = client.execute(
+        "SELECT sum(rows), sum(bytes_on_disk) FROM system.parts"
+        " WHERE active AND database = 'bench' AND table = 'events'"
+    )
+    return server, {"copy_seconds": round(copy_seconds, 1), "rows": rows, "bytes_on_disk": on_disk, "columns": columns}
 
 
 def p95(samples: list[float]) -> float:
@@ -956,6 +979,12 @@ def main() -> int:
         "--no-cache", action="store_true", help="turn the report cache off: every request computes its reports"
     )
     parser.add_argument("--admin-database-url", default="postgres://postgres@127.0.0.1:5432/postgres")
+    parser.add_argument(
+        "--store",
+        choices=("database", "clickhouse"),
+        default="database",
+        help="the event store the reports read: clickhouse copies the seeded events into a server of its own",
+    )
     args = parser.parse_args()
 
     now = datetime.now(UTC)
@@ -1011,12 +1040,26 @@ def main() -> int:
 
     with tempfile.TemporaryDirectory() as tmp:
         cache_seconds = "0" if args.no_cache else "3600"
+        store = {}
+        clickhouse = None
+        if args.store == "clickhouse":
+            clickhouse, loaded = clickhouse_load(credentials["property_id"], Path(tmp) / "clickhouse")
+            store = {"CLICKMETER_EVENT_STORE": "clickhouse", "CLICKHOUSE_URL": clickhouse.url("bench")}
+            rows, seconds, on_disk = loaded["rows"], loaded["copy_seconds"], loaded["bytes_on_disk"]
+            print(
+                f"ClickHouse: {rows:,} events copied in {seconds} s ({rows / seconds:,.0f}/s);"
+                f" {on_disk / 2**20:.1f} MiB on disk, {on_disk / rows:.1f} bytes per event"
+            )
+            for name, compressed, uncompressed in loaded["columns"]:
+                print(f"  {name:<16} {compressed / rows:7.2f} bytes/event compressed ({uncompressed / rows:7.2f} raw)")
+            sizes["clickhouse"] = loaded
         stack = Stack(
             Path(tmp),
             url,
             CLICKMETER_REPORT_RATE="1000000/min",
             CLICKMETER_REPORT_CACHE_SECONDS=cache_seconds,
             STATIC_ROOT=str(static_files_collect(Path(tmp) / "static")),
+            **store,
         )
         stack.start(worker=False, beat=False)
         try:
@@ -1031,11 +1074,14 @@ def main() -> int:
             timing_seconds = time.monotonic() - started
         finally:
             stack.stop()
+            if clickhouse:
+                clickhouse.stop()
 
     memory_gib = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30
     header = (
         f"\nbench/dashboard — {datetime.now(UTC):%Y-%m-%d %H:%M} UTC, {platform.node()}, {os.cpu_count()} cores, "
-        f"{memory_gib:.0f} GiB, PostgreSQL {sizes['postgresql']}; {sizes['events']['rows']:,} events over "
+        f"{memory_gib:.0f} GiB, PostgreSQL {sizes['postgresql']}, event store {args.store};"
+        f" {sizes['events']['rows']:,} events over "
         f"{args.days} days (seed {args.seed}, {TIMEZONE}), today raw; gunicorn per config/gunicorn.py; up to "
         f"{args.repeat} sequential keep-alive requests per case (fewer, at least {MIN_SAMPLES}, once a case has "
         f"taken {args.budget:g} s) after {args.warmup} warm-up; report cache {'off' if args.no_cache else 'on'};"

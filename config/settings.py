@@ -291,6 +291,9 @@ CLICKMETER_REPORT_RATE = env.str("CLICKMETER_REPORT_RATE", default="600/min")
 # the native protocol's port), whose schema `manage.py event_store_migrate` creates.
 CLICKMETER_EVENT_STORE = env.str("CLICKMETER_EVENT_STORE", default="database")
 CLICKHOUSE_URL = env.str("CLICKHOUSE_URL", default="")
+# A cluster that CLICKHOUSE_URL's server knows (its remote_servers): events sharded by property over
+# its shards (docs/clickhouse.md). Empty: that one server.
+CLICKHOUSE_CLUSTER = env.str("CLICKHOUSE_CLUSTER", default="")
 # How long a report's result is kept in the cache; it is read only while its data is unchanged. 0: off.
 CLICKMETER_REPORT_CACHE_SECONDS = env.int("CLICKMETER_REPORT_CACHE_SECONDS", default=3600)
 CLICKMETER_RETRY_AFTER_SECONDS = 5

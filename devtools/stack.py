@@ -131,15 +131,12 @@ CLICKHOUSE_USERS = """<yandex>
 
 
 class ClickHouse:
-    """A ClickHouse server of its own (Debian's clickhouse-server), its data in `directory`."""
+    """A ClickHouse server of its own (Debian's clickhouse-server), its data in `directory`;
+    `remote_servers`: the clusters it knows (clickhouse_cluster)."""
 
     def __init__(self, directory: Path, log_dir: Path, *, remote_servers: str = ""):
         self.port = free_port()
-        directory.mkdir(parents=True, exist_ok=True)
-        (directory / "config.xml").write_text(
-            CLICKHOUSE_CONFIG.format(port=self.port, directory=directory, remote_servers=remote_servers)
-        )
-        (directory / "users.xml").write_text(CLICKHOUSE_USERS)
+        self.directory, self.remote_servers = directory, remote_servers
         argv = [CLICKHOUSE_SERVER, f"--config-file={directory / 'config.xml'}"]
         self.process = Process(f"clickhouse-{self.port}", argv, dict(os.environ), log_dir)
 
@@ -147,6 +144,10 @@ class ClickHouse:
         return f"clickhouse://default@127.0.0.1:{self.port}/{database}"
 
     def start(self):
+        self.directory.mkdir(parents=True, exist_ok=True)
+        config = CLICKHOUSE_CONFIG.format(port=self.port, directory=self.directory, remote_servers=self.remote_servers)
+        (self.directory / "config.xml").write_text(config)
+        (self.directory / "users.xml").write_text(CLICKHOUSE_USERS)
         self.process.start()
         wait_until(self.ping, timeout=60, message=f"clickhouse-server\n{self.process.log()}")
         return self
@@ -158,6 +159,17 @@ class ClickHouse:
     def stop(self):
         """Killed: a test's server keeps nothing worth a clean shutdown (ten seconds on 18.16)."""
         self.process.kill()
+
+
+def clickhouse_cluster(directory: Path, *, name: str, shards: int) -> list[ClickHouse]:
+    """`shards` servers, each a shard of the cluster `name` that every one of them knows, started."""
+    servers = [ClickHouse(directory / f"shard{n}", directory) for n in range(shards)]
+    replicas = "".join(
+        f"<shard><replica><host>127.0.0.1</host><port>{server.port}</port></replica></shard>" for server in servers
+    )
+    for server in servers:
+        server.remote_servers = f"<{name}>{replicas}</{name}>"
+    return [server.start() for server in servers]
 
 
 def static_files_collect(static_root: Path) -> Path:

@@ -20,7 +20,7 @@ from apps.keys.services import property_keys_create
 from apps.properties.models import Property
 from apps.reports.stores import event_store
 from devtools.geoip import geoip_test_database_write
-from devtools.stack import BROWSER_USER_AGENT, ClickHouse, static_files_collect
+from devtools.stack import BROWSER_USER_AGENT, ClickHouse, clickhouse_cluster, static_files_collect
 from tests.factories import MembershipFactory, PropertyFactory
 
 
@@ -140,6 +140,15 @@ def clickhouse_server(tmp_path_factory):
     server = ClickHouse(directory, directory).start()
     yield server
     server.stop()
+
+
+@pytest.fixture(scope="session")
+def clickhouse_shards(tmp_path_factory):
+    """Two ClickHouse server processes, the two shards of the cluster `clickmeter`."""
+    shards = clickhouse_cluster(tmp_path_factory.mktemp("cluster"), name="clickmeter", shards=2)
+    yield shards
+    for shard in shards:
+        shard.stop()
 
 
 @pytest.fixture

@@ -17,7 +17,7 @@ from django.conf import settings
 from django.db import connection
 
 from apps.reports.stores import event_store
-from devtools.stack import Stack, wait_until
+from devtools.stack import ClickHouse, Stack, wait_until
 from tests.conftest import tenant_create
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.e2e]
@@ -68,6 +68,46 @@ def stored_ids(tenant) -> list[str]:
 
 def stored(tenant) -> int:
     return len(stored_ids(tenant))
+
+
+class Burst:
+    """Batches of `size` events sent one after another from a thread while the block runs; each
+    answer must be 202."""
+
+    def __init__(self, stack, tenant, *, size: int):
+        self.stack, self.tenant, self.size = stack, tenant, size
+        self.accepted: list[int] = []
+        self.failures: list = []
+        self.stop = threading.Event()
+        self.sender = threading.Thread(target=self._send)
+
+    def _send(self):
+        while not self.stop.is_set():
+            status, _, body = self.stack.ingest(self.tenant.write_key, envelope(self.tenant, self.size))
+            if status == 202:
+                self.accepted.append(body["accepted"])
+            else:
+                self.failures.append((status, body))
+
+    def __enter__(self):
+        self.sender.start()
+        return self
+
+    def __exit__(self, *exc):
+        self.stop.set()
+        self.sender.join(timeout=30)
+
+    def goes_on(self, *, message: str):
+        """Wait for 20 more accepted batches."""
+        sent = len(self.accepted)
+        wait_until(lambda: len(self.accepted) >= sent + 20, timeout=30, message=message)
+
+    def all_stored_once(self):
+        assert self.failures == []
+        total = sum(self.accepted)
+        logs = self.stack.logs
+        wait_until(lambda: stored(self.tenant) == total, timeout=180, interval=0.5, message=f"{total} events\n{logs()}")
+        assert len(set(stored_ids(self.tenant))) == total
 
 
 def test_events_reach_reports_through_the_real_stack(stack, tenant):
@@ -143,31 +183,25 @@ def test_worker_killed_mid_batch_loses_nothing_and_counts_nothing_twice(stack, t
     wait_until(lambda: stack.redis.cli("xlen", "clickmeter:ingest") == "0", timeout=30, message="an empty buffer")
 
 
-def test_clickhouse_killed_and_restarted_mid_load_loses_nothing_and_counts_nothing_twice(
-    tmp_path, tenant, clickhouse_store, clickhouse_server
+def test_clickhouse_killed_and_restarted_during_a_burst_loses_nothing_and_counts_nothing_twice(
+    tmp_path, tenant, settings
 ):
-    stack = Stack(
-        tmp_path,
-        database_url(),
-        CLICKMETER_EVENT_STORE="clickhouse",
-        CLICKHOUSE_URL=settings.CLICKHOUSE_URL,
-    )
+    clickhouse = ClickHouse(tmp_path / "clickhouse", tmp_path).start()
+    settings.CLICKMETER_EVENT_STORE, settings.CLICKHOUSE_URL = "clickhouse", clickhouse.url("burst")
+    event_store().schema_migrate()
+    stack = Stack(tmp_path, database_url(), CLICKMETER_EVENT_STORE="clickhouse", CLICKHOUSE_URL=clickhouse.url("burst"))
     try:
-        stack.start(worker=False, beat=False)
-        accepted = burst_buffered(stack, tenant)
-        stack.start_worker()
-        stack.beat.start()
-        wait_until(lambda: stored(tenant), timeout=60, interval=0.05, message=f"a first batch\n{stack.logs()}")
-        at_restart = stored(tenant)
-        clickhouse_server.process.kill()  # a crash: no shutdown of its own
-        assert at_restart < accepted, "the restart landed before the load was stored"
-        clickhouse_server.start()
-        wait_until(
-            lambda: stored(tenant) == accepted, timeout=180, interval=0.5, message=f"{accepted} events\n{stack.logs()}"
-        )
-        assert len(set(stored_ids(tenant))) == accepted
+        stack.start()
+        with Burst(stack, tenant, size=50) as burst:
+            wait_until(lambda: stored(tenant), timeout=60, message=f"the first events stored\n{stack.logs()}")
+            clickhouse.process.kill()  # a crash, with the drain writing: no shutdown of its own
+            burst.goes_on(message="ingest to go on")
+            clickhouse.start()
+            burst.goes_on(message="ingest after the restart")
+        burst.all_stored_once()
     finally:
         stack.stop()
+        clickhouse.stop()
 
 
 @pytest.mark.parametrize("killed", ["the whole worker, then a new one started", "its pool processes"])
@@ -202,33 +236,13 @@ def test_a_drain_killed_mid_batch_is_recovered_without_beat_or_new_traffic(tmp_p
 
 def test_broker_stopped_during_a_burst_loses_nothing(stack, tenant):
     stack.start()
-    accepted, failures = [], []
-    stop = threading.Event()
-
-    def burst():
-        while not stop.is_set():
-            status, _, body = stack.ingest(tenant.write_key, envelope(tenant, 20))
-            if status == 202:
-                accepted.append(body["accepted"])
-            else:
-                failures.append((status, body))
-
-    sender = threading.Thread(target=burst)
-    sender.start()
-    try:
-        wait_until(lambda: len(accepted) >= 20, timeout=30, message="the burst to start")
+    with Burst(stack, tenant, size=20) as burst:
+        wait_until(lambda: len(burst.accepted) >= 20, timeout=30, message="the burst to start")
         stack.redis.shutdown()
-        during_outage = len(accepted)
-        wait_until(lambda: len(accepted) >= during_outage + 20, timeout=30, message="ingest to go on without Redis")
+        burst.goes_on(message="ingest to go on without Redis")
         stack.redis.start()
-        wait_until(lambda: len(accepted) >= during_outage + 40, timeout=30, message="ingest after Redis is back")
-    finally:
-        stop.set()
-        sender.join(timeout=30)
-    assert failures == []
-    total = sum(accepted)
-    wait_until(lambda: stored(tenant) == total, timeout=120, interval=0.5, message=f"{total} events\n{stack.logs()}")
-    assert len(set(stored_ids(tenant))) == total
+        burst.goes_on(message="ingest after Redis is back")
+    burst.all_stored_once()
 
 
 def test_database_and_broker_both_unreachable_is_503_with_retry_after(tmp_path, tenant):

@@ -1,14 +1,18 @@
 """The ClickHouse store on a real server (Debian's clickhouse-server) holds and answers what the
-database store does, for the same events: every event once, whatever is written twice or at once;
-the event-data table, the property list's visitors, the first day; retention and a timezone change.
-(Reports are the query engine's: test_engine_on_other_stores.py holds them to the oracle.)"""
+database store does, for the same events: reports of every plan, the event-data table, the property
+list's visitors, the first day, the events themselves; every event once, whatever is written twice
+or at once; retention, a timezone change, the copy from the database. (test_engine_on_other_stores.py
+holds every drawn query to the oracle.)"""
 
+import io
 import threading
+import uuid
 from dataclasses import replace
 from datetime import timedelta
 
 import pytest
 from django.conf import settings
+from django.core.management import call_command
 from django.db import connection, transaction
 from hypothesis import HealthCheck, given
 from hypothesis import settings as examples
@@ -17,10 +21,12 @@ from hypothesis import strategies as st
 from apps.ingestion.storage import events_store
 from apps.properties.models import Property
 from apps.reports.periods import Period
-from apps.reports.queries.query import IS, Condition
+from apps.reports.queries.engine import query_answer
+from apps.reports.queries.query import IS, Condition, query_parse
 from apps.reports.queries.vocabulary import DIMENSIONS
 from apps.reports.services import events_reday
 from apps.reports.stores import event_store
+from apps.reports.stores.clickhouse import ClickHouseStore
 from tests.reports.queries.histories import DAYS, FIRST_DAY, batches_of, fact
 from tests.reports.test_rollup_equivalence import numbered
 
@@ -32,13 +38,39 @@ def written(prop: Property, facts: list[dict]) -> None:
     events_store(batches=[replace(b, property_id=prop.pk) for b in batches_of(numbered(facts), prop.tzinfo)])
 
 
+# Reports of every shape the engine plans: visit rows alone, events joined to visits, raw times,
+# custom properties, a compared period.
+QUERIES = [
+    {"metrics": ["visitors", "visits", "pageviews", "bounce_rate", "visit_duration", "views_per_visit"]},
+    {"metrics": ["visitors", "bounce_rate"], "dimensions": ["visit:source", "time:day"]},
+    {
+        "metrics": ["pageviews", "events:click"],
+        "dimensions": ["event:page"],
+        "filters": [["is", "visit:device", ["mobile"]]],
+    },
+    {"metrics": ["visits", "visit_duration"], "dimensions": ["time:hour"], "include": {"time_labels": True}},
+    {"metrics": ["events"], "dimensions": ["event:props:plan"], "filters": [["matches", "event:page", ["^/a"]]]},
+    {
+        "metrics": ["visitors"],
+        "dimensions": ["visit:entry_page"],
+        "include": {"compare": "previous_period", "totals": True},
+    },
+]
+
+
 def reads(prop: Property) -> dict:
-    """What the configured store answers about the property, beyond the engine's reports."""
+    """What the configured store answers about the property: reports, and its other reads."""
     store = event_store()
+    days = [FIRST_DAY.isoformat(), LAST_DAY.isoformat()]
+    reports = {
+        f"report {n}": query_answer(property=prop, query=query_parse({**query, "date_range": days}))
+        for n, query in enumerate(QUERIES)
+    }
     period = Period(date_from=FIRST_DAY - timedelta(days=1), date_to=LAST_DAY + timedelta(days=1))
     visit_filter = Condition(IS, DIMENSIONS["visit:source"], ("Google", ""))
     event_filter = Condition(IS, DIMENSIONS["event:page"], ("/a",))
     return {
+        **reports,
         "events": store.events(property=prop),
         "first_day": store.first_day(property=prop),
         "visitors": store.visitors_by_day(periods={prop: period}),
@@ -145,3 +177,27 @@ def test_a_timezone_change_moves_each_event_to_its_new_local_day(tenant_a, click
         assert moved["day"] == e["ts"].astimezone(prop.tzinfo).date()
         assert {**moved, "day": e["day"]} == e, "nothing but the day changes"
     assert clickhouse_store.first_day(property=prop) == min(e["day"] for e in after.values())
+
+
+@pytest.mark.django_db
+@examples(max_examples=1, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(facts=histories)
+def test_event_store_copy_moves_a_propertys_events_resumably_and_verifies_the_counts(
+    tenant_a, clickhouse_server, settings, facts
+):
+    prop = tenant_a.property
+    written(prop, facts)  # into the database, the store still in use
+    database_events = event_store().events(property=prop)
+    settings.CLICKHOUSE_URL = clickhouse_server.url(f"copy_{uuid.uuid4().hex[:12]}")
+    clickhouse = ClickHouseStore()
+    errors = io.StringIO()
+    call_command("event_store_copy", prop.public_id, stdout=io.StringIO(), stderr=errors)
+    assert clickhouse.events(property=prop) == database_events
+    assert "100%|" in errors.getvalue(), "a progress bar, to its end"
+    # Cut off after its first day, as a copy interrupted midway: run again, it completes, once.
+    first_day = min(e["day"] for e in database_events)
+    clickhouse.days_delete_before(property_id=prop.pk, day=first_day + timedelta(days=1))
+    out = io.StringIO()
+    call_command("event_store_copy", prop.public_id, stdout=out, stderr=io.StringIO())
+    assert clickhouse.events(property=prop) == database_events
+    assert "counts equal" in out.getvalue()

@@ -34,8 +34,13 @@ class EventStore(ABC):
         unrounded values, in the query's order."""
 
     @abstractmethod
-    def events(self, *, property: Property) -> list[dict]:
-        """Every raw event of the property (ingestion's EVENT_COLUMNS, as written), by day and event id."""
+    def events(self, *, property: Property, day: date | None = None) -> list[dict]:
+        """The raw events of the property (ingestion's EVENT_COLUMNS, as written), of one day or of
+        all, by day and event id."""
+
+    @abstractmethod
+    def events_per_day(self, *, property: Property) -> dict[date, int]:
+        """How many raw events of the property each day holds (days with none left out)."""
 
     @abstractmethod
     def first_day(self, *, property: Property) -> date | None:

@@ -1,8 +1,9 @@
 """The engine equals the oracle on every store: test_engine_equals_oracle.py run again, each in a
-pytest of its own, on the embedded default (SQLite) and on ClickHouse, both the server process of
-Debian's package (release 18.16) and the current engine embedded by chdb; the suite's own run is
-PostgreSQL's. ClickHouse answers every query from raw events, by SQL of its own: fewer examples
-there keep the run short, each still drawing queries of every shape."""
+pytest of its own, on the embedded default (SQLite) and on ClickHouse: a server process of Debian's
+package (release 18.16), a cluster of two of them (every query through the Distributed table), and
+the current engine embedded by chdb; the suite's own run is PostgreSQL's. ClickHouse answers every
+query from raw events, by SQL of its own: fewer examples there keep the run short, each still
+drawing queries of every shape."""
 
 import os
 import subprocess
@@ -46,11 +47,15 @@ def test_the_engine_answers_what_the_oracle_answers_on_sqlite(tmp_path):
     )
 
 
-@pytest.mark.parametrize("engine", ["server", "chdb"])
+@pytest.mark.parametrize("engine", ["server", "cluster", "chdb"])
 def test_the_engine_answers_what_the_oracle_answers_on_clickhouse(engine, request, tmp_path):
     database = f"oracle_{uuid.uuid4().hex[:12]}"
+    cluster = {}
     if engine == "server":
         url = request.getfixturevalue("clickhouse_server").url(database)
+    elif engine == "cluster":
+        url = request.getfixturevalue("clickhouse_shards")[0].url(database)
+        cluster = {"CLICKHOUSE_CLUSTER": "clickmeter"}
     else:
         url = f"chdb://{tmp_path}/{database}"
     database_url = os.environ.get("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/clickmeter")
@@ -58,6 +63,7 @@ def test_the_engine_answers_what_the_oracle_answers_on_clickhouse(engine, reques
         {
             "CLICKMETER_EVENT_STORE": "clickhouse",
             "CLICKHOUSE_URL": url,
+            **cluster,
             "TEST_EXPECTED_STORES": "postgresql,clickhouse",
             "TEST_ORACLE_EXAMPLES": CLICKHOUSE_EXAMPLES,
             # A database of its own beside the suite's (pytest-django adds test_).

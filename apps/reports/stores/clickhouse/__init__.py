@@ -23,6 +23,7 @@ from apps.reports.stores.clickhouse.schema import COLUMNS, EVENT_COLUMNS, row_re
 from apps.reports.stores.sql import Sql
 
 MUTATION_POLL_SECONDS = 0.05
+CHECKED_IDS_PER_STATEMENT = 2000
 
 
 class ClickHouseStore(EventStore):
@@ -33,20 +34,56 @@ class ClickHouseStore(EventStore):
 
     @property
     def client(self) -> Client:
-        """This thread's connection to CLICKHOUSE_URL (a process forked after connecting opens its own)."""
+        """This thread's connection to CLICKHOUSE_URL (a process forked after connecting opens its own).
+
+        On a cluster, inserts into the Distributed table return once every shard has its rows (not
+        queued for later: the next write's check must see them), and a subquery of the events inside
+        a query of them reads each shard's own (every event of a property is on one shard)."""
         local = self._local
-        key = (os.getpid(), settings.CLICKHOUSE_URL)
+        key = (os.getpid(), settings.CLICKHOUSE_URL, settings.CLICKHOUSE_CLUSTER)
         if getattr(local, "key", None) != key:
-            local.client, local.key = client_connect(settings.CLICKHOUSE_URL), key
+            cluster = {"insert_distributed_sync": 1, "distributed_product_mode": "local"}
+            local.client = client_connect(settings.CLICKHOUSE_URL, settings=cluster if key[2] else None)
+            local.key, local.shards = key, None
         return local.client
 
     @property
     def table(self) -> str:
+        """The events: the Distributed table over the shards' on a cluster."""
         return f"{self.client.database}.events"
 
+    @property
+    def _shard_table(self) -> str:
+        """Where a shard keeps its events: the table itself on a single server."""
+        return f"{self.client.database}.events_local" if settings.CLICKHOUSE_CLUSTER else self.table
+
+    def _shards(self) -> list[Client]:
+        """A connection to each shard of the cluster (CLICKHOUSE_URL's server alone without one)."""
+        client, local = self.client, self._local
+        if not settings.CLICKHOUSE_CLUSTER:
+            return [client]
+        if local.shards is None:
+            found = client.execute(
+                "SELECT host_address, port FROM system.clusters WHERE cluster = %s ORDER BY shard_num, replica_num",
+                [settings.CLICKHOUSE_CLUSTER],
+            )
+            if not found:
+                raise ImproperlyConfigured(f"CLICKHOUSE_CLUSTER={settings.CLICKHOUSE_CLUSTER!r}: no such cluster.")
+            local.shards = [client_connect(settings.CLICKHOUSE_URL, host=host, port=port) for host, port in found]
+        return local.shards
+
     def schema_migrate(self) -> None:
-        self.client.execute(f"CREATE DATABASE IF NOT EXISTS {self.client.database}")
-        self.client.execute(table_create_sql(self.table))
+        """The events table on each shard; on a cluster, the Distributed table over them on each, so
+        that any of its servers can be CLICKHOUSE_URL's."""
+        for shard in self._shards():
+            shard.execute(f"CREATE DATABASE IF NOT EXISTS {self.client.database}")
+            shard.execute(table_create_sql(self._shard_table))
+        if settings.CLICKHOUSE_CLUSTER:
+            over_shards = (
+                f"Distributed({settings.CLICKHOUSE_CLUSTER}, {self.client.database}, events_local, property_id)"
+            )
+            for shard in self._shards():
+                shard.execute(table_create_sql(self.table, engine=over_shards))
 
     def write(self, rows: list[dict]) -> None:
         """Inserted as one block, after the event ids already stored for their property and day
@@ -62,14 +99,17 @@ class ClickHouseStore(EventStore):
         stored = set()
         for property_id in {p for p, _ in days}:
             ids = [row["event_id"] for row in rows if row["property_id"] == property_id]
-            of_days = [day for p, day in days if p == property_id]
-            stored |= {
-                (property_id, day, event_id)
-                for day, event_id in self.client.execute(
-                    f"SELECT day, event_id FROM {self.table} WHERE property_id = %s AND day IN %s AND event_id IN %s",
-                    [property_id, tuple(of_days), tuple(ids)],
-                )
-            }
+            of_days = tuple(day for p, day in days if p == property_id)
+            # In slices: a statement's text is capped (max_query_size, 256 KiB by default).
+            for start in range(0, len(ids), CHECKED_IDS_PER_STATEMENT):
+                stored |= {
+                    (property_id, _day(day), event_id)
+                    for day, event_id in self.client.execute(
+                        f"SELECT day, event_id FROM {self.table}"
+                        " WHERE property_id = %s AND day IN %s AND event_id IN %s",
+                        [property_id, of_days, tuple(ids[start : start + CHECKED_IDS_PER_STATEMENT])],
+                    )
+                }
         new = []
         for row in rows:
             key = (row["property_id"], _day(row["day"]), row["event_id"])
@@ -86,7 +126,7 @@ class ClickHouseStore(EventStore):
         where = "property_id = %s AND day < %s"
         [(count,)] = self.client.execute(f"SELECT count() FROM {self.table} WHERE {where}", [property_id, day])
         if count:
-            self._mutate(f"ALTER TABLE {self.table} DELETE WHERE {where}", [property_id, day])
+            self._delete(where, [property_id, day])
         return count
 
     def events_reday(self, *, property: Property) -> set[date]:
@@ -111,7 +151,7 @@ class ClickHouseStore(EventStore):
             f"INSERT INTO {beside} ({', '.join(COLUMNS)}) SELECT {columns} FROM {self.table} WHERE {moved}",
             [property.timezone, *params],
         )
-        self._mutate(f"ALTER TABLE {self.table} DELETE WHERE {moved}", params)
+        self._delete(moved, params)
         self.client.execute(f"INSERT INTO {self.table} SELECT * FROM {beside}")
         self.client.execute(f"DROP TABLE {beside}")
         return days | {
@@ -156,31 +196,38 @@ class ClickHouseStore(EventStore):
         daily = self.client.execute(
             f"SELECT property_id, day, {VISITORS} {of_periods} GROUP BY property_id, day", params
         )
-        totals = self.client.execute(
-            f"SELECT property_id, {VISITORS} {of_periods} GROUP BY property_id", params
-        )
+        totals = self.client.execute(f"SELECT property_id, {VISITORS} {of_periods} GROUP BY property_id", params)
         return {
             **{(property_id, _day(day)): visitors for property_id, day, visitors in daily},
             **{(property_id, None): visitors for property_id, visitors in totals},
         }
 
-    def events(self, *, property: Property) -> list[dict]:
+    def events(self, *, property: Property, day: date | None = None) -> list[dict]:
+        of_day = " AND day = %s" if day else ""
         found = self.client.execute(
-            f"SELECT {', '.join(EVENT_COLUMNS)} FROM {self.table} WHERE property_id = %s ORDER BY day, event_id",
-            [property.pk],
+            f"SELECT {', '.join(EVENT_COLUMNS)} FROM {self.table}"
+            f" WHERE property_id = %s{of_day} ORDER BY day, event_id",
+            [property.pk, *([day] if day else [])],
         )
         return [row_read(values) for values in found]
 
-    def _mutate(self, sql: str, params: list) -> None:
-        """Run an ALTER … DELETE and wait until it is done (a mutation runs in the background on every
-        release; only newer ones can be asked to wait)."""
-        self.client.execute(sql, params)
-        database, table = self.table.split(".")
-        while self.client.execute(
-            "SELECT count() FROM system.mutations WHERE database = %s AND table = %s AND is_done = 0",
-            [database, table],
-        )[0][0]:
-            time.sleep(MUTATION_POLL_SECONDS)
+    def events_per_day(self, *, property: Property) -> dict[date, int]:
+        counted = self.client.execute(
+            f"SELECT day, count() FROM {self.table} WHERE property_id = %s GROUP BY day", [property.pk]
+        )
+        return {_day(day): events for day, events in counted}
+
+    def _delete(self, where: str, params: list) -> None:
+        """Delete the events matching `where` on every shard, and wait until each is done (a mutation
+        runs in the background on every release; only newer ones can be asked to wait)."""
+        database, table = self._shard_table.split(".")
+        for shard in self._shards():
+            shard.execute(f"ALTER TABLE {self._shard_table} DELETE WHERE {where}", params)
+            while shard.execute(
+                "SELECT count() FROM system.mutations WHERE database = %s AND table = %s AND is_done = 0",
+                [database, table],
+            )[0][0]:
+                time.sleep(MUTATION_POLL_SECONDS)
 
 
 def _day(value: date | str) -> date:

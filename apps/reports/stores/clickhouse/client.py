@@ -63,11 +63,12 @@ def _plain(value: Any) -> Any:
 
 
 class DriverClient(Client):
-    def __init__(self, *, host: str, port: int, user: str, password: str, database: str):
+    def __init__(self, *, host: str, port: int, user: str, password: str, database: str, settings: dict):
         from clickhouse_driver import Client as NativeClient
 
         super().__init__(database)
         self._native = NativeClient(
+            settings=settings,
             host=host,
             port=port,
             user=user,
@@ -135,20 +136,23 @@ def _django_errors() -> Iterator[None]:
         raise DatabaseError(f"ClickHouse: {exc}") from exc
 
 
-def client_connect(url: str) -> Client:
-    """A client for CLICKHOUSE_URL."""
+def client_connect(url: str, *, settings: dict | None = None, host: str = "", port: int = 0) -> Client:
+    """A client for CLICKHOUSE_URL, sending `settings` with every statement; `host` and `port`: another
+    server of the same cluster, with the same user."""
     parts = urlsplit(url)
     database = unquote(parts.path.rsplit("/", 1)[-1]) or "default"
     if parts.scheme == "clickhouse":
         return DriverClient(
-            host=parts.hostname or "localhost",
-            port=parts.port or 9000,
+            host=host or parts.hostname or "localhost",
+            port=port or parts.port or 9000,
             user=unquote(parts.username or "default"),
             password=unquote(parts.password or ""),
             database=database,
+            settings=settings or {},
         )
-    if parts.scheme == "chdb":
+    if parts.scheme == "chdb" and not settings:
         return ChdbClient(path=parts.path.rsplit("/", 1)[0] or ".", database=database)
     raise ImproperlyConfigured(
-        f"CLICKHOUSE_URL must be clickhouse://user:password@host:port/database or chdb:///dir/database, not {url!r}"
+        f"CLICKHOUSE_URL must be clickhouse://user:password@host:port/database or chdb:///dir/database"
+        f" (one process, no cluster), not {url!r}"
     )

@@ -43,12 +43,11 @@ def microseconds(moment: datetime) -> int:
     return (moment - EPOCH) // timedelta(microseconds=1)
 
 
-def table_create_sql(table: str) -> str:
+def table_create_sql(table: str, *, engine: str = "") -> str:
+    """The events table, or with `engine` a table of the same columns on another engine."""
     columns = ", ".join(f"{name} {TYPES.get(name, 'String')}" for name in COLUMNS)
-    return (
-        f"CREATE TABLE IF NOT EXISTS {table} ({columns})"
-        f" ENGINE = ReplacingMergeTree() PARTITION BY toYYYYMM(day) ORDER BY ({', '.join(SORT_KEY)})"
-    )
+    engine = engine or f"ReplacingMergeTree() PARTITION BY toYYYYMM(day) ORDER BY ({', '.join(SORT_KEY)})"
+    return f"CREATE TABLE IF NOT EXISTS {table} ({columns}) ENGINE = {engine}"
 
 
 def row_stored(row: dict) -> dict:

@@ -4,7 +4,7 @@ PostgreSQL or SQLite, each through its dialect."""
 from datetime import date
 
 from django.db import connection
-from django.db.models import Min
+from django.db.models import Count, Min
 from psycopg.types.json import Jsonb
 
 from apps.ingestion.models import Event
@@ -112,8 +112,13 @@ class DatabaseStore(EventStore):
     def rows(self, *, property: Property, query: Query, first: date, last: date) -> list[tuple]:
         return CompiledQuery(property, query, first, last, DIALECTS[connection.vendor]).rows()
 
-    def events(self, *, property: Property) -> list[dict]:
-        return list(Event.objects.filter(property=property).order_by("day", "event_id").values(*EVENT_COLUMNS))
+    def events(self, *, property: Property, day: date | None = None) -> list[dict]:
+        events = Event.objects.filter(property=property, **({"day": day} if day else {}))
+        return list(events.order_by("day", "event_id").values(*EVENT_COLUMNS))
+
+    def events_per_day(self, *, property: Property) -> dict[date, int]:
+        counted = Event.objects.filter(property=property).values("day").annotate(events=Count("*"))
+        return {row["day"]: row["events"] for row in counted}
 
     def first_day(self, *, property: Property) -> date | None:
         first: date | None = Event.objects.filter(property=property).aggregate(first=Min("day"))["first"]
