@@ -56,6 +56,7 @@ from urllib.parse import urlencode
 from zoneinfo import ZoneInfo
 
 import psycopg
+from tqdm import tqdm
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -853,10 +854,11 @@ def event_arrival(property_public_id: str, today: date):
     return arrive
 
 
-def clickhouse_load(property_public_id: str, directory: Path) -> tuple[ClickHouse, dict]:
+def clickhouse_load(property_public_id: str, directory: Path, *, scale: int) -> tuple[ClickHouse, dict]:
     """A ClickHouse server of its own in `directory`, holding the seeded property's events, copied
-    from the database by `event_store_copy` (as a deployment moves); the store switched to it in
-    this process. Returns the server and what the copy took: seconds and bytes on disk."""
+    from the database by `event_store_copy` (as a deployment moves), then `scale` times over by
+    clickhouse_scale; the store switched to it in this process. Returns the server and what the
+    load took: seconds and bytes on disk."""
     from django.conf import settings
     from django.core.management import call_command
 
@@ -868,6 +870,9 @@ def clickhouse_load(property_public_id: str, directory: Path) -> tuple[ClickHous
     call_command("event_store_copy", property_public_id)
     copy_seconds = time.monotonic() - started
     client = ClickHouseStore().client
+    started = time.monotonic()
+    clickhouse_scale(client, scale)
+    scale_seconds = time.monotonic() - started
     client.execute("OPTIMIZE TABLE bench.events FINAL")
     columns = client.execute(
         "SELECT name, data_compressed_bytes, data_uncompressed_bytes FROM system.columns"
@@ -877,7 +882,35 @@ def clickhouse_load(property_public_id: str, directory: Path) -> tuple[ClickHous
         "SELECT sum(rows), sum(bytes_on_disk) FROM system.parts"
         " WHERE active AND database = 'bench' AND table = 'events'"
     )
-    return server, {"copy_seconds": round(copy_seconds, 1), "rows": rows, "bytes_on_disk": on_disk, "columns": columns}
+    return server, {
+        "copy_seconds": round(copy_seconds, 1),
+        "scale_seconds": round(scale_seconds, 1),
+        "rows": rows,
+        "bytes_on_disk": on_disk,
+        "columns": columns,
+    }
+
+
+def clickhouse_scale(client, scale: int) -> None:
+    """The copied events `scale` times over: each further copy is the same events with fresh event,
+    visitor and session ids, so the days, paths, sources and visit shapes stay those of the seed
+    with `scale` times the visitors (generated inside ClickHouse: 100 M events through Python
+    would take hours)."""
+    from apps.reports.stores.clickhouse.schema import COLUMNS
+
+    fresh = {
+        "event_id": "toString(generateUUIDv4())",
+        "visitor_key": "toInt64(cityHash64(visitor_key, {copy}))",
+        "session_key": "toInt64(cityHash64(session_key, {copy}))",
+    }
+    if scale == 1:
+        return
+    client.execute("CREATE TABLE bench.seed AS bench.events")
+    client.execute("INSERT INTO bench.seed SELECT * FROM bench.events")
+    for copy in tqdm(range(1, scale), desc="scale", unit="copy", file=sys.stderr):
+        columns = ", ".join(fresh.get(name, name).format(copy=copy) for name in COLUMNS)
+        client.execute(f"INSERT INTO bench.events ({', '.join(COLUMNS)}) SELECT {columns} FROM bench.seed")  # noqa: S608
+    client.execute("DROP TABLE bench.seed")
 
 
 def p95(samples: list[float]) -> float:
@@ -985,7 +1018,20 @@ def main() -> int:
         default="database",
         help="the event store the reports read: clickhouse copies the seeded events into a server of its own",
     )
+    parser.add_argument(
+        "--only",
+        default="",
+        help="time only the cases whose label and days (`query overview 30 days`) match this regular expression",
+    )
+    parser.add_argument(
+        "--scale",
+        type=int,
+        default=1,
+        help="with --store clickhouse: the seeded events this many times over, each copy with fresh ids",
+    )
     args = parser.parse_args()
+    if args.scale != 1 and args.store != "clickhouse":
+        parser.error("--scale needs --store clickhouse")
 
     now = datetime.now(UTC)
     parameters = SeedParameters(
@@ -1043,12 +1089,14 @@ def main() -> int:
         store = {}
         clickhouse = None
         if args.store == "clickhouse":
-            clickhouse, loaded = clickhouse_load(credentials["property_id"], Path(tmp) / "clickhouse")
+            clickhouse, loaded = clickhouse_load(credentials["property_id"], Path(tmp) / "clickhouse", scale=args.scale)
             store = {"CLICKMETER_EVENT_STORE": "clickhouse", "CLICKHOUSE_URL": clickhouse.url("bench")}
             rows, seconds, on_disk = loaded["rows"], loaded["copy_seconds"], loaded["bytes_on_disk"]
+            copied = sizes["events"]["rows"]
             print(
-                f"ClickHouse: {rows:,} events copied in {seconds} s ({rows / seconds:,.0f}/s);"
-                f" {on_disk / 2**20:.1f} MiB on disk, {on_disk / rows:.1f} bytes per event"
+                f"ClickHouse: {copied:,} events copied in {seconds} s ({copied / seconds:,.0f}/s), x{args.scale}"
+                f" in {loaded['scale_seconds']} s; {rows:,} events, {on_disk / 2**20:.1f} MiB on disk,"
+                f" {on_disk / rows:.1f} bytes per event"
             )
             for name, compressed, uncompressed in loaded["columns"]:
                 print(f"  {name:<16} {compressed / rows:7.2f} bytes/event compressed ({uncompressed / rows:7.2f} raw)")
@@ -1065,7 +1113,11 @@ def main() -> int:
         try:
             connection = Connection(stack.base_url)
             session = session_cookie(connection, credentials["email"], credentials["password"])
-            cases = cases_build(credentials, parameters.today, session)
+            cases = [
+                case
+                for case in cases_build(credentials, parameters.today, session)
+                if re.search(args.only, f"{case.label} {case.days} days")
+            ]
             started = time.monotonic()
             arrive = event_arrival(credentials["property_id"], parameters.today)
             cases_time(
@@ -1081,7 +1133,7 @@ def main() -> int:
     header = (
         f"\nbench/dashboard — {datetime.now(UTC):%Y-%m-%d %H:%M} UTC, {platform.node()}, {os.cpu_count()} cores, "
         f"{memory_gib:.0f} GiB, PostgreSQL {sizes['postgresql']}, event store {args.store};"
-        f" {sizes['events']['rows']:,} events over "
+        f" {sizes['clickhouse']['rows'] if clickhouse else sizes['events']['rows']:,} events over "
         f"{args.days} days (seed {args.seed}, {TIMEZONE}), today raw; gunicorn per config/gunicorn.py; up to "
         f"{args.repeat} sequential keep-alive requests per case (fewer, at least {MIN_SAMPLES}, once a case has "
         f"taken {args.budget:g} s) after {args.warmup} warm-up; report cache {'off' if args.no_cache else 'on'};"

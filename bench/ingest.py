@@ -10,11 +10,14 @@ events/s and p50/p99 latency, with the spread of requests/s over the rounds, the
 ceiling, the CPU each process group spent per request (gunicorn, Celery worker, beat, Redis,
 PostgreSQL, wrk; from /proc, over the phase and its drain), how the requests spread over
 gunicorn's workers, and the accounting: events the server answered 202 for (from its access log,
-so requests cut off by wrk's timer count correctly) against rows stored, and duplicates. Phases
+so requests cut off by wrk's timer count correctly) against rows stored, and duplicates. With
+`--store clickhouse` the worker stores into a ClickHouse server of its own (CLICKMETER_EVENT_STORE),
+and the drain and the accounting read it there. Phases
 alternate so that the machine's drift hits all of them alike. CPU per request is the figure to
 judge a change on the hot path by: throughput on a shared VM moves with its neighbours.
 
     make bench-ingest                        # or: .venv/bin/python bench/ingest.py --rounds 3 --duration 8
+    .venv/bin/python bench/ingest.py --store clickhouse
 """
 
 import argparse
@@ -35,9 +38,11 @@ import psycopg
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from apps.reports.stores.clickhouse.client import client_connect  # noqa: E402
 from devtools.geoip import geoip_test_database_write  # noqa: E402
-from devtools.stack import Stack, wait_until  # noqa: E402
+from devtools.stack import ClickHouse, Stack, wait_until  # noqa: E402
 
+CLICKHOUSE_DATABASE = "bench"
 PHASES = (("ceiling", "ceiling (bare Django view)", 1), ("events", "single event", 1), ("events", "20-event batch", 20))
 
 
@@ -115,7 +120,7 @@ def _database_backends(database: str, processes: dict) -> set[int]:
     return backends
 
 
-def cpu_ticks(stack, database: str) -> dict[str, dict[int, int]]:
+def cpu_ticks(stack, database: str, clickhouse: ClickHouse | None) -> dict[str, dict[int, int]]:
     """CPU ticks (user + system) used so far by each process of each group of the stack."""
     processes = _processes()
     groups = {
@@ -125,6 +130,8 @@ def cpu_ticks(stack, database: str) -> dict[str, dict[int, int]]:
         "redis": {stack.redis.process.popen.pid},
         "postgres": _database_backends(database, processes),
     }
+    if clickhouse:
+        groups["clickhouse"] = {clickhouse.process.popen.pid}
     ticks = {}
     for group, pids in groups.items():
         ticks[group] = {pid: int(fields[11]) + int(fields[12]) for pid in pids if (fields := _stat(pid))}
@@ -154,7 +161,13 @@ def requests_per_worker(access_log: Path, offset: int) -> tuple[dict[str, int], 
     return counts, end
 
 
-def stored_counts(database_url: str) -> tuple[int, int]:
+def stored_counts(database_url: str, clickhouse: ClickHouse | None) -> tuple[int, int]:
+    """Events stored, and of them distinct by (property, event id)."""
+    if clickhouse:
+        [counts] = client_connect(clickhouse.url(CLICKHOUSE_DATABASE)).execute(
+            f"SELECT count(), uniqExact(property_id, event_id) FROM {CLICKHOUSE_DATABASE}.events"  # noqa: S608
+        )
+        return counts
     with psycopg.connect(database_url) as conn:
         return conn.execute("SELECT count(*), count(DISTINCT (property_id, event_id)) FROM ingestion_event").fetchone()
 
@@ -176,6 +189,12 @@ def main() -> int:
     )
     parser.add_argument("--gunicorn-arg", action="append", default=[], help="an extra gunicorn argument, to try one")
     parser.add_argument("--admin-database-url", default="postgres://postgres@127.0.0.1:5432/postgres")
+    parser.add_argument(
+        "--store",
+        choices=("database", "clickhouse"),
+        default="database",
+        help="where the worker stores the events: clickhouse starts a server of its own",
+    )
     args = parser.parse_args()
 
     database = "clickmeter_bench"
@@ -197,18 +216,24 @@ def main() -> int:
     samples = {label: [] for _, label, _ in PHASES}
     with tempfile.TemporaryDirectory() as tmp:
         access_log = Path(tmp) / "access.log"
+        clickhouse, store = None, {}
+        if args.store == "clickhouse":
+            clickhouse = ClickHouse(Path(tmp) / "clickhouse", Path(tmp)).start()
+            store = {"CLICKMETER_EVENT_STORE": "clickhouse", "CLICKHOUSE_URL": clickhouse.url(CLICKHOUSE_DATABASE)}
+            subprocess.run([*manage, "event_store_migrate"], cwd=ROOT, env={**env, **store}, check=True)
         stack = Stack(
             Path(tmp), database_url,
             web_args=("--access-logfile", str(access_log), "--access-logformat", "%(s)s %(m)s %(U)s %(p)s",
                       *args.gunicorn_arg),
             CLICKMETER_INGEST_CLAIM_IDLE_SECONDS="60",
             CLICKMETER_GEOIP_PATH=str(geoip_test_database_write(Path(tmp) / "City-Test.mmdb")),
+            **store,
         )  # fmt: skip
         stack.start()
         accounting = {"answered_requests": 0, "accepted_events": 0, "log_offset": 0}
 
         def phase(mode: str, batch: int, seconds: int) -> dict:
-            cpu_before = cpu_ticks(stack, database)
+            cpu_before = cpu_ticks(stack, database, clickhouse)
             result = wrk(stack.base_url, mode=mode, seconds=seconds, connections=args.connections, batch=batch,
                          keys=keys, close=args.new_connection_per_request)  # fmt: skip
             if mode == "events":
@@ -217,11 +242,11 @@ def main() -> int:
                 answered = accepted_requests(access_log)
                 accounting["accepted_events"] += (answered - accounting["answered_requests"]) * batch
                 accounting["answered_requests"] = answered
-                wait_until(lambda: stored_counts(database_url)[0] >= accounting["accepted_events"], timeout=300,
-                           interval=0.05, message="every accepted event stored")  # fmt: skip
+                wait_until(lambda: stored_counts(database_url, clickhouse)[0] >= accounting["accepted_events"],
+                           timeout=300, interval=0.05, message="every accepted event stored")  # fmt: skip
                 result["drain_s"] = time.monotonic() - ended
             time.sleep(0.2)  # the access log's last lines
-            cpu = cpu_seconds_between(cpu_before, cpu_ticks(stack, database))
+            cpu = cpu_seconds_between(cpu_before, cpu_ticks(stack, database, clickhouse))
             per_worker, accounting["log_offset"] = requests_per_worker(access_log, accounting["log_offset"])
             requests = sum(per_worker.values()) or 1
             result["cpu_us_per_request"] = {group: seconds * 1e6 / requests for group, seconds in cpu.items()}
@@ -234,9 +259,11 @@ def main() -> int:
             for _ in range(args.rounds):
                 for mode, label, batch in PHASES:
                     samples[label].append(phase(mode, batch, args.duration))
-            stored, distinct = stored_counts(database_url)
+            stored, distinct = stored_counts(database_url, clickhouse)
         finally:
             stack.stop()
+            if clickhouse:
+                clickhouse.stop()
     accepted_events = accounting["accepted_events"]
 
     def median(label, key):
@@ -248,7 +275,7 @@ def main() -> int:
         f"{args.rounds} rounds x {args.duration}s per phase, {args.connections} connections"
         f"{' (a new one per request)' if args.new_connection_per_request else ''}; gunicorn per config/gunicorn.py"
         f"{' ' + ' '.join(args.gunicorn_arg) if args.gunicorn_arg else ''}, 1 Celery worker, beat, Redis AOF "
-        "everysec, PostgreSQL 15\n"
+        f"everysec, PostgreSQL 15, events stored in {args.store}\n"
     )
     print(f"{'phase (median of rounds)':28} {'req/s':>8} {'min-max req/s':>14} {'events/s':>9} {'p50 ms':>7} "
           f"{'p99 ms':>7} {'max drain s':>11} {'vs ceiling':>10}")  # fmt: skip
