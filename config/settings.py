@@ -349,7 +349,11 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
-    "ENUM_NAME_OVERRIDES": {"ApiKeyStatusEnum": ["active", "expired", "revoked"]},
+    "ENUM_NAME_OVERRIDES": {
+        "ApiKeyStatusEnum": ["active", "expired", "revoked"],
+        "ApiKeyKindEnum": "apps.keys.models.ApiKey.Kind",
+        "GoalKindEnum": "apps.reports.models.Goal.KINDS",
+    },
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",
         "apps.core.openapi.postprocess_text_without_nul",

@@ -2,8 +2,9 @@ from django import forms
 from django.contrib import admin, messages
 from django.urls import reverse
 
-from apps.core.admin import CreateOnlyTenantAdmin
-from apps.reports.models import SharedLink
+from apps.core.admin import CreateOnlyTenantAdmin, TenantAdmin
+from apps.reports.goals.services import goal_create, goal_delete
+from apps.reports.models import Goal, SharedLink
 from apps.reports.shared_links.services import shared_link_create, shared_link_revoke
 
 
@@ -60,3 +61,47 @@ class SharedLinkAdmin(CreateOnlyTenantAdmin):
         for shared_link in shared_links:
             shared_link_revoke(shared_link=shared_link)
         messages.success(request, f"Revoked {len(shared_links)} shared link(s).")
+
+
+class GoalForm(forms.ModelForm):
+    class Meta:
+        model = Goal
+        fields = ["property", "name", "kind", "path_pattern", "event_type", "properties"]
+        help_texts = {
+            "path_pattern": "Pageview goals: a path; * is any text within a segment, ** any text (/blog/**).",
+            "properties": 'Event goals, optional: custom properties the event must carry, as {"plan": "pro"}.',
+        }
+
+
+@admin.register(Goal)
+class GoalAdmin(CreateOnlyTenantAdmin):
+    """Admins create and delete their properties' goals (checked by the same service as the API's);
+    a goal is not edited: the reports of a changed goal would be of another question."""
+
+    form = GoalForm
+    list_display = ["name", "kind", "path_pattern", "event_type", "property", "created_at"]
+    list_filter = [("property", admin.RelatedOnlyFieldListFilter), "kind"]
+    list_select_related = ["property"]
+    search_fields = ["name", "path_pattern", "event_type", "property__name", "property__public_id"]
+    ordering = ["property", "name"]
+    autocomplete_fields = ["property"]
+    add_fields = ["property", "name", "kind", "path_pattern", "event_type", "properties"]
+    detail_fields = [*add_fields, "created_at"]
+
+    def has_delete_permission(self, request, obj=None):
+        return TenantAdmin.has_delete_permission(self, request, obj)
+
+    def save_model(self, request, obj, form, change):
+        data = form.cleaned_data
+        goal = goal_create(
+            property=data["property"],
+            name=data["name"],
+            kind=data["kind"],
+            path_pattern=data["path_pattern"],
+            event_type=data["event_type"],
+            properties=data["properties"] or {},
+        )
+        self.take_over(obj, goal)
+
+    def delete_model(self, request, obj):
+        goal_delete(goal=obj)

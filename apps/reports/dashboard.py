@@ -71,6 +71,8 @@ BOXES = {
         Panel("devices", "Devices", "device", "Device"),
     ),
     "events": (Panel("events", "Custom events", "type", "Event", "events", "Events", (), PAGEVIEWS),),
+    # Each goal's visitors who completed it; their share of the range's visitors is its conversion rate.
+    "goals": (Panel("goals", "Goals", "goal", "Goal", "unique_visitors", "Conversions"),),
 }
 PANELS = {panel.key: panel for panels in BOXES.values() for panel in panels}
 BOX_TITLES = {
@@ -80,6 +82,7 @@ BOX_TITLES = {
     "locations": "Locations",
     "devices": "Devices",
     "events": "Custom events",
+    "goals": "Goals",
 }
 BOX_OF_PANEL = {panel.key: box for box, panels in BOXES.items() for panel in panels}
 

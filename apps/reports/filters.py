@@ -45,6 +45,7 @@ DIMENSION_LABELS = {
     "device": "Device",
     "entry_page": "Entry page",
     "exit_page": "Exit page",
+    "goal": "Goal",
 }
 # What a blank dimension value (no referrer, unknown country...) is called on the page.
 NONE_LABEL = "(none)"

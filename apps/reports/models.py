@@ -114,3 +114,35 @@ class SharedLink(models.Model):
 
     def password_matches(self, password: str) -> bool:
         return self.has_password() and check_password(password, self.password_hash)
+
+
+class GoalQuerySet(TenantQuerySet["Goal"]):
+    organization_path = "property__organization"
+
+
+class Goal(models.Model):
+    """What a property's visitors are there to do: view a page (a path, or a pattern where `*` is any
+    text within one path segment and `**` any text), or send an event of a type, optionally with
+    custom properties of given values. Reports count the events that complete it (goals.py)."""
+
+    PAGEVIEW, EVENT = "pageview", "event"
+    KINDS = [(PAGEVIEW, "Pageview"), (EVENT, "Custom event")]
+    NAME_LENGTH, PATH_PATTERN_LENGTH, EVENT_TYPE_LENGTH = 120, 200, 64
+
+    property = models.ForeignKey(Property, on_delete=models.CASCADE, related_name="goals")
+    name = models.CharField(max_length=NAME_LENGTH)
+    kind = models.CharField(max_length=16, choices=KINDS)
+    path_pattern = models.CharField(max_length=PATH_PATTERN_LENGTH, blank=True)
+    event_type = models.CharField(max_length=EVENT_TYPE_LENGTH, blank=True)
+    # Custom properties the event must carry, {key: value}, compared as text (vocabulary.prop_text).
+    properties = models.JSONField(default=dict, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    unscoped = models.Manager.from_queryset(GoalQuerySet)()
+    objects = TenantManager.from_queryset(GoalQuerySet)()
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["property", "name"], name="goal_name_unique_per_property")]
+
+    def __str__(self):
+        return self.name

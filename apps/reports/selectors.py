@@ -42,7 +42,8 @@ SESSION_ATTRIBUTES = {
 SESSION_PAGES = {"entry_page": "entry_path", "exit_page": "exit_path"}
 SESSION_DIMENSIONS = {**SESSION_ATTRIBUTES, **SESSION_PAGES}
 DIMENSIONS = {"date": "day", **EVENT_DIMENSIONS, **SESSION_DIMENSIONS}
-FILTERABLE = tuple(name for name in DIMENSIONS if name != "date")
+# And the goals an event completes (queries/goals.py), which are no column.
+FILTERABLE = (*(name for name in DIMENSIONS if name != "date"), "goal")
 GROUPABLE = FILTERABLE
 # Metrics of events and their sessions, counted per group.
 FACT_METRICS = ("pageviews", "unique_visitors", "sessions", "events")
@@ -80,7 +81,7 @@ QUERY_DIMENSIONS = {
         "entry_page": "visit:entry_page",
         "exit_page": "visit:exit_page",
     }.items()
-}
+} | {"goal": vocabulary.GOAL_DIMENSION}
 QUERY_METRICS = {
     "pageviews": "pageviews",
     "unique_visitors": "visitors",

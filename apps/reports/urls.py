@@ -1,6 +1,8 @@
 from django.urls import path
 
 from apps.reports.apis import CampaignsApi, MetricsApi, OverviewApi, PagesApi, PlausibleQueryApi, QueryApi
+from apps.reports.goals import views as goal_views
+from apps.reports.goals.apis import GoalApi, GoalsApi
 from apps.reports.shared_links import views as shared_link_views
 from apps.reports.views import dashboard, exports, property_list
 
@@ -11,6 +13,8 @@ urlpatterns = [
     path("v1/properties/<str:property_id>/metrics", MetricsApi.as_view(), name="report-metrics"),
     path("v1/properties/<str:property_id>/query", QueryApi.as_view(), name="report-query"),
     path("api/v2/query", PlausibleQueryApi.as_view(), name="plausible-query"),
+    path("v1/properties/<str:property_id>/goals", GoalsApi.as_view(), name="property-goals"),
+    path("v1/properties/<str:property_id>/goals/<int:goal_id>", GoalApi.as_view(), name="property-goal-detail"),
     path("", property_list.property_list, name="home"),
     path("properties/<str:property_id>/", dashboard.property_dashboard, name="property-dashboard"),
     path("properties/<str:property_id>/breakdown/<str:panel>", dashboard.property_breakdown, name="property-breakdown"),
@@ -27,6 +31,12 @@ urlpatterns = [
         "properties/<str:property_id>/settings/shared-links/<int:shared_link_id>/revoke",
         shared_link_views.property_shared_link_revoke,
         name="property-shared-link-revoke",
+    ),
+    path("properties/<str:property_id>/settings/goals", goal_views.property_goal_create, name="property-goal-create"),
+    path(
+        "properties/<str:property_id>/settings/goals/<int:goal_id>/delete",
+        goal_views.property_goal_delete,
+        name="property-goal-delete",
     ),
     path("share/<str:token>", shared_link_views.shared_dashboard, name="shared-dashboard"),
     path("share/<str:token>/breakdown/<str:panel>", shared_link_views.shared_breakdown, name="shared-breakdown"),

@@ -93,6 +93,8 @@ def test_the_report_code_digest_is_of_the_source_of_the_modules_that_compute_rep
         "apps.reports.selectors",
         "apps.reports.services",
         "apps.reports.queries.engine",
+        "apps.reports.queries.goals",
+        "apps.reports.goals.selectors",
         "apps.reports.queries.query",
         "apps.reports.queries.vocabulary",
         *every_store_module,

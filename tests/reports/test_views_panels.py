@@ -15,6 +15,7 @@ from django.utils.text import slugify
 
 from apps.ingestion.storage import AcceptedBatch, events_store
 from apps.reports.dashboard import BOXES, PANELS
+from apps.reports.goals.services import goal_create
 from apps.reports.periods import property_today
 from apps.reports.shared_links.services import shared_link_create, shared_link_revoke
 from apps.reports.views.dashboard import BOXES_FETCHED_COOKIE
@@ -610,4 +611,25 @@ def test_a_bad_parameter_on_a_shared_page_is_a_clear_page_with_the_links_headers
 def test_every_panel_has_a_box(traffic):
     html = page(traffic, query="?range=7d").content.decode()
     tabs = set(re.findall(r'<a id="tab-(\w+)"', html))
-    assert tabs | {"events"} == set(PANELS)
+    alone = {panels[0].key for panels in BOXES.values() if len(panels) == 1}  # a box of one panel has no tabs
+    assert alone == {"events", "goals"}
+    assert tabs | alone == set(PANELS)
+
+
+# --- Goals ----------------------------------------------------------------------------------------
+
+
+def test_the_goals_box_counts_converting_visitors_and_filters_the_dashboard_to_them(traffic):
+    goal_create(property=traffic.property, name="Pricing", kind="pageview", path_pattern="/pricing")
+    goal_create(property=traffic.property, name="Pro signup", kind="event", event_type="signup",
+                properties={"plan": "pro"})  # fmt: skip
+    html = page(traffic, query="?range=7d").content.decode()
+    # v1 and v2 saw /pricing, v1 signed up for pro: of the four visitors, 50 % and 25 %.
+    assert rows(box(html, "goals")) == [("Pricing", "2"), ("Pro signup", "1")]
+    assert re.search(r"50(\.0)?\s*%", box(html, "goals"))
+    link = re.search(r'<a href="([^"]*)"[^>]*>Pro signup</a>', box(html, "goals"))[1]
+    assert unescape(link) == "?range=7d&f_goal=Pro+signup"
+    filtered = page(traffic, query=unescape(link)).content.decode()
+    assert "Goal is <strong>Pro signup</strong>" in filtered
+    assert count_cards(filtered)["unique_visitors"] == "1"
+    assert rows(box(filtered, "locations")) == [("FR", "1")]

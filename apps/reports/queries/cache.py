@@ -37,6 +37,8 @@ REPORT_MODULES = (
     "apps.reports.selectors",
     "apps.reports.services",
     "apps.reports.queries.engine",
+    "apps.reports.queries.goals",
+    "apps.reports.goals.selectors",
     "apps.reports.queries.query",
     "apps.reports.queries.vocabulary",
     "apps.reports.stores",

@@ -5,10 +5,13 @@ ordered and paged as query.py says, the same for every store and equal to the or
 
 from dataclasses import replace
 from datetime import date, datetime
+from typing import Any
 
 from apps.properties.models import Property
+from apps.reports.goals.selectors import goals_of_property
 from apps.reports.periods import property_today
 from apps.reports.queries.cache import report_cached
+from apps.reports.queries.goals import GoalDefinition, conversion_rows, names_goals
 from apps.reports.queries.query import Answer, Query, Row, rows_in_order, time_labels
 from apps.reports.queries.vocabulary import metric_rounded
 from apps.reports.stores import event_store
@@ -17,28 +20,43 @@ from apps.reports.stores import event_store
 def query_answer(*, property: Property, query: Query) -> Answer:
     """What `query` answers over the property's events, its range ending at the property's today."""
     first, last = query.date_range.days(property_today(property), property.tzinfo)
-    answer = _answer(property, query, first, last)
+    goals = _goals(property) if names_goals(query) else ()
+    answer = _answer(property, query, goals, first, last)
     if query.compare is None:
         return answer
-    return replace(answer, comparison=_answer(property, query, *query.compare.days(first, last)))
+    return replace(answer, comparison=_answer(property, query, goals, *query.compare.days(first, last)))
 
 
-def _answer(property: Property, query: Query, first: date, last: date) -> Answer:
+def _goals(property: Property) -> tuple[GoalDefinition, ...]:
+    return tuple(
+        GoalDefinition(
+            name=goal.name,
+            kind=goal.kind,
+            path_pattern=goal.path_pattern,
+            event_type=goal.event_type,
+            properties=tuple(sorted(goal.properties.items())),
+        )
+        for goal in goals_of_property(property=property)
+    )
+
+
+def _answer(property: Property, query: Query, goals: tuple[GoalDefinition, ...], first: date, last: date) -> Answer:
     if query.date_range.since is not None:
         # A range of times is what a live view asks, a window that moves with the clock: each is
         # asked once, and keeping it would only fill the cache.
-        return _computed(property, query, first, last)
+        return _computed(property, query, goals, first, last)
     return report_cached(
         property=property,
         date_from=first,
         date_to=last,
-        identity=query,
-        compute=lambda: _computed(property, query, first, last),
+        # The goals as they are now: a goal changed, the same query asks another question.
+        identity=(query, goals),
+        compute=lambda: _computed(property, query, goals, first, last),
     )
 
 
-def _computed(property: Property, query: Query, first: date, last: date) -> Answer:
-    rows = _rows(property, query, first, last)
+def _computed(property: Property, query: Query, goals: tuple[GoalDefinition, ...], first: date, last: date) -> Answer:
+    rows = _rows(property, query, goals, first, last)
     labels = time_labels(query, first, last, property.tzinfo)
     if query.include_time_labels and len(query.dimensions) == 1:
         present = {row["dimensions"][0] for row in rows}
@@ -48,18 +66,23 @@ def _computed(property: Property, query: Query, first: date, last: date) -> Answ
     totals = None
     if query.include_totals:
         whole = Query(metrics=query.metrics, date_range=query.date_range, filters=query.filters)
-        totals = _rows(property, whole, first, last)[0]["metrics"]
+        totals = _rows(property, whole, goals, first, last)[0]["metrics"]
     return Answer(rows, first, last, totals, labels if query.include_time_labels else None)
 
 
-def _rows(property: Property, query: Query, first: date, last: date) -> list[Row]:
+def _rows(property: Property, query: Query, goals: tuple[GoalDefinition, ...], first: date, last: date) -> list[Row]:
     width = len(query.dimensions)
+    store = event_store()
+
+    def fetch(asked: Query) -> list[tuple[Any, ...]]:
+        return store.rows(property=property, query=asked, first=first, last=last)
+
     return [
         {
             "dimensions": [_label(value) for value in row[:width]],
             "metrics": [metric_rounded(name, value) for name, value in zip(query.metrics, row[width:], strict=True)],
         }
-        for row in event_store().rows(property=property, query=query, first=first, last=last)
+        for row in (conversion_rows(query, goals, fetch) if names_goals(query) else fetch(query))
     ]
 
 

@@ -16,15 +16,26 @@ follows README's "Definitions" step by step and shares nothing with the SQL but 
    with a matching event.
 5. Event metrics count the matching events of a group (and the distinct visits and visitors that
    had one); visit metrics describe the whole visits kept, in the group of each of their matching
-   events, their time being the bucket where the visit began.
+   events, their time being the bucket where the visit began. A query of visit metrics alone has
+   the groups of its visits only (by time: the buckets where a kept visit began).
+6. An event completes a pageview goal when it is a pageview of a path the goal's pattern fits (`**`
+   any text, `*` any text without a slash), an event goal when its type is the goal's and its
+   custom properties have the goal's values. Its `event:goal` values are the goals it completes:
+   a filter holds when one of them passes the condition (is_not: none), and the event is in the
+   group of each; grouped by goal, the goal filters instead keep the goals whose names pass them.
+   Conversions count a group's events that complete a goal (and their distinct
+   visitors); the conversion rate is unique conversions per hundred visitors of the events that
+   pass the filters other than those on goals, in the same group without its goal.
 """
 
 from collections import defaultdict
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta, tzinfo
 from fractions import Fraction
+from itertools import product
 from typing import Any
 
+from apps.reports.queries.goals import PAGEVIEW, GoalDefinition
 from apps.reports.queries.query import (
     CONTAINS,
     CONTAINS_NOT,
@@ -45,6 +56,7 @@ from apps.reports.queries.query import (
 from apps.reports.queries.safe_regex import safe_regex_compile
 from apps.reports.queries.vocabulary import (
     EVENTS_OF_TYPE_PREFIX,
+    GOAL,
     PROPS_PREFIX,
     TIME,
     VISIT,
@@ -55,6 +67,7 @@ from apps.reports.queries.vocabulary import (
     time_bucket,
 )
 
+VISIT_METRICS = ("bounce_rate", "views_per_visit", "visit_duration")
 CAMPAIGN_FIELDS = ("campaign_id", "utm_source", "utm_medium", "utm_campaign", "utm_term", "utm_content")
 
 # An Event row as QuerySet.values() gives it.
@@ -76,28 +89,47 @@ class _Visit:
         return self.events[0]
 
 
-def query_oracle(*, timezone: tzinfo, events: list[EventRow], query: Query, today: date) -> Answer:
-    """What `query` answers over `events` of a property in `timezone` whose local date is `today`."""
+def query_oracle(
+    *, timezone: tzinfo, events: list[EventRow], query: Query, today: date, goals: tuple[GoalDefinition, ...] = ()
+) -> Answer:
+    """What `query` answers over `events` of a property in `timezone` whose local date is `today`,
+    the property's goals being `goals`."""
     first, last = query.date_range.days(today, timezone)
-    answer = _answer(timezone, events, query, first, last)
+    answer = _answer(timezone, events, query, goals, first, last)
     if query.compare is None:
         return answer
     compared_first, compared_last = query.compare.days(first, last)
-    comparison = _answer(timezone, events, query, compared_first, compared_last)
+    comparison = _answer(timezone, events, query, goals, compared_first, compared_last)
     return Answer(answer.rows, first, last, answer.totals, answer.time_labels, comparison)
 
 
-def _answer(timezone: tzinfo, events: list[EventRow], query: Query, first: date, last: date) -> Answer:
+def _answer(
+    timezone: tzinfo, events: list[EventRow], query: Query, goals: tuple[GoalDefinition, ...], first: date, last: date
+) -> Answer:
     in_range = [e for e in events if first <= _local(e["ts"], timezone).date() <= last]
     visits = _visits(in_range, timezone)
     window = query.date_range
-    matching = [
-        (e, visit)
-        for visit in visits
-        for e in visit.events
-        if (window.since is None or window.since <= e["ts"] <= window.until) and _all_hold(query.filters, e, visit)
-    ]
-    rows = _grouped(query, matching, timezone)
+
+    def passing(filters: tuple[Filter, ...]) -> list[tuple[EventRow, _Visit]]:
+        return [
+            (e, visit)
+            for visit in visits
+            for e in visit.events
+            if (window.since is None or window.since <= e["ts"] <= window.until)
+            and all(_holds(f, e, visit, goals) for f in filters)
+        ]
+
+    matching = passing(query.filters)
+    goal_conditions = [f for f in query.filters if isinstance(f, Condition) and f.dimension.scope == GOAL]
+    not_goals = tuple(f for f in query.filters if f not in goal_conditions)
+    # The conversion rate's visitors: those of the events the filters other than on goals keep.
+    rate_base = passing(not_goals) if "conversion_rate" in query.metrics else []
+    if any(d.scope == GOAL for d in query.dimensions):
+        # Grouped by goal, the goal filters choose the goals (by name) instead of the events.
+        kept = tuple(g for g in goals if all(_condition_holds(c, [g.name]) for c in goal_conditions))
+        rows = _grouped(query, passing(not_goals), timezone, kept, rate_base)
+    else:
+        rows = _grouped(query, matching, timezone, goals, rate_base)
     labels = time_labels(query, first, last, timezone)
     if query.include_time_labels and len(query.dimensions) == 1:
         present = {row["dimensions"][0] for row in rows}
@@ -106,7 +138,8 @@ def _answer(timezone: tzinfo, events: list[EventRow], query: Query, first: date,
     rows = rows_in_order(query, rows)[query.offset : query.offset + query.limit]
     totals: list[int | float] | None = None
     if query.include_totals:
-        totals = _grouped(Query(metrics=query.metrics, date_range=query.date_range), matching, timezone)[0]["metrics"]
+        whole = Query(metrics=query.metrics, date_range=query.date_range)
+        totals = _grouped(whole, matching, timezone, goals, rate_base)[0]["metrics"]
     return Answer(rows, first, last, totals, labels if query.include_time_labels else None)
 
 
@@ -162,46 +195,101 @@ def _value(dimension: Dimension, event: EventRow, visit: _Visit, timezone: tzinf
     return text
 
 
-def _all_hold(filters: tuple[Filter, ...], event: EventRow, visit: _Visit) -> bool:
-    return all(_holds(f, event, visit) for f in filters)
+def _values(
+    dimension: Dimension, event: EventRow, visit: _Visit, timezone: tzinfo | None, goals: tuple[GoalDefinition, ...]
+) -> list[str]:
+    """The dimension's values for `event`: the goals it completes, or its one value."""
+    if dimension.scope == GOAL:
+        return [goal.name for goal in goals if _completes(goal, event)]
+    return [_value(dimension, event, visit, timezone)]
 
 
-def _holds(filter: Filter, event: EventRow, visit: _Visit) -> bool:
+def _completes(goal: GoalDefinition, event: EventRow) -> bool:
+    if goal.kind == PAGEVIEW:
+        return event["type"] == PAGEVIEW and _path_fits(goal.path_pattern, event["path"])
+    return event["type"] == goal.event_type and all(
+        prop_text(event["data"].get(key)) == value for key, value in goal.properties
+    )
+
+
+def _path_fits(pattern: str, path: str) -> bool:
+    """Whether the path pattern fits the whole path, by trying every split at each wildcard."""
+    if not pattern:
+        return not path
+    if pattern.startswith("**"):
+        return any(_path_fits(pattern[2:], path[n:]) for n in range(len(path) + 1))
+    if pattern[0] == "*":
+        return any(_path_fits(pattern[1:], path[n:]) for n in range(len(path) + 1) if "/" not in path[:n])
+    return path[:1] == pattern[0] and _path_fits(pattern[1:], path[1:])
+
+
+def _holds(filter: Filter, event: EventRow, visit: _Visit, goals: tuple[GoalDefinition, ...]) -> bool:
     if isinstance(filter, AllOf):
-        return all(_holds(f, event, visit) for f in filter.filters)
+        return all(_holds(f, event, visit, goals) for f in filter.filters)
     if isinstance(filter, AnyOf):
-        return any(_holds(f, event, visit) for f in filter.filters)
+        return any(_holds(f, event, visit, goals) for f in filter.filters)
     if isinstance(filter, Not):
-        return not _holds(filter.filter, event, visit)
-    return _condition_holds(filter, _value(filter.dimension, event, visit))
+        return not _holds(filter.filter, event, visit, goals)
+    return _condition_holds(filter, _values(filter.dimension, event, visit, None, goals))
 
 
-def _condition_holds(condition: Condition, value: str) -> bool:
+def _condition_holds(condition: Condition, values: list[str]) -> bool:
+    """Whether one of `values` is, contains or matches one of the condition's (negated: none does)."""
     if condition.operator in (IS, IS_NOT):
-        found = value in condition.values
+        found = any(value in condition.values for value in values)
     elif condition.operator in (CONTAINS, CONTAINS_NOT):
-        found = any(wanted in value for wanted in condition.values)
+        found = any(wanted in value for value in values for wanted in condition.values)
     else:
-        found = any(safe_regex_compile(pattern).search(value) for pattern in condition.values)
+        found = any(safe_regex_compile(pattern).search(value) for value in values for pattern in condition.values)
     return found if condition.operator in (IS, CONTAINS, MATCHES) else not found
 
 
-def _grouped(query: Query, matching: list[tuple[EventRow, _Visit]], timezone: tzinfo) -> list[Row]:
-    """One row per group of the matching events, with the query's metrics."""
+def _grouped(
+    query: Query,
+    matching: list[tuple[EventRow, _Visit]],
+    timezone: tzinfo,
+    goals: tuple[GoalDefinition, ...],
+    rate_base: list[tuple[EventRow, _Visit]],
+) -> list[Row]:
+    """One row per group of the matching events, with the query's metrics (an event completing
+    several goals is in the group of each)."""
     events_by_group: defaultdict[Group, list[tuple[EventRow, _Visit]]] = defaultdict(list)
     visits_by_group: defaultdict[Group, dict[VisitKey, _Visit]] = defaultdict(dict)
     for e, visit in matching:
-        events_by_group[tuple(_value(d, e, visit, timezone) for d in query.dimensions)].append((e, visit))
-        started = tuple(_value(d, visit.first if d.scope == TIME else e, visit, timezone) for d in query.dimensions)
-        visits_by_group[started][visit.key] = visit
-    groups: set[Group] = set(events_by_group) | (set(visits_by_group) if _has_visit_metrics(query) else set())
+        for group in product(*(_values(d, e, visit, timezone, goals) for d in query.dimensions)):
+            events_by_group[group].append((e, visit))
+        started = [_values(d, visit.first if d.scope == TIME else e, visit, timezone, goals) for d in query.dimensions]
+        for group in product(*started):
+            visits_by_group[group][visit.key] = visit
+    # A group is one of the events' when a metric counts events, one of the visits' when one describes
+    # visits (by time, a visit is in the bucket where it began, not in those of its later events).
+    counts_events = not all(name in VISIT_METRICS for name in query.metrics)
+    groups: set[Group] = (set(events_by_group) if counts_events else set()) | (
+        set(visits_by_group) if any(name in VISIT_METRICS for name in query.metrics) else set()
+    )
     if not query.dimensions:
         groups = {()}
+    goal_at = next((n for n, d in enumerate(query.dimensions) if d.scope == GOAL), None)
+    base_visitors: dict[Group, int | float] = {}
+    if "conversion_rate" in query.metrics:
+        without_goal = replace(query, dimensions=tuple(d for d in query.dimensions if d.scope != GOAL))
+        base_visitors = {
+            tuple(value or "" for value in row["dimensions"]): row["metrics"][0]
+            for row in _grouped(replace(without_goal, metrics=("visitors",)), rate_base, timezone, goals, [])
+        }
+
+    def rate(group: Group) -> Fraction | None:
+        base = base_visitors.get(group[:goal_at] + group[goal_at + 1 :] if goal_at is not None else group)
+        converted = _metric("unique_conversions", events_by_group.get(group, []), [], goals)
+        return Fraction(100 * int(converted), int(base)) if base else None
+
     return [
         {
             "dimensions": [value or None for value in group],
             "metrics": [
-                _metric(name, events_by_group.get(group, []), list(visits_by_group.get(group, {}).values()))
+                metric_rounded(name, rate(group))
+                if name == "conversion_rate"
+                else _metric(name, events_by_group.get(group, []), list(visits_by_group.get(group, {}).values()), goals)
                 for name in query.metrics
             ],
         }
@@ -209,14 +297,17 @@ def _grouped(query: Query, matching: list[tuple[EventRow, _Visit]], timezone: tz
     ]
 
 
-def _has_visit_metrics(query: Query) -> bool:
-    return any(name in ("bounce_rate", "views_per_visit", "visit_duration") for name in query.metrics)
-
-
-def _metric(name: str, events: list[tuple[EventRow, _Visit]], visits: list[_Visit]) -> int | float:
+def _metric(
+    name: str, events: list[tuple[EventRow, _Visit]], visits: list[_Visit], goals: tuple[GoalDefinition, ...]
+) -> int | float:
     """`name` over a group's matching events, or (visit metrics) its whole visits."""
     value: int | Fraction | None
-    if name == "events":
+    converting = [e for e, _ in events if any(_completes(goal, e) for goal in goals)]
+    if name == "conversions":
+        value = len(converting)
+    elif name == "unique_conversions":
+        value = len({e["visitor_key"] for e in converting if e["visitor_key"] is not None})
+    elif name == "events":
         value = len(events)
     elif name == "pageviews":
         value = sum(e["type"] == "pageview" for e, _ in events)

@@ -33,9 +33,9 @@ METRICS = (
     "visit_duration",
     "events",
     "percentage",
+    "conversion_rate",
 )
 UNSUPPORTED_METRICS = (
-    "conversion_rate",
     "group_conversion_rate",
     "scroll_depth",
     "time_on_page",
@@ -43,6 +43,7 @@ UNSUPPORTED_METRICS = (
     "average_revenue",
 )
 DIMENSIONS = (
+    "event:goal",
     "event:name",
     "event:page",
     "event:hostname",
@@ -69,7 +70,6 @@ DIMENSIONS = (
     "time:month",
 )
 UNSUPPORTED_DIMENSIONS = (
-    "event:goal",
     "segment",
     "visit:screen",
     "visit:browser_version",
@@ -146,6 +146,11 @@ def plausible_query_parse(
             "Metric `percentage` can only be queried with a dimension.", f"metrics[{metrics.index('percentage')}]"
         )
     filters = data.get("filters", [])
+    if "conversion_rate" in metrics and "event:goal" not in dimensions and not _names_goal(filters):
+        raise _invalid(
+            "Metric `conversion_rate` can only be queried with event:goal filters or dimensions.",
+            f"metrics[{metrics.index('conversion_rate')}]",
+        )
     include = _include(data.get("include", {}))
     time_labels = bool(include.get("time_labels"))
     ours = [m for m in metrics if m != "percentage"]
@@ -176,6 +181,13 @@ def plausible_query_parse(
         include={name: value for name, value in include.items() if value},
         total_rows=bool(include.get("total_rows")),
         time_labels=time_labels,
+    )
+
+
+def _names_goal(filters: object) -> bool:
+    """Whether one of Plausible's filters (top level) is on event:goal."""
+    return isinstance(filters, list) and any(
+        isinstance(f, list) and len(f) == 3 and f[1] == "event:goal" and f[0] not in BOOLEAN_OPERATORS for f in filters
     )
 
 

@@ -10,6 +10,7 @@ from typing import TypedDict
 from apps.reports.queries.safe_regex import UnsafePattern, safe_regex_re2
 from apps.reports.queries.vocabulary import (
     CLOCK_BUCKETS,
+    GOAL,
     TIME,
     Dimension,
     dimension_lookup,
@@ -347,6 +348,9 @@ def _filter_parse(value: object, field: str, *, depth: int, counted: list[int]) 
     dimension = dimension_lookup(items[1]) if isinstance(items[1], str) else None
     if dimension is None or dimension.scope == TIME:
         raise InvalidQuery("Unknown dimension to filter by (time is filtered by date_range).", field=f"{field}[1]")
+    if dimension.scope == GOAL and depth > 1:
+        # A conversion rate is of the visitors the other filters keep: a goal filter must stand apart.
+        raise InvalidQuery("A filter on event:goal stands at the top level of filters.", field=f"{field}[1]")
     values: list[str] = []
     for n, item in enumerate(_list(items[2], f"{field}[2]", min_size=1, max_size=MAX_VALUES)):
         value_field = f"{field}[2][{n}]"

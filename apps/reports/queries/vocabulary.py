@@ -13,6 +13,8 @@ from fractions import Fraction
 EVENT = "event"
 VISIT = "visit"
 TIME = "time"
+# The goals an event completes (queries/goals.py resolves them into filters before a store sees them).
+GOAL = "goal"
 
 
 @dataclass(frozen=True)
@@ -99,6 +101,7 @@ DIMENSIONS = {
     **{name: Dimension(name, VISIT, column) for name, column in _VISIT_COLUMNS.items()},
     **{f"time:{bucket}": Dimension(f"time:{bucket}", TIME, bucket) for bucket in TIME_BUCKETS},
 }
+GOAL_DIMENSION = Dimension("event:goal", GOAL, "goal")
 # event:props:<key> reads the top-level `key` of the event's `data`.
 PROPS_PREFIX = "event:props:"
 MAX_PROP_KEY_LENGTH = 128
@@ -111,7 +114,11 @@ METRICS = {
     "views_per_visit": Metric("views_per_visit", VISIT),
     "bounce_rate": Metric("bounce_rate", VISIT),
     "visit_duration": Metric("visit_duration", VISIT),
+    "conversions": Metric("conversions", GOAL),
+    "unique_conversions": Metric("unique_conversions", GOAL),
+    "conversion_rate": Metric("conversion_rate", GOAL),
 }
+CONVERSION_METRICS = frozenset(name for name, metric in METRICS.items() if metric.scope == GOAL)
 # events:<type> counts the matching events of one type (events:signup).
 EVENTS_OF_TYPE_PREFIX = "events:"
 MAX_EVENT_TYPE_LENGTH = 64
@@ -122,6 +129,8 @@ def dimension_lookup(name: str) -> Dimension | None:
     if name.startswith(PROPS_PREFIX):
         key = name.removeprefix(PROPS_PREFIX)
         return Dimension(name, EVENT, key) if 0 < len(key) <= MAX_PROP_KEY_LENGTH and "\x00" not in key else None
+    if name == GOAL_DIMENSION.name:
+        return GOAL_DIMENSION
     return DIMENSIONS.get(name)
 
 
@@ -137,10 +146,11 @@ def metric_lookup(name: str) -> Metric | None:
 
 def metric_rounded(name: str, value: float | Fraction | None) -> int | float:
     """A metric's value as answered: counts as integers; bounce rate (percent) to 0.1, views per visit
-    to 0.01, visit duration to whole seconds; no value (no visit to describe) as zero."""
+    and conversion rate (percent) to 0.01, visit duration to whole seconds; no value (no visit to
+    describe, no visitor to convert) as zero."""
     if name == "bounce_rate":
         return round(float(value), 1) if value is not None else 0.0
-    if name == "views_per_visit":
+    if name in ("views_per_visit", "conversion_rate"):
         return round(float(value), 2) if value is not None else 0.0
     if name == "visit_duration":
         return round(float(value)) if value is not None else 0

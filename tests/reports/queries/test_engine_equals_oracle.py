@@ -1,6 +1,7 @@
 """The engine answers what the oracle answers, exactly, for every query drawn: metrics (counts,
-events of a type, visit metrics), event, visit, custom-property and time dimensions, nested filters
-with every operator, order, pagination, totals, time labels and a compared period.
+events of a type, visit metrics, conversions), event, visit, custom-property, goal and time
+dimensions, nested filters with every operator, goal filters, order, pagination, totals, time
+labels and a compared period, over the property's goals drawn too.
 
 Event histories go through the real storage path (events_store, some days rolled up, the others
 left dirty) into the configured event store; the oracle reads the stored rows back.
@@ -20,8 +21,10 @@ from hypothesis import strategies as st
 
 from apps.ingestion.storage import AcceptedBatch, events_store
 from apps.properties.models import Property
+from apps.reports.models import Goal
 from apps.reports.periods import property_today
 from apps.reports.queries.engine import query_answer
+from apps.reports.queries.goals import GoalDefinition
 from apps.reports.queries.oracle import query_oracle
 from apps.reports.queries.query import query_parse
 from apps.reports.services import rollup_refresh_day
@@ -44,7 +47,23 @@ METRICS = [
     "bounce_rate",
     "views_per_visit",
     "visit_duration",
+    "conversions",
+    "unique_conversions",
+    "conversion_rate",
 ]
+# Goals to draw a property's from: paths exact and with both wildcards, events with and without properties.
+GOALS = [
+    GoalDefinition("Home", "pageview", path_pattern="/"),
+    GoalDefinition("Page a", "pageview", path_pattern="/a"),
+    GoalDefinition("Any page", "pageview", path_pattern="/**"),
+    GoalDefinition("One segment", "pageview", path_pattern="/*"),
+    GoalDefinition("b pages", "pageview", path_pattern="/b*"),
+    GoalDefinition("Signup", "event", event_type="signup"),
+    GoalDefinition("Pro signup", "event", event_type="signup", properties=(("plan", "pro"),)),
+    GoalDefinition("Click 2", "event", event_type="click", properties=(("plan", "2"),)),
+]
+GOAL_VALUES = [*(goal.name for goal in GOALS), "page", "Nope"]
+GOAL_PATTERNS = ["^Page", "signup$", "a"]
 # Values to filter each dimension by: ones the events have, parts of them, other cases, blanks.
 VALUES = {
     "event:name": ["pageview", "click", "view", "Click"],
@@ -62,7 +81,7 @@ VALUES = {
     "visit:exit_page": ["/b", ""],
 }
 PATTERNS = ["^/a", "^$", "a|b", "^[a-z]+\\.com$", "(?:pro|2)", "o.g", "^.$"]
-GROUPS = [*VALUES, "visit:city", "visit:os"]
+GROUPS = [*VALUES, "visit:city", "visit:os", "event:goal"]
 TIME = ["time:day", "time:week", "time:month", "time:hour", "time:minute"]
 
 
@@ -79,6 +98,21 @@ def condition():
         st.sampled_from(["matches", "matches_not"]),
         dimension,
         st.lists(st.sampled_from(PATTERNS), min_size=1, max_size=2),
+    )
+    return st.one_of(exact, pattern).map(list)
+
+
+def goal_condition():
+    """A filter on goals (at the top level, where they stand)."""
+    exact = st.tuples(
+        st.sampled_from(["is", "is_not", "contains", "contains_not"]),
+        st.just("event:goal"),
+        st.lists(st.sampled_from(GOAL_VALUES), min_size=1, max_size=2),
+    )
+    pattern = st.tuples(
+        st.sampled_from(["matches", "matches_not"]),
+        st.just("event:goal"),
+        st.lists(st.sampled_from(GOAL_PATTERNS), min_size=1, max_size=2),
     )
     return st.one_of(exact, pattern).map(list)
 
@@ -113,7 +147,8 @@ def queries(draw) -> dict:
         "dimensions": dimensions,
         # Pageviews alone, as the dashboard asks: visit rows answer it (engine._pageviews_only).
         "filters": draw(st.sampled_from([[], [], [], [["is", "event:name", ["pageview"]]]]))
-        + draw(st.lists(filters, max_size=2)),
+        + draw(st.lists(filters, max_size=2))
+        + draw(st.lists(goal_condition(), max_size=1)),
         "order_by": [
             [name, draw(st.sampled_from(["asc", "desc"]))]
             for name in draw(st.lists(st.sampled_from(names), max_size=2, unique=True))
@@ -146,21 +181,33 @@ def queries(draw) -> dict:
     facts=st.lists(fact, min_size=5, max_size=40),
     rolled_up=st.sets(st.integers(-1, DAYS)),
     asked=st.lists(queries(), min_size=1, max_size=4),
+    goals=st.lists(st.sampled_from(GOALS), max_size=4, unique=True),
 )
-def test_the_engine_answers_what_the_oracle_answers(tenant_a, timezone, facts, rolled_up, asked):
+def test_the_engine_answers_what_the_oracle_answers(tenant_a, timezone, facts, rolled_up, asked, goals):
     assert (connection.vendor, settings.CLICKMETER_EVENT_STORE) == EXPECTED_STORES
     store = event_store()
     try:
         with transaction.atomic():
             Property.unscoped.filter(pk=tenant_a.property.pk).update(timezone=timezone)
             prop = Property.unscoped.get(pk=tenant_a.property.pk)
+            for goal in goals:
+                Goal.unscoped.create(
+                    property=prop,
+                    name=goal.name,
+                    kind=goal.kind,
+                    path_pattern=goal.path_pattern,
+                    event_type=goal.event_type,
+                    properties=dict(goal.properties),
+                )
             events_store(batches=[replace(b, property_id=prop.pk) for b in batches_of(numbered(facts), prop.tzinfo)])
             for offset in sorted(rolled_up):
                 rollup_refresh_day(property_id=prop.pk, day=FIRST_DAY + timedelta(days=offset))
             events = store.events(property=prop)
             for request in asked:
                 query = query_parse(request)
-                expected = query_oracle(timezone=prop.tzinfo, events=events, query=query, today=property_today(prop))
+                expected = query_oracle(
+                    timezone=prop.tzinfo, events=events, query=query, today=property_today(prop), goals=tuple(goals)
+                )
                 assert query_answer(property=prop, query=query) == expected, request
             transaction.set_rollback(True)
     finally:

@@ -3,6 +3,7 @@
 from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
+from apps.reports.queries.goals import GoalDefinition
 from apps.reports.queries.oracle import CAMPAIGN_FIELDS, query_oracle
 from apps.reports.queries.query import query_parse
 from apps.reports.queries.vocabulary import VISIT_ATTRIBUTE_COLUMNS
@@ -127,3 +128,42 @@ def test_order_pagination_totals_time_labels_and_compare():
     assert answer.comparison.totals == [1]
     hourly = ask(events, metrics=["visitors"], dimensions=["time:hour"], include={"time_labels": True})
     assert len(hourly) == 24 and hourly[12] == {"dimensions": ["2026-03-02 12:00:00"], "metrics": [3]}
+
+
+def test_goals_count_conversions_and_rates_by_hand():
+    goals = (
+        GoalDefinition("Blog", "pageview", path_pattern="/blog/**"),
+        GoalDefinition("Post", "pageview", path_pattern="/blog/*"),
+        GoalDefinition("Pro signup", "event", event_type="signup", properties=(("plan", "pro"),)),
+    )
+    events = [
+        # Visitor 10: a blog post, then a pro signup; visitor 11: a nested blog page; visitor 12: a free
+        # signup on a post-less visit; visitor 13: the blog index's parent, no goal.
+        event(1, path="/blog/a", source="Google"),
+        event(2, type="signup", data={"plan": "pro"}, ts=NOON + timedelta(minutes=1)),
+        event(3, path="/blog/a/b", session_key=2, visitor_key=11, source="Google"),
+        event(4, type="signup", data={"plan": "free"}, session_key=3, visitor_key=12),
+        event(5, path="/blog", session_key=4, visitor_key=13, source="Google"),
+    ]
+
+    def rows(**request) -> list[dict]:
+        query = query_parse({"date_range": [DAY.isoformat(), DAY.isoformat()], **request})
+        return query_oracle(timezone=UTC, events=events, query=query, today=DAY, goals=goals).rows
+
+    metrics = ["conversions", "unique_conversions", "conversion_rate"]
+    assert rows(metrics=metrics, dimensions=["event:goal"]) == [
+        {"dimensions": ["Blog"], "metrics": [2, 2, 50.0]},
+        {"dimensions": ["Post"], "metrics": [1, 1, 25.0]},
+        {"dimensions": ["Pro signup"], "metrics": [1, 1, 25.0]},
+    ]
+    # Any goal: events 1, 2 and 3, of visitors 10 and 11.
+    assert rows(metrics=[*metrics, "visitors"]) == [{"dimensions": [], "metrics": [3, 2, 50.0, 4]}]
+    # The rate's visitors are those of the group without the goal filter: Google's three.
+    assert rows(metrics=["visitors", "conversion_rate"], dimensions=["visit:source"],
+                filters=[["is", "event:goal", ["Blog"]]]) == [
+        {"dimensions": ["Google"], "metrics": [2, 66.67]}
+    ]  # fmt: skip
+    assert rows(metrics=["events"], filters=[["is_not", "event:goal", ["Blog", "Pro signup"]]]) == [
+        {"dimensions": [], "metrics": [2]}
+    ]
+    assert rows(metrics=["events"], filters=[["matches", "event:goal", ["^P"]]]) == [{"dimensions": [], "metrics": [2]}]

@@ -1,0 +1,187 @@
+"""Goals in the query engine. A goal is a filter of events (`goal_filter`); before a store sees a
+query, `conversion_rows` turns what the query says of goals into filters and queries the stores
+already answer:
+
+- a filter on `event:goal` keeps the events that complete the goals it names (`is`, `contains`,
+  `matches` and their negations compare the goals' names); it stands at the top level of the
+  filters (query.py checks), so that a conversion rate can leave it out;
+- the `event:goal` dimension asks the query once per goal, with that goal's filter added; the goal
+  filters then choose which goals are asked (as in Plausible: a breakdown by goal filtered to
+  some goals lists those);
+- `conversions` and `unique_conversions` are the events and the visitors of the events that
+  complete a goal: the goals of the dimension or of a positive goal filter when the query has one,
+  any of the property's goals otherwise;
+- `conversion_rate` is unique conversions per hundred visitors of the same group (without the goal
+  dimension) over the query's filters without its goal filters.
+"""
+
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+from fractions import Fraction
+from typing import Any
+
+from apps.reports.queries.query import (
+    CONTAINS,
+    CONTAINS_NOT,
+    IS,
+    IS_NOT,
+    MATCHES,
+    MATCHES_NOT,
+    AllOf,
+    AnyOf,
+    Condition,
+    Filter,
+    Not,
+    Query,
+)
+from apps.reports.queries.safe_regex import ESCAPABLE, safe_regex_compile
+from apps.reports.queries.vocabulary import CONVERSION_METRICS, DIMENSIONS, GOAL, dimension_lookup
+
+PAGEVIEW, EVENT = "pageview", "event"
+POSITIVE = {IS: IS, CONTAINS: CONTAINS, MATCHES: MATCHES, IS_NOT: IS, CONTAINS_NOT: CONTAINS, MATCHES_NOT: MATCHES}
+# Every event has a type (ingestion refuses one without): a filter no event passes, for goals none of which is named.
+NO_EVENT = Condition(IS, DIMENSIONS["event:name"], ("",))
+
+
+@dataclass(frozen=True)
+class GoalDefinition:
+    """A goal as the engine and the oracle read it (models.Goal's fields), hashable for the report cache."""
+
+    name: str
+    kind: str
+    path_pattern: str = ""
+    event_type: str = ""
+    properties: tuple[tuple[str, str], ...] = ()
+
+
+def path_pattern_regex(pattern: str) -> str:
+    """The regular expression (safe_regex's subset) of a path pattern: `**` any text, `*` any text
+    without a slash, everything else itself, the whole path."""
+    parts, position = ["^"], 0
+    while position < len(pattern):
+        if pattern.startswith("**", position):
+            parts.append(".*")
+            position += 2
+            continue
+        character = pattern[position]
+        parts.append("[^/]*" if character == "*" else f"\\{character}" if character in ESCAPABLE else character)
+        position += 1
+    return "".join(parts) + "$"
+
+
+def goal_filter(goal: GoalDefinition) -> Filter:
+    """The events that complete `goal`."""
+    if goal.kind == PAGEVIEW:
+        if "*" in goal.path_pattern:
+            page = Condition(MATCHES, DIMENSIONS["event:page"], (path_pattern_regex(goal.path_pattern),))
+        else:
+            page = Condition(IS, DIMENSIONS["event:page"], (goal.path_pattern,))
+        return AllOf((Condition(IS, DIMENSIONS["event:name"], (PAGEVIEW,)), page))
+    properties = tuple(
+        Condition(IS, dimension_lookup(f"event:props:{key}"), (value,))  # type: ignore[arg-type]
+        for key, value in goal.properties
+    )
+    return AllOf((Condition(IS, DIMENSIONS["event:name"], (goal.event_type,)), *properties))
+
+
+def goals_named(condition: Condition, goals: tuple[GoalDefinition, ...]) -> tuple[GoalDefinition, ...]:
+    """The goals whose name the condition's positive form holds for (`is_not A`: goal A)."""
+    operator = POSITIVE[condition.operator]
+    if operator == IS:
+        return tuple(goal for goal in goals if goal.name in condition.values)
+    if operator == CONTAINS:
+        return tuple(goal for goal in goals if any(value in goal.name for value in condition.values))
+    patterns = [safe_regex_compile(value) for value in condition.values]
+    return tuple(goal for goal in goals if any(pattern.search(goal.name) for pattern in patterns))
+
+
+def goal_name_holds(condition: Condition, name: str) -> bool:
+    """Whether a goal condition holds for the goal called `name`."""
+    named = bool(goals_named(condition, (GoalDefinition(name, EVENT),)))
+    return named if condition.operator == POSITIVE[condition.operator] else not named
+
+
+def _any_goal(goals: tuple[GoalDefinition, ...]) -> Filter:
+    return AnyOf(tuple(goal_filter(goal) for goal in goals)) if goals else NO_EVENT
+
+
+def _goal_condition_resolved(condition: Condition, goals: tuple[GoalDefinition, ...]) -> Filter:
+    named = _any_goal(goals_named(condition, goals))
+    return named if condition.operator == POSITIVE[condition.operator] else Not(named)
+
+
+def names_goals(query: Query) -> bool:
+    """Whether the query says anything of goals, so that it needs them resolved."""
+    return (
+        any(d.scope == GOAL for d in query.dimensions)
+        or any(isinstance(f, Condition) and f.dimension.scope == GOAL for f in query.filters)
+        or any(name in CONVERSION_METRICS for name in query.metrics)
+    )
+
+
+# A store's rows of a query: its dimensions' values, then its metrics' unrounded values.
+Fetch = Callable[[Query], list[tuple[Any, ...]]]
+
+
+def conversion_rows(query: Query, goals: tuple[GoalDefinition, ...], fetch: Fetch) -> list[tuple[Any, ...]]:
+    """The rows of a query that names goals, from store queries that do not (see the module's docstring)."""
+    goal_conditions = [f for f in query.filters if isinstance(f, Condition) and f.dimension.scope == GOAL]
+    other_filters = tuple(f for f in query.filters if f not in goal_conditions)
+    resolved = (*other_filters, *(_goal_condition_resolved(c, goals) for c in goal_conditions))
+    goal_at = next((n for n, d in enumerate(query.dimensions) if d.scope == GOAL), None)
+    dimensions = tuple(d for d in query.dimensions if d.scope != GOAL)
+    in_context = goal_at is not None or any(c.operator == POSITIVE[c.operator] for c in goal_conditions)
+    if goal_at is not None:
+        # Grouped by goal, the goal filters choose the groups: the goals whose names they keep.
+        goals = tuple(goal for goal in goals if all(goal_name_holds(c, goal.name) for c in goal_conditions))
+        resolved = other_filters
+
+    def grouped(metrics: tuple[str, ...], filters: tuple[Filter, ...]) -> dict[tuple[Any, ...], tuple[Any, ...]]:
+        """Metrics by group (the goal's name in its place), asked once per goal with the goal dimension."""
+        asked = replace(query, metrics=metrics, dimensions=dimensions, filters=filters)
+        width = len(dimensions)
+        if goal_at is None:
+            return {tuple(row[:width]): tuple(row[width:]) for row in fetch(asked)}
+        # With events counted too: a store answers a query without dimensions with a row even where
+        # no event matched, and a goal nobody completed is no group.
+        counted = metrics if "events" in metrics else (*metrics, "events")
+        events_at = width + counted.index("events")
+        found = {}
+        for goal in goals:
+            for row in fetch(replace(asked, metrics=counted, filters=(*filters, goal_filter(goal)))):
+                if row[events_at]:
+                    found[(*row[:goal_at], goal.name, *row[goal_at:width])] = tuple(row[width : width + len(metrics)])
+        return found
+
+    plain = tuple(name for name in query.metrics if name not in CONVERSION_METRICS)
+    converting = CONVERSION_METRICS.intersection(query.metrics)
+    columns: dict[str, dict[tuple[Any, ...], Any]] = {}
+    if in_context:
+        asked = tuple(dict.fromkeys((*plain, *(("events", "visitors") if converting else ()))))
+        rows = grouped(asked, resolved)
+        for n, name in enumerate(asked):
+            columns[name] = {group: values[n] for group, values in rows.items()}
+        groups = list(rows)
+        if converting:
+            columns["conversions"], columns["unique_conversions"] = columns["events"], columns["visitors"]
+    else:
+        rows = grouped(plain or ("visitors",), resolved)
+        for n, name in enumerate(plain):
+            columns[name] = {group: values[n] for group, values in rows.items()}
+        groups = list(rows)
+        if converting:
+            converted = grouped(("events", "visitors"), (*resolved, _any_goal(goals)))
+            columns["conversions"] = {group: values[0] for group, values in converted.items()}
+            columns["unique_conversions"] = {group: values[1] for group, values in converted.items()}
+    if "conversion_rate" in converting:
+        width = len(dimensions)
+        of_groups = replace(query, metrics=("visitors",), dimensions=dimensions, filters=other_filters)
+        visitors = {tuple(row[:width]): row[width] for row in fetch(of_groups)}
+        unique = columns["unique_conversions"]
+        columns["conversion_rate"] = {
+            group: Fraction(100 * (unique.get(group) or 0), visitors[without])
+            if visitors.get(without := group[:goal_at] + group[goal_at + 1 :] if goal_at is not None else group)
+            else None
+            for group in groups
+        }
+    return [(*group, *(columns[name].get(group) for name in query.metrics)) for group in groups]
