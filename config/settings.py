@@ -294,6 +294,12 @@ CLICKHOUSE_URL = env.str("CLICKHOUSE_URL", default="")
 # A cluster that CLICKHOUSE_URL's server knows (its remote_servers): events sharded by property over
 # its shards (docs/clickhouse.md). Empty: that one server.
 CLICKHOUSE_CLUSTER = env.str("CLICKHOUSE_CLUSTER", default="")
+# A drain stores up to this many buffered requests in one write, and after a short read lets more
+# gather this long: ClickHouse wants thousands of rows per insert, each insert a part it merges
+# later (docs/benchmarks.md, "Ingest end to end into ClickHouse").
+_CLICKHOUSE = CLICKMETER_EVENT_STORE == "clickhouse"
+CLICKMETER_INGEST_DRAIN_READ_COUNT = env.int("CLICKMETER_INGEST_DRAIN_READ_COUNT", default=1000 if _CLICKHOUSE else 100)
+CLICKMETER_INGEST_DRAIN_GATHER_MS = env.int("CLICKMETER_INGEST_DRAIN_GATHER_MS", default=250 if _CLICKHOUSE else 50)
 # How long a report's result is kept in the cache; it is read only while its data is unchanged. 0: off.
 CLICKMETER_REPORT_CACHE_SECONDS = env.int("CLICKMETER_REPORT_CACHE_SECONDS", default=3600)
 CLICKMETER_RETRY_AFTER_SECONDS = 5

@@ -23,15 +23,7 @@ from apps.ingestion.signals import events_stored
 from apps.keys.services import api_keys_touch
 from apps.properties.models import Property
 
-DRAIN_READ_COUNT = 100
-
-
 DRAIN_MAX_SECONDS = 20.0
-
-
-# After a short read, let entries gather this long: one transaction per ~50 ms instead of one per
-# few requests cut the worker's CPU per event several times over (docs/benchmarks.md).
-DRAIN_GATHER_SECONDS = 0.05
 
 
 @dataclass(frozen=True)
@@ -208,28 +200,32 @@ def ingest_buffer_drain(*, max_seconds: float = DRAIN_MAX_SECONDS) -> Drained:
     """
     buffer.group_ensure()
     buffer.drain_flag_renew()
-    buffer.entries_claim_stale(DRAIN_READ_COUNT)
+    read_count = settings.CLICKMETER_INGEST_DRAIN_READ_COUNT
+    # After a short read, entries gather this long: one transaction per ~50 ms instead of one per few
+    # requests cut the worker's CPU per event several times over (docs/benchmarks.md).
+    gather_seconds = settings.CLICKMETER_INGEST_DRAIN_GATHER_MS / 1000
+    buffer.entries_claim_stale(read_count)
     idle_wait_ms = settings.CLICKMETER_INGEST_DRAIN_IDLE_WAIT_MS
     deadline = time.monotonic() + max_seconds
     stored = 0
-    entries = buffer.entries_read_own_pending(DRAIN_READ_COUNT)
+    entries = buffer.entries_read_own_pending(read_count)
     while True:
         buffer.drain_flag_renew()
         if not entries:
-            entries = buffer.entries_read_new(DRAIN_READ_COUNT, block_ms=idle_wait_ms)
+            entries = buffer.entries_read_new(read_count, block_ms=idle_wait_ms)
         if not entries:
             # Going idle: clear the flag, then look once more, so that an entry appended meanwhile
             # is either read here or has scheduled a new drain.
             buffer.drain_flag_clear()
-            entries = buffer.entries_read_new(DRAIN_READ_COUNT)
+            entries = buffer.entries_read_new(read_count)
             if not entries:
                 return Drained(stored, finished=True)
         stored += _entries_store(entries)
         if time.monotonic() > deadline:
             return Drained(stored, finished=False)
-        if len(entries) < DRAIN_READ_COUNT and idle_wait_ms:
-            time.sleep(DRAIN_GATHER_SECONDS)
-        entries = buffer.entries_read_own_pending(DRAIN_READ_COUNT)
+        if len(entries) < read_count and idle_wait_ms:
+            time.sleep(gather_seconds)
+        entries = buffer.entries_read_own_pending(read_count)
 
 
 def _entries_store(entries: list[tuple[bytes, dict]]) -> int:
