@@ -18,6 +18,7 @@ from playwright.sync_api import expect
 
 from apps.ingestion.storage import AcceptedBatch, events_store
 from apps.properties.models import Property
+from apps.reports.goals.services import goal_create
 from apps.reports.shared_links.services import shared_link_create, shared_link_revoke
 from apps.reports.templatetags.dashboard import metric_value
 from devtools.events import validated_event
@@ -342,3 +343,30 @@ def test_a_new_property_waits_for_the_first_event_from_its_snippet_then_opens_it
         context.close()
     finally:
         site.stop()
+
+
+def test_the_goals_box_equals_the_api_and_filters_the_dashboard_at_both_widths(stack, browser, tmp_path):
+    tenant = seeded_tenant()
+    goal_create(property=tenant.property, name="Pricing", kind="pageview", path_pattern="/pricing")
+    goal_create(property=tenant.property, name="Blog", kind="pageview", path_pattern="/blog/**")
+    today = datetime.now(UTC).date()
+    path = f"/v1/properties/{tenant.property.public_id}/metrics?from={today - timedelta(days=6)}&to={today}"
+    status, body = stack.get(f"{path}&metrics=unique_visitors&group_by=goal", tenant.read_key)
+    assert status == 200, body
+    expected = [[row["goal"], metric_value(row["unique_visitors"], "unique_visitors")] for row in body["results"]]
+    assert [name for name, _ in expected] == ["Pricing", "Blog"]
+    for name, width in WIDTHS.items():
+        context, page = signed_in_page(browser, stack, tenant.viewer, width)
+        page.goto(f"{stack.base_url}/properties/{tenant.property.public_id}/?range=7d")
+        boxes_loaded(page)
+        shown = page.eval_on_selector_all(
+            "#box-goals tbody tr", "rows => rows.map(r => [r.querySelector('th').innerText.trim(),"
+            " r.querySelector('td').innerText.trim()])",
+        )  # fmt: skip
+        assert shown == expected, name
+        assert_fits(page, f"goals-{name}", tmp_path)
+        page.click("#box-goals a[href*='f_goal=Pricing']")
+        page.wait_for_url("**f_goal=Pricing**")
+        assert cards_on(page) == shown_like_the_page(api_cards(stack, tenant, goal="Pricing"))
+        assert page.locator(".filter-chips .chip").count() == 1
+        context.close()
