@@ -8,7 +8,7 @@ import io
 import threading
 import uuid
 from dataclasses import replace
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from django.conf import settings
@@ -18,7 +18,7 @@ from hypothesis import HealthCheck, given
 from hypothesis import settings as examples
 from hypothesis import strategies as st
 
-from apps.ingestion.storage import events_store
+from apps.ingestion.storage import AcceptedBatch, events_store
 from apps.properties.models import Property
 from apps.reports.periods import Period
 from apps.reports.queries.engine import query_answer
@@ -27,6 +27,8 @@ from apps.reports.queries.vocabulary import DIMENSIONS
 from apps.reports.services import events_reday
 from apps.reports.stores import event_store
 from apps.reports.stores.clickhouse import ClickHouseStore
+from devtools.events import validated_event
+from devtools.stack import BROWSER_USER_AGENT
 from tests.reports.queries.histories import DAYS, FIRST_DAY, batches_of, fact
 from tests.reports.test_rollup_equivalence import numbered
 
@@ -201,3 +203,21 @@ def test_event_store_copy_moves_a_propertys_events_resumably_and_verifies_the_co
     call_command("event_store_copy", prop.public_id, stdout=out, stderr=io.StringIO())
     assert clickhouse.events(property=prop) == database_events
     assert "counts equal" in out.getvalue()
+
+
+@pytest.mark.django_db
+def test_ids_and_values_with_quotes_backslashes_and_control_characters_are_kept_and_matched(tenant_a, clickhouse_store):
+    prop = tenant_a.property
+    clickhouse_store.days_delete_before(property_id=prop.pk, day=EVERY_DAY)
+    odd = "it's a \\ back\nslash\t'; DROP TABLE x; --\x07\x00"
+    path = "/o'k\\\n"
+    ts = f"{FIRST_DAY.isoformat()}T12:00:00+00:00"
+    events = [validated_event(ts=ts, event_id=odd, path=path), validated_event(ts=ts, path="/a")]
+    batch = AcceptedBatch(prop.pk, 0, datetime.now(UTC), events, {"user_agent": BROWSER_USER_AGENT})
+    events_store(batches=[batch])
+    events_store(batches=[batch])
+    stored = [(e["event_id"], e["path"]) for e in clickhouse_store.events(property=prop)]
+    assert sorted(stored) == sorted([(odd, path), (events[1]["event_id"], "/a")]), "each stored once, as sent"
+    day = FIRST_DAY.isoformat()
+    query = query_parse({"metrics": ["events"], "date_range": [day, day], "filters": [["is", "event:page", [path]]]})
+    assert query_answer(property=prop, query=query).rows == [{"dimensions": [], "metrics": [1]}]

@@ -20,6 +20,7 @@ from dataclasses import dataclass, replace
 from fractions import Fraction
 from typing import Any
 
+from apps.reports.queries import vocabulary
 from apps.reports.queries.query import (
     CONTAINS,
     CONTAINS_NOT,
@@ -35,7 +36,7 @@ from apps.reports.queries.query import (
     Query,
 )
 from apps.reports.queries.safe_regex import ESCAPABLE, safe_regex_compile
-from apps.reports.queries.vocabulary import CONVERSION_METRICS, DIMENSIONS, GOAL, dimension_lookup
+from apps.reports.queries.vocabulary import CONVERSION_METRICS, DIMENSIONS, GOAL, PROPS_PREFIX, Dimension
 
 PAGEVIEW, EVENT = "pageview", "event"
 POSITIVE = {IS: IS, CONTAINS: CONTAINS, MATCHES: MATCHES, IS_NOT: IS, CONTAINS_NOT: CONTAINS, MATCHES_NOT: MATCHES}
@@ -78,7 +79,7 @@ def goal_filter(goal: GoalDefinition) -> Filter:
             page = Condition(IS, DIMENSIONS["event:page"], (goal.path_pattern,))
         return AllOf((Condition(IS, DIMENSIONS["event:name"], (PAGEVIEW,)), page))
     properties = tuple(
-        Condition(IS, dimension_lookup(f"event:props:{key}"), (value,))  # type: ignore[arg-type]
+        Condition(IS, Dimension(f"{PROPS_PREFIX}{key}", vocabulary.EVENT, key), (value,))
         for key, value in goal.properties
     )
     return AllOf((Condition(IS, DIMENSIONS["event:name"], (goal.event_type,)), *properties))
@@ -177,11 +178,9 @@ def conversion_rows(query: Query, goals: tuple[GoalDefinition, ...], fetch: Fetc
         width = len(dimensions)
         of_groups = replace(query, metrics=("visitors",), dimensions=dimensions, filters=other_filters)
         visitors = {tuple(row[:width]): row[width] for row in fetch(of_groups)}
-        unique = columns["unique_conversions"]
-        columns["conversion_rate"] = {
-            group: Fraction(100 * (unique.get(group) or 0), visitors[without])
-            if visitors.get(without := group[:goal_at] + group[goal_at + 1 :] if goal_at is not None else group)
-            else None
-            for group in groups
-        }
+        columns["conversion_rate"] = {}
+        for group in groups:
+            base = visitors.get(group[:goal_at] + group[goal_at + 1 :] if goal_at is not None else group)
+            unique = columns["unique_conversions"].get(group) or 0
+            columns["conversion_rate"][group] = Fraction(100 * unique, base) if base else None
     return [(*group, *(columns[name].get(group) for name in query.metrics)) for group in groups]

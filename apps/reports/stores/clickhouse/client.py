@@ -84,8 +84,9 @@ class DriverClient(Client):
             return self._native.execute(sql_with_params(sql, params) if params else sql)
 
     def insert(self, table: str, columns: Sequence[str], rows: list[dict]) -> None:
+        by_column = [[row[name] for row in rows] for name in columns]
         with _django_errors():
-            self._native.execute(f"INSERT INTO {table} ({', '.join(columns)}) VALUES", rows)
+            self._native.execute(f"INSERT INTO {table} ({', '.join(columns)}) VALUES", by_column, columnar=True)
 
     def disconnect(self) -> None:
         self._native.disconnect()

@@ -56,7 +56,8 @@ def row_stored(row: dict) -> dict:
     for name in TIMES:
         stored[name] = microseconds(row[name])
     data = row["data"]
-    stored["data"] = json.dumps(data, separators=(",", ":"), ensure_ascii=False)
+    # Most events carry no data: the JSON of none without asking json for it.
+    stored["data"] = json.dumps(data, separators=(",", ":"), ensure_ascii=False) if data else "{}"
     stored["prop_keys"] = list(data)
     stored["prop_values"] = [prop_text(value) for value in data.values()]
     stored["data_values"] = [jsonb_text(value) for value in data.values()]
