@@ -528,6 +528,18 @@ def rollups_build(*, property, today: date) -> int:
 # --- The database ---------------------------------------------------------------------------------
 
 
+def goals_ensure(property_public_id: str) -> None:
+    """The seeded property's GOALS, those it lacks created (a database seeded before they existed)."""
+    from apps.properties.models import Property
+    from apps.reports.goals.services import goal_create
+
+    prop = Property.unscoped.get(public_id=property_public_id)
+    present = set(prop.goals.values_list("name", flat=True))
+    for goal in GOALS:
+        if goal["name"] not in present:
+            goal_create(property=prop, **goal)
+
+
 def database_url(admin_url: str) -> str:
     return admin_url.rsplit("/", 1)[0] + "/" + DATABASE
 
@@ -655,7 +667,18 @@ QUERIES = (
         ["or", [["matches", "event:page", ["^/blog/202[34]"]], ["contains", "visit:source", ["oogle"]]]]]}),
     ("query custom property plan", {"metrics": ["visitors", "events"], "dimensions": ["event:props:plan"],
                                     "filters": [["is", "event:name", ["signup", "purchase"]]]}),
+    ("query goals", {"metrics": ["visitors", "conversions", "conversion_rate"], "dimensions": ["event:goal"]}),
+    ("query a goal by source", {"metrics": ["visitors", "conversion_rate"], "dimensions": ["visit:source"],
+                                "filters": [["is", "event:goal", ["Pro signup"]]], "pagination": {"limit": 10}}),
 )  # fmt: skip
+# The property's goals, which the goal queries count: pages exact and by pattern, events with and
+# without a property (created before timing when missing).
+GOALS = (
+    {"name": "Pricing", "kind": "pageview", "path_pattern": "/pricing"},
+    {"name": "Docs", "kind": "pageview", "path_pattern": "/docs/**"},
+    {"name": "Signup", "kind": "event", "event_type": "signup"},
+    {"name": "Pro signup", "kind": "event", "event_type": "signup", "properties": {"plan": "pro"}},
+)
 REPORT_ORDER = {label: index for index, (label, *_) in enumerate((*REPORTS, *QUERIES))}
 PAGE_LABEL = "dashboard page"
 # A browser running htmx: the page without its boxes, then the boxes fetched in parallel, as a
@@ -1074,6 +1097,7 @@ def main() -> int:
             f"{summary['sessions']:,} sessions (bounce rate {summary['bounce_rate']:.1%}), "
             f"{summary['visitors']:,} visitors ({summary['returning_visitor_share']:.1%} returning)"
         )
+    goals_ensure(credentials["property_id"])
     sizes = table_sizes(url)
     for label in ("events", "session rollups", "event rollups"):
         size = sizes[label]
