@@ -92,16 +92,7 @@ class GoalAdmin(CreateOnlyTenantAdmin):
         return TenantAdmin.has_delete_permission(self, request, obj)
 
     def save_model(self, request, obj, form, change):
-        data = form.cleaned_data
-        goal = goal_create(
-            property=data["property"],
-            name=data["name"],
-            kind=data["kind"],
-            path_pattern=data["path_pattern"],
-            event_type=data["event_type"],
-            properties=data["properties"] or {},
-        )
-        self.take_over(obj, goal)
+        self.take_over(obj, goal_create(**{name: form.cleaned_data[name] for name in self.add_fields}))
 
     def delete_model(self, request, obj):
         goal_delete(goal=obj)

@@ -4,6 +4,7 @@ from django.db import models
 from apps.accounts.models import User
 from apps.core.tenancy import TenantManager, TenantQuerySet
 from apps.properties.models import Property
+from apps.reports.queries import goals
 
 
 class SessionRollup(models.Model):
@@ -125,7 +126,7 @@ class Goal(models.Model):
     text within one path segment and `**` any text), or send an event of a type, optionally with
     custom properties of given values. Reports count the events that complete it (goals.py)."""
 
-    PAGEVIEW, EVENT = "pageview", "event"
+    PAGEVIEW, EVENT = goals.PAGEVIEW, goals.EVENT
     KINDS = [(PAGEVIEW, "Pageview"), (EVENT, "Custom event")]
     NAME_LENGTH, PATH_PATTERN_LENGTH, EVENT_TYPE_LENGTH = 120, 200, 64
 

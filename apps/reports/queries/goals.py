@@ -38,6 +38,7 @@ from apps.reports.queries.query import (
 from apps.reports.queries.safe_regex import ESCAPABLE, safe_regex_compile
 from apps.reports.queries.vocabulary import CONVERSION_METRICS, DIMENSIONS, GOAL, PROPS_PREFIX, Dimension
 
+# The kinds of goal (models.Goal); a pageview goal is completed by events of the type pageview.
 PAGEVIEW, EVENT = "pageview", "event"
 POSITIVE = {IS: IS, CONTAINS: CONTAINS, MATCHES: MATCHES, IS_NOT: IS, CONTAINS_NOT: CONTAINS, MATCHES_NOT: MATCHES}
 # Every event has a type (ingestion refuses one without): a filter no event passes, for goals none of which is named.

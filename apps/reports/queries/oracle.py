@@ -302,11 +302,12 @@ def _metric(
 ) -> int | float:
     """`name` over a group's matching events, or (visit metrics) its whole visits."""
     value: int | Fraction | None
-    converting = [e for e, _ in events if any(_completes(goal, e) for goal in goals)]
-    if name == "conversions":
-        value = len(converting)
-    elif name == "unique_conversions":
-        value = len({e["visitor_key"] for e in converting if e["visitor_key"] is not None})
+    if name in ("conversions", "unique_conversions"):
+        converting = [e for e, _ in events if any(_completes(goal, e) for goal in goals)]
+        if name == "conversions":
+            value = len(converting)
+        else:
+            value = len({e["visitor_key"] for e in converting if e["visitor_key"] is not None})
     elif name == "events":
         value = len(events)
     elif name == "pageviews":

@@ -16,8 +16,9 @@ from django.conf import settings
 CLICKHOUSE_EXAMPLES = "40"
 
 
-def oracle_test_run(env: dict) -> None:
-    run = subprocess.run(
+def oracle_test_run(env: dict) -> subprocess.CompletedProcess:
+    """test_engine_equals_oracle.py run in a pytest of its own with `env`."""
+    return subprocess.run(
         [
             sys.executable,
             "-m",
@@ -37,14 +38,18 @@ def oracle_test_run(env: dict) -> None:
         text=True,
         timeout=900,
     )
-    assert run.returncode == 0, run.stdout[-4000:] + run.stderr[-2000:]
-    assert "2 passed" in run.stdout, run.stdout[-4000:]
+
+
+def output(run: subprocess.CompletedProcess) -> str:
+    return run.stdout[-4000:] + run.stderr[-2000:]
 
 
 def test_the_engine_answers_what_the_oracle_answers_on_sqlite(tmp_path):
-    oracle_test_run(
+    run = oracle_test_run(
         {"DATABASE_URL": f"sqlite:///{tmp_path / 'engine.sqlite3'}", "TEST_EXPECTED_STORES": "sqlite,database"}
     )
+    assert run.returncode == 0, output(run)
+    assert "2 passed" in run.stdout, output(run)
 
 
 @pytest.mark.parametrize("engine", ["server", "cluster", "chdb"])
@@ -59,7 +64,7 @@ def test_the_engine_answers_what_the_oracle_answers_on_clickhouse(engine, reques
     else:
         url = f"chdb://{tmp_path}/{database}"
     database_url = os.environ.get("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/clickmeter")
-    oracle_test_run(
+    run = oracle_test_run(
         {
             "CLICKMETER_EVENT_STORE": "clickhouse",
             "CLICKHOUSE_URL": url,
@@ -70,3 +75,5 @@ def test_the_engine_answers_what_the_oracle_answers_on_clickhouse(engine, reques
             "DATABASE_URL": database_url.rsplit("/", 1)[0] + f"/{database}",
         }
     )
+    assert run.returncode == 0, output(run)
+    assert "2 passed" in run.stdout, output(run)
