@@ -298,7 +298,7 @@ def _names(params, name: str, allowed, *, default: tuple[str, ...]) -> tuple[str
     return names
 
 
-def _key_touch(request) -> None:
+def read_key_touch(request) -> None:
     if isinstance(request.auth, ResolvedKey):
         api_keys_touch(key_ids={request.auth.id}, used_at=timezone.now())
 
@@ -332,7 +332,7 @@ class QueryApi(APIView):
             query_days_check(query, today=property_today(prop), timezone=prop.tzinfo)
         except queries.InvalidQuery as error:
             raise ApplicationError("invalid_parameter", str(error), field=error.field) from None
-        _key_touch(request)
+        read_key_touch(request)
         return Response(answer_json(query, query_answer(property=prop, query=query)))
 
 
@@ -403,5 +403,5 @@ class PlausibleQueryApi(APIView):
             answer = plausible_query(property=prop, site_id=site_id, data=body)
         except PlausibleInvalid as error:
             raise ApplicationError("invalid_parameter", str(error)) from None
-        _key_touch(request)
+        read_key_touch(request)
         return Response(answer)

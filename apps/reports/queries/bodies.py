@@ -14,18 +14,19 @@ def query_days_check(query: Query, *, today: date, timezone: tzinfo) -> tuple[da
     """The query's first and last day for a property in `timezone` whose local date is `today`; raise
     InvalidQuery if they, or the compared period's, leave FIRST_DAY..LAST_DAY or span more than MAX_DAYS."""
     first, last = query.date_range.days(today, timezone)
-    _span_check(first, last, field="date_range")
+    days_span_check(first, last, field="date_range")
     if query.compare is not None:
         try:
             compared = query.compare.days(first, last)
         except (ValueError, OverflowError):  # a year before year 1, or a period before it
             message = f"The compared period must lie within {FIRST_DAY}..{LAST_DAY}."
             raise InvalidQuery(message, field="include.compare") from None
-        _span_check(*compared, field="include.compare")
+        days_span_check(*compared, field="include.compare")
     return first, last
 
 
-def _span_check(first: date, last: date, *, field: str) -> None:
+def days_span_check(first: date, last: date, *, field: str) -> None:
+    """Raise InvalidQuery naming `field` if first..last leaves FIRST_DAY..LAST_DAY or spans more than MAX_DAYS."""
     if first < FIRST_DAY or last > LAST_DAY:
         raise InvalidQuery(f"Days run from {FIRST_DAY} to {LAST_DAY}.", field=field)
     if (last - first).days >= MAX_DAYS:

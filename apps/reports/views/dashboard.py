@@ -80,7 +80,7 @@ EVENT_DATA_ROWS = 50
 LIVE_MINUTES = 5
 
 
-def _page_context(prop: Property, urls: DashboardUrls, scope: Scope, *, params, typed, base_url: str) -> dict:
+def range_page_context(prop: Property, urls: DashboardUrls, scope: Scope, *, params, typed, base_url: str) -> dict:
     """What every page with a range shows around its content: the live counter, the period picker
     (its form submits to `base_url`; its dates show what was `typed`, a bad range included, to be
     corrected) and the filter chips, all keeping the rest of `params` (see link_params)."""
@@ -185,7 +185,7 @@ def dashboard_page(request, prop: Property, *, urls: DashboardUrls) -> HttpRespo
         property=prop, period=scope.period, previous=scope.previous, filters=scope.conditions, metric=metric
     )
     context = {
-        **_page_context(prop, urls, scope, params=params, typed=request.GET, base_url=urls.url("dashboard")),
+        **range_page_context(prop, urls, scope, params=params, typed=request.GET, base_url=urls.url("dashboard")),
         "cards": [
             {
                 **card,
@@ -260,7 +260,7 @@ def breakdown_page(request, prop: Property, *, urls: DashboardUrls, panel: str) 
     if page > 1 and not data["rows"]:
         raise PageError(404, f"{found.title} has no page {page} for this range and these filters.")
     context = {
-        **_page_context(prop, urls, scope, params=params, typed=typed, base_url=urls.url("breakdown", found.key)),
+        **range_page_context(prop, urls, scope, params=params, typed=typed, base_url=urls.url("breakdown", found.key)),
         "panel": found,
         "data": data,
         "page": page,
