@@ -37,6 +37,7 @@ REPORT_MODULES = (
     "apps.reports.selectors",
     "apps.reports.services",
     "apps.reports.queries.engine",
+    "apps.reports.queries.funnels",
     "apps.reports.queries.goals",
     "apps.reports.goals.selectors",
     "apps.reports.queries.query",

@@ -11,7 +11,14 @@ from apps.properties.models import Property
 from apps.reports.goals.selectors import goals_of_property
 from apps.reports.periods import property_today
 from apps.reports.queries.cache import report_cached
-from apps.reports.queries.goals import GoalDefinition, conversion_rows, names_goals
+from apps.reports.queries.funnels import (
+    FunnelAnswer,
+    FunnelQuery,
+    chains_walked,
+    funnel_answered,
+    step_filter,
+)
+from apps.reports.queries.goals import GoalDefinition, conversion_rows, goal_filters_resolved, names_goals
 from apps.reports.queries.query import Answer, Query, Row, rows_in_order, time_labels
 from apps.reports.queries.vocabulary import metric_rounded
 from apps.reports.stores import event_store
@@ -25,6 +32,25 @@ def query_answer(*, property: Property, query: Query) -> Answer:
     if query.compare is None:
         return answer
     return replace(answer, comparison=_answer(property, query, goals, *query.compare.days(first, last)))
+
+
+def funnel_answer(*, property: Property, query: FunnelQuery) -> FunnelAnswer:
+    """What a funnel query answers over the property's events (funnels.py), through the report cache."""
+    first, last = query.date_range.days(property_today(property), property.tzinfo)
+    goals = _goals(property)
+
+    def computed() -> FunnelAnswer:
+        events = event_store().step_events(
+            property=property,
+            first=first,
+            last=last,
+            filters=goal_filters_resolved(query.filters, goals),
+            steps=tuple(step_filter(step, goals) for step in query.funnel.steps),
+            dimension=query.dimension,
+        )
+        return funnel_answered(chains_walked(events, query.funnel), query, first, last)
+
+    return report_cached(property=property, date_from=first, date_to=last, identity=(query, goals), compute=computed)
 
 
 def _goals(property: Property) -> tuple[GoalDefinition, ...]:

@@ -112,6 +112,14 @@ def _goal_condition_resolved(condition: Condition, goals: tuple[GoalDefinition, 
     return named if condition.operator == POSITIVE[condition.operator] else Not(named)
 
 
+def goal_filters_resolved(filters: tuple[Filter, ...], goals: tuple[GoalDefinition, ...]) -> tuple[Filter, ...]:
+    """`filters` with each (top-level) filter on goals as the filter of the events it keeps."""
+    return tuple(
+        _goal_condition_resolved(f, goals) if isinstance(f, Condition) and f.dimension.scope == GOAL else f
+        for f in filters
+    )
+
+
 def names_goals(query: Query) -> bool:
     """Whether the query says anything of goals, so that it needs them resolved."""
     return (

@@ -26,15 +26,29 @@ follows README's "Definitions" step by step and shares nothing with the SQL but 
    Conversions count a group's events that complete a goal (and their distinct
    visitors); the conversion rate is unique conversions per hundred visitors of the events that
    pass the filters other than those on goals, in the same group without its goal.
+7. A funnel (funnels.py) is walked over the matching events of each visitor (with a visitor key):
+   every chain of events completing its steps in order, each at a later time than the one
+   before, in one visit or within the window of the first, is tried; the visitor's is the longest,
+   then the one of the earliest times, then of the first group (the first event's value).
 """
 
 from collections import defaultdict
+from collections.abc import Iterator
 from dataclasses import dataclass, replace
-from datetime import date, datetime, timedelta, tzinfo
+from datetime import UTC, date, datetime, timedelta, tzinfo
 from fractions import Fraction
 from itertools import product
 from typing import Any
 
+from apps.reports.queries.funnels import (
+    EVENT_STEP,
+    PAGE_STEP,
+    FunnelAnswer,
+    FunnelQuery,
+    FunnelStep,
+    percent,
+    seconds,
+)
 from apps.reports.queries.goals import PAGEVIEW, GoalDefinition
 from apps.reports.queries.query import (
     CONTAINS,
@@ -87,6 +101,10 @@ class _Visit:
     @property
     def first(self) -> EventRow:
         return self.events[0]
+
+
+# A matching event in its visit.
+Matching = tuple[EventRow, _Visit]
 
 
 def query_oracle(
@@ -329,3 +347,92 @@ def _metric(
             lengths = sum((visit.events[-1]["ts"] - visit.first["ts"]) // timedelta(microseconds=1) for visit in visits)
             value = Fraction(lengths, 1_000_000 * len(visits)) if visits else None
     return metric_rounded(name, value)
+
+
+def funnel_oracle(
+    *, timezone: tzinfo, events: list[EventRow], query: FunnelQuery, today: date, goals: tuple[GoalDefinition, ...] = ()
+) -> FunnelAnswer:
+    """What a funnel query answers over `events` of a property in `timezone` whose local date is
+    `today`, the property's goals being `goals`."""
+    first, last = query.date_range.days(today, timezone)
+    funnel = query.funnel
+    in_range = [e for e in events if first <= _local(e["ts"], timezone).date() <= last]
+    by_visitor: defaultdict[Any, list[Matching]] = defaultdict(list)
+    for visit in _visits(in_range, timezone):
+        for e in visit.events:
+            if e["visitor_key"] is not None and all(_holds(f, e, visit, goals) for f in query.filters):
+                by_visitor[e["visitor_key"]].append((e, visit))
+
+    def group(e: EventRow, visit: _Visit) -> str:
+        return _value(query.dimension, e, visit) if query.dimension is not None else ""
+
+    def chains(visitor_events: list[Matching], chain: list[Matching]) -> Iterator[list[Matching]]:
+        """Every chain that extends `chain` (itself included, when it has a step)."""
+        if chain:
+            yield chain
+        if len(chain) == len(funnel.steps):
+            return
+        for e, visit in visitor_events:
+            if not _completes_step(funnel.steps[len(chain)], e, goals):
+                continue
+            if chain:
+                start, previous = chain[0], chain[-1]
+                if e["ts"] <= previous[0]["ts"]:
+                    continue
+                if funnel.window_days is None and visit.key != start[1].key:
+                    continue
+                if funnel.window_days is not None and e["ts"] - start[0]["ts"] > timedelta(days=funnel.window_days):
+                    continue
+            yield from chains(visitor_events, [*chain, (e, visit)])
+
+    chosen: list[tuple[list[int], str]] = []
+    for visitor_events in by_visitor.values():
+        tried = [([_microseconds(e["ts"]) for e, _ in chain], group(*chain[0])) for chain in chains(visitor_events, [])]
+        if tried:
+            chosen.append(min(tried, key=lambda tried_chain: (-len(tried_chain[0]), tried_chain[0], tried_chain[1])))
+    breakdown = None
+    if query.dimension is not None:
+        groups = sorted({name for _, name in chosen}, key=lambda name: (-sum(g == name for _, g in chosen), name))
+        breakdown = [
+            {"dimension": name or None, "steps": _funnel_steps(funnel.steps, [t for t, g in chosen if g == name])}
+            for name in groups[: query.limit]
+        ]
+    return FunnelAnswer(_funnel_steps(funnel.steps, [times for times, _ in chosen]), breakdown, first, last)
+
+
+def _completes_step(step: FunnelStep, event: EventRow, goals: tuple[GoalDefinition, ...]) -> bool:
+    if step.kind == PAGE_STEP:
+        return event["type"] == PAGEVIEW and _path_fits(step.value, event["path"])
+    if step.kind == EVENT_STEP:
+        return bool(event["type"] == step.value)
+    return any(goal.name == step.value and _completes(goal, event) for goal in goals)
+
+
+def _microseconds(ts: datetime) -> int:
+    return (ts - datetime(1970, 1, 1, tzinfo=UTC)) // timedelta(microseconds=1)
+
+
+def _funnel_steps(steps: tuple[FunnelStep, ...], chains: list[list[int]]) -> list[dict[str, Any]]:
+    """Per step: the visitors whose chain reaches it, the shares of the first and previous step's,
+    who stopped before it, and the median wait from the step before."""
+    counts = [sum(len(times) > n for times in chains) for n in range(len(steps))]
+    rows = []
+    for n, step in enumerate(steps):
+        previous = counts[n - 1] if n else counts[0]
+        waits = sorted(times[n] - times[n - 1] for times in chains if len(times) > n) if n else []
+        middle = len(waits) // 2
+        wait = Fraction(waits[middle] + waits[~middle], 2) if waits else None
+        rows.append(
+            {
+                "step": n + 1,
+                "kind": step.kind,
+                "label": step.label,
+                "visitors": counts[n],
+                "conversion_rate": percent(counts[n], counts[0]),
+                "conversion_rate_step": percent(counts[n], previous),
+                "dropoff": previous - counts[n],
+                "dropoff_percentage": percent(previous - counts[n], previous),
+                "median_seconds_from_previous": seconds(wait) if wait is not None else None,
+            }
+        )
+    return rows

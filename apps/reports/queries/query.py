@@ -177,9 +177,9 @@ def query_parse(data: object) -> Query:
         if name not in QUERY_FIELDS:
             raise InvalidQuery(f"Unknown field; a query has {', '.join(QUERY_FIELDS)}.", field=str(name))
     metrics = _metrics_parse(_required(data, "metrics"))
-    date_range = _date_range_parse(_required(data, "date_range"), "date_range")
+    date_range = date_range_parse(_required(data, "date_range"), "date_range")
     dimensions = _dimensions_parse(data.get("dimensions", []))
-    filters = _filters_parse(data.get("filters", []))
+    filters = filters_parse(data.get("filters", []))
     order_by = _order_by_parse(data.get("order_by", []), {*metrics, *(d.name for d in dimensions)})
     limit, offset = _pagination_parse(data.get("pagination", {}))
     totals, time_labels, compare = _include_parse(data.get("include", {}))
@@ -210,7 +210,7 @@ def _required(data: dict[str, object], name: str) -> object:
     return data[name]
 
 
-def _list(value: object, field: str, *, min_size: int = 0, max_size: int | None = None) -> list[object]:
+def list_parse(value: object, field: str, *, min_size: int = 0, max_size: int | None = None) -> list[object]:
     if not isinstance(value, list):
         raise InvalidQuery("Must be a list.", field=field)
     if len(value) < min_size:
@@ -222,7 +222,7 @@ def _list(value: object, field: str, *, min_size: int = 0, max_size: int | None 
 
 def _metrics_parse(value: object) -> tuple[str, ...]:
     names: list[str] = []
-    for n, name in enumerate(_list(value, "metrics", min_size=1, max_size=20)):
+    for n, name in enumerate(list_parse(value, "metrics", min_size=1, max_size=20)):
         if not isinstance(name, str) or metric_lookup(name) is None:
             raise InvalidQuery("Unknown metric (docs/query.md lists them).", field=f"metrics[{n}]")
         if name in names:
@@ -233,7 +233,7 @@ def _metrics_parse(value: object) -> tuple[str, ...]:
 
 def _dimensions_parse(value: object) -> tuple[Dimension, ...]:
     dimensions: list[Dimension] = []
-    for n, name in enumerate(_list(value, "dimensions", max_size=10)):
+    for n, name in enumerate(list_parse(value, "dimensions", max_size=10)):
         dimension = dimension_lookup(name) if isinstance(name, str) else None
         if dimension is None:
             raise InvalidQuery("Unknown dimension (docs/query.md lists them).", field=f"dimensions[{n}]")
@@ -270,7 +270,7 @@ def _time_parse(value: object, field: str) -> datetime:
     raise InvalidQuery("A time is written YYYY-MM-DDTHH:MM:SS with its offset (Z or ±HH:MM).", field=field)
 
 
-def _date_range_parse(value: object, field: str) -> DateRange:
+def date_range_parse(value: object, field: str) -> DateRange:
     if isinstance(value, str):
         if value not in (*LAST_DAYS, *CALENDAR_RANGES):
             raise InvalidQuery(
@@ -279,7 +279,7 @@ def _date_range_parse(value: object, field: str) -> DateRange:
                 field=field,
             )
         return DateRange(period=value)
-    pair = _list(value, field, min_size=2, max_size=2)
+    pair = list_parse(value, field, min_size=2, max_size=2)
     if isinstance(pair[0], str) and len(pair[0]) > 10:
         since, until = _time_parse(pair[0], f"{field}[0]"), _time_parse(pair[1], f"{field}[1]")
         if until < since:
@@ -311,11 +311,11 @@ def _clock_range_check(dimension: Dimension, date_range: DateRange, *, field: st
         raise InvalidQuery(f"time:hour spans at most {MAX_HOURLY_DAYS} days.", field=field)
 
 
-def _filters_parse(value: object) -> tuple[Filter, ...]:
+def filters_parse(value: object) -> tuple[Filter, ...]:
     counted = [0]
     return tuple(
         _filter_parse(item, f"filters[{n}]", depth=1, counted=counted)
-        for n, item in enumerate(_list(value, "filters", max_size=MAX_FILTERS))
+        for n, item in enumerate(list_parse(value, "filters", max_size=MAX_FILTERS))
     )
 
 
@@ -326,12 +326,12 @@ def _filter_parse(value: object, field: str, *, depth: int, counted: list[int]) 
     counted[0] += 1
     if counted[0] > MAX_FILTERS:
         raise InvalidQuery(f"A query has at most {MAX_FILTERS} filters.", field=field)
-    items = _list(value, field, min_size=2, max_size=3)
+    items = list_parse(value, field, min_size=2, max_size=3)
     operator = items[0]
     if operator in ("and", "or"):
         if len(items) != 2:
             raise InvalidQuery(f'["{operator}", [filter, …]] has two items.', field=field)
-        children = _list(items[1], f"{field}[1]", min_size=1, max_size=MAX_FILTERS)
+        children = list_parse(items[1], f"{field}[1]", min_size=1, max_size=MAX_FILTERS)
         parsed = tuple(
             _filter_parse(child, f"{field}[1][{n}]", depth=depth + 1, counted=counted)
             for n, child in enumerate(children)
@@ -352,7 +352,7 @@ def _filter_parse(value: object, field: str, *, depth: int, counted: list[int]) 
         # A conversion rate is of the visitors the other filters keep: a goal filter must stand apart.
         raise InvalidQuery("A filter on event:goal stands at the top level of filters.", field=f"{field}[1]")
     values: list[str] = []
-    for n, item in enumerate(_list(items[2], f"{field}[2]", min_size=1, max_size=MAX_VALUES)):
+    for n, item in enumerate(list_parse(items[2], f"{field}[2]", min_size=1, max_size=MAX_VALUES)):
         value_field = f"{field}[2][{n}]"
         if not isinstance(item, str) or len(item) > MAX_VALUE_LENGTH:
             raise InvalidQuery(f"A value is a string of at most {MAX_VALUE_LENGTH} characters.", field=value_field)
@@ -369,8 +369,8 @@ def _filter_parse(value: object, field: str, *, depth: int, counted: list[int]) 
 
 def _order_by_parse(value: object, names: set[str]) -> tuple[tuple[str, str], ...]:
     order: list[tuple[str, str]] = []
-    for n, item in enumerate(_list(value, "order_by", max_size=20)):
-        name, direction = _list(item, f"order_by[{n}]", min_size=2, max_size=2)
+    for n, item in enumerate(list_parse(value, "order_by", max_size=20)):
+        name, direction = list_parse(item, f"order_by[{n}]", min_size=2, max_size=2)
         if not isinstance(name, str) or name not in names:
             raise InvalidQuery("Orders by a metric or dimension of the query.", field=f"order_by[{n}][0]")
         if not isinstance(direction, str) or direction not in ("asc", "desc"):
@@ -379,7 +379,7 @@ def _order_by_parse(value: object, names: set[str]) -> tuple[tuple[str, str], ..
     return tuple(order)
 
 
-def _integer(value: object, field: str, *, low: int, high: int) -> int:
+def integer_parse(value: object, field: str, *, low: int, high: int) -> int:
     if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
         raise InvalidQuery(f"Must be an integer from {low} to {high}.", field=field)
     return value
@@ -391,8 +391,8 @@ def _pagination_parse(value: object) -> tuple[int, int]:
     for name in value:
         if name not in ("limit", "offset"):
             raise InvalidQuery("pagination has limit and offset.", field=f"pagination.{name}")
-    limit = _integer(value.get("limit", DEFAULT_LIMIT), "pagination.limit", low=1, high=MAX_LIMIT)
-    offset = _integer(value.get("offset", 0), "pagination.offset", low=0, high=10**9)
+    limit = integer_parse(value.get("limit", DEFAULT_LIMIT), "pagination.limit", low=1, high=MAX_LIMIT)
+    offset = integer_parse(value.get("offset", 0), "pagination.offset", low=0, high=10**9)
     return limit, offset
 
 
@@ -419,7 +419,7 @@ def _include_parse(value: object) -> tuple[bool, bool, Compare | None]:
                 f"compare is one of {', '.join(COMPARE_PERIODS)} or [first, last].", field="include.compare"
             )
         return totals, time_labels, Compare(period=compare)
-    custom = _date_range_parse(compare, "include.compare")
+    custom = date_range_parse(compare, "include.compare")
     if custom.first is None:
         raise InvalidQuery(f"compare is one of {', '.join(COMPARE_PERIODS)} or [first, last].", field="include.compare")
     return totals, time_labels, Compare(custom=custom)

@@ -5,7 +5,21 @@ from datetime import date
 
 from apps.properties.models import Property
 from apps.reports.periods import Period
-from apps.reports.queries.query import Filter, Query
+from apps.reports.queries.query import AnyOf, DateRange, Filter, Query
+from apps.reports.queries.vocabulary import Dimension
+
+
+def steps_query(
+    first: date, last: date, filters: tuple[Filter, ...], steps: tuple[Filter, ...], dimension: Dimension | None
+) -> Query:
+    """The query of the events a store gives to a funnel (EventStore.step_events), by which a
+    compiler knows what to read and join."""
+    return Query(
+        metrics=("events",),
+        date_range=DateRange(first=first, last=last),
+        dimensions=(dimension,) if dimension is not None else (),
+        filters=(*filters, AnyOf(steps)),
+    )
 
 
 class EventStore(ABC):
@@ -32,6 +46,21 @@ class EventStore(ABC):
         """The query's groups over the days `first`..`last`, unordered and unpaged: per group its
         dimensions' values (a time bucket as a date, or a datetime for an hour) and its metrics'
         unrounded values, in the query's order."""
+
+    @abstractmethod
+    def step_events(
+        self,
+        *,
+        property: Property,
+        first: date,
+        last: date,
+        filters: tuple[Filter, ...],
+        steps: tuple[Filter, ...],
+        dimension: Dimension | None,
+    ) -> list[tuple]:
+        """The events of the days `first`..`last` that pass `filters` and complete one of `steps`, as
+        funnels.StepEvent: visitor key, the visit's day and key, the time in microseconds since the
+        epoch, the steps completed (bit n: steps[n]), and `dimension`'s value (None without one)."""
 
     @abstractmethod
     def events(self, *, property: Property, day: date | None = None) -> list[dict]:

@@ -68,6 +68,10 @@ class Dialect(ABC):
     def microseconds_between(self, first: str, last: str) -> str:
         """The whole microseconds from time `first` to time `last`, exactly (an integer)."""
 
+    @abstractmethod
+    def epoch_microseconds(self, ts: str) -> str:
+        """The whole microseconds from the Unix epoch to time `ts`, exactly (an integer)."""
+
 
 def fact_value(dimension: Dimension, dialect: Dialect) -> Sql:
     """An event or visit dimension's value of a fact row (e: its event, s: its visit)."""

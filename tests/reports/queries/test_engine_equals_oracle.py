@@ -9,13 +9,14 @@ test_engine_on_other_stores.py runs this module again on SQLite and on ClickHous
 """
 
 import os
+from contextlib import contextmanager
 from dataclasses import replace
 from datetime import UTC, datetime, time, timedelta
 
 import pytest
 from django.conf import settings
 from django.db import connection, transaction
-from hypothesis import HealthCheck, given
+from hypothesis import HealthCheck, given, target
 from hypothesis import settings as examples
 from hypothesis import strategies as st
 
@@ -23,14 +24,15 @@ from apps.ingestion.storage import AcceptedBatch, events_store
 from apps.properties.models import Property
 from apps.reports.models import Goal
 from apps.reports.periods import property_today
-from apps.reports.queries.engine import query_answer
+from apps.reports.queries.engine import funnel_answer, query_answer
+from apps.reports.queries.funnels import funnel_query_parse
 from apps.reports.queries.goals import GoalDefinition
-from apps.reports.queries.oracle import query_oracle
+from apps.reports.queries.oracle import funnel_oracle, query_oracle
 from apps.reports.queries.query import query_parse
 from apps.reports.services import rollup_refresh_day
 from apps.reports.stores import event_store
 from devtools.events import validated_event
-from tests.reports.queries.histories import DAYS, FIRST_DAY, TIMEZONES, batches_of, fact
+from tests.reports.queries.histories import DAYS, DEVICES, FIRST_DAY, TIMEZONES, batches_of, fact
 from tests.reports.test_rollup_equivalence import numbered
 
 pytestmark = pytest.mark.django_db
@@ -184,12 +186,26 @@ def queries(draw) -> dict:
     goals=st.lists(st.sampled_from(GOALS), max_size=4, unique=True),
 )
 def test_the_engine_answers_what_the_oracle_answers(tenant_a, timezone, facts, rolled_up, asked, goals):
+    with stored_history(tenant_a, timezone, facts, rolled_up, goals) as (prop, events):
+        for request in asked:
+            query = query_parse(request)
+            expected = query_oracle(
+                timezone=prop.tzinfo, events=events, query=query, today=property_today(prop), goals=tuple(goals)
+            )
+            assert query_answer(property=prop, query=query) == expected, request
+
+
+@contextmanager
+def stored_history(tenant, timezone, facts, rolled_up, goals):
+    """The tenant's property in `timezone` with `goals`, the history of `facts` stored through the
+    storage path and the days of `rolled_up` rolled up: (the property, its stored events); all
+    taken back afterwards."""
     assert (connection.vendor, settings.CLICKMETER_EVENT_STORE) == EXPECTED_STORES
     store = event_store()
     try:
         with transaction.atomic():
-            Property.unscoped.filter(pk=tenant_a.property.pk).update(timezone=timezone)
-            prop = Property.unscoped.get(pk=tenant_a.property.pk)
+            Property.unscoped.filter(pk=tenant.property.pk).update(timezone=timezone)
+            prop = Property.unscoped.get(pk=tenant.property.pk)
             for goal in goals:
                 Goal.unscoped.create(
                     property=prop,
@@ -202,17 +218,85 @@ def test_the_engine_answers_what_the_oracle_answers(tenant_a, timezone, facts, r
             events_store(batches=[replace(b, property_id=prop.pk) for b in batches_of(numbered(facts), prop.tzinfo)])
             for offset in sorted(rolled_up):
                 rollup_refresh_day(property_id=prop.pk, day=FIRST_DAY + timedelta(days=offset))
-            events = store.events(property=prop)
-            for request in asked:
-                query = query_parse(request)
-                expected = query_oracle(
-                    timezone=prop.tzinfo, events=events, query=query, today=property_today(prop), goals=tuple(goals)
-                )
-                assert query_answer(property=prop, query=query) == expected, request
+            yield prop, store.events(property=prop)
             transaction.set_rollback(True)
     finally:
         # A store outside the database keeps what the rollback takes back from the database.
-        store.days_delete_before(property_id=tenant_a.property.pk, day=FIRST_DAY + timedelta(days=DAYS + 2))
+        store.days_delete_before(property_id=tenant.property.pk, day=FIRST_DAY + timedelta(days=DAYS + 2))
+
+
+STEPS = [
+    {"kind": "page", "value": "/"},
+    {"kind": "page", "value": "/a"},
+    {"kind": "page", "value": "/b"},
+    {"kind": "page", "value": "/**"},
+    {"kind": "event", "value": "click"},
+    {"kind": "event", "value": "signup"},
+    *({"kind": "goal", "value": goal.name} for goal in GOALS[::2]),
+]
+
+
+# Histories for funnels: visitors with a visitor id, sessions with an id, few campaigns (each new
+# one splits a visit), more moments apart: chains are walked, ties, midnight and windows among them.
+funnel_fact = st.tuples(
+    fact,
+    st.fixed_dictionaries(
+        {
+            "visitor_id": st.sampled_from(["v1", "v2", "v3", "v3", ""]),
+            "session_id": st.sampled_from(["s1", "s1", "s2", ""]),
+            "minute": st.sampled_from([-2, -1, 0, 1, 2, 3, 5, 8, 13, 700]),
+            "campaign_id": st.sampled_from(["", "", "", "", "cmp_1"]),
+            "utm_campaign": st.sampled_from(["", "", "", "", "spring"]),
+            "utm_source": st.just(""),
+        }
+    ),
+).map(lambda drawn: {**drawn[0], **drawn[1], **DEVICES[drawn[1]["visitor_id"]]})
+
+
+@st.composite
+def funnel_queries(draw) -> dict:
+    start = draw(st.integers(-1, DAYS - 1))
+    length = draw(st.integers(1, DAYS + 1 - start))
+    return {
+        "steps": draw(st.lists(st.sampled_from(STEPS), min_size=2, max_size=4)),
+        "window_days": draw(st.sampled_from([None, None, 1, 2])),
+        "date_range": [
+            (FIRST_DAY + timedelta(days=start)).isoformat(),
+            (FIRST_DAY + timedelta(days=start + length - 1)).isoformat(),
+        ],
+        # Fewer filters than queries draw: a funnel needs several matching events of one visitor.
+        "filters": draw(st.sampled_from([[], [], [["is", "event:name", ["pageview"]]]]))
+        + draw(st.sampled_from([[], [], [draw(filters)]]))
+        + draw(st.sampled_from([[], [], [["is_not", "event:goal", ["Nope"]]], [["is_not", "event:goal", ["Signup"]]]])),
+        "dimension": draw(st.sampled_from([None, None, *(name for name in GROUPS if name != "event:goal")])),
+        "limit": draw(st.sampled_from([100, 100, 1])),
+    }
+
+
+@examples(
+    max_examples=int(os.environ.get("TEST_ORACLE_EXAMPLES", "100")),
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture],
+)
+@given(
+    timezone=st.sampled_from(TIMEZONES),
+    facts=st.lists(funnel_fact, min_size=15, max_size=50),
+    rolled_up=st.sets(st.integers(-1, DAYS)),
+    asked=st.lists(funnel_queries(), min_size=1, max_size=4),
+    goals=st.lists(st.sampled_from(GOALS), max_size=4, unique=True),
+)
+def test_funnels_answer_what_the_oracle_answers(tenant_a, timezone, facts, rolled_up, asked, goals):
+    further = 0
+    with stored_history(tenant_a, timezone, facts, rolled_up, goals) as (prop, events):
+        for request in asked:
+            query = funnel_query_parse(request)
+            expected = funnel_oracle(
+                timezone=prop.tzinfo, events=events, query=query, today=property_today(prop), goals=tuple(goals)
+            )
+            assert funnel_answer(property=prop, query=query) == expected, request
+            further += sum(step["visitors"] for step in expected.steps[1:])
+    # Towards histories whose visitors go further than a first step.
+    target(further, label="visitors past the first step")
 
 
 def test_every_operator_is_case_sensitive_and_blank_props_are_absent_ones(tenant_a):

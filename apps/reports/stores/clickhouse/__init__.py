@@ -15,8 +15,8 @@ from django.db import connection
 from apps.properties.models import Property
 from apps.reports.periods import Period
 from apps.reports.queries.query import IS, Condition, DateRange, Filter, Query
-from apps.reports.queries.vocabulary import DIMENSIONS
-from apps.reports.stores.base import EventStore
+from apps.reports.queries.vocabulary import DIMENSIONS, Dimension
+from apps.reports.stores.base import EventStore, steps_query
 from apps.reports.stores.clickhouse.client import Client, client_connect
 from apps.reports.stores.clickhouse.compiler import VISITORS, ClickHouseQuery
 from apps.reports.stores.clickhouse.schema import COLUMNS, EVENT_COLUMNS, row_read, row_stored, table_create_sql
@@ -163,6 +163,19 @@ class ClickHouseStore(EventStore):
 
     def rows(self, *, property: Property, query: Query, first: date, last: date) -> list[tuple]:
         return ClickHouseQuery(property, query, first, last, self.table).rows(self.client)
+
+    def step_events(
+        self,
+        *,
+        property: Property,
+        first: date,
+        last: date,
+        filters: tuple[Filter, ...],
+        steps: tuple[Filter, ...],
+        dimension: Dimension | None,
+    ) -> list[tuple]:
+        query = steps_query(first, last, filters, steps, dimension)
+        return ClickHouseQuery(property, query, first, last, self.table).step_rows(self.client, steps)
 
     def first_day(self, *, property: Property) -> date | None:
         found = self.client.execute(

@@ -13,8 +13,8 @@ from apps.properties.models import Property
 from apps.reports.models import EventRollup, SessionRollup
 from apps.reports.periods import Period
 from apps.reports.queries.query import Filter, Query, filtered_dimensions
-from apps.reports.queries.vocabulary import VISIT
-from apps.reports.stores.base import EventStore
+from apps.reports.queries.vocabulary import VISIT, Dimension
+from apps.reports.stores.base import EventStore, steps_query
 from apps.reports.stores.database.compiler import CompiledQuery
 from apps.reports.stores.database.dialects import DIALECTS
 from apps.reports.stores.database.grains import (
@@ -111,6 +111,19 @@ class DatabaseStore(EventStore):
 
     def rows(self, *, property: Property, query: Query, first: date, last: date) -> list[tuple]:
         return CompiledQuery(property, query, first, last, DIALECTS[connection.vendor]).rows()
+
+    def step_events(
+        self,
+        *,
+        property: Property,
+        first: date,
+        last: date,
+        filters: tuple[Filter, ...],
+        steps: tuple[Filter, ...],
+        dimension: Dimension | None,
+    ) -> list[tuple]:
+        query = steps_query(first, last, filters, steps, dimension)
+        return CompiledQuery(property, query, first, last, DIALECTS[connection.vendor]).step_rows(steps)
 
     def events(self, *, property: Property, day: date | None = None) -> list[dict]:
         events = Event.objects.filter(property=property, **({"day": day} if day else {}))

@@ -61,7 +61,37 @@ class CompiledQuery:
     dialect: Dialect
 
     def rows(self) -> list[tuple]:
-        statement = self._statement()
+        return self._fetched(self._statement())
+
+    def step_rows(self, steps: tuple[Filter, ...]) -> list[tuple]:
+        """EventStore.step_events, the query being base.steps_query's: its raw events in their visits."""
+        events = self._events(timed=True)
+        source = Sql(f"({events.text}) e", events.params)
+        if self._visit_columns:
+            visits = self._visits()
+            source = Sql(
+                f"{source.text} JOIN ({visits.text}) s ON s.day = e.day AND s.session_key = e.session_key",
+                [*source.params, *visits.params],
+            )
+        marks = [holds(step, self.dialect) for step in steps]
+        mask = " + ".join(f"CASE WHEN {mark.text} THEN {1 << n} ELSE 0 END" for n, mark in enumerate(marks))
+        group = self._value(self.query.dimensions[0]) if self.query.dimensions else Sql("NULL")
+        where = [holds(f, self.dialect) for f in self.query.filters]
+        return self._fetched(
+            Sql(
+                f"SELECT e.visitor_key, e.day, e.session_key, {self.dialect.epoch_microseconds('e.ts')},"
+                f" {mask}, {group.text} FROM {source.text} WHERE {' AND '.join(w.text for w in where)}",
+                [
+                    *(p for mark in marks for p in mark.params),
+                    *group.params,
+                    *source.params,
+                    *(p for w in where for p in w.params),
+                ],
+            )
+        )
+
+    @staticmethod
+    def _fetched(statement: Sql) -> list[tuple]:
         with connection.cursor() as cursor:
             cursor.execute(statement.text, statement.params)
             return cursor.fetchall()
@@ -131,16 +161,18 @@ class CompiledQuery:
         )
         return Sql(sql, params)
 
-    def _events(self) -> Sql:
+    def _events(self, *, timed: bool = False) -> Sql:
+        """The event rows of the range; `timed`: raw events with their times, whatever the query names."""
         columns = ("day", "type", "path", "hostname", "session_key", "visitor_key", "events")
         props = any(d.name.startswith(PROPS_PREFIX) for d in self._named)
+        timed = timed or self._timed
         sql, params = grain_rows_sql(
             "events",
             self.prop,
             self.first,
             self.last,
-            columns=(*columns, *(("ts",) if self._timed else ()), *(("data",) if props else ())),
-            raw=self._reads_raw,
+            columns=(*columns, *(("ts",) if timed else ()), *(("data",) if props else ())),
+            raw=timed or self._reads_raw,
             data=props,
         )
         return Sql(sql, params)

@@ -52,6 +52,10 @@ class PostgresDialect(Dialect):
     def microseconds_between(self, first: str, last: str) -> str:
         return f"CAST(EXTRACT(EPOCH FROM ({last} - {first})) * 1000000 AS bigint)"
 
+    def epoch_microseconds(self, ts: str) -> str:
+        # EXTRACT answers a numeric (PostgreSQL 14 on): exact to the microsecond.
+        return f"CAST(EXTRACT(EPOCH FROM {ts}) * 1000000 AS bigint)"
+
 
 class SqliteDialect(Dialect):
     def contains(self, column: str) -> str:
@@ -83,6 +87,10 @@ class SqliteDialect(Dialect):
     def microseconds_between(self, first: str, last: str) -> str:
         # julianday's doubles are not exact to the microsecond: a mean of 7.5 s could round to 7.
         return f"clickmeter_microseconds_between({first}, {last})"
+
+    def epoch_microseconds(self, ts: str) -> str:
+        # SQLite keeps a time as UTC text.
+        return self.microseconds_between("'1970-01-01 00:00:00'", ts)
 
 
 DIALECTS: dict[str, Dialect] = {"postgresql": PostgresDialect(), "sqlite": SqliteDialect()}
