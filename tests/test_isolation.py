@@ -26,8 +26,9 @@ from apps.ingestion.models import DroppedEvents
 from apps.keys.models import ApiKey
 from apps.properties.models import Property, PropertyDomain
 from apps.properties.services import property_update
+from apps.reports.funnels.services import funnel_create
 from apps.reports.goals.services import goal_create
-from apps.reports.models import Goal, SharedLink
+from apps.reports.models import Funnel, Goal, SharedLink
 from apps.reports.shared_links.services import shared_link_create
 from devtools.stack import BROWSER_USER_AGENT
 from tests.conftest import jwt_for, session_client_for, tenant_create, url_patterns
@@ -83,6 +84,7 @@ TENANT_MODELS = (
     DroppedEvents,
     SharedLink,
     Goal,
+    Funnel,
     User,
 )
 
@@ -128,6 +130,8 @@ def tenant_objects(tenant) -> dict:
     dropped = DroppedEvents.unscoped.create(property=tenant.property, day="2026-01-01", reason="bot", count=3)
     shared_link, _ = shared_link_create(property=tenant.property, name="board", password="open sesame")
     goal = goal_create(property=tenant.property, name="Pricing", kind="pageview", path_pattern="/pricing")
+    steps = [{"kind": "page", "value": "/"}, {"kind": "goal", "value": "Pricing"}]
+    funnel = funnel_create(property=tenant.property, name="To pricing", steps=steps)
     property_update(property=tenant.property, domains=[f"{tenant.property.public_id.replace('_', '-')}.example"])
     return {
         Organization: tenant.organization,
@@ -139,6 +143,7 @@ def tenant_objects(tenant) -> dict:
         DroppedEvents: dropped,
         SharedLink: shared_link,
         Goal: goal,
+        Funnel: funnel,
         User: tenant.viewer,
     }
 
@@ -153,6 +158,7 @@ def parameter_values(route: str, objects: dict, *, missing: bool) -> dict[str, s
         "key_id": lambda: str(objects[ApiKey].pk),
         "shared_link_id": lambda: str(objects[SharedLink].pk),
         "goal_id": lambda: str(objects[Goal].pk),
+        "funnel_id": lambda: str(objects[Funnel].pk),
         **dict.fromkeys(ADMIN_OBJECT_PARAMETERS, lambda: str(objects[admin_model(route)].pk)),
     }
     if ADMIN_OBJECT_PARAMETERS & set(parameters(route)) and admin_model(route) not in TENANT_MODELS:

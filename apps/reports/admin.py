@@ -3,8 +3,9 @@ from django.contrib import admin, messages
 from django.urls import reverse
 
 from apps.core.admin import CreateOnlyTenantAdmin, TenantAdmin
+from apps.reports.funnels.services import funnel_create, funnel_delete
 from apps.reports.goals.services import goal_create, goal_delete
-from apps.reports.models import Goal, SharedLink
+from apps.reports.models import Funnel, Goal, SharedLink
 from apps.reports.shared_links.services import shared_link_create, shared_link_revoke
 
 
@@ -96,3 +97,39 @@ class GoalAdmin(CreateOnlyTenantAdmin):
 
     def delete_model(self, request, obj):
         goal_delete(goal=obj)
+
+
+class FunnelForm(forms.ModelForm):
+    class Meta:
+        model = Funnel
+        fields = ["property", "name", "steps", "window_days"]
+        help_texts = {
+            "steps": '2 to 8 steps in order, as [{"kind": "page", "value": "/pricing"}, {"kind": "goal", "value":'
+            ' "Signup"}]; a kind is goal (by name), page (a path; * within a segment, ** any text) or event (a type).',
+            "window_days": "Walk the steps within this many days (1 to 90) of the first; empty: within one visit.",
+        }
+
+
+@admin.register(Funnel)
+class FunnelAdmin(CreateOnlyTenantAdmin):
+    """Admins create and delete their properties' funnels (checked by the same service as the API's);
+    a funnel is not edited: its answers would be of another question."""
+
+    form = FunnelForm
+    list_display = ["name", "property", "window_days", "created_at"]
+    list_filter = [("property", admin.RelatedOnlyFieldListFilter)]
+    list_select_related = ["property"]
+    search_fields = ["name", "property__name", "property__public_id"]
+    ordering = ["property", "name"]
+    autocomplete_fields = ["property"]
+    add_fields = ["property", "name", "steps", "window_days"]
+    detail_fields = [*add_fields, "created_at"]
+
+    def has_delete_permission(self, request, obj=None):
+        return TenantAdmin.has_delete_permission(self, request, obj)
+
+    def save_model(self, request, obj, form, change):
+        self.take_over(obj, funnel_create(**{name: form.cleaned_data[name] for name in self.add_fields}))
+
+    def delete_model(self, request, obj):
+        funnel_delete(funnel=obj)

@@ -12,6 +12,7 @@ class ReportsConfig(AppConfig):
         from apps.ingestion.signals import events_stored
         from apps.properties.hooks import SettingsSection, events_check_register, settings_section_register
         from apps.properties.signals import property_timezone_changed
+        from apps.reports.funnels.views import funnels_settings_context
         from apps.reports.goals.views import goals_settings_context
         from apps.reports.selectors import property_has_events
         from apps.reports.services import events_reday
@@ -30,4 +31,5 @@ class ReportsConfig(AppConfig):
             weak=False,
         )
         settings_section_register(SettingsSection("reports/_settings_goals.html", goals_settings_context))
+        settings_section_register(SettingsSection("reports/_settings_funnels.html", funnels_settings_context))
         settings_section_register(SettingsSection("reports/_settings_shared_links.html", shared_links_settings_context))

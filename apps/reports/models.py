@@ -4,7 +4,7 @@ from django.db import models
 from apps.accounts.models import User
 from apps.core.tenancy import TenantManager, TenantQuerySet
 from apps.properties.models import Property
-from apps.reports.queries import goals
+from apps.reports.queries import funnels, goals
 
 
 class SessionRollup(models.Model):
@@ -147,3 +147,37 @@ class Goal(models.Model):
 
     def __str__(self):
         return self.name
+
+
+class FunnelQuerySet(TenantQuerySet["Funnel"]):
+    organization_path = "property__organization"
+
+
+class Funnel(models.Model):
+    """Ordered steps a property's visitors go through (a goal, a page or an event type each), walked
+    within a visit (`window_days` null) or within N days of the first step; the engine counts who
+    reached each step (queries/funnels.py)."""
+
+    NAME_LENGTH = 120
+    STEP_KINDS = [(funnels.GOAL_STEP, "Goal"), (funnels.PAGE_STEP, "Page"), (funnels.EVENT_STEP, "Custom event")]
+
+    property = models.ForeignKey(Property, on_delete=models.CASCADE, related_name="funnels")
+    name = models.CharField(max_length=NAME_LENGTH)
+    # [{"kind": "goal" | "page" | "event", "value": …}, …]: 2 to 8 steps, as funnels.funnel_parse reads them.
+    steps = models.JSONField()
+    window_days = models.PositiveSmallIntegerField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    unscoped = models.Manager.from_queryset(FunnelQuerySet)()
+    objects = TenantManager.from_queryset(FunnelQuerySet)()
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["property", "name"], name="funnel_name_unique_per_property")]
+
+    def __str__(self):
+        return self.name
+
+    def definition(self) -> funnels.Funnel:
+        """The funnel as the engine reads it."""
+        steps = tuple(funnels.FunnelStep(step["kind"], step["value"]) for step in self.steps)
+        return funnels.Funnel(steps, self.window_days)

@@ -1,6 +1,8 @@
 from django.urls import path
 
 from apps.reports.apis import CampaignsApi, MetricsApi, OverviewApi, PagesApi, PlausibleQueryApi, QueryApi
+from apps.reports.funnels import views as funnel_views
+from apps.reports.funnels.apis import FunnelApi, FunnelQueryApi, FunnelsApi
 from apps.reports.goals import views as goal_views
 from apps.reports.goals.apis import GoalApi, GoalsApi
 from apps.reports.shared_links import views as shared_link_views
@@ -15,6 +17,9 @@ urlpatterns = [
     path("api/v2/query", PlausibleQueryApi.as_view(), name="plausible-query"),
     path("v1/properties/<str:property_id>/goals", GoalsApi.as_view(), name="property-goals"),
     path("v1/properties/<str:property_id>/goals/<int:goal_id>", GoalApi.as_view(), name="property-goal-detail"),
+    path("v1/properties/<str:property_id>/funnels", FunnelsApi.as_view(), name="property-funnel-list"),
+    path("v1/properties/<str:property_id>/funnels/query", FunnelQueryApi.as_view(), name="property-funnel-query"),
+    path("v1/properties/<str:property_id>/funnels/<int:funnel_id>", FunnelApi.as_view(), name="property-funnel-detail"),
     path("", property_list.property_list, name="home"),
     path("properties/<str:property_id>/", dashboard.property_dashboard, name="property-dashboard"),
     path("properties/<str:property_id>/breakdown/<str:panel>", dashboard.property_breakdown, name="property-breakdown"),
@@ -37,6 +42,16 @@ urlpatterns = [
         "properties/<str:property_id>/settings/goals/<int:goal_id>/delete",
         goal_views.property_goal_delete,
         name="property-goal-delete",
+    ),
+    path(
+        "properties/<str:property_id>/settings/funnels",
+        funnel_views.property_funnel_create,
+        name="property-funnel-create",
+    ),
+    path(
+        "properties/<str:property_id>/settings/funnels/<int:funnel_id>/delete",
+        funnel_views.property_funnel_delete,
+        name="property-funnel-delete",
     ),
     path("share/<str:token>", shared_link_views.shared_dashboard, name="shared-dashboard"),
     path("share/<str:token>/breakdown/<str:panel>", shared_link_views.shared_breakdown, name="shared-breakdown"),
