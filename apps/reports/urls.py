@@ -6,7 +6,7 @@ from apps.reports.funnels.apis import FunnelApi, FunnelQueryApi, FunnelsApi
 from apps.reports.goals import views as goal_views
 from apps.reports.goals.apis import GoalApi, GoalsApi
 from apps.reports.shared_links import views as shared_link_views
-from apps.reports.views import dashboard, exports, property_list
+from apps.reports.views import dashboard, exports, funnels, property_list
 
 urlpatterns = [
     path("v1/properties/<str:property_id>/overview", OverviewApi.as_view(), name="report-overview"),
@@ -27,6 +27,7 @@ urlpatterns = [
     path("properties/<str:property_id>/export/<str:table>.csv", exports.property_export, name="property-export"),
     path("properties/<str:property_id>/live", dashboard.property_live, name="property-live"),
     path("properties/<str:property_id>/realtime", dashboard.property_realtime, name="property-realtime"),
+    path("properties/<str:property_id>/funnels/", funnels.property_funnels, name="property-funnels"),
     path(
         "properties/<str:property_id>/settings/shared-links",
         shared_link_views.property_shared_link_create,

@@ -1,6 +1,6 @@
 """Funnels: the API that keeps them, the query that walks them over stored events (given or kept),
-and the settings page and the admin that keep them (the engine's equality with the oracle over
-drawn funnels is tests/reports/queries/)."""
+the settings page and the admin that keep them, and the dashboard's funnel page (the engine's
+equality with the oracle over drawn funnels is tests/reports/queries/)."""
 
 import json
 from datetime import UTC, date, datetime, time
@@ -333,3 +333,38 @@ def test_the_admin_creates_funnels_through_the_same_checks_and_deletes_them(tena
     assert tenant_b.property.name not in admin.get("/admin/reports/funnel/add/").content.decode()
     admin.post(f"/admin/reports/funnel/{funnel.pk}/delete/", {"post": "yes"})
     assert not Funnel.unscoped.exists()
+
+
+# The dashboard's funnel page.
+
+
+def funnel_page(tenant, query: str = "", *, user=None):
+    client = session_client_for(user or tenant.viewer)
+    return client.get(f"/properties/{tenant.property.public_id}/funnels/{query}")
+
+
+def test_the_funnel_page_shows_each_step_and_the_breakdown_for_the_dashboards_range(journeys):
+    funnel = funnel_create(property=journeys.property, name="Checkout", steps=CHECKOUT)
+    funnel_create(property=journeys.property, name="Another", steps=CHECKOUT[:2])
+    response = funnel_page(journeys, f"?funnel={funnel.pk}&from={D1}&to={D2}&by=source")
+    assert response.status_code == 200
+    html = response.content.decode()
+    assert '<meter class="funnel-bar" min="0" max="100" value="40.00"' in html
+    for figure in ('data-figure="visitors">5<', 'data-figure="conversion_rate_step">40%<', "3 (60%)", ">6m 00s<"):
+        assert figure in html, figure
+    assert '<option value="source" selected>' in html
+    # By source: utm_source=news reads as Hacker News; v1 and v3 came from it, v1 all the way.
+    news = '<th scope="row" class="cell-text">Hacker News</th>\n                    <td class="numeric">2</td>'
+    assert news + '<td class="numeric">1 <span class="muted">50%</span></td>' in html
+    assert 'aria-current="true">Checkout<' in html
+    filtered = funnel_page(journeys, f"?funnel={funnel.pk}&from={D1}&to={D2}&f_utm_source=news").content.decode()
+    assert 'data-figure="visitors">2<' in filtered
+
+
+def test_the_funnel_page_without_funnels_sends_admins_to_the_settings(tenant_a, tenant_b):
+    assert "#funnels" in funnel_page(tenant_a).content.decode()
+    theirs = funnel_create(property=tenant_b.property, name="Theirs", steps=CHECKOUT)
+    assert funnel_page(tenant_a, f"?funnel={theirs.pk}").status_code == 404
+    assert funnel_page(tenant_a, "?by=nothing").status_code == 400
+    dashboard = session_client_for(tenant_a.viewer).get(f"/properties/{tenant_a.property.public_id}/?range=7d")
+    assert f'href="/properties/{tenant_a.property.public_id}/funnels/?range=7d"' in dashboard.content.decode()

@@ -5,6 +5,14 @@ from django.http import Http404
 
 from apps.properties.models import Property
 from apps.reports.models import Funnel
+from apps.reports.periods import Period
+from apps.reports.queries.engine import funnel_answer
+from apps.reports.queries.funnels import FunnelAnswer, FunnelQuery
+from apps.reports.queries.query import DateRange, Filter
+from apps.reports.queries.vocabulary import Dimension
+
+# The funnel page's breakdown shows this many groups at most.
+BREAKDOWN_GROUPS = 20
 
 
 def funnels_of_property(*, property: Property) -> QuerySet[Funnel]:
@@ -19,3 +27,18 @@ def funnel_access(*, property: Property, funnel_id: int | str) -> Funnel:
     if found is None:
         raise Http404
     return found
+
+
+def funnel_report(
+    *, property: Property, funnel: Funnel, period: Period, filters: tuple[Filter, ...], dimension: Dimension | None
+) -> FunnelAnswer:
+    """What `funnel` answers over the days of `period` under `filters`, broken down by `dimension`
+    (the BREAKDOWN_GROUPS groups with the most visitors) or not: the dashboard's funnel page."""
+    query = FunnelQuery(
+        funnel.definition(),
+        DateRange(first=period.date_from, last=period.date_to),
+        filters,
+        dimension,
+        BREAKDOWN_GROUPS,
+    )
+    return funnel_answer(property=property, query=query)
