@@ -19,6 +19,7 @@ import ua_parser
 from django.conf import settings
 from django.db import IntegrityError, transaction
 
+from apps.ingestion.identity import COOKIELESS_PREFIX
 from apps.ingestion.models import DailySalt
 
 logger = logging.getLogger(__name__)
@@ -96,7 +97,7 @@ def visitor_hash(*, day: date, property_public_id: str, ip: str, user_agent: str
     an address or to the same visitor's id on another day.
     """
     message = "\x1f".join((property_public_id, ip, user_agent)).encode()
-    return "h_" + hmac.new(daily_salt(day), message, hashlib.sha256).hexdigest()[:32]
+    return COOKIELESS_PREFIX + hmac.new(daily_salt(day), message, hashlib.sha256).hexdigest()[:32]
 
 
 @lru_cache(maxsize=8192)

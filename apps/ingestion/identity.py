@@ -15,6 +15,9 @@ from datetime import UTC, datetime, timedelta
 
 from apps.ingestion.schema import MAX_EVENTS
 
+# What begins a cookieless visitor id (enrichment.visitor_hash), which lasts a day: reports that
+# follow people across days (retention) leave such ids out.
+COOKIELESS_PREFIX = "h_"
 SESSION_SEPARATOR = "\x1f"
 OWN_SESSION_SEPARATOR = "\x1e"
 

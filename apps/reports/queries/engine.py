@@ -12,15 +12,25 @@ from apps.reports.goals.selectors import goals_of_property
 from apps.reports.periods import property_today
 from apps.reports.queries.cache import report_cached
 from apps.reports.queries.funnels import (
+    GOAL_STEP,
     FunnelAnswer,
     FunnelQuery,
+    FunnelStep,
     chains_walked,
     funnel_answered,
     step_filter,
 )
-from apps.reports.queries.goals import GoalDefinition, conversion_rows, goal_filters_resolved, names_goals
+from apps.reports.queries.goals import (
+    PAGEVIEWS,
+    GoalDefinition,
+    conversion_rows,
+    goal_filters_resolved,
+    names_goals,
+)
+from apps.reports.queries.journeys import JourneyAnswer, JourneyQuery, journey_answered, journeys_walked
 from apps.reports.queries.query import Answer, Query, Row, rows_in_order, time_labels
-from apps.reports.queries.vocabulary import metric_rounded
+from apps.reports.queries.retention import RetentionAnswer, RetentionQuery, retention_answered
+from apps.reports.queries.vocabulary import DIMENSIONS, metric_rounded
 from apps.reports.stores import event_store
 
 
@@ -49,6 +59,43 @@ def funnel_answer(*, property: Property, query: FunnelQuery) -> FunnelAnswer:
             dimension=query.dimension,
         )
         return funnel_answered(chains_walked(events, query.funnel), query, first, last)
+
+    return report_cached(property=property, date_from=first, date_to=last, identity=(query, goals), compute=computed)
+
+
+def retention_answer(*, property: Property, query: RetentionQuery) -> RetentionAnswer:
+    """What a retention query answers over the property's events (retention.py), through the report cache."""
+    first, last = query.date_range.days(property_today(property), property.tzinfo)
+    goals = _goals(property)
+
+    def computed() -> RetentionAnswer:
+        goal = None
+        if query.goal is not None:
+            goal = step_filter(FunnelStep(GOAL_STEP, query.goal), goals)
+        days, visitors, identified = event_store().identity_days(
+            property=property, first=first, last=last, filters=goal_filters_resolved(query.filters, goals), goal=goal
+        )
+        return retention_answered(days, visitors, identified, query, first, last)
+
+    return report_cached(property=property, date_from=first, date_to=last, identity=(query, goals), compute=computed)
+
+
+def journey_answer(*, property: Property, query: JourneyQuery) -> JourneyAnswer:
+    """What a journey query answers over the property's events (journeys.py), through the report cache."""
+    first, last = query.date_range.days(property_today(property), property.tzinfo)
+    goals = _goals(property)
+
+    def computed() -> JourneyAnswer:
+        events = event_store().step_events(
+            property=property,
+            first=first,
+            last=last,
+            filters=goal_filters_resolved(query.filters, goals),
+            # Bit 0 the anchor, bit 1 a pageview (journeys.ANCHOR, journeys.PAGEVIEW).
+            steps=(step_filter(query.anchor, goals), PAGEVIEWS),
+            dimension=DIMENSIONS["event:page"],
+        )
+        return journey_answered(journeys_walked(events, query), query, first, last)
 
     return report_cached(property=property, date_from=first, date_to=last, identity=(query, goals), compute=computed)
 

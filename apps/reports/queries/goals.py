@@ -41,6 +41,7 @@ from apps.reports.queries.vocabulary import CONVERSION_METRICS, DIMENSIONS, GOAL
 # The kinds of goal (models.Goal); a pageview goal is completed by events of the type pageview.
 PAGEVIEW, EVENT = "pageview", "event"
 POSITIVE = {IS: IS, CONTAINS: CONTAINS, MATCHES: MATCHES, IS_NOT: IS, CONTAINS_NOT: CONTAINS, MATCHES_NOT: MATCHES}
+PAGEVIEWS = Condition(IS, DIMENSIONS["event:name"], (PAGEVIEW,))
 # Every event has a type (ingestion refuses one without): a filter no event passes, for goals none of which is named.
 NO_EVENT = Condition(IS, DIMENSIONS["event:name"], ("",))
 
@@ -78,7 +79,7 @@ def goal_filter(goal: GoalDefinition) -> Filter:
             page = Condition(MATCHES, DIMENSIONS["event:page"], (path_pattern_regex(goal.path_pattern),))
         else:
             page = Condition(IS, DIMENSIONS["event:page"], (goal.path_pattern,))
-        return AllOf((Condition(IS, DIMENSIONS["event:name"], (PAGEVIEW,)), page))
+        return AllOf((PAGEVIEWS, page))
     properties = tuple(
         Condition(IS, Dimension(f"{PROPS_PREFIX}{key}", vocabulary.EVENT, key), (value,))
         for key, value in goal.properties

@@ -30,16 +30,23 @@ follows README's "Definitions" step by step and shares nothing with the SQL but 
    every chain of events completing its steps in order, each at a later time than the one
    before, in one visit or within the window of the first, is tried; the visitor's is the longest,
    then the one of the earliest times, then of the first group (the first event's value).
+8. Retention (retention.py) follows the identities of the matching events (a user id hash, else a
+   visitor id that is not a cookieless one) from the period of their first to each later period of
+   the range in which they had a matching event (with a goal: one completing it).
+9. A journey (journeys.py) starts at a visit's first matching event completing the anchor, its
+   pageviews and anchors in time, path and kind order, and reads the paths of the pageviews after
+   (or before) it, a page repeated in a row once.
 """
 
 from collections import defaultdict
 from collections.abc import Iterator
 from dataclasses import dataclass, replace
-from datetime import UTC, date, datetime, timedelta, tzinfo
+from datetime import UTC, date, datetime, time, timedelta, tzinfo
 from fractions import Fraction
 from itertools import product
 from typing import Any
 
+from apps.ingestion.identity import COOKIELESS_PREFIX
 from apps.reports.queries.funnels import (
     EVENT_STEP,
     PAGE_STEP,
@@ -50,6 +57,7 @@ from apps.reports.queries.funnels import (
     seconds,
 )
 from apps.reports.queries.goals import PAGEVIEW, GoalDefinition
+from apps.reports.queries.journeys import ENTRY, EXIT, NEXT, JourneyAnswer, JourneyQuery
 from apps.reports.queries.query import (
     CONTAINS,
     CONTAINS_NOT,
@@ -67,6 +75,7 @@ from apps.reports.queries.query import (
     rows_in_order,
     time_labels,
 )
+from apps.reports.queries.retention import RetentionAnswer, RetentionQuery
 from apps.reports.queries.safe_regex import safe_regex_compile
 from apps.reports.queries.vocabulary import (
     EVENTS_OF_TYPE_PREFIX,
@@ -436,3 +445,101 @@ def _funnel_steps(steps: tuple[FunnelStep, ...], chains: list[list[int]]) -> lis
             }
         )
     return rows
+
+
+def retention_oracle(
+    *,
+    timezone: tzinfo,
+    events: list[EventRow],
+    query: RetentionQuery,
+    today: date,
+    goals: tuple[GoalDefinition, ...] = (),
+) -> RetentionAnswer:
+    """What a retention query answers over `events` of a property in `timezone` whose local date is
+    `today`, the property's goals being `goals`."""
+    first, last = query.date_range.days(today, timezone)
+    in_range = [e for e in events if first <= _local(e["ts"], timezone).date() <= last]
+    matching = [
+        e
+        for visit in _visits(in_range, timezone)
+        for e in visit.events
+        if all(_holds(f, e, visit, goals) for f in query.filters)
+    ]
+
+    def period(e: EventRow) -> str:
+        return time_bucket(query.period, _local(e["ts"], timezone).replace(hour=0, minute=0))
+
+    def identity(e: EventRow) -> str:
+        if e["user_id_hash"]:
+            return str(e["user_id_hash"])
+        visitor: str = e["visitor_id"]
+        return visitor if not visitor.startswith(COOKIELESS_PREFIX) else ""
+
+    goal = [g for g in goals if g.name == query.goal]
+    seen: defaultdict[str, set[str]] = defaultdict(set)
+    did_goal: defaultdict[str, set[str]] = defaultdict(set)
+    for e in matching:
+        if identity(e):
+            seen[identity(e)].add(period(e))
+            if goal and _completes(goal[0], e):
+                did_goal[identity(e)].add(period(e))
+    labels = sorted({time_bucket(query.period, datetime.combine(first + timedelta(days=n), time()))
+                     for n in range((last - first).days + 1)})  # fmt: skip
+    cohorts = []
+    for n, label in enumerate(labels):
+        people = [person for person, periods in seen.items() if min(periods) == label]
+        returned = did_goal if query.goal is not None else seen
+        counts = [sum(later in returned[person] for person in people) for later in labels[n:]]
+        cohorts.append(
+            {
+                "cohort": label,
+                "visitors": len(people),
+                "returning": [{"visitors": count, "percentage": percent(count, len(people))} for count in counts],
+            }
+        )
+    visitors = {e["visitor_key"] for e in matching if e["visitor_key"] is not None}
+    identified = {e["visitor_key"] for e in matching if e["visitor_key"] is not None and identity(e)}
+    return RetentionAnswer(cohorts, len(visitors), len(identified), first, last)
+
+
+def journey_oracle(
+    *,
+    timezone: tzinfo,
+    events: list[EventRow],
+    query: JourneyQuery,
+    today: date,
+    goals: tuple[GoalDefinition, ...] = (),
+) -> JourneyAnswer:
+    """What a journey query answers over `events` of a property in `timezone` whose local date is
+    `today`, the property's goals being `goals`."""
+    first, last = query.date_range.days(today, timezone)
+    in_range = [e for e in events if first <= _local(e["ts"], timezone).date() <= last]
+    journeys = []
+    for visit in _visits(in_range, timezone):
+        kept = [
+            e
+            for e in visit.events
+            if all(_holds(f, e, visit, goals) for f in query.filters)
+            and (e["type"] == PAGEVIEW or _completes_step(query.anchor, e, goals))
+        ]
+        kept.sort(key=lambda e: (e["ts"], e["path"], e["type"] == PAGEVIEW))
+        anchors = [n for n, e in enumerate(kept) if _completes_step(query.anchor, e, goals)]
+        if not anchors:
+            continue
+        anchor = kept[anchors[0]]
+        around = kept[anchors[0] + 1 :] if query.direction == NEXT else kept[: anchors[0]][::-1]
+        paths = [anchor["path"]] if anchor["type"] == PAGEVIEW else []
+        for e in around:
+            if e["type"] == PAGEVIEW and (not paths or paths[-1] != e["path"]):
+                paths.append(e["path"])
+        walked = paths[1:] if anchor["type"] == PAGEVIEW else paths
+        walked = walked[: query.depth]
+        journeys.append(tuple(walked + [EXIT if query.direction == NEXT else ENTRY] * (query.depth - len(walked))))
+    taken = sorted(set(journeys), key=lambda steps: (-journeys.count(steps), steps))
+    paths_taken = [{"steps": list(steps), "visits": journeys.count(steps)} for steps in taken[: query.limit]]
+    links = []
+    for step in range(query.depth):
+        moves = [(j[step - 1] if step else query.anchor.value, j[step]) for j in journeys]
+        for source, target in sorted(set(moves), key=lambda move: (-moves.count(move), move))[: query.limit]:
+            links.append({"step": step + 1, "from": source, "to": target, "visits": moves.count((source, target))})
+    return JourneyAnswer(len(journeys), paths_taken, links, first, last)

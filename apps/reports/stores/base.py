@@ -5,20 +5,18 @@ from datetime import date
 
 from apps.properties.models import Property
 from apps.reports.periods import Period
-from apps.reports.queries.query import AnyOf, DateRange, Filter, Query
+from apps.reports.queries.query import DateRange, Filter, Query
 from apps.reports.queries.vocabulary import Dimension
 
 
-def steps_query(
-    first: date, last: date, filters: tuple[Filter, ...], steps: tuple[Filter, ...], dimension: Dimension | None
-) -> Query:
-    """The query of the events a store gives to a funnel (EventStore.step_events), by which a
+def marked_query(first: date, last: date, filters: tuple[Filter, ...], dimension: Dimension | None = None) -> Query:
+    """The query of the raw events a store marks (EventStore.step_events, identity_days), by which a
     compiler knows what to read and join."""
     return Query(
         metrics=("events",),
         date_range=DateRange(first=first, last=last),
         dimensions=(dimension,) if dimension is not None else (),
-        filters=(*filters, AnyOf(steps)),
+        filters=filters,
     )
 
 
@@ -61,6 +59,15 @@ class EventStore(ABC):
         """The events of the days `first`..`last` that pass `filters` and complete one of `steps`, as
         funnels.StepEvent: visitor key, the visit's day and key, the time in microseconds since the
         epoch, the steps completed (bit n: steps[n]), and `dimension`'s value (None without one)."""
+
+    @abstractmethod
+    def identity_days(
+        self, *, property: Property, first: date, last: date, filters: tuple[Filter, ...], goal: Filter | None
+    ) -> tuple[list[tuple], int, int]:
+        """The lasting identities (sql.identity_value) of the events of the days `first`..`last` that
+        pass `filters`, as retention.IdentityDay: per identity each local day it had one, and whether
+        one of them that day passed `goal`; then the distinct visitors of those events, and of those
+        with an identity."""
 
     @abstractmethod
     def events(self, *, property: Property, day: date | None = None) -> list[dict]:

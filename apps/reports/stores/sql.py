@@ -5,8 +5,10 @@ after the SQL expressions it is given), and the query engine's filters written w
 
 from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
+from datetime import date
 from typing import Any
 
+from apps.ingestion.identity import COOKIELESS_PREFIX
 from apps.reports.queries.query import CONTAINS, CONTAINS_NOT, IS, IS_NOT, MATCHES, AllOf, AnyOf, Condition, Filter, Not
 from apps.reports.queries.vocabulary import PROPS_PREFIX, VISIT, Dimension
 
@@ -69,8 +71,28 @@ class Dialect(ABC):
         """The whole microseconds from time `first` to time `last`, exactly (an integer)."""
 
     @abstractmethod
+    def starts_with(self, column: str) -> str:
+        """Whether `column` begins with the parameter."""
+
+    @abstractmethod
     def epoch_microseconds(self, ts: str) -> str:
         """The whole microseconds from the Unix epoch to time `ts`, exactly (an integer)."""
+
+
+def day_read(value: date | str) -> date:
+    """A day as a database answers it: a date, or its text (SQLite, chdb)."""
+    return date.fromisoformat(value) if isinstance(value, str) else value
+
+
+def identity_value(dialect: Dialect) -> Sql:
+    """A fact row's event's lasting identity (retention.py): its user id hash, else its visitor id
+    unless that is a cookieless one, else ''."""
+    user, visitor = dialect.event_column("user_id_hash"), dialect.event_column("visitor_id")
+    return Sql(
+        f"CASE WHEN {user} <> '' THEN {user} WHEN {visitor} <> '' AND NOT ({dialect.starts_with(visitor)})"
+        f" THEN {visitor} ELSE '' END",
+        [COOKIELESS_PREFIX],
+    )
 
 
 def fact_value(dimension: Dimension, dialect: Dialect) -> Sql:

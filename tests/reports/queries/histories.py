@@ -70,6 +70,7 @@ def batches_of(facts: list[dict], timezone) -> list[AcceptedBatch]:
                         url=f"https://{f['host']}{f['path']}",
                         referrer=f["referrer"],
                         data=f["data"],
+                        user_id_hash=f.get("user_id_hash", ""),
                         **{
                             name: f[name]
                             for name in (

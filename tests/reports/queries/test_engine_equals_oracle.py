@@ -24,11 +24,13 @@ from apps.ingestion.storage import AcceptedBatch, events_store
 from apps.properties.models import Property
 from apps.reports.models import Goal
 from apps.reports.periods import property_today
-from apps.reports.queries.engine import funnel_answer, query_answer
+from apps.reports.queries.engine import funnel_answer, journey_answer, query_answer, retention_answer
 from apps.reports.queries.funnels import funnel_query_parse
 from apps.reports.queries.goals import GoalDefinition
-from apps.reports.queries.oracle import funnel_oracle, query_oracle
+from apps.reports.queries.journeys import journey_query_parse
+from apps.reports.queries.oracle import funnel_oracle, journey_oracle, query_oracle, retention_oracle
 from apps.reports.queries.query import query_parse
+from apps.reports.queries.retention import retention_query_parse
 from apps.reports.services import rollup_refresh_day
 from apps.reports.stores import event_store
 from devtools.events import validated_event
@@ -322,3 +324,107 @@ def test_every_operator_is_case_sensitive_and_blank_props_are_absent_ones(tenant
     assert pageviews(["is", "event:props:plan", ["pro"]]) == 0
     assert pageviews(["is", "event:props:plan", ["true"]]) == 1
     assert pageviews(["is", "event:props:plan", [""]]) == 1, "a fraction is no value"
+
+
+# Histories for retention: people followed by a user id hash, by a visitor id, or not at all (a
+# cookieless id, which lasts a day).
+retention_fact = st.tuples(funnel_fact, st.sampled_from(["", "", "u1", "u2"])).map(
+    lambda drawn: {
+        **drawn[0],
+        "user_id_hash": drawn[1],
+        # v2 is cookieless: the server's daily hash.
+        "visitor_id": {"v2": "h_2c41"}.get(drawn[0]["visitor_id"], drawn[0]["visitor_id"]),
+    }
+)
+
+
+@st.composite
+def retention_queries(draw) -> dict:
+    start = draw(st.integers(-1, DAYS - 1))
+    length = draw(st.integers(1, DAYS + 1 - start))
+    return {
+        "period": draw(st.sampled_from(["day", "week", "month"])),
+        "date_range": [
+            (FIRST_DAY + timedelta(days=start)).isoformat(),
+            (FIRST_DAY + timedelta(days=start + length - 1)).isoformat(),
+        ],
+        "filters": draw(st.sampled_from([[], [], [draw(filters)], [draw(goal_condition())]])),
+        "goal": draw(st.sampled_from([None, None, *(goal.name for goal in GOALS[:4])])),
+    }
+
+
+@examples(
+    max_examples=int(os.environ.get("TEST_ORACLE_EXAMPLES", "100")),
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture],
+)
+@given(
+    timezone=st.sampled_from(TIMEZONES),
+    facts=st.lists(retention_fact, min_size=5, max_size=40),
+    rolled_up=st.sets(st.integers(-1, DAYS)),
+    asked=st.lists(retention_queries(), min_size=1, max_size=4),
+    goals=st.lists(st.sampled_from(GOALS), max_size=4, unique=True),
+)
+def test_retention_answers_what_the_oracle_answers(tenant_a, timezone, facts, rolled_up, asked, goals):
+    returning = anonymous = 0
+    with stored_history(tenant_a, timezone, facts, rolled_up, goals) as (prop, events):
+        for request in asked:
+            query = retention_query_parse(request)
+            expected = retention_oracle(
+                timezone=prop.tzinfo, events=events, query=query, today=property_today(prop), goals=tuple(goals)
+            )
+            assert retention_answer(property=prop, query=query) == expected, request
+            returning += sum(period["visitors"] for cohort in expected.cohorts for period in cohort["returning"][1:])
+            anonymous += expected.visitors - expected.identified_visitors
+    # Towards histories whose people come back, beside visitors who cannot be followed.
+    target(returning, label="returning visitors")
+    target(anonymous, label="visitors without an identity")
+
+
+# Histories for journeys: two visitors of one session each, so that visits hold several pages.
+journey_fact = st.tuples(funnel_fact, st.sampled_from(["v1", "v2"])).map(
+    lambda drawn: {**drawn[0], "session_id": "s1", "visitor_id": drawn[1], **DEVICES[drawn[1]]}
+)
+
+
+@st.composite
+def journey_queries(draw) -> dict:
+    start = draw(st.integers(-1, DAYS - 1))
+    length = draw(st.integers(1, DAYS + 1 - start))
+    return {
+        "anchor": draw(st.sampled_from(STEPS)),
+        "direction": draw(st.sampled_from(["next", "previous"])),
+        "depth": draw(st.integers(1, 3)),
+        "date_range": [
+            (FIRST_DAY + timedelta(days=start)).isoformat(),
+            (FIRST_DAY + timedelta(days=start + length - 1)).isoformat(),
+        ],
+        "filters": draw(st.sampled_from([[], [], [draw(filters)], [draw(goal_condition())]])),
+        "limit": draw(st.sampled_from([20, 20, 2])),
+    }
+
+
+@examples(
+    max_examples=int(os.environ.get("TEST_ORACLE_EXAMPLES", "100")),
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture],
+)
+@given(
+    timezone=st.sampled_from(TIMEZONES),
+    facts=st.lists(journey_fact, min_size=5, max_size=40),
+    rolled_up=st.sets(st.integers(-1, DAYS)),
+    asked=st.lists(journey_queries(), min_size=1, max_size=4),
+    goals=st.lists(st.sampled_from(GOALS), max_size=4, unique=True),
+)
+def test_journeys_answer_what_the_oracle_answers(tenant_a, timezone, facts, rolled_up, asked, goals):
+    walked = 0
+    with stored_history(tenant_a, timezone, facts, rolled_up, goals) as (prop, events):
+        for request in asked:
+            query = journey_query_parse(request)
+            expected = journey_oracle(
+                timezone=prop.tzinfo, events=events, query=query, today=property_today(prop), goals=tuple(goals)
+            )
+            assert journey_answer(property=prop, query=query) == expected, request
+            walked += sum(step not in ("(exit)", "(entry)") for path in expected.paths for step in path["steps"])
+    # Towards histories whose journeys go somewhere.
+    target(walked, label="pages walked")

@@ -49,7 +49,7 @@ def test_the_engine_answers_what_the_oracle_answers_on_sqlite(tmp_path):
         {"DATABASE_URL": f"sqlite:///{tmp_path / 'engine.sqlite3'}", "TEST_EXPECTED_STORES": "sqlite,database"}
     )
     assert run.returncode == 0, output(run)
-    assert "3 passed" in run.stdout, output(run)
+    assert "5 passed" in run.stdout, output(run)
 
 
 @pytest.mark.parametrize("engine", ["server", "cluster", "chdb"])
@@ -76,4 +76,4 @@ def test_the_engine_answers_what_the_oracle_answers_on_clickhouse(engine, reques
         }
     )
     assert run.returncode == 0, output(run)
-    assert "3 passed" in run.stdout, output(run)
+    assert "5 passed" in run.stdout, output(run)

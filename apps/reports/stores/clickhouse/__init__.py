@@ -14,13 +14,13 @@ from django.db import connection
 
 from apps.properties.models import Property
 from apps.reports.periods import Period
-from apps.reports.queries.query import IS, Condition, DateRange, Filter, Query
+from apps.reports.queries.query import IS, AnyOf, Condition, DateRange, Filter, Query
 from apps.reports.queries.vocabulary import DIMENSIONS, Dimension
-from apps.reports.stores.base import EventStore, steps_query
+from apps.reports.stores.base import EventStore, marked_query
 from apps.reports.stores.clickhouse.client import Client, client_connect
 from apps.reports.stores.clickhouse.compiler import VISITORS, ClickHouseQuery
 from apps.reports.stores.clickhouse.schema import COLUMNS, EVENT_COLUMNS, row_read, row_stored, table_create_sql
-from apps.reports.stores.sql import Sql
+from apps.reports.stores.sql import Sql, day_read
 
 MUTATION_POLL_SECONDS = 0.05
 CHECKED_IDS_PER_STATEMENT = 2000
@@ -103,7 +103,7 @@ class ClickHouseStore(EventStore):
             # In slices: a statement's text is capped (max_query_size, 256 KiB by default).
             for start in range(0, len(ids), CHECKED_IDS_PER_STATEMENT):
                 stored |= {
-                    (property_id, _day(day), event_id)
+                    (property_id, day_read(day), event_id)
                     for day, event_id in self.client.execute(
                         f"SELECT day, event_id FROM {self.table}"
                         " WHERE property_id = %s AND day IN %s AND event_id IN %s",
@@ -112,7 +112,7 @@ class ClickHouseStore(EventStore):
                 }
         new = []
         for row in rows:
-            key = (row["property_id"], _day(row["day"]), row["event_id"])
+            key = (row["property_id"], day_read(row["day"]), row["event_id"])
             if key not in stored:
                 stored.add(key)
                 new.append(row_stored(row))
@@ -137,7 +137,7 @@ class ClickHouseStore(EventStore):
         moved = f"property_id = %s AND day != {local_day}"
         params = [property.pk, property.timezone]
         days = {
-            _day(day)
+            day_read(day)
             for (day,) in self.client.execute(
                 f"SELECT DISTINCT day FROM {self.table} WHERE property_id = %s", [property.pk]
             )
@@ -155,7 +155,7 @@ class ClickHouseStore(EventStore):
         self.client.execute(f"INSERT INTO {self.table} SELECT * FROM {beside}")
         self.client.execute(f"DROP TABLE {beside}")
         return days | {
-            _day(day)
+            day_read(day)
             for (day,) in self.client.execute(
                 f"SELECT DISTINCT day FROM {self.table} WHERE property_id = %s", [property.pk]
             )
@@ -174,14 +174,21 @@ class ClickHouseStore(EventStore):
         steps: tuple[Filter, ...],
         dimension: Dimension | None,
     ) -> list[tuple]:
-        query = steps_query(first, last, filters, steps, dimension)
-        return ClickHouseQuery(property, query, first, last, self.table).step_rows(self.client, steps)
+        query = marked_query(first, last, (*filters, AnyOf(steps)), dimension)
+        return ClickHouseQuery(property, query, first, last, self.table, steps).step_rows(self.client)
+
+    def identity_days(
+        self, *, property: Property, first: date, last: date, filters: tuple[Filter, ...], goal: Filter | None
+    ) -> tuple[list[tuple], int, int]:
+        query = marked_query(first, last, filters)
+        marks = (goal,) if goal is not None else ()
+        return ClickHouseQuery(property, query, first, last, self.table, marks).identity_rows(self.client)
 
     def first_day(self, *, property: Property) -> date | None:
         found = self.client.execute(
             f"SELECT day FROM {self.table} WHERE property_id = %s ORDER BY day LIMIT 1", [property.pk]
         )
-        return _day(found[0][0]) if found else None
+        return day_read(found[0][0]) if found else None
 
     def event_data(
         self, *, property: Property, first: date, last: date, event_type: str, filters: tuple[Filter, ...], limit: int
@@ -211,7 +218,7 @@ class ClickHouseStore(EventStore):
         )
         totals = self.client.execute(f"SELECT property_id, {VISITORS} {of_periods} GROUP BY property_id", params)
         return {
-            **{(property_id, _day(day)): visitors for property_id, day, visitors in daily},
+            **{(property_id, day_read(day)): visitors for property_id, day, visitors in daily},
             **{(property_id, None): visitors for property_id, visitors in totals},
         }
 
@@ -228,7 +235,7 @@ class ClickHouseStore(EventStore):
         counted = self.client.execute(
             f"SELECT day, count() FROM {self.table} WHERE property_id = %s GROUP BY day", [property.pk]
         )
-        return {_day(day): events for day, events in counted}
+        return {day_read(day): events for day, events in counted}
 
     def _delete(self, where: str, params: list) -> None:
         """Delete the events matching `where` on every shard, and wait until each is done (a mutation
@@ -241,7 +248,3 @@ class ClickHouseStore(EventStore):
                 [database, table],
             )[0][0]:
                 time.sleep(MUTATION_POLL_SECONDS)
-
-
-def _day(value: date | str) -> date:
-    return date.fromisoformat(value) if isinstance(value, str) else value

@@ -32,7 +32,7 @@ from apps.reports.queries.vocabulary import (
 from apps.reports.stores.clickhouse.client import Client
 from apps.reports.stores.clickhouse.schema import microseconds
 from apps.reports.stores.database.grains import CAMPAIGN_COLUMNS
-from apps.reports.stores.sql import Dialect, Sql, fact_value, holds
+from apps.reports.stores.sql import Dialect, Sql, day_read, fact_value, holds, identity_value
 
 PAGEVIEW = "type = 'pageview'"
 # In arrival order: events of the same time in the order they were received, then by event id.
@@ -89,6 +89,9 @@ class ClickHouseDialect(Dialect):
 
     def microseconds_between(self, first: str, last: str) -> str:
         return f"({last} - {first})"
+
+    def starts_with(self, column: str) -> str:
+        return f"position({column}, %s) = 1"
 
     def epoch_microseconds(self, ts: str) -> str:
         # Kept as microseconds since the epoch (schema.py).
@@ -170,6 +173,8 @@ class ClickHouseQuery:
     first: date
     last: date
     table: str
+    # Filters the events read are marked by (funnel steps, a retention goal), which they must be able to test.
+    marks: tuple[Filter, ...] = ()
 
     def rows(self, client: Client) -> list[tuple]:
         width = len(self.query.dimensions)
@@ -184,16 +189,38 @@ class ClickHouseQuery:
             found[()] = [None] * len(metrics)
         return [(*key, *values) for key, values in found.items()]
 
-    def step_rows(self, client: Client, steps: tuple[Filter, ...]) -> list[tuple]:
-        """EventStore.step_events, the query being base.steps_query's."""
-        marks = [holds(step, DIALECT) for step in steps]
-        mask = Sql(
+    def step_rows(self, client: Client) -> list[tuple]:
+        """EventStore.step_events, the query being base.marked_query's and the marks the steps."""
+        group = self._value(self.query.dimensions[0]) if self.query.dimensions else Sql("NULL")
+        facts = self.facts([Sql("visitor_key"), Sql("day"), Sql("session_key"), Sql("ts"), self._mask(), group])
+        return client.execute(facts.text, facts.params)
+
+    def identity_rows(self, client: Client) -> tuple[list[tuple], int, int]:
+        """EventStore.identity_days, the query being base.marked_query's and the mark the goal's."""
+        identity = identity_value(DIALECT)
+        completed = self._mask() if self.marks else Sql("0")
+        facts = self.facts(
+            [Sql(f"{identity.text} AS person", identity.params), Sql("day"),
+             Sql(f"{completed.text} AS completed", completed.params), Sql("visitor_key")],
+            carried=("visitor_id", "user_id_hash"),
+        )  # fmt: skip
+        days = client.execute(
+            f"SELECT person, day, max(completed) FROM ({facts.text}) m WHERE person != '' GROUP BY person, day",
+            facts.params,
+        )
+        counted = client.execute(
+            f"SELECT uniqExact(visitor_key), uniqExactIf(visitor_key, person != '') FROM ({facts.text}) m",
+            facts.params,
+        )
+        return [(person, day_read(day), bool(done)) for person, day, done in days], *counted[0]
+
+    def _mask(self) -> Sql:
+        """The marks an event passes, as an integer: bit n for self.marks[n]."""
+        marks = [holds(mark, DIALECT) for mark in self.marks]
+        return Sql(
             " + ".join(f"CASE WHEN {mark.text} THEN {1 << n} ELSE 0 END" for n, mark in enumerate(marks)),
             [p for mark in marks for p in mark.params],
         )
-        group = self._value(self.query.dimensions[0]) if self.query.dimensions else Sql("NULL")
-        facts = self.facts([Sql("visitor_key"), Sql("day"), Sql("session_key"), Sql("ts"), mask, group])
-        return client.execute(facts.text, facts.params)
 
     @property
     def _range_params(self) -> list[Any]:
@@ -211,7 +238,7 @@ class ClickHouseQuery:
     def facts(self, columns: list[Sql], carried: tuple[str, ...] = ()) -> Sql:
         """`columns` of the matching events, each joined to its visit when the query names a visit;
         `carried`: event columns they read beyond those the query names."""
-        named = [*self.query.dimensions, *filtered_dimensions(self.query.filters)]
+        named = [*self.query.dimensions, *filtered_dimensions((*self.query.filters, *self.marks))]
         props = any(d.name.startswith(PROPS_PREFIX) for d in named)
         event_columns = dict.fromkeys(
             (

@@ -12,9 +12,9 @@ from apps.ingestion.storage import EVENT_COLUMNS
 from apps.properties.models import Property
 from apps.reports.models import EventRollup, SessionRollup
 from apps.reports.periods import Period
-from apps.reports.queries.query import Filter, Query, filtered_dimensions
+from apps.reports.queries.query import AnyOf, Filter, Query, filtered_dimensions
 from apps.reports.queries.vocabulary import VISIT, Dimension
-from apps.reports.stores.base import EventStore, steps_query
+from apps.reports.stores.base import EventStore, marked_query
 from apps.reports.stores.database.compiler import CompiledQuery
 from apps.reports.stores.database.dialects import DIALECTS
 from apps.reports.stores.database.grains import (
@@ -122,8 +122,15 @@ class DatabaseStore(EventStore):
         steps: tuple[Filter, ...],
         dimension: Dimension | None,
     ) -> list[tuple]:
-        query = steps_query(first, last, filters, steps, dimension)
-        return CompiledQuery(property, query, first, last, DIALECTS[connection.vendor]).step_rows(steps)
+        query = marked_query(first, last, (*filters, AnyOf(steps)), dimension)
+        return CompiledQuery(property, query, first, last, DIALECTS[connection.vendor], steps).step_rows()
+
+    def identity_days(
+        self, *, property: Property, first: date, last: date, filters: tuple[Filter, ...], goal: Filter | None
+    ) -> tuple[list[tuple], int, int]:
+        query = marked_query(first, last, filters)
+        marks = (goal,) if goal is not None else ()
+        return CompiledQuery(property, query, first, last, DIALECTS[connection.vendor], marks).identity_rows()
 
     def events(self, *, property: Property, day: date | None = None) -> list[dict]:
         events = Event.objects.filter(property=property, **({"day": day} if day else {}))

@@ -19,16 +19,14 @@ from datetime import date
 from django.db import connection
 
 from apps.properties.models import Property
+from apps.reports.queries.goals import PAGEVIEWS
 from apps.reports.queries.query import (
-    IS,
-    Condition,
     Filter,
     Query,
     filtered_dimensions,
 )
 from apps.reports.queries.vocabulary import (
     CLOCK_BUCKETS,
-    DIMENSIONS,
     EVENT,
     EVENTS_OF_TYPE_PREFIX,
     PROPS_PREFIX,
@@ -37,10 +35,9 @@ from apps.reports.queries.vocabulary import (
     Dimension,
 )
 from apps.reports.stores.database.grains import grain_rows_sql
-from apps.reports.stores.sql import Dialect, Sql, fact_value, holds
+from apps.reports.stores.sql import Dialect, Sql, day_read, fact_value, holds, identity_value
 
 PAGEVIEW = "pageview"
-PAGEVIEWS = Condition(IS, DIMENSIONS["event:name"], (PAGEVIEW,))
 VISIT_METRICS = {
     "bounce_rate": "100.0 * SUM(CASE WHEN pageviews = 1 THEN 1 ELSE 0 END)"
     " / NULLIF(SUM(CASE WHEN pageviews > 0 THEN 1 ELSE 0 END), 0)",
@@ -59,13 +56,52 @@ class CompiledQuery:
     first: date
     last: date
     dialect: Dialect
+    # Filters the rows read are marked by (funnel steps, a retention goal), which they must be able to test.
+    marks: tuple[Filter, ...] = ()
 
     def rows(self) -> list[tuple]:
         return self._fetched(self._statement())
 
-    def step_rows(self, steps: tuple[Filter, ...]) -> list[tuple]:
-        """EventStore.step_events, the query being base.steps_query's: its raw events in their visits."""
-        events = self._events(timed=True)
+    def step_rows(self) -> list[tuple]:
+        """EventStore.step_events, the query being base.marked_query's and the marks the steps."""
+        group = self._value(self.query.dimensions[0]) if self.query.dimensions else Sql("NULL")
+        epoch = self.dialect.epoch_microseconds("e.ts")
+        columns = [Sql(f"e.visitor_key, e.day, e.session_key, {epoch}"), self._mask(), group]
+        return self._fetched(self._raw_events(columns))
+
+    def identity_rows(self) -> tuple[list[tuple], int, int]:
+        """EventStore.identity_days, the query being base.marked_query's and the mark the goal's."""
+        identity = identity_value(self.dialect)
+        completed = self._mask() if self.marks else Sql("0")
+        matching = self._raw_events([Sql(f"{identity.text} AS person", identity.params), Sql("e.day"),
+                                     Sql(f"{completed.text} AS completed", completed.params), Sql("e.visitor_key")],
+                                    identity=True)  # fmt: skip
+        days = self._fetched(
+            Sql(
+                f"SELECT person, day, MAX(completed) FROM ({matching.text}) m WHERE person <> '' GROUP BY person, day",
+                matching.params,
+            )
+        )
+        counted = self._fetched(
+            Sql(
+                "SELECT COUNT(DISTINCT visitor_key), COUNT(DISTINCT CASE WHEN person <> '' THEN visitor_key END)"
+                f" FROM ({matching.text}) m",
+                matching.params,
+            )
+        )
+        return [(person, day_read(day), bool(done)) for person, day, done in days], *counted[0]
+
+    def _mask(self) -> Sql:
+        """The marks an event passes, as an integer: bit n for self.marks[n]."""
+        marks = [holds(mark, self.dialect) for mark in self.marks]
+        return Sql(
+            " + ".join(f"CASE WHEN {mark.text} THEN {1 << n} ELSE 0 END" for n, mark in enumerate(marks)),
+            [p for mark in marks for p in mark.params],
+        )
+
+    def _raw_events(self, columns: list[Sql], *, identity: bool = False) -> Sql:
+        """A SELECT of `columns` of the raw events (e, in their visits s) that pass the query's filters."""
+        events = self._events(timed=True, identity=identity)
         source = Sql(f"({events.text}) e", events.params)
         if self._visit_columns:
             visits = self._visits()
@@ -73,21 +109,11 @@ class CompiledQuery:
                 f"{source.text} JOIN ({visits.text}) s ON s.day = e.day AND s.session_key = e.session_key",
                 [*source.params, *visits.params],
             )
-        marks = [holds(step, self.dialect) for step in steps]
-        mask = " + ".join(f"CASE WHEN {mark.text} THEN {1 << n} ELSE 0 END" for n, mark in enumerate(marks))
-        group = self._value(self.query.dimensions[0]) if self.query.dimensions else Sql("NULL")
         where = [holds(f, self.dialect) for f in self.query.filters]
-        return self._fetched(
-            Sql(
-                f"SELECT e.visitor_key, e.day, e.session_key, {self.dialect.epoch_microseconds('e.ts')},"
-                f" {mask}, {group.text} FROM {source.text} WHERE {' AND '.join(w.text for w in where)}",
-                [
-                    *(p for mark in marks for p in mark.params),
-                    *group.params,
-                    *source.params,
-                    *(p for w in where for p in w.params),
-                ],
-            )
+        condition = f" WHERE {' AND '.join(w.text for w in where)}" if where else ""
+        return Sql(
+            f"SELECT {', '.join(c.text for c in columns)} FROM {source.text}{condition}",
+            [*(p for c in columns for p in c.params), *source.params, *(p for w in where for p in w.params)],
         )
 
     @staticmethod
@@ -118,8 +144,8 @@ class CompiledQuery:
 
     @property
     def _named(self) -> list[Dimension]:
-        """Every dimension the query groups or filters by."""
-        return [*self.query.dimensions, *filtered_dimensions(self._filters)]
+        """Every dimension the query groups, filters or marks by."""
+        return [*self.query.dimensions, *filtered_dimensions((*self._filters, *self.marks))]
 
     @property
     def _event_metrics(self) -> list[str]:
@@ -161,8 +187,9 @@ class CompiledQuery:
         )
         return Sql(sql, params)
 
-    def _events(self, *, timed: bool = False) -> Sql:
-        """The event rows of the range; `timed`: raw events with their times, whatever the query names."""
+    def _events(self, *, timed: bool = False, identity: bool = False) -> Sql:
+        """The event rows of the range; `timed`: raw events with their times, whatever the query
+        names; `identity`: raw events with their ids."""
         columns = ("day", "type", "path", "hostname", "session_key", "visitor_key", "events")
         props = any(d.name.startswith(PROPS_PREFIX) for d in self._named)
         timed = timed or self._timed
@@ -171,9 +198,15 @@ class CompiledQuery:
             self.prop,
             self.first,
             self.last,
-            columns=(*columns, *(("ts",) if timed else ()), *(("data",) if props else ())),
+            columns=(
+                *columns,
+                *(("ts",) if timed else ()),
+                *(("data",) if props else ()),
+                *(("visitor_id", "user_id_hash") if identity else ()),
+            ),
             raw=timed or self._reads_raw,
             data=props,
+            identity=identity,
         )
         return Sql(sql, params)
 

@@ -52,6 +52,9 @@ class PostgresDialect(Dialect):
     def microseconds_between(self, first: str, last: str) -> str:
         return f"CAST(EXTRACT(EPOCH FROM ({last} - {first})) * 1000000 AS bigint)"
 
+    def starts_with(self, column: str) -> str:
+        return f"starts_with({column}, %s)"
+
     def epoch_microseconds(self, ts: str) -> str:
         # EXTRACT answers a numeric (PostgreSQL 14 on): exact to the microsecond.
         return f"CAST(EXTRACT(EPOCH FROM {ts}) * 1000000 AS bigint)"
@@ -87,6 +90,9 @@ class SqliteDialect(Dialect):
     def microseconds_between(self, first: str, last: str) -> str:
         # julianday's doubles are not exact to the microsecond: a mean of 7.5 s could round to 7.
         return f"clickmeter_microseconds_between({first}, {last})"
+
+    def starts_with(self, column: str) -> str:
+        return f"instr({column}, %s) = 1"
 
     def epoch_microseconds(self, ts: str) -> str:
         # SQLite keeps a time as UTC text.

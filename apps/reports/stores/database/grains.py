@@ -163,17 +163,18 @@ def grain_rows_sql(
     columns: tuple[str, ...] = (),
     raw: bool = False,
     data: bool = False,
+    identity: bool = False,
 ) -> tuple[str, list[Any]]:
     """(SQL, params) of `columns` (default: all) of the rows of `grain` ("sessions" or "events") over
     the range: the rollup's for clean days and those computed from raw events for dirty days; with
     `raw`, event rows of every day are raw events in their visits (keyed_events_sql), with `ts` and,
-    when asked, `data`."""
-    assert raw or not data, "rollups keep no event data"
+    when asked, `data` and (`identity`) `visitor_id` and `user_id_hash`."""
+    assert raw or not (data or identity), "rollups keep no event data and no ids"
     assert grain == "events" or not raw, "visit rows are always read from the rollups for clean days"
     selected = ", ".join(columns or (SESSION_ROW_COLUMNS if grain == "sessions" else EVENT_ROW_COLUMNS))
     span = [property.pk, date_from, date_to]
     if raw:
-        carried = ("ts", "data") if data else ("ts",)
+        carried = ("ts", *(("data",) if data else ()), *(("visitor_id", "user_id_hash") if identity else ()))
         events, params = keyed_events_sql(property, date_from, date_to, (*EVENT_ROW_COLUMNS[:-1], *carried))
         return f"SELECT {selected} FROM ({_counted(events, carried)}) computed", params
     compute = raw_session_rows_sql if grain == "sessions" else raw_event_rows_sql

@@ -1,0 +1,130 @@
+"""Journeys in the query engine: from a chosen page, goal or event, where visits went next (or came
+from), page by page.
+
+Within each visit that passes the query's filters (as everywhere: an event filter keeps events, a
+visit filter whole visits), its matching pageviews and the matching events that complete the
+anchor (a step as in funnels: a page or pattern, a goal, an event type) are put in time order,
+events of the same moment in the order of their paths, then an anchor that is no pageview first:
+
+- the visit's anchor is its first event completing the anchor step;
+- its journey is the paths of the pageviews after the anchor (`next`) or before it, nearest first
+  (`previous`), a page repeated in a row counted once (a reload; for a pageview anchor, its own
+  path repeated right after it too), the first `depth` of them, ended by EXIT (or ENTRY) when the
+  visit has fewer;
+- `paths` are the journeys with the visits that took each, the most taken first (then by their
+  steps), the first `limit`; `links` the moves between consecutive steps (step 0 being the anchor),
+  per step the `limit` most taken, for a flow diagram.
+"""
+
+from collections import Counter, defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import date
+from typing import Any
+
+from apps.reports.queries.funnels import STEP_KINDS, FunnelStep, funnel_parse
+from apps.reports.queries.query import DateRange, Filter, InvalidQuery, date_range_parse, filters_parse, integer_parse
+
+NEXT, PREVIOUS = "next", "previous"
+EXIT, ENTRY = "(exit)", "(entry)"
+MAX_DEPTH = 5
+DEFAULT_LIMIT, MAX_LIMIT = 20, 100
+QUERY_FIELDS = ("anchor", "direction", "depth", "date_range", "filters", "limit")
+
+
+@dataclass(frozen=True)
+class JourneyQuery:
+    anchor: FunnelStep
+    date_range: DateRange
+    direction: str = NEXT
+    depth: int = 3
+    filters: tuple[Filter, ...] = ()
+    limit: int = DEFAULT_LIMIT
+
+
+@dataclass(frozen=True)
+class JourneyAnswer:
+    # The visits with an anchor.
+    visits: int
+    paths: list[dict[str, Any]]
+    links: list[dict[str, Any]]
+    first: date
+    last: date
+
+
+def journey_query_parse(data: object) -> JourneyQuery:
+    """The JourneyQuery of a JSON request; raise InvalidQuery naming the bad field."""
+    if not isinstance(data, dict):
+        raise InvalidQuery("A journey query is a JSON object.", field="query")
+    for name in data:
+        if name not in QUERY_FIELDS:
+            raise InvalidQuery(f"Unknown field; a journey query has {', '.join(QUERY_FIELDS)}.", field=str(name))
+    if "anchor" not in data:
+        raise InvalidQuery(f'anchor is required: {{"kind": {" | ".join(STEP_KINDS)}, "value": …}}.', field="anchor")
+    # An anchor is read as a funnel's step is (its checks and messages), the field renamed.
+    try:
+        anchor = funnel_parse({"steps": [data["anchor"], data["anchor"]]}).steps[0]
+    except InvalidQuery as error:
+        raise InvalidQuery(str(error), field=error.field.replace("steps[0]", "anchor")) from None
+    direction = data.get("direction", NEXT)
+    if direction not in (NEXT, PREVIOUS):
+        raise InvalidQuery(f"direction is {NEXT} or {PREVIOUS}.", field="direction")
+    depth = integer_parse(data.get("depth", 3), "depth", low=1, high=MAX_DEPTH)
+    if "date_range" not in data:
+        raise InvalidQuery("date_range is required.", field="date_range")
+    date_range = date_range_parse(data["date_range"], "date_range")
+    if date_range.since is not None:
+        raise InvalidQuery("A journey's range is of days: a named range or [first day, last day].",
+                           field="date_range")  # fmt: skip
+    limit = integer_parse(data.get("limit", DEFAULT_LIMIT), "limit", low=1, high=MAX_LIMIT)
+    return JourneyQuery(anchor, date_range, direction, depth, filters_parse(data.get("filters", [])), limit)
+
+
+# A store's event for journeys (funnels.StepEvent, the marks: bit 0 the anchor, bit 1 a pageview):
+# visitor key, the visit's day and key, its time, its marks, its path.
+JourneyEvent = tuple[Any, date, int, int, int, Any]
+ANCHOR, PAGEVIEW = 1, 2
+
+
+def journeys_walked(events: Iterable[JourneyEvent], query: JourneyQuery) -> list[tuple[str, ...]]:
+    """Each visit's journey (the module's docstring), for the visits with an anchor."""
+    by_visit: defaultdict[tuple[date, int], list[tuple[int, str, int]]] = defaultdict(list)
+    for _, day, visit_key, ts, marks, path in events:
+        by_visit[(day, visit_key)].append((ts, path or "", marks))
+    journeys = []
+    for visit_events in by_visit.values():
+        # Of one moment, by path, then by marks: an anchor that is no pageview (1) before a pageview (2, 3).
+        visit_events.sort()
+        at = next((n for n, (_, _, marks) in enumerate(visit_events) if marks & ANCHOR), None)
+        if at is None:
+            continue
+        if query.direction == NEXT:
+            around, end = visit_events[at + 1 :], EXIT
+        else:
+            around, end = visit_events[:at][::-1], ENTRY
+        paths: list[str] = []
+        last = visit_events[at][1] if visit_events[at][2] & PAGEVIEW else None
+        for _, path, marks in around:
+            if marks & PAGEVIEW and path != last:
+                paths.append(path)
+                last = path
+            if len(paths) == query.depth:
+                break
+        journeys.append((*paths, *[end] * (query.depth - len(paths))))
+    return journeys
+
+
+def journey_answered(journeys: list[tuple[str, ...]], query: JourneyQuery, first: date, last: date) -> JourneyAnswer:
+    """The answer of a journey query from its visits' journeys."""
+    taken = Counter(journeys)
+    paths = [
+        {"steps": list(steps), "visits": visits}
+        for steps, visits in sorted(taken.items(), key=lambda item: (-item[1], item[0]))[: query.limit]
+    ]
+    links = []
+    origin = query.anchor.value
+    for step in range(query.depth):
+        moves = Counter((journey[step - 1] if step else origin, journey[step]) for journey in journeys)
+        for (source, target), visits in sorted(moves.items(), key=lambda item: (-item[1], item[0]))[: query.limit]:
+            links.append({"step": step + 1, "from": source, "to": target, "visits": visits})
+    return JourneyAnswer(len(journeys), paths, links, first, last)

@@ -1,0 +1,137 @@
+"""Retention in the query engine: of the people first seen in a period, how many came back in each
+period after.
+
+Counting people across days needs an identity that lasts: the cookieless visitor id is a daily
+hash (it changes at midnight UTC by design), so only the ids a site sends are followed, an event's
+identity being its `user_id_hash`, else its `visitor_id` unless that is the server's daily hash
+(identity.COOKIELESS_PREFIX begins it). Every answer says what share of the range's visitors had one, so that a
+site without one sees why its triangle is empty instead of a silent zero.
+
+Over the query's range and filters (as everywhere), with periods of a day, a week (from Monday) or a
+month in the property's timezone:
+
+- a person's cohort is the period of their first matching event in the range;
+- a cohort's `visitors` are its people; its k-th returning count is those of them with a matching
+  event in the k-th period after the cohort's (k = 0: the cohort's own, every one of them), or,
+  with a goal, with an event completing the goal in that period (k = 0 included);
+- each count also as a share of the cohort, in percent; the periods run to the range's last.
+
+The stores give each identity's days with a matching event, and whether it completed the goal on
+them (EventStore.identity_days); the cohorts are counted here, the same for every store.
+"""
+
+from collections import defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import date, datetime, time
+from typing import Any
+
+from apps.reports.queries.funnels import percent
+from apps.reports.queries.query import DateRange, Filter, InvalidQuery, date_range_parse, filters_parse
+from apps.reports.queries.vocabulary import time_bucket
+
+PERIODS = ("day", "week", "month")
+QUERY_FIELDS = ("period", "date_range", "filters", "goal")
+# A year of days: every named range holds at most as many periods.
+MAX_PERIODS = 366
+
+
+@dataclass(frozen=True)
+class RetentionQuery:
+    period: str
+    date_range: DateRange
+    filters: tuple[Filter, ...] = ()
+    # The name of a goal of the property: returning means completing it.
+    goal: str | None = None
+
+
+@dataclass(frozen=True)
+class RetentionAnswer:
+    cohorts: list[dict[str, Any]]
+    # The range's visitors, those of them with a lasting identity, and their share in percent.
+    visitors: int
+    identified_visitors: int
+    first: date
+    last: date
+
+    @property
+    def identified_share(self) -> float:
+        return percent(self.identified_visitors, self.visitors)
+
+
+def retention_query_parse(data: object) -> RetentionQuery:
+    """The RetentionQuery of a JSON request; raise InvalidQuery naming the bad field."""
+    if not isinstance(data, dict):
+        raise InvalidQuery("A retention query is a JSON object.", field="query")
+    for name in data:
+        if name not in QUERY_FIELDS:
+            raise InvalidQuery(f"Unknown field; a retention query has {', '.join(QUERY_FIELDS)}.", field=str(name))
+    period = data.get("period", "week")
+    if period not in PERIODS:
+        raise InvalidQuery(f"A period is one of {', '.join(PERIODS)}.", field="period")
+    if "date_range" not in data:
+        raise InvalidQuery("date_range is required.", field="date_range")
+    date_range = date_range_parse(data["date_range"], "date_range")
+    if date_range.since is not None:
+        raise InvalidQuery("Retention's range is of days: a named range or [first day, last day].",
+                           field="date_range")  # fmt: skip
+    first, last = date_range.first, date_range.last
+    if first is not None and last is not None and len(periods_of(period, first, last)) > MAX_PERIODS:
+        raise InvalidQuery(f"A range holds at most {MAX_PERIODS} periods.", field="date_range")
+    goal = data.get("goal")
+    if goal is not None and (not isinstance(goal, str) or not goal):
+        raise InvalidQuery("goal names a goal of the property.", field="goal")
+    return RetentionQuery(period, date_range, filters_parse(data.get("filters", [])), goal)
+
+
+def period_of(period: str, day: date) -> str:
+    """The label of the period holding a local day: the day, its week's Monday or its month's first day."""
+    return time_bucket(period, datetime.combine(day, time()))
+
+
+def periods_of(period: str, first: date, last: date) -> list[str]:
+    """The labels of the periods from the one holding `first` to the one holding `last`."""
+    labels: list[str] = []
+    day = first
+    while day <= last:
+        label = period_of(period, day)
+        if not labels or labels[-1] != label:
+            labels.append(label)
+        day = date.fromordinal(day.toordinal() + 1)
+    return labels
+
+
+# A store's identity day: the identity, a local day it had a matching event, and whether one of
+# them that day completed the goal.
+IdentityDay = tuple[str, date, bool]
+
+
+def retention_answered(
+    days: Iterable[IdentityDay], visitors: int, identified: int, query: RetentionQuery, first: date, last: date
+) -> RetentionAnswer:
+    """The answer of a retention query from its identities' days and the range's visitor counts."""
+    labels = periods_of(query.period, first, last)
+    index = {label: n for n, label in enumerate(labels)}
+    seen: defaultdict[str, set[int]] = defaultdict(set)
+    converted: defaultdict[str, set[int]] = defaultdict(set)
+    for identity, day, completed in days:
+        at = index[period_of(query.period, day)]
+        seen[identity].add(at)
+        if completed:
+            converted[identity].add(at)
+    cohorts: defaultdict[int, list[str]] = defaultdict(list)
+    for identity, periods in seen.items():
+        cohorts[min(periods)].append(identity)
+    returning_in = converted if query.goal is not None else seen
+    rows = []
+    for start, label in enumerate(labels):
+        people = cohorts.get(start, [])
+        counts = [sum(start + k in returning_in[p] for p in people) for k in range(len(labels) - start)]
+        rows.append(
+            {
+                "cohort": label,
+                "visitors": len(people),
+                "returning": [{"visitors": n, "percentage": percent(n, len(people))} for n in counts],
+            }
+        )
+    return RetentionAnswer(rows, visitors, identified, first, last)
