@@ -679,7 +679,19 @@ GOALS = (
     {"name": "Signup", "kind": "event", "event_type": "signup"},
     {"name": "Pro signup", "kind": "event", "event_type": "signup", "properties": {"plan": "pro"}},
 )
-REPORT_ORDER = {label: index for index, (label, *_) in enumerate((*REPORTS, *QUERIES))}
+# (label, endpoint under the property, body without its date_range, days or None for each of RANGES)
+# of the conversion questions timed: a 4-step funnel (in a visit, and in 7 days), retention by
+# week over 12 weeks, a 3-step journey.
+FUNNEL_STEPS = [{"kind": "page", "value": "/"}, {"kind": "page", "value": "/pricing"},
+                {"kind": "page", "value": "/signup"}, {"kind": "event", "value": "signup"}]  # fmt: skip
+ANALYSES = (
+    ("funnel, 4 steps in a visit", "funnels/query", {"steps": FUNNEL_STEPS}, None),
+    ("funnel, 4 steps in 7 days", "funnels/query", {"steps": FUNNEL_STEPS, "window_days": 7}, None),
+    ("funnel by source", "funnels/query", {"steps": FUNNEL_STEPS, "dimension": "visit:source"}, None),
+    ("retention by week, 12 weeks", "retention", {"period": "week"}, 84),
+    ("journey, 3 steps from /", "journeys", {"anchor": {"kind": "page", "value": "/"}, "depth": 3}, None),
+)
+REPORT_ORDER = {label: index for index, (label, *_) in enumerate((*REPORTS, *QUERIES, *ANALYSES))}
 PAGE_LABEL = "dashboard page"
 # A browser running htmx: the page without its boxes, then the boxes fetched in parallel, as a
 # browser does over its connections to one host; timed until the last box has arrived.
@@ -799,6 +811,10 @@ def cases_build(credentials: dict, today: date, session: str | None) -> list[Cas
         for label, query in QUERIES:
             asked = {**query, "date_range": [span["from"], span["to"]]}
             cases.append(Case(label, days, f"{prefix}/query", posted, query=asked))
+        for label, endpoint, body, fixed in ANALYSES:
+            if fixed is None:
+                asked = {**body, "date_range": [span["from"], span["to"]]}
+                cases.append(Case(label, days, f"{prefix}/{endpoint}", posted, query=asked))
         page = Case(
             PAGE_LABEL,
             days,
@@ -820,6 +836,11 @@ def cases_build(credentials: dict, today: date, session: str | None) -> list[Cas
             if session is None:
                 case.failure = "sign-in refused"
             cases.append(case)
+    posted = {**api, "Content-Type": "application/json"}
+    for label, endpoint, body, fixed in ANALYSES:
+        if fixed is not None:
+            asked = {**body, "date_range": [(today - timedelta(days=fixed - 1)).isoformat(), today.isoformat()]}
+            cases.append(Case(label, fixed, f"{prefix}/{endpoint}", posted, query=asked))
     realtime = Case(REALTIME_LABEL, 1, f"/properties/{credentials['property_id']}/realtime", page.headers, page=True)
     if session is None:
         realtime.failure = "sign-in refused"
