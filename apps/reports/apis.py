@@ -1,5 +1,7 @@
 import re
+from collections.abc import Callable
 from datetime import date, datetime, timedelta
+from typing import Protocol, TypeVar
 
 from django.http import Http404
 from django.utils import timezone
@@ -26,7 +28,7 @@ from apps.properties.selectors import property_access, property_access_by_site_i
 from apps.reports import openapi as query_schemas
 from apps.reports.periods import DAY_PATTERN, FIRST_DAY, LAST_DAY, MAX_DAYS, day_parse, property_today
 from apps.reports.queries import query as queries
-from apps.reports.queries.bodies import answer_json, query_days_check
+from apps.reports.queries.bodies import answer_json, days_span_check, query_days_check
 from apps.reports.queries.engine import query_answer
 from apps.reports.queries.plausible import PlausibleInvalid, plausible_query
 from apps.reports.selectors import (
@@ -303,6 +305,35 @@ def read_key_touch(request) -> None:
         api_keys_touch(key_ids={request.auth.id}, used_at=timezone.now())
 
 
+class EngineQueryApi(APIView):
+    """A POST asking the query engine about one property, for its read key or a member: a JSON body
+    the engine parses (the query, a funnel, retention, journeys), answered as JSON."""
+
+    authentication_classes = REPORT_AUTHENTICATION
+    permission_classes = [IsMemberOrHasApiKey]
+    throttle_classes = [ReportRateThrottle]
+    schema = query_schemas.QueryBodySchema()
+
+
+class _OfDays(Protocol):
+    @property
+    def date_range(self) -> queries.DateRange: ...
+
+
+OfDays = TypeVar("OfDays", bound=_OfDays)
+
+
+def days_query_parse(parse: Callable[[object], OfDays], data: object, *, property: Property) -> OfDays:
+    """The query `parse` reads from a request's `data`, its days checked for `property`
+    (days_span_check); an invalid one is a 400 naming its field."""
+    try:
+        query = parse(data)
+        days_span_check(*query.date_range.days(property_today(property), property.tzinfo), field="date_range")
+    except queries.InvalidQuery as error:
+        raise ApplicationError("invalid_parameter", str(error), field=error.field) from None
+    return query
+
+
 @extend_schema_view(
     post=extend_schema(
         tags=["reports"],
@@ -316,14 +347,9 @@ def read_key_touch(request) -> None:
         },
     )
 )
-class QueryApi(APIView):
+class QueryApi(EngineQueryApi):
     """`POST /v1/properties/{property_id}/query`: the query of docs/query.md, for the property's read
     key or a member."""
-
-    authentication_classes = REPORT_AUTHENTICATION
-    permission_classes = [IsMemberOrHasApiKey]
-    throttle_classes = [ReportRateThrottle]
-    schema = query_schemas.QueryBodySchema()
 
     def post(self, request, property_id: str):
         prop = property_access(actor=request_actor(request), public_id=property_id)

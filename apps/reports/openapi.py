@@ -58,6 +58,19 @@ FILTERS_DESCRIPTION = (
     f"or `['not', filter]`; nested at most 5 deep, at most {MAX_FILTERS} in all, a value a string of at most 1024 "
     "characters, a regular expression in the safe subset of docs/query.md. Time is filtered by `date_range`."
 )
+FILTERS: Schema = {
+    "type": "array",
+    "maxItems": MAX_FILTERS,
+    "description": FILTERS_DESCRIPTION,
+    "items": {"type": "array", "minItems": 2, "maxItems": 3, "items": {}},
+}
+# The range of days of the engine's reports by days (funnels, retention, journeys), and the days an answer read.
+DAYS_RANGE: Schema = {"anyOf": [{"type": "string", "enum": [*LAST_DAYS, *CALENDAR_RANGES]}, DAYS]}
+DAYS_RANGE_RULES = (
+    "a range's last day is not before its first, days run from 1970-01-01 to 2999-12-31 and a range spans at most "
+    "3660 days"
+)
+DAYS_READ: Schema = {"type": "array", "items": {"type": "string", "format": "date"}}
 
 QUERY_DESCRIPTION = (
     "The query of docs/query.md over the property's events. Rules that relate values: the last day of a range is "
@@ -92,12 +105,7 @@ QUERY_REQUEST: Schema = {
             "uniqueItems": True,
             "items": {"type": "string", "anyOf": [{"enum": sorted(DIMENSIONS)}, PROPS]},
         },
-        "filters": {
-            "type": "array",
-            "maxItems": MAX_FILTERS,
-            "description": FILTERS_DESCRIPTION,
-            "items": {"type": "array", "minItems": 2, "maxItems": 3, "items": {}},
-        },
+        "filters": FILTERS,
         "order_by": {
             "type": "array",
             "maxItems": 20,

@@ -1,32 +1,26 @@
 """`/v1/properties/{property_id}/funnels`: a property's funnels for its members, created and deleted
 by its admins; and `…/funnels/query`, what a funnel answers, for its read key or a member."""
 
+from functools import partial
 from typing import Any
 
 from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_field
 from rest_framework import serializers, status
 from rest_framework.response import Response
-from rest_framework.views import APIView
 
 from apps.accounts.apis import MemberAuthenticatedApi
 from apps.core.api import ApplicationError, input_validated
 from apps.core.openapi import error_responses
 from apps.core.tenancy import Role
-from apps.core.throttle import ReportRateThrottle
-from apps.keys.authentication import REPORT_AUTHENTICATION
-from apps.keys.permissions import IsMemberOrHasApiKey, request_actor
+from apps.keys.permissions import request_actor
 from apps.properties.selectors import property_access
-from apps.reports.apis import REPORT_ERRORS, read_key_touch
+from apps.reports.apis import REPORT_ERRORS, EngineQueryApi, days_query_parse, read_key_touch
 from apps.reports.funnels import openapi as funnel_schemas
 from apps.reports.funnels.selectors import funnel_access, funnels_of_property
 from apps.reports.funnels.services import funnel_create, funnel_delete
 from apps.reports.models import Funnel
-from apps.reports.openapi import QueryBodySchema
-from apps.reports.periods import property_today
-from apps.reports.queries.bodies import days_span_check
 from apps.reports.queries.engine import funnel_answer
 from apps.reports.queries.funnels import FunnelAnswer, FunnelQuery, funnel_query_parse
-from apps.reports.queries.query import InvalidQuery
 
 
 @extend_schema_field(funnel_schemas.STEPS)
@@ -93,14 +87,9 @@ class FunnelApi(MemberAuthenticatedApi):
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
-class FunnelQueryApi(APIView):
+class FunnelQueryApi(EngineQueryApi):
     """`POST /v1/properties/{property_id}/funnels/query`: what a funnel, given or kept, answers over the
     property's events, for its read key or a member."""
-
-    authentication_classes = REPORT_AUTHENTICATION
-    permission_classes = [IsMemberOrHasApiKey]
-    throttle_classes = [ReportRateThrottle]
-    schema = QueryBodySchema()
 
     @extend_schema(
         tags=["funnels"],
@@ -122,11 +111,7 @@ class FunnelQueryApi(APIView):
         if isinstance(data, dict) and "funnel_id" in data:
             data = dict(data)
             saved = funnel_access(property=prop, funnel_id=_funnel_id(data.pop("funnel_id"))).definition()
-        try:
-            query = funnel_query_parse(data, saved=saved)
-            days_span_check(*query.date_range.days(property_today(prop), prop.tzinfo), field="date_range")
-        except InvalidQuery as error:
-            raise ApplicationError("invalid_parameter", str(error), field=error.field) from None
+        query = days_query_parse(partial(funnel_query_parse, saved=saved), data, property=prop)
         read_key_touch(request)
         return Response(_answer_json(query, funnel_answer(property=prop, query=query)))
 

@@ -2,7 +2,7 @@
 and answer as OpenAPI 3.0 objects, stating what funnels.funnel_query_parse enforces but for the rules
 only words can state (docs/funnels.md)."""
 
-from apps.reports.openapi import DAYS, FILTERS_DESCRIPTION, PROPS, Schema
+from apps.reports.openapi import DAYS_RANGE, DAYS_RANGE_RULES, DAYS_READ, FILTERS, PROPS, Schema
 from apps.reports.queries.funnels import (
     DEFAULT_GROUPS,
     MAX_GROUPS,
@@ -12,7 +12,6 @@ from apps.reports.queries.funnels import (
     MIN_STEPS,
     STEP_KINDS,
 )
-from apps.reports.queries.query import CALENDAR_RANGES, LAST_DAYS, MAX_FILTERS
 from apps.reports.queries.vocabulary import DIMENSIONS, EVENT, VISIT
 
 STEP: Schema = {
@@ -45,10 +44,9 @@ BREAKDOWN_DIMENSIONS = sorted(name for name, found in DIMENSIONS.items() if foun
 FUNNEL_QUERY_DESCRIPTION = (
     "Which visitors went through a funnel's steps in order, over a range of days and the filters (docs/funnels.md): "
     "the funnel's own `steps` and `window_days`, or `funnel_id`, a funnel the property keeps (then without "
-    "`steps` and `window_days`). Rules that relate values: a range's last day is not before its first, days run "
-    "from 1970-01-01 to 2999-12-31 and a range spans at most 3660 days; a page step's path starts with /. Any "
-    "invalid query is a 400 whose `error.field` is the path of the culprit, such as `steps[1].value`; a "
-    "`funnel_id` the property does not keep is a 404."
+    "`steps` and `window_days`). Rules that relate values: "
+    f"{DAYS_RANGE_RULES}; a page step's path starts with /. Any invalid query is a 400 whose `error.field` is "
+    "the path of the culprit, such as `steps[1].value`; a `funnel_id` the property does not keep is a 404."
 )
 FUNNEL_QUERY_REQUEST: Schema = {
     "type": "object",
@@ -63,13 +61,8 @@ FUNNEL_QUERY_REQUEST: Schema = {
         },
         "steps": STEPS,
         "window_days": WINDOW_DAYS,
-        "date_range": {"anyOf": [{"type": "string", "enum": [*LAST_DAYS, *CALENDAR_RANGES]}, DAYS]},
-        "filters": {
-            "type": "array",
-            "maxItems": MAX_FILTERS,
-            "description": FILTERS_DESCRIPTION,
-            "items": {"type": "array", "minItems": 2, "maxItems": 3, "items": {}},
-        },
+        "date_range": DAYS_RANGE,
+        "filters": FILTERS,
         "dimension": {
             "type": "string",
             "nullable": True,
@@ -135,7 +128,7 @@ FUNNEL_QUERY_ANSWER: Schema = {
             "type": "object",
             "required": ["date_range", "funnel"],
             "properties": {
-                "date_range": {"type": "array", "items": {"type": "string", "format": "date"}},
+                "date_range": DAYS_READ,
                 "funnel": {
                     "type": "object",
                     "required": ["steps", "window_days"],
