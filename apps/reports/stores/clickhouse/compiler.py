@@ -209,7 +209,7 @@ class ClickHouseQuery:
             facts.params,
         )
         counted = client.execute(
-            f"SELECT uniqExact(visitor_key), uniqExactIf(visitor_key, person != '') FROM ({facts.text}) m",
+            f"SELECT {VISITORS}, ifNull(uniqExactIf(visitor_key, person != ''), 0) FROM ({facts.text}) m",
             facts.params,
         )
         return [(person, day_read(day), bool(done)) for person, day, done in days], *counted[0]
