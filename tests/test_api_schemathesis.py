@@ -74,6 +74,8 @@ STATED_IN_WORDS = {
     ("POST /v1/properties/{property_id}/funnels/query", "window_days"): "none with funnel_id",
     ("POST /v1/properties/{property_id}/funnels/query", "date_range"): "last ≥ first, 1970..2999, ≤ 3660 days",
     ("POST /v1/properties/{property_id}/funnels/query", "filters"): "filter shapes, nesting and the safe regex subset",
+    ("POST /v1/properties/{property_id}/retention", "date_range"): "last ≥ first, 1970..2999, ≤ 3660 days, 366 periods",
+    ("POST /v1/properties/{property_id}/retention", "filters"): "filter shapes, nesting and the safe regex subset",
     ("POST /api/v2/query", "dimensions"): "one time dimension; time:hour over ≤ 31 days",
     ("POST /api/v2/query", "filters"): "filter shapes, nesting, modifiers and the safe regex subset",
     ("POST /api/v2/query", "order_by"): "a metric or dimension of the query",

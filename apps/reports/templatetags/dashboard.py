@@ -137,3 +137,9 @@ def bucket_label(bucket, interval: str) -> str:
     if interval == "month":
         return f"{day:%B %Y}"
     return f"{day:%a} {day.day} {day:%b %Y}"
+
+
+@register.filter
+def tenth(percentage: float) -> int:
+    """The tenth of 0..100 a percentage is in, 0 to 10 (10 is 100 alone): a shade's class."""
+    return min(int(percentage // 10), 10)
