@@ -5,9 +5,10 @@ from apps.reports.funnels import views as funnel_views
 from apps.reports.funnels.apis import FunnelApi, FunnelQueryApi, FunnelsApi
 from apps.reports.goals import views as goal_views
 from apps.reports.goals.apis import GoalApi, GoalsApi
+from apps.reports.journeys.apis import JourneyQueryApi
 from apps.reports.retention.apis import RetentionQueryApi
 from apps.reports.shared_links import views as shared_link_views
-from apps.reports.views import dashboard, exports, funnels, property_list, retention
+from apps.reports.views import dashboard, exports, funnels, journeys, property_list, retention
 
 urlpatterns = [
     path("v1/properties/<str:property_id>/overview", OverviewApi.as_view(), name="report-overview"),
@@ -22,6 +23,7 @@ urlpatterns = [
     path("v1/properties/<str:property_id>/funnels/query", FunnelQueryApi.as_view(), name="property-funnel-query"),
     path("v1/properties/<str:property_id>/funnels/<int:funnel_id>", FunnelApi.as_view(), name="property-funnel-detail"),
     path("v1/properties/<str:property_id>/retention", RetentionQueryApi.as_view(), name="property-retention-query"),
+    path("v1/properties/<str:property_id>/journeys", JourneyQueryApi.as_view(), name="property-journey-query"),
     path("", property_list.property_list, name="home"),
     path("properties/<str:property_id>/", dashboard.property_dashboard, name="property-dashboard"),
     path("properties/<str:property_id>/breakdown/<str:panel>", dashboard.property_breakdown, name="property-breakdown"),
@@ -31,6 +33,7 @@ urlpatterns = [
     path("properties/<str:property_id>/realtime", dashboard.property_realtime, name="property-realtime"),
     path("properties/<str:property_id>/funnels/", funnels.property_funnels, name="property-funnels"),
     path("properties/<str:property_id>/retention/", retention.property_retention, name="property-retention"),
+    path("properties/<str:property_id>/journeys/", journeys.property_journeys, name="property-journeys"),
     path(
         "properties/<str:property_id>/settings/shared-links",
         shared_link_views.property_shared_link_create,
