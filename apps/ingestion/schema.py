@@ -9,6 +9,7 @@ event they belong to.
 import uuid
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from decimal import Decimal
 from urllib.parse import urlsplit
 
 import orjson
@@ -21,6 +22,8 @@ MAX_EVENTS = 500
 MAX_DATA_BYTES = 8 * 1024
 MAX_DATA_DEPTH = 4
 MAX_DATA_KEYS = 64
+# The keys of `data` a revenue goal reads (reports/queries/goals.py): an amount and its currency.
+REVENUE_KEY, CURRENCY_KEY = "revenue", "currency"
 
 # Every text field stored per event, with its maximum length: a longer value rejects the event,
 # except for the fields in TRUNCATED, which are cut.
@@ -270,4 +273,7 @@ def _data_validate(data) -> dict:
         raise EventError("data_too_large", f"data may be at most {MAX_DATA_BYTES} bytes as JSON.", "data")
     if b"\\u0000" in encoded:
         raise EventError("invalid_field", "data must not contain NUL characters.", "data")
+    if isinstance(data.get(REVENUE_KEY), float):
+        # A revenue amount is kept as decimal text, as reports read it (a binary fraction is no sum of money).
+        data[REVENUE_KEY] = format(Decimal(repr(data[REVENUE_KEY])), "f")
     return data

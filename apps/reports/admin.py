@@ -67,10 +67,11 @@ class SharedLinkAdmin(CreateOnlyTenantAdmin):
 class GoalForm(forms.ModelForm):
     class Meta:
         model = Goal
-        fields = ["property", "name", "kind", "path_pattern", "event_type", "properties"]
+        fields = ["property", "name", "kind", "path_pattern", "event_type", "properties", "currency"]
         help_texts = {
             "path_pattern": "Pageview goals: a path; * is any text within a segment, ** any text (/blog/**).",
             "properties": 'Event goals, optional: custom properties the event must carry, as {"plan": "pro"}.',
+            "currency": "Event goals, optional: a currency (EUR) makes a revenue goal, summing data.revenue.",
         }
 
 
@@ -86,7 +87,7 @@ class GoalAdmin(CreateOnlyTenantAdmin):
     search_fields = ["name", "path_pattern", "event_type", "property__name", "property__public_id"]
     ordering = ["property", "name"]
     autocomplete_fields = ["property"]
-    add_fields = ["property", "name", "kind", "path_pattern", "event_type", "properties"]
+    add_fields = ["property", "name", "kind", "path_pattern", "event_type", "properties", "currency"]
     detail_fields = [*add_fields, "created_at"]
 
     def has_delete_permission(self, request, obj=None):

@@ -356,10 +356,12 @@ class QueryApi(EngineQueryApi):
         try:
             query = queries.query_parse(request.data)
             query_days_check(query, today=property_today(prop), timezone=prop.tzinfo)
+            # Answering may refuse too: revenue's currency is known from the property's goals.
+            answer = query_answer(property=prop, query=query)
         except queries.InvalidQuery as error:
             raise ApplicationError("invalid_parameter", str(error), field=error.field) from None
         read_key_touch(request)
-        return Response(answer_json(query, query_answer(property=prop, query=query)))
+        return Response(answer_json(query, answer))
 
 
 PLAUSIBLE_MISSING_KEY = "Missing API key. Please use a valid Plausible API key as a Bearer Token."

@@ -137,6 +137,8 @@ class Goal(models.Model):
     event_type = models.CharField(max_length=EVENT_TYPE_LENGTH, blank=True)
     # Custom properties the event must carry, {key: value}, compared as text (vocabulary.prop_text).
     properties = models.JSONField(default=dict, blank=True)
+    # An event goal with a currency (ISO 4217) is a revenue goal: its events' `data.revenue` in it is summed.
+    currency = models.CharField(max_length=3, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
     unscoped = models.Manager.from_queryset(GoalQuerySet)()

@@ -54,6 +54,14 @@ class GoalSerializer(serializers.Serializer):
         help_text='Event goals: custom properties the event must carry, compared as text (`{"plan": "pro"}`);'
         " keys of 1 to 128 characters.",
     )
+    currency = serializers.CharField(
+        max_length=3,
+        required=False,
+        default="",
+        allow_blank=True,
+        help_text="Event goals, optional: a currency (ISO 4217, as `EUR`) makes a revenue goal, whose events'"
+        " `data.revenue` amounts in that currency `total_revenue` and `average_revenue` sum.",
+    )
     created_at = serializers.DateTimeField(read_only=True)
 
 

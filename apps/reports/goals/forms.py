@@ -23,6 +23,11 @@ class GoalCreateForm(forms.Form):
         help_text="Custom-event goals, optional: properties the event must carry, one key=value per line (plan=pro).",
         widget=forms.Textarea(attrs={"rows": 2}),
     )
+    currency = forms.CharField(
+        required=False,
+        max_length=3,
+        help_text="Custom-event goals, optional: a currency (EUR) counts the revenue its events send in data.revenue.",
+    )
 
     def clean_properties(self) -> dict[str, str]:
         found = {}

@@ -1,5 +1,7 @@
 """Writes of goals: create one (checked as the engine will read it), delete one."""
 
+import re
+
 from django.db import IntegrityError, transaction
 
 from apps.core.api import ApplicationError
@@ -13,6 +15,7 @@ from apps.reports.queries.vocabulary import MAX_PROP_KEY_LENGTH
 MAX_GOALS_PER_PROPERTY = 50
 
 MAX_GOAL_PROPERTIES = 10
+CURRENCY_CODE = re.compile(r"[A-Z]{3}")
 
 
 def goal_create(
@@ -23,18 +26,20 @@ def goal_create(
     path_pattern: str = "",
     event_type: str = "",
     properties: dict[str, str] | None = None,
+    currency: str = "",
 ) -> Goal:
     """A new goal of the property: a pageview goal names a path pattern (starting with /), an event
-    goal an event type and optionally custom properties' values. Raise ApplicationError (400) naming
-    the field for anything the engine could not count."""
+    goal an event type and optionally custom properties' values and a currency (a revenue goal).
+    Raise ApplicationError (400) naming the field for anything the engine could not count."""
     name = name.strip()
     properties = properties or {}
     if not name or len(name) > Goal.NAME_LENGTH:
         raise ApplicationError("invalid_goal", "A goal's name is 1 to 120 characters.", field="name")
     if kind == Goal.PAGEVIEW:
         _path_pattern_check(path_pattern)
-        if event_type or properties:
-            raise ApplicationError("invalid_goal", "A pageview goal names a path pattern only.", field="event_type")
+        if event_type or properties or currency:
+            field = "currency" if currency and not (event_type or properties) else "event_type"
+            raise ApplicationError("invalid_goal", "A pageview goal names a path pattern only.", field=field)
     elif kind == Goal.EVENT:
         if not event_type or len(event_type) > Goal.EVENT_TYPE_LENGTH or "\x00" in event_type:
             raise ApplicationError("invalid_goal", "An event goal names an event type of 1 to 64 characters.",
@@ -42,6 +47,9 @@ def goal_create(
         if path_pattern:
             raise ApplicationError("invalid_goal", "An event goal has no path pattern.", field="path_pattern")
         _properties_check(properties)
+        if currency and not CURRENCY_CODE.fullmatch(currency):
+            raise ApplicationError("invalid_goal", "A currency is a code of three capital letters (ISO 4217), as EUR.",
+                                   field="currency")  # fmt: skip
     else:
         raise ApplicationError("invalid_goal", "A goal's kind is pageview or event.", field="kind")
     if property.goals.count() >= MAX_GOALS_PER_PROPERTY:
@@ -55,6 +63,7 @@ def goal_create(
                 path_pattern=path_pattern,
                 event_type=event_type,
                 properties=properties,
+                currency=currency,
             )
     except IntegrityError:
         raise ApplicationError("goal_exists", "The property has a goal of this name.", field="name") from None

@@ -108,6 +108,7 @@ def _goals(property: Property) -> tuple[GoalDefinition, ...]:
             path_pattern=goal.path_pattern,
             event_type=goal.event_type,
             properties=tuple(sorted(goal.properties.items())),
+            currency=goal.currency,
         )
         for goal in goals_of_property(property=property)
     )

@@ -12,14 +12,24 @@ already answer:
   complete a goal: the goals of the dimension or of a positive goal filter when the query has one,
   any of the property's goals otherwise;
 - `conversion_rate` is unique conversions per hundred visitors of the same group (without the goal
-  dimension) over the query's filters without its goal filters.
+  dimension) over the query's filters without its goal filters;
+- `total_revenue` and `average_revenue` sum the amounts of a group's events that complete a revenue
+  goal (an event goal with a currency) and carry its currency, and average them per such event.
+  The goals are those of the query's positive goal filters, or all the property's; their revenue
+  goals must have one currency (no rates are applied: each amount counts in its own currency), or
+  the query is refused. Grouped by goal, a goal's row has its own revenue (none for a goal without
+  a currency). An amount is `data.revenue` as decimal text or an integer (ingestion writes a JSON
+  fraction as decimal text); anything else adds nothing.
 """
 
+import re
 from collections.abc import Callable
 from dataclasses import dataclass, replace
+from decimal import Decimal
 from fractions import Fraction
 from typing import Any
 
+from apps.ingestion.schema import CURRENCY_KEY, REVENUE_KEY
 from apps.reports.queries import vocabulary
 from apps.reports.queries.query import (
     CONTAINS,
@@ -32,16 +42,27 @@ from apps.reports.queries.query import (
     AnyOf,
     Condition,
     Filter,
+    InvalidQuery,
     Not,
     Query,
 )
 from apps.reports.queries.safe_regex import ESCAPABLE, safe_regex_compile
-from apps.reports.queries.vocabulary import CONVERSION_METRICS, DIMENSIONS, GOAL, PROPS_PREFIX, Dimension
+from apps.reports.queries.vocabulary import (
+    CONVERSION_METRICS,
+    DIMENSIONS,
+    GOAL,
+    PROPS_PREFIX,
+    REVENUE_METRICS,
+    Dimension,
+)
 
 # The kinds of goal (models.Goal); a pageview goal is completed by events of the type pageview.
 PAGEVIEW, EVENT = "pageview", "event"
 POSITIVE = {IS: IS, CONTAINS: CONTAINS, MATCHES: MATCHES, IS_NOT: IS, CONTAINS_NOT: CONTAINS, MATCHES_NOT: MATCHES}
 PAGEVIEWS = Condition(IS, DIMENSIONS["event:name"], (PAGEVIEW,))
+# What a revenue goal reads of an event's data, and how an amount is written.
+AMOUNT = Dimension(f"{PROPS_PREFIX}{REVENUE_KEY}", vocabulary.EVENT, REVENUE_KEY)
+AMOUNT_TEXT = re.compile(r"-?[0-9]{1,15}(\.[0-9]{1,12})?")
 # Every event has a type (ingestion refuses one without): a filter no event passes, for goals none of which is named.
 NO_EVENT = Condition(IS, DIMENSIONS["event:name"], ("",))
 
@@ -55,6 +76,8 @@ class GoalDefinition:
     path_pattern: str = ""
     event_type: str = ""
     properties: tuple[tuple[str, str], ...] = ()
+    # A revenue goal's currency (ISO 4217), '' for none.
+    currency: str = ""
 
 
 def path_pattern_regex(pattern: str) -> str:
@@ -130,6 +153,29 @@ def names_goals(query: Query) -> bool:
     )
 
 
+def goals_in_context(goal_conditions: list[Condition], goals: tuple[GoalDefinition, ...]) -> tuple[GoalDefinition, ...]:
+    """The goals a query's conversions are of: those its positive goal filters name, or all."""
+    positive = [c for c in goal_conditions if c.operator == POSITIVE[c.operator]]
+    if not positive:
+        return goals
+    return tuple(goal for goal in goals if all(goal in goals_named(c, goals) for c in positive))
+
+
+def revenue_currency(query: Query, context: tuple[GoalDefinition, ...]) -> str:
+    """The one currency of the revenue goals in context; raise InvalidQuery naming the revenue metric."""
+    currencies = sorted({goal.currency for goal in context if goal.currency})
+    if len(currencies) != 1:
+        name = next(name for name in query.metrics if name in REVENUE_METRICS)
+        problem = (
+            "no revenue goal" if not currencies else f"revenue goals of several currencies ({', '.join(currencies)})"
+        )
+        raise InvalidQuery(
+            f"{name} sums the revenue goals of one currency; the query's goals have {problem}: filter by goal.",
+            field=f"metrics[{query.metrics.index(name)}]",
+        )
+    return currencies[0]
+
+
 # A store's rows of a query: its dimensions' values, then its metrics' unrounded values.
 Fetch = Callable[[Query], list[tuple[Any, ...]]]
 
@@ -141,6 +187,7 @@ def conversion_rows(query: Query, goals: tuple[GoalDefinition, ...], fetch: Fetc
     resolved = (*other_filters, *(_goal_condition_resolved(c, goals) for c in goal_conditions))
     goal_at = next((n for n, d in enumerate(query.dimensions) if d.scope == GOAL), None)
     dimensions = tuple(d for d in query.dimensions if d.scope != GOAL)
+    context = goals_in_context(goal_conditions, goals)
     in_context = goal_at is not None or any(c.operator == POSITIVE[c.operator] for c in goal_conditions)
     if goal_at is not None:
         # Grouped by goal, the goal filters choose the groups: the goals whose names they keep.
@@ -184,6 +231,36 @@ def conversion_rows(query: Query, goals: tuple[GoalDefinition, ...], fetch: Fetc
             converted = grouped(("events", "visitors"), (*resolved, _any_goal(goals)))
             columns["conversions"] = {group: values[0] for group, values in converted.items()}
             columns["unique_conversions"] = {group: values[1] for group, values in converted.items()}
+    if REVENUE_METRICS.intersection(query.metrics):
+        currency = revenue_currency(query, context)
+        width = len(dimensions)
+
+        def amounts(filters: tuple[Filter, ...], name: str | None = None) -> dict[tuple[Any, ...], list[Decimal]]:
+            """Per group (the goal `name` in its place), its total revenue and its events with an amount."""
+            currency_is = Condition(IS, Dimension(f"{PROPS_PREFIX}{CURRENCY_KEY}", vocabulary.EVENT, CURRENCY_KEY),
+                                    (currency,))  # fmt: skip
+            asked = replace(query, metrics=("events",), dimensions=(*dimensions, AMOUNT),
+                            filters=(*filters, currency_is))  # fmt: skip
+            found: dict[tuple[Any, ...], list[Decimal]] = {}
+            for row in fetch(asked):
+                if AMOUNT_TEXT.fullmatch(row[width] or ""):
+                    group = (*row[:goal_at], name, *row[goal_at:width]) if name is not None else tuple(row[:width])
+                    total = found.setdefault(group, [Decimal(0), Decimal(0)])
+                    total[0] += Decimal(row[width]) * row[width + 1]
+                    total[1] += row[width + 1]
+            return found
+
+        if goal_at is not None:
+            revenue = {}
+            for goal in goals:
+                if goal.currency:
+                    revenue.update(amounts((*resolved, goal_filter(goal)), goal.name))
+        else:
+            revenue = amounts((*resolved, _any_goal(tuple(g for g in context if g.currency))))
+        columns["total_revenue"] = {group: revenue.get(group, [Decimal(0)])[0] for group in groups}
+        columns["average_revenue"] = {
+            group: revenue[group][0] / revenue[group][1] if group in revenue else None for group in groups
+        }
     if "conversion_rate" in converting:
         width = len(dimensions)
         of_groups = replace(query, metrics=("visitors",), dimensions=dimensions, filters=other_filters)

@@ -25,7 +25,10 @@ follows README's "Definitions" step by step and shares nothing with the SQL but 
    group of each; grouped by goal, the goal filters instead keep the goals whose names pass them.
    Conversions count a group's events that complete a goal (and their distinct
    visitors); the conversion rate is unique conversions per hundred visitors of the events that
-   pass the filters other than those on goals, in the same group without its goal.
+   pass the filters other than those on goals, in the same group without its goal. Revenue sums the
+   `data.revenue` (decimal text or an integer) of a group's events that complete a goal with a
+   currency, carried in that currency, among the goals of the positive goal filters (or all);
+   grouped by goal, the row's goal's; those goals must have one currency.
 7. A funnel (funnels.py) is walked over the matching events of each visitor (with a visitor key):
    every chain of events completing its steps in order, each at a later time than the one
    before, in one visit or within the window of the first, is tried; the visitor's is the longest,
@@ -42,11 +45,13 @@ from collections import defaultdict
 from collections.abc import Iterator
 from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, time, timedelta, tzinfo
+from decimal import Decimal
 from fractions import Fraction
 from itertools import product
 from typing import Any
 
 from apps.ingestion.identity import COOKIELESS_PREFIX
+from apps.ingestion.schema import CURRENCY_KEY, REVENUE_KEY
 from apps.reports.queries.funnels import (
     EVENT_STEP,
     PAGE_STEP,
@@ -56,7 +61,7 @@ from apps.reports.queries.funnels import (
     percent,
     seconds,
 )
-from apps.reports.queries.goals import PAGEVIEW, GoalDefinition
+from apps.reports.queries.goals import AMOUNT_TEXT, PAGEVIEW, GoalDefinition
 from apps.reports.queries.journeys import ENTRY, EXIT, NEXT, JourneyAnswer, JourneyQuery
 from apps.reports.queries.query import (
     CONTAINS,
@@ -69,6 +74,7 @@ from apps.reports.queries.query import (
     AnyOf,
     Condition,
     Filter,
+    InvalidQuery,
     Not,
     Query,
     Row,
@@ -81,6 +87,7 @@ from apps.reports.queries.vocabulary import (
     EVENTS_OF_TYPE_PREFIX,
     GOAL,
     PROPS_PREFIX,
+    REVENUE_METRICS,
     TIME,
     VISIT,
     VISIT_ATTRIBUTE_COLUMNS,
@@ -148,15 +155,23 @@ def _answer(
 
     matching = passing(query.filters)
     goal_conditions = [f for f in query.filters if isinstance(f, Condition) and f.dimension.scope == GOAL]
+    positive = [c for c in goal_conditions if c.operator in (IS, CONTAINS, MATCHES)]
+    context = tuple(g for g in goals if all(_condition_holds(c, [g.name]) for c in positive))
+    currencies = {g.currency for g in context if g.currency}
+    revenue_asked = [name for name in query.metrics if name in REVENUE_METRICS]
+    if revenue_asked and len(currencies) != 1:
+        raise InvalidQuery("Revenue needs the revenue goals of one currency.",
+                           field=f"metrics[{query.metrics.index(revenue_asked[0])}]")  # fmt: skip
+    revenue_of = (next(iter(currencies)), context) if revenue_asked else None
     not_goals = tuple(f for f in query.filters if f not in goal_conditions)
     # The conversion rate's visitors: those of the events the filters other than on goals keep.
     rate_base = passing(not_goals) if "conversion_rate" in query.metrics else []
     if any(d.scope == GOAL for d in query.dimensions):
         # Grouped by goal, the goal filters choose the goals (by name) instead of the events.
         kept = tuple(g for g in goals if all(_condition_holds(c, [g.name]) for c in goal_conditions))
-        rows = _grouped(query, passing(not_goals), timezone, kept, rate_base)
+        rows = _grouped(query, passing(not_goals), timezone, kept, rate_base, revenue_of)
     else:
-        rows = _grouped(query, matching, timezone, goals, rate_base)
+        rows = _grouped(query, matching, timezone, goals, rate_base, revenue_of)
     labels = time_labels(query, first, last, timezone)
     if query.include_time_labels and len(query.dimensions) == 1:
         present = {row["dimensions"][0] for row in rows}
@@ -166,7 +181,7 @@ def _answer(
     totals: list[int | float] | None = None
     if query.include_totals:
         whole = Query(metrics=query.metrics, date_range=query.date_range)
-        totals = _grouped(whole, matching, timezone, goals, rate_base)[0]["metrics"]
+        totals = _grouped(whole, matching, timezone, goals, rate_base, revenue_of)[0]["metrics"]
     return Answer(rows, first, last, totals, labels if query.include_time_labels else None)
 
 
@@ -277,9 +292,10 @@ def _grouped(
     timezone: tzinfo,
     goals: tuple[GoalDefinition, ...],
     rate_base: list[tuple[EventRow, _Visit]],
+    revenue_of: tuple[str, tuple[GoalDefinition, ...]] | None = None,
 ) -> list[Row]:
     """One row per group of the matching events, with the query's metrics (an event completing
-    several goals is in the group of each)."""
+    several goals is in the group of each); revenue in the currency of `revenue_of`'s goals."""
     events_by_group: defaultdict[Group, list[tuple[EventRow, _Visit]]] = defaultdict(list)
     visits_by_group: defaultdict[Group, dict[VisitKey, _Visit]] = defaultdict(dict)
     for e, visit in matching:
@@ -305,6 +321,23 @@ def _grouped(
             for row in _grouped(replace(without_goal, metrics=("visitors",)), rate_base, timezone, goals, [])
         }
 
+    def revenue(name: str, group: Group) -> Decimal | None:
+        assert revenue_of is not None
+        currency, context = revenue_of
+        earning = [g for g in context if g.currency]
+        if goal_at is not None:
+            earning = [g for g in goals if g.name == group[goal_at] and g.currency]
+        amounts = [
+            Decimal(prop_text(e["data"].get(REVENUE_KEY)))
+            for e, _ in events_by_group.get(group, [])
+            if any(_completes(g, e) for g in earning)
+            and prop_text(e["data"].get(CURRENCY_KEY)) == currency
+            and AMOUNT_TEXT.fullmatch(prop_text(e["data"].get(REVENUE_KEY)))
+        ]
+        if name == "total_revenue":
+            return sum(amounts, Decimal(0))
+        return sum(amounts, Decimal(0)) / len(amounts) if amounts else None
+
     def rate(group: Group) -> Fraction | None:
         base = base_visitors.get(group[:goal_at] + group[goal_at + 1 :] if goal_at is not None else group)
         converted = _metric("unique_conversions", events_by_group.get(group, []), [], goals)
@@ -316,6 +349,8 @@ def _grouped(
             "metrics": [
                 metric_rounded(name, rate(group))
                 if name == "conversion_rate"
+                else metric_rounded(name, revenue(name, group))
+                if name in REVENUE_METRICS
                 else _metric(name, events_by_group.get(group, []), list(visits_by_group.get(group, {}).values()), goals)
                 for name in query.metrics
             ],

@@ -8,6 +8,7 @@ whole visits a filter keeps, each in the time bucket where it began. README, "De
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from decimal import ROUND_HALF_UP, Decimal
 from fractions import Fraction
 
 EVENT = "event"
@@ -117,8 +118,12 @@ METRICS = {
     "conversions": Metric("conversions", GOAL),
     "unique_conversions": Metric("unique_conversions", GOAL),
     "conversion_rate": Metric("conversion_rate", GOAL),
+    "total_revenue": Metric("total_revenue", GOAL),
+    "average_revenue": Metric("average_revenue", GOAL),
 }
 CONVERSION_METRICS = frozenset(name for name, metric in METRICS.items() if metric.scope == GOAL)
+REVENUE_METRICS = frozenset(("total_revenue", "average_revenue"))
+CENT = Decimal("0.01")
 # events:<type> counts the matching events of one type (events:signup).
 EVENTS_OF_TYPE_PREFIX = "events:"
 MAX_EVENT_TYPE_LENGTH = 64
@@ -144,12 +149,16 @@ def metric_lookup(name: str) -> Metric | None:
     return METRICS.get(name)
 
 
-def metric_rounded(name: str, value: float | Fraction | None) -> int | float:
-    """A metric's value as answered: counts as integers; bounce rate (percent) to 0.1, views per visit
-    and conversion rate (percent) to 0.01, visit duration to whole seconds; no value (no visit to
-    describe, no visitor to convert) as zero."""
+def metric_rounded(name: str, value: float | Fraction | Decimal | None) -> int | float:
+    """A metric's value as answered: counts as integers; bounce rate (percent) to 0.1, views per visit,
+    conversion rate (percent) and revenue to 0.01, visit duration to whole seconds; no value (no visit
+    to describe, no visitor to convert) as zero."""
     if name == "bounce_rate":
         return round(float(value), 1) if value is not None else 0.0
+    if name in REVENUE_METRICS:
+        # Money to the cent, half a cent up.
+        assert value is None or isinstance(value, Decimal), "revenue is summed in decimals"
+        return float(value.quantize(CENT, ROUND_HALF_UP)) if value is not None else 0.0
     if name in ("views_per_visit", "conversion_rate"):
         return round(float(value), 2) if value is not None else 0.0
     if name == "visit_duration":

@@ -39,7 +39,22 @@ fact = st.fixed_dictionaries(
         "utm_source": st.sampled_from(["", "", "partner"]),
         "referrer": st.sampled_from(list(REFERRERS)),
         "received": st.integers(0, 2),
-        "data": st.sampled_from([{}, {"plan": "pro"}, {"plan": "Pro"}, {"plan": 2}, {"plan": True}, {"plan": 1.5}]),
+        "data": st.sampled_from(
+            [
+                {},
+                {"plan": "pro"},
+                {"plan": "Pro"},
+                {"plan": 2},
+                {"plan": True},
+                {"plan": 1.5},
+                # Revenue: decimal text, an integer, another currency, no amount, several decimals.
+                {"revenue": "19.99", "currency": "EUR"},
+                {"revenue": 5, "currency": "EUR", "plan": "pro"},
+                {"revenue": "2.50", "currency": "USD"},
+                {"revenue": "abc", "currency": "EUR"},
+                {"revenue": "0.125", "currency": "EUR", "plan": "pro"},
+            ]
+        ),
         # Sent again in a later request (a retry): stored once.
         "replayed": st.sampled_from([False, False, False, True]),
     }
