@@ -72,10 +72,15 @@ def retention_answer(*, property: Property, query: RetentionQuery) -> RetentionA
         goal = None
         if query.goal is not None:
             goal = step_filter(FunnelStep(GOAL_STEP, query.goal), goals)
-        days, visitors, identified = event_store().identity_days(
-            property=property, first=first, last=last, filters=goal_filters_resolved(query.filters, goals), goal=goal
+        counted, visitors, identified = event_store().cohorts(
+            property=property,
+            first=first,
+            last=last,
+            filters=goal_filters_resolved(query.filters, goals),
+            goal=goal,
+            period=query.period,
         )
-        return retention_answered(days, visitors, identified, query, first, last)
+        return retention_answered(counted, visitors, identified, query, first, last)
 
     return report_cached(property=property, date_from=first, date_to=last, identity=(query, goals), compute=computed)
 

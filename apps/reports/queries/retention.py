@@ -16,11 +16,10 @@ month in the property's timezone:
   with a goal, with an event completing the goal in that period (k = 0 included);
 - each count also as a share of the cohort, in percent; the periods run to the range's last.
 
-The stores give each identity's days with a matching event, and whether it completed the goal on
-them (EventStore.identity_days); the cohorts are counted here, the same for every store.
+The stores count the cohorts' people per period, and those who completed the goal
+(EventStore.cohorts); the triangle is laid out here, the same for every store.
 """
 
-from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, datetime, time
@@ -101,37 +100,31 @@ def periods_of(period: str, first: date, last: date) -> list[str]:
     return labels
 
 
-# A store's identity day: the identity, a local day it had a matching event, and whether one of
-# them that day completed the goal.
-IdentityDay = tuple[str, date, bool]
+# A store's cohort period: the first day of a cohort's period, of a period of it (the cohort's own or
+# a later one), its people with a matching event in that period, and those with one completing the goal.
+CohortPeriod = tuple[date, date, int, int]
 
 
 def retention_answered(
-    days: Iterable[IdentityDay], visitors: int, identified: int, query: RetentionQuery, first: date, last: date
+    counted: Iterable[CohortPeriod], visitors: int, identified: int, query: RetentionQuery, first: date, last: date
 ) -> RetentionAnswer:
-    """The answer of a retention query from its identities' days and the range's visitor counts."""
+    """The answer of a retention query from its cohorts' periods and the range's visitor counts."""
     labels = periods_of(query.period, first, last)
     index = {label: n for n, label in enumerate(labels)}
-    seen: defaultdict[str, set[int]] = defaultdict(set)
-    converted: defaultdict[str, set[int]] = defaultdict(set)
-    for identity, day, completed in days:
-        at = index[period_of(query.period, day)]
-        seen[identity].add(at)
-        if completed:
-            converted[identity].add(at)
-    cohorts: defaultdict[int, list[str]] = defaultdict(list)
-    for identity, periods in seen.items():
-        cohorts[min(periods)].append(identity)
-    returning_in = converted if query.goal is not None else seen
-    rows = []
-    for start, label in enumerate(labels):
-        people = cohorts.get(start, [])
-        counts = [sum(start + k in returning_in[p] for p in people) for k in range(len(labels) - start)]
-        rows.append(
-            {
-                "cohort": label,
-                "visitors": len(people),
-                "returning": [{"visitors": n, "percentage": percent(n, len(people))} for n in counts],
-            }
-        )
+    sizes = [0] * len(labels)
+    # returning[c][k]: the people of cohort c back in the k-th period after theirs.
+    returning = [[0] * (len(labels) - c) for c in range(len(labels))]
+    for cohort_day, period_day, people, completed in counted:
+        cohort, at = index[cohort_day.isoformat()], index[period_day.isoformat()]
+        if at == cohort:
+            sizes[cohort] = people
+        returning[cohort][at - cohort] = int(completed) if query.goal is not None else people
+    rows = [
+        {
+            "cohort": label,
+            "visitors": sizes[c],
+            "returning": [{"visitors": n, "percentage": percent(n, sizes[c])} for n in returning[c]],
+        }
+        for c, label in enumerate(labels)
+    ]
     return RetentionAnswer(rows, visitors, identified, first, last)

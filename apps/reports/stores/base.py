@@ -10,7 +10,7 @@ from apps.reports.queries.vocabulary import Dimension
 
 
 def marked_query(first: date, last: date, filters: tuple[Filter, ...], dimension: Dimension | None = None) -> Query:
-    """The query of the raw events a store marks (EventStore.step_events, identity_days), by which a
+    """The query of the raw events a store marks (EventStore.step_events, cohorts), by which a
     compiler knows what to read and join."""
     return Query(
         metrics=("events",),
@@ -61,13 +61,21 @@ class EventStore(ABC):
         epoch, the steps completed (bit n: steps[n]), and `dimension`'s value (None without one)."""
 
     @abstractmethod
-    def identity_days(
-        self, *, property: Property, first: date, last: date, filters: tuple[Filter, ...], goal: Filter | None
+    def cohorts(
+        self,
+        *,
+        property: Property,
+        first: date,
+        last: date,
+        filters: tuple[Filter, ...],
+        goal: Filter | None,
+        period: str,
     ) -> tuple[list[tuple], int, int]:
         """The lasting identities (sql.identity_value) of the events of the days `first`..`last` that
-        pass `filters`, as retention.IdentityDay: per identity each local day it had one, and whether
-        one of them that day passed `goal`; then the distinct visitors of those events, and of those
-        with an identity."""
+        pass `filters`, by cohort, as retention.CohortPeriod: per period (`day`, `week` or `month`, as
+        time buckets are) of an identity's first such event and period of any, the identities, and
+        those of them with an event passing `goal` in that period; then the distinct visitors of
+        those events, and of those with an identity."""
 
     @abstractmethod
     def events(self, *, property: Property, day: date | None = None) -> list[dict]:

@@ -11,7 +11,7 @@ test_engine_on_other_stores.py runs this module again on SQLite and on ClickHous
 import os
 from contextlib import contextmanager
 from dataclasses import replace
-from datetime import UTC, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 
 import pytest
 from django.conf import settings
@@ -136,20 +136,25 @@ filters = st.recursive(
 )
 
 
-@st.composite
-def queries(draw) -> dict:
+def days_drawn(draw) -> list[str]:
+    """A range of days around the history's, as a query's date_range."""
     start = draw(st.integers(-1, DAYS - 1))
     length = draw(st.integers(1, DAYS + 1 - start))
+    return [
+        (FIRST_DAY + timedelta(days=start)).isoformat(),
+        (FIRST_DAY + timedelta(days=start + length - 1)).isoformat(),
+    ]
+
+
+@st.composite
+def queries(draw) -> dict:
+    days = days_drawn(draw)
     metrics = draw(st.lists(st.sampled_from(METRICS), min_size=1, max_size=4, unique=True))
     dimensions = draw(st.lists(st.sampled_from(GROUPS), max_size=2, unique=True))
     bucket = draw(st.sampled_from([None, None, *TIME]))
     if bucket:
         dimensions.insert(draw(st.integers(0, len(dimensions))), bucket)
     names = [*metrics, *dimensions]
-    days = [
-        (FIRST_DAY + timedelta(days=start)).isoformat(),
-        (FIRST_DAY + timedelta(days=start + length - 1)).isoformat(),
-    ]
     query: dict = {
         "metrics": metrics,
         "date_range": days,
@@ -171,7 +176,7 @@ def queries(draw) -> dict:
     if bucket == "time:minute" or draw(st.integers(0, 4)) == 0:
         # A range of times (what the realtime view asks), up to 24 hours, starting near the events:
         # around local midnight and 11:40 in UTC and in Kolkata (UTC+05:30), often on an event's second.
-        midnight = datetime.combine(FIRST_DAY + timedelta(days=start), time(), UTC)
+        midnight = datetime.combine(date.fromisoformat(days[0]), time(), UTC)
         since = midnight + timedelta(minutes=draw(st.sampled_from([-335, -331, -330, -3, -1, 0, 1, 370, 699, 700])))
         until = since + timedelta(minutes=draw(st.sampled_from([0, 1, 2, 30, 90, 24 * 60])))
         query["date_range"] = [since.isoformat(), until.isoformat()]
@@ -180,18 +185,28 @@ def queries(draw) -> dict:
     return query
 
 
-@examples(
-    max_examples=int(os.environ.get("TEST_ORACLE_EXAMPLES", "100")),
-    deadline=None,
-    suppress_health_check=[HealthCheck.function_scoped_fixture],
-)
-@given(
-    timezone=st.sampled_from(TIMEZONES),
-    facts=st.lists(fact, min_size=5, max_size=40),
-    rolled_up=st.sets(st.integers(-1, DAYS)),
-    asked=st.lists(queries(), min_size=1, max_size=4),
-    goals=st.lists(st.sampled_from(GOALS), max_size=4, unique=True),
-)
+def over_drawn_histories(*, facts, asked):
+    """The test run for drawn histories (`facts`) of the property in a drawn timezone, with drawn
+    goals and some days rolled up, asked what `asked` draws (a list of it)."""
+
+    def decorated(test):
+        drawn = given(
+            timezone=st.sampled_from(TIMEZONES),
+            facts=facts,
+            rolled_up=st.sets(st.integers(-1, DAYS)),
+            asked=st.lists(asked, min_size=1, max_size=4),
+            goals=st.lists(st.sampled_from(GOALS), max_size=4, unique=True),
+        )(test)
+        return examples(
+            max_examples=int(os.environ.get("TEST_ORACLE_EXAMPLES", "100")),
+            deadline=None,
+            suppress_health_check=[HealthCheck.function_scoped_fixture],
+        )(drawn)
+
+    return decorated
+
+
+@over_drawn_histories(facts=st.lists(fact, min_size=5, max_size=40), asked=queries())
 def test_the_engine_answers_what_the_oracle_answers(tenant_a, timezone, facts, rolled_up, asked, goals):
     with stored_history(tenant_a, timezone, facts, rolled_up, goals) as (prop, events):
         for request in asked:
@@ -270,15 +285,10 @@ funnel_fact = st.tuples(
 
 @st.composite
 def funnel_queries(draw) -> dict:
-    start = draw(st.integers(-1, DAYS - 1))
-    length = draw(st.integers(1, DAYS + 1 - start))
     return {
         "steps": draw(st.lists(st.sampled_from(STEPS), min_size=2, max_size=4)),
         "window_days": draw(st.sampled_from([None, None, 1, 2])),
-        "date_range": [
-            (FIRST_DAY + timedelta(days=start)).isoformat(),
-            (FIRST_DAY + timedelta(days=start + length - 1)).isoformat(),
-        ],
+        "date_range": days_drawn(draw),
         # Fewer filters than queries draw: a funnel needs several matching events of one visitor.
         "filters": draw(st.sampled_from([[], [], [["is", "event:name", ["pageview"]]]]))
         + draw(st.sampled_from([[], [], [draw(filters)]]))
@@ -288,18 +298,7 @@ def funnel_queries(draw) -> dict:
     }
 
 
-@examples(
-    max_examples=int(os.environ.get("TEST_ORACLE_EXAMPLES", "100")),
-    deadline=None,
-    suppress_health_check=[HealthCheck.function_scoped_fixture],
-)
-@given(
-    timezone=st.sampled_from(TIMEZONES),
-    facts=st.lists(funnel_fact, min_size=15, max_size=50),
-    rolled_up=st.sets(st.integers(-1, DAYS)),
-    asked=st.lists(funnel_queries(), min_size=1, max_size=4),
-    goals=st.lists(st.sampled_from(GOALS), max_size=4, unique=True),
-)
+@over_drawn_histories(facts=st.lists(funnel_fact, min_size=15, max_size=50), asked=funnel_queries())
 def test_funnels_answer_what_the_oracle_answers(tenant_a, timezone, facts, rolled_up, asked, goals):
     further = 0
     with stored_history(tenant_a, timezone, facts, rolled_up, goals) as (prop, events):
@@ -353,31 +352,15 @@ retention_fact = st.tuples(funnel_fact, st.sampled_from(["", "", "u1", "u2"])).m
 
 @st.composite
 def retention_queries(draw) -> dict:
-    start = draw(st.integers(-1, DAYS - 1))
-    length = draw(st.integers(1, DAYS + 1 - start))
     return {
         "period": draw(st.sampled_from(["day", "week", "month"])),
-        "date_range": [
-            (FIRST_DAY + timedelta(days=start)).isoformat(),
-            (FIRST_DAY + timedelta(days=start + length - 1)).isoformat(),
-        ],
+        "date_range": days_drawn(draw),
         "filters": draw(st.sampled_from([[], [], [draw(filters)], [draw(goal_condition())]])),
         "goal": draw(st.sampled_from([None, None, *(goal.name for goal in GOALS[:4])])),
     }
 
 
-@examples(
-    max_examples=int(os.environ.get("TEST_ORACLE_EXAMPLES", "100")),
-    deadline=None,
-    suppress_health_check=[HealthCheck.function_scoped_fixture],
-)
-@given(
-    timezone=st.sampled_from(TIMEZONES),
-    facts=st.lists(retention_fact, min_size=5, max_size=40),
-    rolled_up=st.sets(st.integers(-1, DAYS)),
-    asked=st.lists(retention_queries(), min_size=1, max_size=4),
-    goals=st.lists(st.sampled_from(GOALS), max_size=4, unique=True),
-)
+@over_drawn_histories(facts=st.lists(retention_fact, min_size=5, max_size=40), asked=retention_queries())
 def test_retention_answers_what_the_oracle_answers(tenant_a, timezone, facts, rolled_up, asked, goals):
     returning = anonymous = 0
     with stored_history(tenant_a, timezone, facts, rolled_up, goals) as (prop, events):
@@ -402,33 +385,17 @@ journey_fact = st.tuples(funnel_fact, st.sampled_from(["v1", "v2"])).map(
 
 @st.composite
 def journey_queries(draw) -> dict:
-    start = draw(st.integers(-1, DAYS - 1))
-    length = draw(st.integers(1, DAYS + 1 - start))
     return {
         "anchor": draw(st.sampled_from(STEPS)),
         "direction": draw(st.sampled_from(["next", "previous"])),
         "depth": draw(st.integers(1, 3)),
-        "date_range": [
-            (FIRST_DAY + timedelta(days=start)).isoformat(),
-            (FIRST_DAY + timedelta(days=start + length - 1)).isoformat(),
-        ],
+        "date_range": days_drawn(draw),
         "filters": draw(st.sampled_from([[], [], [draw(filters)], [draw(goal_condition())]])),
         "limit": draw(st.sampled_from([20, 20, 2])),
     }
 
 
-@examples(
-    max_examples=int(os.environ.get("TEST_ORACLE_EXAMPLES", "100")),
-    deadline=None,
-    suppress_health_check=[HealthCheck.function_scoped_fixture],
-)
-@given(
-    timezone=st.sampled_from(TIMEZONES),
-    facts=st.lists(journey_fact, min_size=5, max_size=40),
-    rolled_up=st.sets(st.integers(-1, DAYS)),
-    asked=st.lists(journey_queries(), min_size=1, max_size=4),
-    goals=st.lists(st.sampled_from(GOALS), max_size=4, unique=True),
-)
+@over_drawn_histories(facts=st.lists(journey_fact, min_size=5, max_size=40), asked=journey_queries())
 def test_journeys_answer_what_the_oracle_answers(tenant_a, timezone, facts, rolled_up, asked, goals):
     walked = 0
     with stored_history(tenant_a, timezone, facts, rolled_up, goals) as (prop, events):

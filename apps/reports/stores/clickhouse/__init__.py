@@ -177,12 +177,19 @@ class ClickHouseStore(EventStore):
         query = marked_query(first, last, (*filters, AnyOf(steps)), dimension)
         return ClickHouseQuery(property, query, first, last, self.table, steps).step_rows(self.client)
 
-    def identity_days(
-        self, *, property: Property, first: date, last: date, filters: tuple[Filter, ...], goal: Filter | None
+    def cohorts(
+        self,
+        *,
+        property: Property,
+        first: date,
+        last: date,
+        filters: tuple[Filter, ...],
+        goal: Filter | None,
+        period: str,
     ) -> tuple[list[tuple], int, int]:
         query = marked_query(first, last, filters)
         marks = (goal,) if goal is not None else ()
-        return ClickHouseQuery(property, query, first, last, self.table, marks).identity_rows(self.client)
+        return ClickHouseQuery(property, query, first, last, self.table, marks).cohort_rows(self.client, period)
 
     def first_day(self, *, property: Property) -> date | None:
         found = self.client.execute(

@@ -195,8 +195,8 @@ class ClickHouseQuery:
         facts = self.facts([Sql("visitor_key"), Sql("day"), Sql("session_key"), Sql("ts"), self._mask(), group])
         return client.execute(facts.text, facts.params)
 
-    def identity_rows(self, client: Client) -> tuple[list[tuple], int, int]:
-        """EventStore.identity_days, the query being base.marked_query's and the mark the goal's."""
+    def cohort_rows(self, client: Client, period: str) -> tuple[list[tuple], int, int]:
+        """EventStore.cohorts, the query being base.marked_query's and the mark the goal's."""
         identity = identity_value(DIALECT)
         completed = self._mask() if self.marks else Sql("0")
         facts = self.facts(
@@ -204,15 +204,22 @@ class ClickHouseQuery:
              Sql(f"{completed.text} AS completed", completed.params), Sql("visitor_key")],
             carried=("visitor_id", "user_id_hash"),
         )  # fmt: skip
-        days = client.execute(
-            f"SELECT person, day, max(completed) FROM ({facts.text}) m WHERE person != '' GROUP BY person, day",
-            facts.params,
+        bucket = {"day": DIALECT.day, "week": DIALECT.week, "month": DIALECT.month}[period]("day")
+        periods = (
+            f"SELECT person, {bucket} AS period, max(completed) AS done FROM ({facts.text}) m"
+            " WHERE person != '' GROUP BY person, period"
+        )
+        cohorts = client.execute(
+            f"SELECT cohort, period, count(), sum(done) FROM ({periods}) p"
+            f" ALL INNER JOIN (SELECT person, min(period) AS cohort FROM ({periods}) f GROUP BY person) c USING person"
+            " GROUP BY cohort, period",
+            [*facts.params, *facts.params],
         )
         counted = client.execute(
             f"SELECT {VISITORS}, ifNull(uniqExactIf(visitor_key, person != ''), 0) FROM ({facts.text}) m",
             facts.params,
         )
-        return [(person, day_read(day), bool(done)) for person, day, done in days], *counted[0]
+        return [(day_read(c), day_read(p), people, done) for c, p, people, done in cohorts], *counted[0]
 
     def _mask(self) -> Sql:
         """The marks an event passes, as an integer: bit n for self.marks[n]."""

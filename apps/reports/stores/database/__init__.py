@@ -125,12 +125,19 @@ class DatabaseStore(EventStore):
         query = marked_query(first, last, (*filters, AnyOf(steps)), dimension)
         return CompiledQuery(property, query, first, last, DIALECTS[connection.vendor], steps).step_rows()
 
-    def identity_days(
-        self, *, property: Property, first: date, last: date, filters: tuple[Filter, ...], goal: Filter | None
+    def cohorts(
+        self,
+        *,
+        property: Property,
+        first: date,
+        last: date,
+        filters: tuple[Filter, ...],
+        goal: Filter | None,
+        period: str,
     ) -> tuple[list[tuple], int, int]:
         query = marked_query(first, last, filters)
         marks = (goal,) if goal is not None else ()
-        return CompiledQuery(property, query, first, last, DIALECTS[connection.vendor], marks).identity_rows()
+        return CompiledQuery(property, query, first, last, DIALECTS[connection.vendor], marks).cohort_rows(period)
 
     def events(self, *, property: Property, day: date | None = None) -> list[dict]:
         events = Event.objects.filter(property=property, **({"day": day} if day else {}))

@@ -69,27 +69,35 @@ class CompiledQuery:
         columns = [Sql(f"e.visitor_key, e.day, e.session_key, {epoch}"), self._mask(), group]
         return self._fetched(self._raw_events(columns))
 
-    def identity_rows(self) -> tuple[list[tuple], int, int]:
-        """EventStore.identity_days, the query being base.marked_query's and the mark the goal's."""
+    def cohort_rows(self, period: str) -> tuple[list[tuple], int, int]:
+        """EventStore.cohorts, the query being base.marked_query's and the mark the goal's."""
         identity = identity_value(self.dialect)
         completed = self._mask() if self.marks else Sql("0")
         matching = self._raw_events([Sql(f"{identity.text} AS person", identity.params), Sql("e.day"),
                                      Sql(f"{completed.text} AS completed", completed.params), Sql("e.visitor_key")],
                                     identity=True)  # fmt: skip
-        days = self._fetched(
+        bucket = {"day": self.dialect.day, "week": self.dialect.week, "month": self.dialect.month}[period]("m.day")
+        cohorts = self._fetched(
             Sql(
-                f"SELECT person, day, MAX(completed) FROM ({matching.text}) m WHERE person <> '' GROUP BY person, day",
+                f"WITH p AS (SELECT person, {bucket} AS period, MAX(completed) AS completed FROM ({matching.text}) m"
+                f" WHERE person <> '' GROUP BY person, {bucket}),"
+                " c AS (SELECT person, MIN(period) AS cohort FROM p GROUP BY person)"
+                " SELECT c.cohort, p.period, COUNT(*), SUM(p.completed) FROM p JOIN c ON c.person = p.person"
+                " GROUP BY c.cohort, p.period",
                 matching.params,
             )
         )
-        counted = self._fetched(
+        # Distinct keys grouped, not COUNT(DISTINCT): PostgreSQL hashes a GROUP BY, it sorts for DISTINCT.
+        ((visitors, identified),) = self._fetched(
             Sql(
-                "SELECT COUNT(DISTINCT visitor_key), COUNT(DISTINCT CASE WHEN person <> '' THEN visitor_key END)"
-                f" FROM ({matching.text}) m",
+                "SELECT COUNT(*), SUM(identified) FROM (SELECT visitor_key,"
+                f" MAX(CASE WHEN person <> '' THEN 1 ELSE 0 END) AS identified FROM ({matching.text}) m"
+                " WHERE visitor_key IS NOT NULL GROUP BY visitor_key) v",
                 matching.params,
             )
         )
-        return [(person, day_read(day), bool(done)) for person, day, done in days], *counted[0]
+        counted = [(day_read(c), day_read(p), people, done) for c, p, people, done in cohorts]
+        return counted, visitors, int(identified or 0)
 
     def _mask(self) -> Sql:
         """The marks an event passes, as an integer: bit n for self.marks[n]."""
