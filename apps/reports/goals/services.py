@@ -7,13 +7,11 @@ from django.db import IntegrityError, transaction
 from apps.core.api import ApplicationError
 from apps.properties.models import Property
 from apps.reports.models import Goal
-from apps.reports.queries.goals import path_pattern_regex
-from apps.reports.queries.query import MAX_VALUE_LENGTH
-from apps.reports.queries.safe_regex import UnsafePattern, safe_regex_re2
+from apps.reports.queries.goals import path_pattern_check
+from apps.reports.queries.query import MAX_VALUE_LENGTH, InvalidQuery
 from apps.reports.queries.vocabulary import MAX_PROP_KEY_LENGTH
 
 MAX_GOALS_PER_PROPERTY = 50
-
 MAX_GOAL_PROPERTIES = 10
 CURRENCY_CODE = re.compile(r"[A-Z]{3}")
 
@@ -70,14 +68,12 @@ def goal_create(
 
 
 def _path_pattern_check(pattern: str) -> None:
-    if not pattern.startswith("/") or len(pattern) > Goal.PATH_PATTERN_LENGTH:
-        raise ApplicationError("invalid_goal", "A path pattern starts with / and has at most 200 characters.",
-                               field="path_pattern")  # fmt: skip
+    if len(pattern) > Goal.PATH_PATTERN_LENGTH:
+        raise ApplicationError("invalid_goal", "A path pattern has at most 200 characters.", field="path_pattern")
     try:
-        safe_regex_re2(path_pattern_regex(pattern))
-    except UnsafePattern as error:
-        raise ApplicationError("invalid_goal", f"The path pattern cannot be matched: {error}.",
-                               field="path_pattern") from None  # fmt: skip
+        path_pattern_check(pattern, field="path_pattern")
+    except InvalidQuery as error:
+        raise ApplicationError("invalid_goal", str(error), field=error.field) from None
 
 
 def _properties_check(properties: object) -> None:

@@ -3,9 +3,10 @@ ordered and paged as query.py says, the same for every store and equal to the or
 (tests/reports/queries/), through the report cache.
 """
 
+from collections.abc import Callable
 from dataclasses import replace
 from datetime import date, datetime
-from typing import Any
+from typing import Any, Protocol, TypeVar
 
 from apps.properties.models import Property
 from apps.reports.goals.selectors import goals_of_property
@@ -28,7 +29,7 @@ from apps.reports.queries.goals import (
     names_goals,
 )
 from apps.reports.queries.journeys import JourneyAnswer, JourneyQuery, journey_answered, journeys_walked
-from apps.reports.queries.query import Answer, Query, Row, rows_in_order, time_labels
+from apps.reports.queries.query import Answer, DateRange, Filter, Query, Row, rows_in_order, time_labels
 from apps.reports.queries.retention import RetentionAnswer, RetentionQuery, retention_answered
 from apps.reports.queries.vocabulary import DIMENSIONS, metric_rounded
 from apps.reports.stores import event_store
@@ -44,65 +45,81 @@ def query_answer(*, property: Property, query: Query) -> Answer:
     return replace(answer, comparison=_answer(property, query, goals, *query.compare.days(first, last)))
 
 
+Goals = tuple[GoalDefinition, ...]
+
+
 def funnel_answer(*, property: Property, query: FunnelQuery) -> FunnelAnswer:
     """What a funnel query answers over the property's events (funnels.py), through the report cache."""
-    first, last = query.date_range.days(property_today(property), property.tzinfo)
-    goals = _goals(property)
 
-    def computed() -> FunnelAnswer:
+    def computed(
+        first: date, last: date, goals: tuple[GoalDefinition, ...], filters: tuple[Filter, ...]
+    ) -> FunnelAnswer:
+        steps = tuple(step_filter(step, goals) for step in query.funnel.steps)
         events = event_store().step_events(
-            property=property,
-            first=first,
-            last=last,
-            filters=goal_filters_resolved(query.filters, goals),
-            steps=tuple(step_filter(step, goals) for step in query.funnel.steps),
-            dimension=query.dimension,
+            property=property, first=first, last=last, filters=filters, steps=steps, dimension=query.dimension
         )
         return funnel_answered(chains_walked(events, query.funnel), query, first, last)
 
-    return report_cached(property=property, date_from=first, date_to=last, identity=(query, goals), compute=computed)
+    return _over_goals(property, query, computed)
 
 
 def retention_answer(*, property: Property, query: RetentionQuery) -> RetentionAnswer:
     """What a retention query answers over the property's events (retention.py), through the report cache."""
-    first, last = query.date_range.days(property_today(property), property.tzinfo)
-    goals = _goals(property)
 
-    def computed() -> RetentionAnswer:
-        goal = None
-        if query.goal is not None:
-            goal = step_filter(FunnelStep(GOAL_STEP, query.goal), goals)
+    def computed(first: date, last: date, goals: Goals, filters: tuple[Filter, ...]) -> RetentionAnswer:
+        goal = step_filter(FunnelStep(GOAL_STEP, query.goal), goals) if query.goal is not None else None
         counted, visitors, identified = event_store().cohorts(
-            property=property,
-            first=first,
-            last=last,
-            filters=goal_filters_resolved(query.filters, goals),
-            goal=goal,
-            period=query.period,
+            property=property, first=first, last=last, filters=filters, goal=goal, period=query.period
         )
         return retention_answered(counted, visitors, identified, query, first, last)
 
-    return report_cached(property=property, date_from=first, date_to=last, identity=(query, goals), compute=computed)
+    return _over_goals(property, query, computed)
 
 
 def journey_answer(*, property: Property, query: JourneyQuery) -> JourneyAnswer:
     """What a journey query answers over the property's events (journeys.py), through the report cache."""
-    first, last = query.date_range.days(property_today(property), property.tzinfo)
-    goals = _goals(property)
 
-    def computed() -> JourneyAnswer:
+    def computed(
+        first: date, last: date, goals: tuple[GoalDefinition, ...], filters: tuple[Filter, ...]
+    ) -> JourneyAnswer:
+        # Bit 0 the anchor, bit 1 a pageview (journeys.ANCHOR, journeys.PAGEVIEW).
+        steps = (step_filter(query.anchor, goals), PAGEVIEWS)
         events = event_store().step_events(
-            property=property,
-            first=first,
-            last=last,
-            filters=goal_filters_resolved(query.filters, goals),
-            # Bit 0 the anchor, bit 1 a pageview (journeys.ANCHOR, journeys.PAGEVIEW).
-            steps=(step_filter(query.anchor, goals), PAGEVIEWS),
-            dimension=DIMENSIONS["event:page"],
+            property=property, first=first, last=last, filters=filters, steps=steps, dimension=DIMENSIONS["event:page"]
         )
         return journey_answered(journeys_walked(events, query), query, first, last)
 
-    return report_cached(property=property, date_from=first, date_to=last, identity=(query, goals), compute=computed)
+    return _over_goals(property, query, computed)
+
+
+class _OverDays(Protocol):
+    @property
+    def date_range(self) -> DateRange: ...
+
+    @property
+    def filters(self) -> tuple[Filter, ...]: ...
+
+
+Computed = TypeVar("Computed")
+
+
+def _over_goals(
+    property: Property,
+    query: _OverDays,
+    compute: Callable[[date, date, Goals, tuple[Filter, ...]], Computed],
+) -> Computed:
+    """compute(first, last, goals, filters) of a query over days that may name the property's goals
+    (its days, the goals, its filters with those on goals resolved), through the report cache."""
+    first, last = query.date_range.days(property_today(property), property.tzinfo)
+    goals = _goals(property)
+    filters = goal_filters_resolved(query.filters, goals)
+    return report_cached(
+        property=property,
+        date_from=first,
+        date_to=last,
+        identity=(query, goals),
+        compute=lambda: compute(first, last, goals, filters),
+    )
 
 
 def _goals(property: Property) -> tuple[GoalDefinition, ...]:

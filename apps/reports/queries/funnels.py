@@ -30,7 +30,7 @@ from fractions import Fraction
 from statistics import median
 from typing import Any
 
-from apps.reports.queries.goals import EVENT, NO_EVENT, PAGEVIEW, GoalDefinition, goal_filter, path_pattern_regex
+from apps.reports.queries.goals import EVENT, NO_EVENT, PAGEVIEW, GoalDefinition, goal_filter, path_pattern_check
 from apps.reports.queries.query import (
     DateRange,
     Filter,
@@ -40,7 +40,6 @@ from apps.reports.queries.query import (
     integer_parse,
     list_parse,
 )
-from apps.reports.queries.safe_regex import UnsafePattern, safe_regex_re2
 from apps.reports.queries.vocabulary import EVENT as EVENT_SCOPE
 from apps.reports.queries.vocabulary import VISIT, Dimension, dimension_lookup, metric_rounded
 
@@ -112,32 +111,28 @@ def step_filter(step: FunnelStep, goals: tuple[GoalDefinition, ...]) -> Filter:
 
 def funnel_parse(data: dict[str, object], field: str = "") -> Funnel:
     """The funnel of a request's `steps` and `window_days`; raise InvalidQuery naming the bad field."""
-    steps = []
-    for n, item in enumerate(list_parse(data.get("steps"), f"{field}steps", min_size=MIN_STEPS, max_size=MAX_STEPS)):
-        at = f"{field}steps[{n}]"
-        if not isinstance(item, dict) or set(item) != {"kind", "value"}:
-            raise InvalidQuery('A step is {"kind": goal | page | event, "value": …}.', field=at)
-        if item["kind"] not in STEP_KINDS:
-            raise InvalidQuery(f"A step's kind is one of {', '.join(STEP_KINDS)}.", field=f"{at}.kind")
-        value = item["value"]
-        if not isinstance(value, str) or not 0 < len(value) <= MAX_STEP_VALUE_LENGTH or "\x00" in value:
-            raise InvalidQuery(f"A step's value is 1 to {MAX_STEP_VALUE_LENGTH} characters.", field=f"{at}.value")
-        if item["kind"] == PAGE_STEP:
-            _page_pattern_check(value, f"{at}.value")
-        steps.append(FunnelStep(item["kind"], value))
+    steps = tuple(
+        step_parse(item, f"{field}steps[{n}]")
+        for n, item in enumerate(list_parse(data.get("steps"), f"{field}steps", min_size=MIN_STEPS, max_size=MAX_STEPS))
+    )
     window = data.get("window_days")
     if window is not None:
         window = integer_parse(window, f"{field}window_days", low=1, high=MAX_WINDOW_DAYS)
-    return Funnel(tuple(steps), window)
+    return Funnel(steps, window)
 
 
-def _page_pattern_check(pattern: str, field: str) -> None:
-    if not pattern.startswith("/"):
-        raise InvalidQuery("A page starts with /.", field=field)
-    try:
-        safe_regex_re2(path_pattern_regex(pattern))
-    except UnsafePattern as error:
-        raise InvalidQuery(f"The page pattern cannot be matched: {error}.", field=field) from None
+def step_parse(item: object, field: str) -> FunnelStep:
+    """A step of a request (a funnel's, or a journey's anchor); raise InvalidQuery naming the bad field."""
+    if not isinstance(item, dict) or set(item) != {"kind", "value"}:
+        raise InvalidQuery('A step is {"kind": goal | page | event, "value": …}.', field=field)
+    if item["kind"] not in STEP_KINDS:
+        raise InvalidQuery(f"A step's kind is one of {', '.join(STEP_KINDS)}.", field=f"{field}.kind")
+    value = item["value"]
+    if not isinstance(value, str) or not 0 < len(value) <= MAX_STEP_VALUE_LENGTH or "\x00" in value:
+        raise InvalidQuery(f"A step's value is 1 to {MAX_STEP_VALUE_LENGTH} characters.", field=f"{field}.value")
+    if item["kind"] == PAGE_STEP:
+        path_pattern_check(value, field=f"{field}.value", name="A page")
+    return FunnelStep(item["kind"], value)
 
 
 def funnel_query_parse(data: object, *, saved: Funnel | None = None) -> FunnelQuery:

@@ -46,7 +46,7 @@ from apps.reports.queries.query import (
     Not,
     Query,
 )
-from apps.reports.queries.safe_regex import ESCAPABLE, safe_regex_compile
+from apps.reports.queries.safe_regex import ESCAPABLE, UnsafePattern, safe_regex_compile, safe_regex_re2
 from apps.reports.queries.vocabulary import (
     CONVERSION_METRICS,
     DIMENSIONS,
@@ -62,6 +62,7 @@ POSITIVE = {IS: IS, CONTAINS: CONTAINS, MATCHES: MATCHES, IS_NOT: IS, CONTAINS_N
 PAGEVIEWS = Condition(IS, DIMENSIONS["event:name"], (PAGEVIEW,))
 # What a revenue goal reads of an event's data, and how an amount is written.
 AMOUNT = Dimension(f"{PROPS_PREFIX}{REVENUE_KEY}", vocabulary.EVENT, REVENUE_KEY)
+CURRENCY = Dimension(f"{PROPS_PREFIX}{CURRENCY_KEY}", vocabulary.EVENT, CURRENCY_KEY)
 AMOUNT_TEXT = re.compile(r"-?[0-9]{1,15}(\.[0-9]{1,12})?")
 # Every event has a type (ingestion refuses one without): a filter no event passes, for goals none of which is named.
 NO_EVENT = Condition(IS, DIMENSIONS["event:name"], ("",))
@@ -93,6 +94,17 @@ def path_pattern_regex(pattern: str) -> str:
         parts.append("[^/]*" if character == "*" else f"\\{character}" if character in ESCAPABLE else character)
         position += 1
     return "".join(parts) + "$"
+
+
+def path_pattern_check(pattern: str, *, field: str, name: str = "A path pattern") -> None:
+    """Raise InvalidQuery naming `field` unless `pattern` starts with / and its regular expression is
+    one the engine matches (safe_regex)."""
+    if not pattern.startswith("/"):
+        raise InvalidQuery(f"{name} starts with /.", field=field)
+    try:
+        safe_regex_re2(path_pattern_regex(pattern))
+    except UnsafePattern as error:
+        raise InvalidQuery(f"{name} cannot be matched: {error}.", field=field) from None
 
 
 def goal_filter(goal: GoalDefinition) -> Filter:
@@ -237,8 +249,7 @@ def conversion_rows(query: Query, goals: tuple[GoalDefinition, ...], fetch: Fetc
 
         def amounts(filters: tuple[Filter, ...], name: str | None = None) -> dict[tuple[Any, ...], list[Decimal]]:
             """Per group (the goal `name` in its place), its total revenue and its events with an amount."""
-            currency_is = Condition(IS, Dimension(f"{PROPS_PREFIX}{CURRENCY_KEY}", vocabulary.EVENT, CURRENCY_KEY),
-                                    (currency,))  # fmt: skip
+            currency_is = Condition(IS, CURRENCY, (currency,))
             asked = replace(query, metrics=("events",), dimensions=(*dimensions, AMOUNT),
                             filters=(*filters, currency_is))  # fmt: skip
             found: dict[tuple[Any, ...], list[Decimal]] = {}

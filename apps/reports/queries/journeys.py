@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
-from apps.reports.queries.funnels import STEP_KINDS, FunnelStep, funnel_parse
+from apps.reports.queries.funnels import STEP_KINDS, FunnelStep, step_parse
 from apps.reports.queries.query import DateRange, Filter, InvalidQuery, date_range_parse, filters_parse, integer_parse
 
 NEXT, PREVIOUS = "next", "previous"
@@ -61,11 +61,7 @@ def journey_query_parse(data: object) -> JourneyQuery:
             raise InvalidQuery(f"Unknown field; a journey query has {', '.join(QUERY_FIELDS)}.", field=str(name))
     if "anchor" not in data:
         raise InvalidQuery(f'anchor is required: {{"kind": {" | ".join(STEP_KINDS)}, "value": …}}.', field="anchor")
-    # An anchor is read as a funnel's step is (its checks and messages), the field renamed.
-    try:
-        anchor = funnel_parse({"steps": [data["anchor"], data["anchor"]]}).steps[0]
-    except InvalidQuery as error:
-        raise InvalidQuery(str(error), field=error.field.replace("steps[0]", "anchor")) from None
+    anchor = step_parse(data["anchor"], "anchor")
     direction = data.get("direction", NEXT)
     if direction not in (NEXT, PREVIOUS):
         raise InvalidQuery(f"direction is {NEXT} or {PREVIOUS}.", field="direction")

@@ -502,7 +502,7 @@ def retention_oracle(
     ]
 
     def period(e: EventRow) -> str:
-        return time_bucket(query.period, _local(e["ts"], timezone).replace(hour=0, minute=0))
+        return time_bucket(query.period, _local(e["ts"], timezone))
 
     def identity(e: EventRow) -> str:
         if e["user_id_hash"]:

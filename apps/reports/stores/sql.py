@@ -111,6 +111,17 @@ def filter_sql(filters: tuple[Filter, ...], dialect: Dialect) -> tuple[str, list
     return " AND ".join(p.text for p in parts), [v for p in parts for v in p.params]
 
 
+def marks_sql(marks: tuple[Filter, ...], dialect: Dialect) -> Sql:
+    """The marks a fact row passes, as an integer: bit n for marks[n] (0 without marks)."""
+    tested = [holds(mark, dialect) for mark in marks]
+    if not tested:
+        return Sql("0")
+    return Sql(
+        " + ".join(f"CASE WHEN {mark.text} THEN {1 << n} ELSE 0 END" for n, mark in enumerate(tested)),
+        [p for mark in tested for p in mark.params],
+    )
+
+
 def holds(filter: Filter, dialect: Dialect) -> Sql:
     if isinstance(filter, AllOf | AnyOf):
         parts = [holds(f, dialect) for f in filter.filters]

@@ -61,6 +61,7 @@ def funnel_page(request, prop: Property, *, urls: DashboardUrls):
     )
     context = {
         **range_page_context(prop, urls, scope, params=params, typed=request.GET, base_url=urls.url("funnels")),
+        "heading": "Funnels",
         "funnel": funnel,
         "funnel_links": [
             {"funnel": found, "query": query_with(params, funnel=str(found.pk)), "current": found == funnel}

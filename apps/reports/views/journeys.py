@@ -154,6 +154,7 @@ def journey_page(request, prop: Property, *, urls: DashboardUrls):
     params = link_params(request.GET, scope)
     context = {
         **range_page_context(prop, urls, scope, params=params, typed=request.GET, base_url=urls.url("journeys")),
+        "heading": "Journeys",
         "anchor_kind": request.GET.get("anchor_kind") or PAGE_STEP,
         "anchor": request.GET.get("anchor", DEFAULT_ANCHOR),
         "direction": request.GET.get("direction") or NEXT,

@@ -47,6 +47,7 @@ def retention_page(request, prop: Property, *, urls: DashboardUrls):
     goals = [found.name for found in goals_of_property(property=prop)]
     context = {
         **range_page_context(prop, urls, scope, params=params, typed=request.GET, base_url=urls.url("retention")),
+        "heading": "Retention",
         "period_choice": request.GET.get("period") or DEFAULT_PERIOD,
         "period_choices": PERIOD_LABELS.items(),
         "goal_choice": request.GET.get("goal", ""),

@@ -32,7 +32,7 @@ from apps.reports.queries.vocabulary import (
 from apps.reports.stores.clickhouse.client import Client
 from apps.reports.stores.clickhouse.schema import microseconds
 from apps.reports.stores.database.grains import CAMPAIGN_COLUMNS
-from apps.reports.stores.sql import Dialect, Sql, day_read, fact_value, holds, identity_value
+from apps.reports.stores.sql import Dialect, Sql, day_read, fact_value, holds, identity_value, marks_sql
 
 PAGEVIEW = "type = 'pageview'"
 # In arrival order: events of the same time in the order they were received, then by event id.
@@ -192,13 +192,15 @@ class ClickHouseQuery:
     def step_rows(self, client: Client) -> list[tuple]:
         """EventStore.step_events, the query being base.marked_query's and the marks the steps."""
         group = self._value(self.query.dimensions[0]) if self.query.dimensions else Sql("NULL")
-        facts = self.facts([Sql("visitor_key"), Sql("day"), Sql("session_key"), Sql("ts"), self._mask(), group])
+        facts = self.facts(
+            [Sql("visitor_key"), Sql("day"), Sql("session_key"), Sql("ts"), marks_sql(self.marks, DIALECT), group]
+        )
         return client.execute(facts.text, facts.params)
 
     def cohort_rows(self, client: Client, period: str) -> tuple[list[tuple], int, int]:
         """EventStore.cohorts, the query being base.marked_query's and the mark the goal's."""
         identity = identity_value(DIALECT)
-        completed = self._mask() if self.marks else Sql("0")
+        completed = marks_sql(self.marks, DIALECT)
         facts = self.facts(
             [Sql(f"{identity.text} AS person", identity.params), Sql("day"),
              Sql(f"{completed.text} AS completed", completed.params), Sql("visitor_key")],
@@ -220,14 +222,6 @@ class ClickHouseQuery:
             facts.params,
         )
         return [(day_read(c), day_read(p), people, done) for c, p, people, done in cohorts], *counted[0]
-
-    def _mask(self) -> Sql:
-        """The marks an event passes, as an integer: bit n for self.marks[n]."""
-        marks = [holds(mark, DIALECT) for mark in self.marks]
-        return Sql(
-            " + ".join(f"CASE WHEN {mark.text} THEN {1 << n} ELSE 0 END" for n, mark in enumerate(marks)),
-            [p for mark in marks for p in mark.params],
-        )
 
     @property
     def _range_params(self) -> list[Any]:

@@ -35,7 +35,7 @@ from apps.reports.queries.vocabulary import (
     Dimension,
 )
 from apps.reports.stores.database.grains import grain_rows_sql
-from apps.reports.stores.sql import Dialect, Sql, day_read, fact_value, holds, identity_value
+from apps.reports.stores.sql import Dialect, Sql, day_read, fact_value, holds, identity_value, marks_sql
 
 PAGEVIEW = "pageview"
 VISIT_METRICS = {
@@ -66,13 +66,13 @@ class CompiledQuery:
         """EventStore.step_events, the query being base.marked_query's and the marks the steps."""
         group = self._value(self.query.dimensions[0]) if self.query.dimensions else Sql("NULL")
         epoch = self.dialect.epoch_microseconds("e.ts")
-        columns = [Sql(f"e.visitor_key, e.day, e.session_key, {epoch}"), self._mask(), group]
+        columns = [Sql(f"e.visitor_key, e.day, e.session_key, {epoch}"), marks_sql(self.marks, self.dialect), group]
         return self._fetched(self._raw_events(columns))
 
     def cohort_rows(self, period: str) -> tuple[list[tuple], int, int]:
         """EventStore.cohorts, the query being base.marked_query's and the mark the goal's."""
         identity = identity_value(self.dialect)
-        completed = self._mask() if self.marks else Sql("0")
+        completed = marks_sql(self.marks, self.dialect)
         matching = self._raw_events([Sql(f"{identity.text} AS person", identity.params), Sql("e.day"),
                                      Sql(f"{completed.text} AS completed", completed.params), Sql("e.visitor_key")],
                                     identity=True)  # fmt: skip
@@ -98,14 +98,6 @@ class CompiledQuery:
         )
         counted = [(day_read(c), day_read(p), people, done) for c, p, people, done in cohorts]
         return counted, visitors, int(identified or 0)
-
-    def _mask(self) -> Sql:
-        """The marks an event passes, as an integer: bit n for self.marks[n]."""
-        marks = [holds(mark, self.dialect) for mark in self.marks]
-        return Sql(
-            " + ".join(f"CASE WHEN {mark.text} THEN {1 << n} ELSE 0 END" for n, mark in enumerate(marks)),
-            [p for mark in marks for p in mark.params],
-        )
 
     def _raw_events(self, columns: list[Sql], *, identity: bool = False) -> Sql:
         """A SELECT of `columns` of the raw events (e, in their visits s) that pass the query's filters."""
