@@ -35,7 +35,7 @@ from apps.reports.services import rollup_refresh_day
 from apps.reports.stores import event_store
 from devtools.events import validated_event
 from tests.reports.queries.histories import DAYS, DEVICES, FIRST_DAY, TIMEZONES, batches_of, fact
-from tests.reports.test_rollup_equivalence import numbered
+from tests.reports.test_rollup_equivalence import RECEIVED, numbered
 
 pytestmark = pytest.mark.django_db
 # (database vendor, event store) this run is for: test_engine_on_other_stores.py sets other ones.
@@ -227,8 +227,8 @@ def test_the_engine_answers_what_the_oracle_answers(tenant_a, timezone, facts, r
 @contextmanager
 def stored_history(tenant, timezone, facts, rolled_up, goals):
     """The tenant's property in `timezone` with `goals`, the history of `facts` stored through the
-    storage path and the days of `rolled_up` rolled up: (the property, its stored events); all
-    taken back afterwards."""
+    storage path, the days of `rolled_up` rolled up before the late ones arrive: (the property, its
+    stored events); all taken back afterwards."""
     assert (connection.vendor, settings.CLICKMETER_EVENT_STORE) == EXPECTED_STORES
     store = event_store()
     try:
@@ -245,9 +245,13 @@ def stored_history(tenant, timezone, facts, rolled_up, goals):
                     properties=dict(goal.properties),
                     currency=goal.currency,
                 )
-            events_store(batches=[replace(b, property_id=prop.pk) for b in batches_of(numbered(facts), prop.tzinfo)])
+            batches = [replace(b, property_id=prop.pk) for b in batches_of(numbered(facts), prop.tzinfo)]
+            # Late events: those received last, and the replays, arrive after their days were rolled up.
+            late = RECEIVED + timedelta(seconds=2)
+            events_store(batches=[b for b in batches if b.received_at < late])
             for offset in sorted(rolled_up):
                 rollup_refresh_day(property_id=prop.pk, day=FIRST_DAY + timedelta(days=offset))
+            events_store(batches=[b for b in batches if b.received_at >= late])
             yield prop, store.events(property=prop)
             transaction.set_rollback(True)
     finally:
