@@ -73,12 +73,13 @@ INGEST_MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
 ]
 
-# CORS for the beacon only, per property (apps/ingestion/cors.py): no origin is allowed globally.
-CORS_URLS_REGEX = r"^/v1/events$"
+# CORS for ingest only, per property (apps/ingestion/cors.py): no origin is allowed globally. The
+# beacon's endpoint, and the paths of the peer trackers (apps/ingestion/urls.py).
+CORS_URLS_REGEX = r"^/(v1/events|api/(event|send|batch)|(e|i/v0/e|batch|capture|flags|decide)/?|array/.*)$"
 CORS_ALLOWED_ORIGINS: list[str] = []
 CORS_ALLOW_CREDENTIALS = False
-CORS_ALLOW_METHODS = ["POST", "OPTIONS"]
-CORS_ALLOW_HEADERS = ["authorization", "content-type", "x-write-key"]
+CORS_ALLOW_METHODS = ["GET", "POST", "OPTIONS"]
+CORS_ALLOW_HEADERS = ["authorization", "content-type", "x-write-key", "x-umami-cache"]
 CORS_EXPOSE_HEADERS = ["Retry-After"]
 CORS_PREFLIGHT_MAX_AGE = 86400
 

@@ -18,6 +18,7 @@ from apps.keys import selectors as key_selectors
 from apps.keys import services as key_services
 from apps.keys.services import property_keys_create
 from apps.properties.models import Property
+from apps.properties.selectors import origin_allowed_anywhere
 from apps.reports.stores import event_store
 from devtools.geoip import geoip_test_database_write
 from devtools.stack import BROWSER_USER_AGENT, ClickHouse, clickhouse_cluster, static_files_collect
@@ -176,6 +177,7 @@ def _isolated_caches(monkeypatch):
         buffer.redis_client().flushdb()
     key_selectors._cache.clear()
     key_services._last_touched.clear()
+    origin_allowed_anywhere.cache_clear()
     yield
     buffer.redis_client.cache_clear()
 

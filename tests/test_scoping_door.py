@@ -26,7 +26,9 @@ DOOR = "apps/core/admin.py"
 # Where request-facing code may use the bypass, and why: each finds who is asking, before any door.
 UNSCOPED_ALLOWED = {
     ("apps/keys/selectors.py", "_active_key"): "authentication: the key a secret or token names",
+    ("apps/keys/selectors.py", "_site"): "ingest: the property a peer tracker names",
     ("apps/properties/selectors.py", "property_allowed_origins"): "CORS: a property's origins before its key is read",
+    ("apps/properties/selectors.py", "origin_allowed_anywhere"): "CORS: a peer tracker's preflight names no property",
     ("apps/reports/shared_links/selectors.py", "shared_link_resolve"): "authentication: the link a token names",
 }
 

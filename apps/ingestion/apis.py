@@ -143,7 +143,7 @@ class EventIngestApi(APIView):
     )
     def post(self, request):
         received_at = timezone.now()
-        body = _body_read(request)
+        body = body_read(request)
         key = request.auth
         envelope = envelope_parse(body)
         batch = envelope_validate(envelope, received_at=received_at)
@@ -153,22 +153,25 @@ class EventIngestApi(APIView):
             raise ApplicationError(
                 "property_not_found", "No such property for this key.", field="property_id", status_code=404
             )
-        client = RequestClient(
-            ip=client_ip(request.META, trusted_proxies=settings.CLICKMETER_TRUSTED_PROXIES),
-            user_agent=request.headers.get("user-agent", ""),
-            origin=request.headers.get("origin"),
-        )
-        result = events_receive(key=key, batch=batch, client=client, received_at=received_at)
+        result = events_receive(key=key, batch=batch, client=request_client(request), received_at=received_at)
         return Response(result, status=status.HTTP_202_ACCEPTED)
 
 
-def _body_read(request) -> bytes:
+def request_client(request) -> RequestClient:
+    return RequestClient(
+        ip=client_ip(request.META, trusted_proxies=settings.CLICKMETER_TRUSTED_PROXIES),
+        user_agent=request.headers.get("user-agent", ""),
+        origin=request.headers.get("origin"),
+    )
+
+
+def body_read(request, *, content_types: frozenset[str] = ACCEPTED_CONTENT_TYPES) -> bytes:
     """Read the request body, of at most MAX_BODY_BYTES, whether sent with a length or chunked."""
     content_type = request.content_type.partition(";")[0].strip().lower()
-    if content_type not in ACCEPTED_CONTENT_TYPES:
+    if content_type not in content_types:
         raise ApplicationError(
             "unsupported_media_type",
-            "Send the envelope as application/json (or text/plain, as navigator.sendBeacon does).",
+            f"Send the body as {' or '.join(sorted(filter(None, content_types)))}.",
             status_code=status.HTTP_415_UNSUPPORTED_MEDIA_TYPE,
         )
     too_large = ApplicationError(

@@ -107,16 +107,21 @@ return {0, 0}
 
 @dataclass(frozen=True)
 class RateLimits:
-    """Requests per minute allowed per write key and per client address of a property (0: none).
+    """Requests per minute allowed per write key (per property for a peer tracker, which sends none:
+    `key_id` None) and per client address of a property (0: none).
 
     `address_id` identifies the address without containing it (a salted hash).
     """
 
-    key_id: int
+    key_id: int | None
     key_limit: int
     property_id: int
     address_id: str
     address_limit: int
+
+    @property
+    def sender(self) -> str:
+        return f"key:{self.key_id}" if self.key_id is not None else f"site:{self.property_id}"
 
 
 class RateLimited(Exception):
@@ -140,7 +145,7 @@ def buffer_append(payload: bytes, *, limits: RateLimits) -> bool:
     keys = [
         stream_name(),
         DRAIN_SCHEDULED_FLAG,
-        f"clickmeter:ratelimit:key:{limits.key_id}",
+        f"clickmeter:ratelimit:{limits.sender}",
         f"clickmeter:ratelimit:address:{limits.property_id}:{limits.address_id}",
     ]
     args = [payload, DRAIN_SCHEDULED_TTL_MS, limits.key_limit, limits.address_limit]

@@ -64,16 +64,21 @@ class EventError(Exception):
         self.code, self.message, self.field = code, message, field
 
 
-def envelope_parse(body: bytes) -> dict:
-    """Decode a request body into an envelope object, or raise a 400 ApplicationError."""
+def json_parse(body: bytes):
+    """Decode a JSON request body, or raise a 400 ApplicationError saying what is wrong with it."""
     if body.startswith(UTF8_BOM):
         body = body[len(UTF8_BOM) :]  # RFC 8259 section 8.1 lets a parser ignore one; some senders add it
     if not body:
         raise ApplicationError("empty_body", "The request body is empty; send a JSON envelope.")
     try:
-        envelope = orjson.loads(body)
+        return orjson.loads(body)
     except orjson.JSONDecodeError as exc:
         raise _json_error(body, exc) from None
+
+
+def envelope_parse(body: bytes) -> dict:
+    """Decode a request body into an envelope object, or raise a 400 ApplicationError."""
+    envelope = json_parse(body)
     if not isinstance(envelope, dict):
         raise ApplicationError("invalid_envelope", "The envelope must be a JSON object.")
     return envelope

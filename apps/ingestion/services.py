@@ -110,7 +110,7 @@ def events_accept(*, batch: AcceptedBatch, limits: buffer.RateLimits) -> None:
 def _rate_limits_spend(limits: buffer.RateLimits) -> None:
     """Count a request against its limits as the buffer's script does, in the database cache."""
     budgets = (
-        (f"ingest:key:{limits.key_id}", limits.key_limit),
+        (f"ingest:{limits.sender}", limits.key_limit),
         (f"ingest:address:{limits.property_id}:{limits.address_id}", limits.address_limit),
     )
     for key, limit in budgets:

@@ -35,7 +35,7 @@ class AcceptedBatch:
     """
 
     property_id: int
-    key_id: int
+    key_id: int | None  # None: sent by a peer tracker, as the site itself
     received_at: datetime
     events: list[dict]
     context: dict = field(default_factory=dict)

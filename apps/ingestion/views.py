@@ -1,4 +1,5 @@
-"""The browser beacon: `/c.js` (a stable URL, cached a day) and `/c/<version>.js` (immutable)."""
+"""The browser beacon: `/c.js` (a stable URL, cached a day) and `/c/<version>.js` (immutable); and
+the peers' trackers where their snippets look for them."""
 
 import gzip
 import hashlib
@@ -9,6 +10,7 @@ from django.conf import settings
 from django.http import Http404, HttpResponse, HttpResponseNotModified
 
 BEACON_SOURCE = settings.BASE_DIR / "static" / "clickmeter.js"
+PEER_TRACKERS = settings.BASE_DIR / "apps" / "ingestion" / "peers" / "trackers"
 # A day, then a week of serving the cached copy while revalidating: a new beacon reaches every
 # visitor within a day or two, at one conditional request per visitor per day.
 STABLE_CACHE = "public, max-age=86400, stale-while-revalidate=604800"
@@ -46,3 +48,16 @@ def beacon_js_versioned(request, version: str):
     if version != beacon_build()[0]:
         raise Http404
     return _beacon_response(request, VERSIONED_CACHE)
+
+
+@cache
+def _peer_tracker(name: str) -> bytes:
+    return (PEER_TRACKERS / name).read_bytes()
+
+
+def peer_tracker_js(request, name: str) -> HttpResponse:
+    """A peer's tracker where its snippet loads it from its server's host, unchanged from npm
+    (apps/ingestion/peers/trackers/VERSIONS.md): PostHog's library at `/static/array.js`, Umami's at `/script.js`."""
+    response = HttpResponse(_peer_tracker(name), content_type="application/javascript; charset=utf-8")
+    response["Cache-Control"] = STABLE_CACHE
+    return response

@@ -14,6 +14,7 @@ from apps.keys.services import (
     INGEST_TOKEN_PREFIX,
     INGEST_TOKEN_SALT,
     SECRET_PREFIXES,
+    SITE_SENDER_KIND,
     InvalidToken,
     api_key_hash,
 )
@@ -25,7 +26,9 @@ CACHE_SECONDS = 1.0
 
 @dataclass(frozen=True)
 class ResolvedKey:
-    id: int
+    """Who sends or reads for a property: a key, an ingest token, or the site itself (id None)."""
+
+    id: int | None
     kind: str
     property_id: int
     property_public_id: str
@@ -105,6 +108,48 @@ def ingest_token_resolve(token: str) -> ResolvedKey:
     if found is None or found[0].property_public_id != property_public_id:
         raise InvalidToken("The ingest token was revoked with the key that minted it.")
     return replace(found[0], kind=INGEST_TOKEN_KIND)
+
+
+def site_sender_resolve(*, hostname: str = "", public_id: str = "") -> ResolvedKey | None:
+    """The property a peer tracker names, by one of its domains (Plausible's) or by its id (Umami's),
+    acting for ingest as the site itself: no key, rate-limited per property. None if there is none.
+
+    Cached per process with the keys, unknown names too.
+    """
+    if hostname:
+        hostname = hostname.lower()
+        return _site(f"domain:{hostname}", domain_rows__hostname=hostname) if len(hostname) <= 253 else None
+    return _site(f"site:{public_id}", public_id=public_id) if len(public_id) <= 64 else None
+
+
+@cached(_cache, key=lambda cache_key, **lookup: cache_key, lock=threading.Lock())
+def _site(cache_key: str, **lookup) -> ResolvedKey | None:
+    row = (
+        Property.unscoped.filter(**lookup)
+        .values_list(
+            "pk",
+            "public_id",
+            "timezone",
+            "allowed_origins",
+            "ingest_limit_per_key",
+            "ingest_limit_per_address",
+            "organization_id",
+        )
+        .first()
+    )
+    if row is None:
+        return None
+    return ResolvedKey(
+        id=None,
+        kind=SITE_SENDER_KIND,
+        property_id=row[0],
+        property_public_id=row[1],
+        property_timezone=row[2],
+        allowed_origins=tuple(row[3] or ()),
+        ingest_limit_per_key=row[4],
+        ingest_limit_per_address=row[5],
+        organization_id=row[6],
+    )
 
 
 def api_keys_of_property(*, property: Property) -> QuerySet[ApiKey]:

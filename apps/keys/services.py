@@ -15,6 +15,9 @@ SECRET_PREFIXES: dict[str, str] = {ApiKey.Kind.WRITE: "wk_", ApiKey.Kind.READ: "
 INGEST_TOKEN_PREFIX = "it_"
 INGEST_TOKEN_SALT = "clickmeter.ingest-token"
 INGEST_TOKEN_KIND = "token"
+# What a peer tracker (Plausible's, Umami's) acts as: the site itself, named by a domain or the
+# property id, with no key (apps.keys.selectors.site_sender_resolve).
+SITE_SENDER_KIND = "site"
 INGEST_TOKEN_MAX_SECONDS = 24 * 3600
 
 
@@ -101,13 +104,17 @@ EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _last_touched: dict[int, datetime] = {}
 
 
-def api_keys_touch(*, key_ids: set[int], used_at: datetime) -> None:
+def api_keys_touch(*, key_ids: set[int | None], used_at: datetime) -> None:
     """Record that keys were used, writing at most once per key per minute.
 
     Keys this process recorded within the minute are skipped without a query: a report request
     or a drain costs no write for them.
     """
-    due = {key_id for key_id in key_ids if used_at - _last_touched.get(key_id, EPOCH) >= LAST_USED_RESOLUTION}
+    due = {
+        key_id
+        for key_id in key_ids
+        if key_id is not None and used_at - _last_touched.get(key_id, EPOCH) >= LAST_USED_RESOLUTION
+    }
     if not due:
         return
     ApiKey.unscoped.filter(pk__in=due).exclude(last_used_at__gt=used_at - LAST_USED_RESOLUTION).update(

@@ -35,6 +35,14 @@ def property_allowed_origins(*, public_id: str) -> tuple[str, ...] | None:
     return None if row is None else tuple(row)
 
 
+@cached(TTLCache(maxsize=10_000, ttl=10.0), lock=threading.Lock())
+def origin_allowed_anywhere(origin: str) -> bool:
+    """Whether any property allows this browser origin; cached 10 s per origin (a CORS answer only:
+    each request is then checked against its own property's origins)."""
+    rows = Property.unscoped.exclude(allowed_origins=[]).values_list("allowed_origins", flat=True).iterator()
+    return any(origin_allowed(allowed_origins=allowed, origin=origin) for allowed in rows)
+
+
 def properties_of_user(
     *, user, role: str = Role.VIEWER, organizations: Iterable[Organization] | None = None
 ) -> QuerySet[Property]:

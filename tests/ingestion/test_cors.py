@@ -1,6 +1,7 @@
 """CORS on the ingest endpoint: per property, preflight included, never `*`, never credentials."""
 
 import json
+import re
 
 import pytest
 
@@ -73,8 +74,11 @@ def test_reports_never_answer_cors(client, shop):
     assert "Access-Control-Allow-Origin" not in response
 
 
-def test_cors_is_configured_for_the_ingest_path_only_without_credentials(settings):
-    assert settings.CORS_URLS_REGEX == r"^/v1/events$"
+def test_cors_is_configured_for_the_ingest_paths_only_without_credentials(settings):
+    ingest = ["/v1/events", "/api/event", "/api/send", "/api/batch", "/e/", "/i/v0/e/", "/flags/", "/array/wk_1/config"]
+    assert all(re.match(settings.CORS_URLS_REGEX, path) for path in ingest)
+    others = ["/v1/properties/prop_1/overview", "/api/v2/query", "/v1/events/x", "/admin/", "/e/x"]
+    assert not any(re.match(settings.CORS_URLS_REGEX, path) for path in others)
     assert settings.CORS_ALLOWED_ORIGINS == [] and not getattr(settings, "CORS_ALLOW_ALL_ORIGINS", False)
     assert settings.CORS_ALLOW_CREDENTIALS is False
     assert "Retry-After" in settings.CORS_EXPOSE_HEADERS, "the beacon reads it to back off"

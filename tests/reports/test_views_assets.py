@@ -4,29 +4,37 @@ import hashlib
 import re
 from pathlib import Path
 
+import pytest
 from django.contrib.staticfiles import finders
 from django.templatetags.static import static
 
 ROOT = Path(__file__).resolve().parents[2]
 VENDOR = ROOT / "static" / "vendor"
+PEER_TRACKERS = ROOT / "apps" / "ingestion" / "peers" / "trackers"
+PACKAGES = {
+    VENDOR: (("htmx.org", "2.0.11"), ("uplot", "1.6.32")),
+    PEER_TRACKERS: (("umami", "2.10.0"), ("posthog-js", "1.449.2")),
+}
 FILE_ROW = re.compile(r"^\| (\S+) \| (.+?) \| ([0-9a-f]{64}) \|$", re.M)
 
 
-def recorded_files() -> dict[str, str]:
-    return {name: sha256 for name, _, sha256 in FILE_ROW.findall((VENDOR / "VERSIONS.md").read_text())}
+def recorded_files(folder: Path) -> dict[str, str]:
+    return {name: sha256 for name, _, sha256 in FILE_ROW.findall((folder / "VERSIONS.md").read_text())}
 
 
-def test_every_vendored_file_is_recorded_with_its_checksum():
-    recorded = recorded_files()
-    present = {path.name for path in VENDOR.iterdir() if path.name != "VERSIONS.md"}
+@pytest.mark.parametrize("folder", PACKAGES, ids=lambda folder: folder.name)
+def test_every_vendored_file_is_recorded_with_its_checksum(folder):
+    recorded = recorded_files(folder)
+    present = {path.name for path in folder.iterdir() if path.name != "VERSIONS.md"}
     assert present == set(recorded)
     for name, sha256 in recorded.items():
-        assert hashlib.sha256((VENDOR / name).read_bytes()).hexdigest() == sha256, name
+        assert hashlib.sha256((folder / name).read_bytes()).hexdigest() == sha256, name
 
 
-def test_each_package_is_recorded_with_version_licence_and_registry_integrity():
-    text = (VENDOR / "VERSIONS.md").read_text()
-    for package, version in (("htmx.org", "2.0.11"), ("uplot", "1.6.32")):
+@pytest.mark.parametrize("folder", PACKAGES, ids=lambda folder: folder.name)
+def test_each_package_is_recorded_with_version_licence_and_registry_integrity(folder):
+    text = (folder / "VERSIONS.md").read_text()
+    for package, version in PACKAGES[folder]:
         assert re.search(rf"^\| {re.escape(package)} \| {version} \| \S+ .*\| sha512-[A-Za-z0-9+/]+=* \|$", text, re.M)
 
 
