@@ -49,6 +49,7 @@ INSTALLED_APPS = [
     "apps.keys",
     "apps.ingestion",
     "apps.reports",
+    "apps.imports",
     "apps.demo",
 ]
 
@@ -175,6 +176,10 @@ USE_TZ = True
 
 # Server-side: a new key's secret is shown once as a message, and must not travel in a cookie.
 MESSAGE_STORAGE = "django.contrib.messages.storage.session.SessionStorage"
+
+# Uploads (imports' files until they are loaded); web and workers must share it (or a storage
+# such as S3 via django-storages, set in STORAGES["default"]).
+MEDIA_ROOT = Path(env.str("MEDIA_ROOT", default=str(BASE_DIR / "media")))
 
 STATIC_URL = "static/"
 STATIC_ROOT = Path(env.str("STATIC_ROOT", default=str(BASE_DIR / "staticfiles")))

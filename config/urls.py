@@ -21,6 +21,7 @@ urlpatterns = [
     path("", include("apps.properties.urls")),
     path("", include("apps.keys.urls")),
     path("", include("apps.reports.urls")),
+    path("", include("apps.imports.urls")),
     re_path(r"^v1/", api_not_found, {"exception": None}),
 ]
 

@@ -22,6 +22,7 @@ from django.test import Client
 
 from apps.accounts.models import Invitation, Membership, Organization, User
 from apps.core.tenancy import TenantQuerySet
+from apps.imports.models import Import
 from apps.ingestion.models import DroppedEvents
 from apps.keys.models import ApiKey
 from apps.properties.models import Property, PropertyDomain
@@ -85,6 +86,7 @@ TENANT_MODELS = (
     SharedLink,
     Goal,
     Funnel,
+    Import,
     User,
 )
 
@@ -144,6 +146,9 @@ def tenant_objects(tenant) -> dict:
         SharedLink: shared_link,
         Goal: goal,
         Funnel: funnel,
+        Import: Import.unscoped.create(
+            property=tenant.property, source="clickmeter", file="imports/a.ndjson", name="a"
+        ),
         User: tenant.viewer,
     }
 

@@ -152,7 +152,7 @@ def envelope_validate(envelope: dict, *, received_at: datetime) -> ValidatedBatc
     batch = ValidatedBatch()
     for index, raw in enumerate(events):
         try:
-            batch.events.append(_event_validate(raw, skew=skew, received_at=received_at))
+            batch.events.append(event_validate(raw, skew=skew, received_at=received_at))
         except EventError as exc:
             event_id = raw.get("event_id") if isinstance(raw, dict) else None
             batch.errors.append(
@@ -216,7 +216,7 @@ def _url(parent: dict, name: str, field: str) -> str:
     return value
 
 
-def _event_validate(raw, *, skew, received_at: datetime) -> dict:
+def event_validate(raw, *, skew, received_at: datetime) -> dict:
     if not isinstance(raw, dict):
         raise EventError("invalid_event", "Each event must be a JSON object.", "event")
     event_type = _text(raw, "type", "type", "type")

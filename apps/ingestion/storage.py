@@ -23,6 +23,10 @@ from apps.ingestion.signals import events_stored
 from apps.keys.services import api_keys_touch
 from apps.properties.models import Property
 
+# What an event's request says of it, kept per event: the place of its address, and its user agent parsed.
+PLACE_FIELDS = ("country", "region", "city")
+AGENT_FIELDS = ("browser", "browser_version", "os", "os_version", "device")
+
 DRAIN_MAX_SECONDS = 20.0
 
 
@@ -121,9 +125,12 @@ def events_store(*, batches: list[AcceptedBatch]) -> int:
         prop = properties.get(batch.property_id)
         if prop is None:
             continue  # the property was deleted after the batch was accepted
-        tz = prop.tzinfo
+        context = {**batch.context, **enrichment.user_agent_parse(batch.context.get("user_agent", ""))}
         for position, event in enumerate(batch.events):
-            rows.append(_event_row(prop, event, tz=tz, batch=batch, position=position))
+            arrival = identity.arrival(received_at=batch.received_at, position=position)
+            rows.append(
+                event_row(prop, event, tz=prop.tzinfo, received_at=batch.received_at, arrival=arrival, context=context)
+            )
     if not rows:
         return 0
     # A fixed order keeps concurrent transactions from locking the same unique keys crosswise.
@@ -151,17 +158,17 @@ def days_mark_dirty(days: list[tuple[int, date]], *, now: datetime) -> None:
     )
 
 
-def _event_row(prop: Property, event: dict, *, tz, batch: AcceptedBatch, position: int) -> dict:
-    """The column values of one event (EVENT_COLUMNS), derived fields included."""
+def event_row(prop: Property, event: dict, *, tz, received_at: datetime, arrival: int, context: dict) -> dict:
+    """The column values of one validated event (EVENT_COLUMNS), derived fields included. `context`
+    holds what its request said of it: the place (PLACE_FIELDS) and the parsed user agent (AGENT_FIELDS)."""
     ts = datetime.fromisoformat(event["ts"])
-    context = batch.context
     fields = {name: event[name] for name in TEXT_LIMITS}
     fields.update(attribution(url=event["url"], referrer=event["referrer"], event=event))
     return dict(
         property_id=prop.pk,
         ts=ts,
-        received_at=batch.received_at,
-        arrival=identity.arrival(received_at=batch.received_at, position=position),
+        received_at=received_at,
+        arrival=arrival,
         day=ts.astimezone(tz).date(),
         campaign_key=fields["campaign_id"] or fields["utm_campaign"],
         visitor_key=identity.visitor_key(event["visitor_id"]),
@@ -169,10 +176,7 @@ def _event_row(prop: Property, event: dict, *, tz, batch: AcceptedBatch, positio
             visitor_id=event["visitor_id"], session_id=event["session_id"], event_id=event["event_id"]
         ),
         data=event["data"],
-        country=context.get("country", ""),
-        region=context.get("region", ""),
-        city=context.get("city", ""),
-        **enrichment.user_agent_parse(context.get("user_agent", "")),
+        **{name: context.get(name, "") for name in (*PLACE_FIELDS, *AGENT_FIELDS)},
         **fields,
     )
 

@@ -35,6 +35,11 @@ class EventStore(ABC):
         """Delete the property's raw events and rollups of the days before `day`; return the events deleted."""
 
     @abstractmethod
+    def events_delete(self, *, property_id: int, event_id_prefix: str) -> set[date]:
+        """Delete the property's raw events whose id begins with `event_id_prefix` (an import's);
+        return the days they were of, whose rollups are then stale."""
+
+    @abstractmethod
     def events_reday(self, *, property: Property) -> set[date]:
         """Recompute the property-local day of the property's events after a timezone change;
         return every day that had or now has events."""

@@ -129,6 +129,14 @@ class ClickHouseStore(EventStore):
             self._delete(where, [property_id, day])
         return count
 
+    def events_delete(self, *, property_id: int, event_id_prefix: str) -> set[date]:
+        # LIKE, as the oldest release served has no startsWith; a prefix holds no % or _.
+        where, params = "property_id = %s AND event_id LIKE %s", [property_id, f"{event_id_prefix}%"]
+        found = self.client.execute(f"SELECT DISTINCT day FROM {self.table} WHERE {where}", params)
+        if found:
+            self._delete(where, params)
+        return {day_read(day) for (day,) in found}
+
     def events_reday(self, *, property: Property) -> set[date]:
         """The day is part of the sort key, which ClickHouse cannot update: the events whose local day
         changed are copied with the new day to a table beside, deleted, and inserted back. Between

@@ -139,6 +139,12 @@ class DatabaseStore(EventStore):
         marks = (goal,) if goal is not None else ()
         return CompiledQuery(property, query, first, last, DIALECTS[connection.vendor], marks).cohort_rows(period)
 
+    def events_delete(self, *, property_id: int, event_id_prefix: str) -> set[date]:
+        events = Event.objects.filter(property_id=property_id, event_id__startswith=event_id_prefix)
+        days = set(events.values_list("day", flat=True).distinct())
+        events.delete()
+        return days
+
     def events(self, *, property: Property, day: date | None = None) -> list[dict]:
         events = Event.objects.filter(property=property, **({"day": day} if day else {}))
         return list(events.order_by("day", "event_id").values(*EVENT_COLUMNS))

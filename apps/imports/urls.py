@@ -1,0 +1,7 @@
+from django.urls import path
+
+from apps.imports.apis import EventsExportApi
+
+urlpatterns = [
+    path("v1/properties/<str:property_id>/events/export", EventsExportApi.as_view(), name="events-export"),
+]
