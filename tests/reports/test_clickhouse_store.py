@@ -12,12 +12,14 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 from django.conf import settings
+from django.core.files.base import ContentFile
 from django.core.management import call_command
 from django.db import connection, transaction
 from hypothesis import HealthCheck, given
 from hypothesis import settings as examples
 from hypothesis import strategies as st
 
+from apps.imports.services import events_export, import_create, import_delete, import_run
 from apps.ingestion.storage import AcceptedBatch, events_store
 from apps.properties.models import Property
 from apps.reports.periods import Period
@@ -221,3 +223,21 @@ def test_ids_and_values_with_quotes_backslashes_and_control_characters_are_kept_
     day = FIRST_DAY.isoformat()
     query = query_parse({"metrics": ["events"], "date_range": [day, day], "filters": [["is", "event:page", [path]]]})
     assert query_answer(property=prop, query=query).rows == [{"dimensions": [], "metrics": [1]}]
+
+
+@pytest.mark.django_db
+@FEW
+@given(facts=histories)
+def test_an_import_is_written_and_deleted_whole(tenant_a, clickhouse_store, settings, tmp_path, facts):
+    settings.MEDIA_ROOT = tmp_path
+    prop = tenant_a.property
+    clickhouse_store.days_delete_before(property_id=prop.pk, day=EVERY_DAY)
+    written(prop, facts)
+    originals = clickhouse_store.events(property=prop)
+    exported = b"".join(events_export(property=prop, first=FIRST_DAY - timedelta(days=1), last=EVERY_DAY, format="csv"))
+    done = import_run(import_create(property=prop, source="clickmeter", file=ContentFile(exported, name="e.csv")))
+    assert done.status == "done", done.error
+    copies = [e for e in clickhouse_store.events(property=prop) if e["event_id"].startswith(done.event_id_prefix())]
+    assert len(copies) == len(originals) == done.events
+    import_delete(import_=done)
+    assert clickhouse_store.events(property=prop) == originals
