@@ -1,5 +1,7 @@
--- wrk script for bench/ingest.py: POST /v1/events with unique event_ids, or GET a ceiling path.
--- Configured by environment: BENCH_MODE (events|ceiling), BENCH_BATCH, BENCH_PROPERTY, BENCH_KEY.
+-- wrk script for bench/ingest.py: POST /v1/events with unique event_ids, the same pageviews as the
+-- peer trackers send them (Plausible's /api/event, PostHog's /e/), or GET a ceiling path.
+-- Configured by environment: BENCH_MODE (events|plausible|posthog|ceiling), BENCH_BATCH,
+-- BENCH_PROPERTY, BENCH_KEY; Plausible's requests name the property's domain, bench.example.
 local mode = os.getenv("BENCH_MODE")
 local batch = tonumber(os.getenv("BENCH_BATCH") or "1")
 local property = os.getenv("BENCH_PROPERTY")
@@ -27,9 +29,36 @@ local function event(n)
     run_id, n, n % 50, n % 5, n % 1000, n % 3000)
 end
 
+local agent = "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0 Safari/537.36"
+
+local function peer_request()
+  local headers = {["Content-Type"] = "text/plain", ["User-Agent"] = agent}
+  if close then headers["Connection"] = "close" end
+  if mode == "plausible" then
+    counter = counter + 1
+    local body = string.format(
+      '{"n":"pageview","u":"https://bench.example/p/%d?utm_source=newsletter","d":"bench.example","r":null}',
+      counter % 50)
+    return wrk.format("POST", "/api/event", headers, body)
+  end
+  local events = {}
+  for i = 1, batch do
+    counter = counter + 1
+    events[i] = string.format(
+      '{"uuid":"%s-%d","event":"$pageview","timestamp":"%s","properties":{"distinct_id":"d%d",' ..
+      '"$session_id":"s%d","$current_url":"https://bench.example/p/%d","$referrer":"$direct","title":"Page"}}',
+      run_id, counter, os.date("!%Y-%m-%dT%H:%M:%SZ"), counter % 1000, counter % 3000, counter % 50)
+  end
+  local body = '{"api_key":"' .. key .. '","batch":[' .. table.concat(events, ",") .. ']}'
+  return wrk.format("POST", "/e/", headers, body)
+end
+
 request = function()
   if mode == "ceiling" then
     return wrk.format("GET", "/healthz", close and {["Connection"] = "close"} or nil)
+  end
+  if mode == "plausible" or mode == "posthog" then
+    return peer_request()
   end
   local events = {}
   for i = 1, batch do
@@ -39,13 +68,13 @@ request = function()
   local body = '{"schema_version":1,"property_id":"' .. property .. '","sent_at":"' ..
     os.date("!%Y-%m-%dT%H:%M:%SZ") .. '","events":[' .. table.concat(events, ",") .. ']}'
   local headers = {["Authorization"] = "Bearer " .. key, ["Content-Type"] = "application/json",
-    ["User-Agent"] = "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0 Safari/537.36"}
+    ["User-Agent"] = agent}
   if close then headers["Connection"] = "close" end
   return wrk.format("POST", "/v1/events", headers, body)
 end
 
 response = function(status, headers, body)
-  if status == 202 or (mode == "ceiling" and status == 200) then
+  if status == 202 or (status == 200 and (mode == "ceiling" or mode == "posthog")) then
     accepted = accepted + (mode == "ceiling" and 1 or batch)
   else
     refused = refused + 1

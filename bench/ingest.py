@@ -43,7 +43,16 @@ from devtools.geoip import geoip_test_database_write  # noqa: E402
 from devtools.stack import ClickHouse, Stack, wait_until  # noqa: E402
 
 CLICKHOUSE_DATABASE = "bench"
-PHASES = (("ceiling", "ceiling (bare Django view)", 1), ("events", "single event", 1), ("events", "20-event batch", 20))
+PHASES = (
+    ("ceiling", "ceiling (bare Django view)", 1),
+    ("events", "single event", 1),
+    ("events", "20-event batch", 20),
+    ("plausible", "Plausible /api/event", 1),
+    ("posthog", "PostHog /e/ 20-event batch", 20),
+)
+# The answers of an accepted request, by endpoint, in gunicorn's access log.
+ACCEPTED = ("202 POST /v1/events", "202 POST /api/event", "200 POST /e/")
+DOMAIN = "bench.example"
 
 
 def database_reset(admin_url: str, name: str) -> str:
@@ -173,8 +182,8 @@ def stored_counts(database_url: str, clickhouse: ClickHouse | None) -> tuple[int
 
 
 def accepted_requests(access_log: Path) -> int:
-    """Requests the server answered 202 to, from gunicorn's access log."""
-    return sum(1 for line in access_log.read_text().splitlines() if line.startswith("202 POST /v1/events"))
+    """Requests the server accepted, from gunicorn's access log."""
+    return sum(1 for line in access_log.read_text().splitlines() if line.startswith(ACCEPTED))
 
 
 def main() -> int:
@@ -205,7 +214,7 @@ def main() -> int:
     manage = [sys.executable, "manage.py"]
     subprocess.run([*manage, "migrate", "-v0"], cwd=ROOT, env=env, check=True)
     created = subprocess.run(
-        [*manage, "create_property", "--org", "Bench", "--name", "Bench", "--json"],
+        [*manage, "create_property", "--org", "Bench", "--name", "Bench", "--domain", DOMAIN, "--json"],
         cwd=ROOT, env=env, check=True, capture_output=True, text=True,
     )  # fmt: skip
     keys = json.loads(created.stdout)
@@ -236,7 +245,7 @@ def main() -> int:
             cpu_before = cpu_ticks(stack, database, clickhouse)
             result = wrk(stack.base_url, mode=mode, seconds=seconds, connections=args.connections, batch=batch,
                          keys=keys, close=args.new_connection_per_request)  # fmt: skip
-            if mode == "events":
+            if mode != "ceiling":
                 ended = time.monotonic()
                 time.sleep(0.2)  # let requests cut off by wrk's timer reach the access log
                 answered = accepted_requests(access_log)

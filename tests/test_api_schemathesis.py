@@ -50,6 +50,7 @@ STATED_IN_WORDS = {
     ("GET /v1/properties/{property_id}/pages", "from"): "from ≤ to, at most MAX_DAYS days",
     ("GET /v1/properties/{property_id}/campaigns", "from"): "from ≤ to, at most MAX_DAYS days",
     ("GET /v1/properties/{property_id}/metrics", "from"): "from ≤ to, at most MAX_DAYS days",
+    ("GET /v1/properties/{property_id}/events/export", "to"): "from ≤ to",
     ("GET /v1/properties/{property_id}/metrics", "metrics"): "session metrics group by time only",
     ("GET /v1/properties/{property_id}/metrics", "group_by"): "entry_page/exit_page group alone",
     ("GET /v1/properties/{property_id}/metrics", "interval"): "hour spans at most 31 days",

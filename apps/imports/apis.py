@@ -13,7 +13,7 @@ from apps.imports.services import CSV, EXPORT_FORMATS, NDJSON, events_export
 from apps.keys.authentication import REPORT_AUTHENTICATION
 from apps.keys.permissions import IsMemberOrHasApiKey, request_actor
 from apps.properties.selectors import property_access
-from apps.reports.apis import read_key_touch
+from apps.reports.apis import DAY, read_key_touch
 from apps.reports.periods import FIRST_DAY, LAST_DAY, day_parse
 
 CONTENT_TYPES = {NDJSON: "application/x-ndjson", CSV: "text/csv; charset=utf-8"}
@@ -32,8 +32,8 @@ class EventsExportApi(APIView):
         "streamed day by day: NDJSON, one event per line, or CSV with a header row and `data` as JSON text. "
         "An import of source `clickmeter` reads either back (docs/switching.md).",
         parameters=[
-            OpenApiParameter("from", OpenApiTypes.DATE, description="The first day (default: the first)."),
-            OpenApiParameter("to", OpenApiTypes.DATE, description="The last day (default: the last)."),
+            OpenApiParameter("from", DAY, description=f"The first day (default: {FIRST_DAY})."),
+            OpenApiParameter("to", DAY, description=f"The last day (default: {LAST_DAY}); not before `from`."),
             OpenApiParameter("format", str, enum=list(EXPORT_FORMATS), description="ndjson (default) or csv."),
         ],
         responses={

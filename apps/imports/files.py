@@ -90,10 +90,12 @@ def _csv_records(stream, name: str) -> Iterator[tuple[str, int, dict]]:
     reader = csv.DictReader(text, strict=True)
     try:
         for record in reader:
-            if None in record or None in record.values():
+            if None in record or None in record.values():  # DictReader's marks of extra or missing fields
+                found = sum(value is not None for key, value in record.items() if key is not None)
+                found += len(record.get(None) or ())
                 raise InvalidFile(
-                    f"{name}, line {reader.line_num}: {len(record) - (None in record)} columns where the header"
-                    f" has {len(reader.fieldnames or ())}; is the file cut off?"
+                    f"{name}, line {reader.line_num}: {found} columns where the header has"
+                    f" {len(reader.fieldnames or ())}; is the file cut off?"
                 )
             yield name, reader.line_num, record
     except UnicodeDecodeError as exc:

@@ -60,4 +60,7 @@ def peer_tracker_js(request, name: str) -> HttpResponse:
     (apps/ingestion/peers/trackers/VERSIONS.md): PostHog's library at `/static/array.js`, Umami's at `/script.js`."""
     response = HttpResponse(_peer_tracker(name), content_type="application/javascript; charset=utf-8")
     response["Cache-Control"] = STABLE_CACHE
+    # A public file, which PostHog's snippet loads with crossorigin="anonymous": readable from any
+    # page, as a CDN serves it (no credentials are ever allowed).
+    response["Access-Control-Allow-Origin"] = "*"
     return response

@@ -42,39 +42,46 @@ class ResolvedKey:
 _cache: TTLCache = TTLCache(maxsize=10_000, ttl=CACHE_SECONDS)
 
 
+# What a sender needs of its property, read with the key (`property__…`) or on its own.
+SENDER_PROPERTY_FIELDS = (
+    "pk",
+    "public_id",
+    "timezone",
+    "allowed_origins",
+    "ingest_limit_per_key",
+    "ingest_limit_per_address",
+    "organization_id",
+)
+
+
+def _sender(*, id: int | None, kind: str, row: tuple) -> ResolvedKey:
+    """The sender of a key's id (None for the site itself) from its property's SENDER_PROPERTY_FIELDS."""
+    property_id, public_id, timezone, origins, per_key, per_address, organization_id = row
+    return ResolvedKey(
+        id=id,
+        kind=kind,
+        property_id=property_id,
+        property_public_id=public_id,
+        property_timezone=timezone,
+        allowed_origins=tuple(origins or ()),
+        ingest_limit_per_key=per_key,
+        ingest_limit_per_address=per_address,
+        organization_id=organization_id,
+    )
+
+
 @cached(_cache, key=lambda cache_key, **lookup: cache_key, lock=threading.Lock())
 def _active_key(cache_key: str, *, kind: str, **lookup) -> tuple[ResolvedKey, str] | None:
     """The active key of `kind` matching `lookup`, with its stored hash; cached per process."""
     row = (
         ApiKey.unscoped.filter(kind=kind, revoked_at__isnull=True, **lookup)
         .filter(Q(expires_at__isnull=True) | Q(expires_at__gt=timezone.now()))
-        .values_list(
-            "id",
-            "key_hash",
-            "property_id",
-            "property__public_id",
-            "property__timezone",
-            "property__allowed_origins",
-            "property__ingest_limit_per_key",
-            "property__ingest_limit_per_address",
-            "property__organization_id",
-        )
+        .values_list("id", "key_hash", *(f"property__{name}" for name in SENDER_PROPERTY_FIELDS))
         .first()
     )
     if row is None:
         return None
-    key = ResolvedKey(
-        id=row[0],
-        kind=kind,
-        property_id=row[2],
-        property_public_id=row[3],
-        property_timezone=row[4],
-        allowed_origins=tuple(row[5] or ()),
-        ingest_limit_per_key=row[6],
-        ingest_limit_per_address=row[7],
-        organization_id=row[8],
-    )
-    return key, row[1]
+    return _sender(id=row[0], kind=kind, row=row[2:]), row[1]
 
 
 def api_key_resolve(*, secret: str, kind: str) -> ResolvedKey | None:
@@ -124,32 +131,8 @@ def site_sender_resolve(*, hostname: str = "", public_id: str = "") -> ResolvedK
 
 @cached(_cache, key=lambda cache_key, **lookup: cache_key, lock=threading.Lock())
 def _site(cache_key: str, **lookup) -> ResolvedKey | None:
-    row = (
-        Property.unscoped.filter(**lookup)
-        .values_list(
-            "pk",
-            "public_id",
-            "timezone",
-            "allowed_origins",
-            "ingest_limit_per_key",
-            "ingest_limit_per_address",
-            "organization_id",
-        )
-        .first()
-    )
-    if row is None:
-        return None
-    return ResolvedKey(
-        id=None,
-        kind=SITE_SENDER_KIND,
-        property_id=row[0],
-        property_public_id=row[1],
-        property_timezone=row[2],
-        allowed_origins=tuple(row[3] or ()),
-        ingest_limit_per_key=row[4],
-        ingest_limit_per_address=row[5],
-        organization_id=row[6],
-    )
+    row = Property.unscoped.filter(**lookup).values_list(*SENDER_PROPERTY_FIELDS).first()
+    return None if row is None else _sender(id=None, kind=SITE_SENDER_KIND, row=row)
 
 
 def api_keys_of_property(*, property: Property) -> QuerySet[ApiKey]:

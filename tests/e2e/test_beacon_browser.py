@@ -5,6 +5,7 @@ import http.server
 import threading
 import time
 from collections import Counter
+from contextlib import contextmanager
 from datetime import UTC, datetime
 
 import pytest
@@ -64,17 +65,24 @@ def site(tmp_path):
     server.stop()
 
 
-@pytest.fixture
-def browser(monkeypatch):
+@contextmanager
+def chromium(monkeypatch, args: list[str] = CHROMIUM_ARGS):
+    """Debian's Chromium, headless, driven by Playwright."""
     from playwright import sync_api
 
     # Playwright's sync API keeps an event loop in this thread; the test's own ORM calls stay
     # synchronous, so Django's guard against ORM use from async code does not apply to them.
     monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
     with sync_api.sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, headless=True, args=args)
         yield browser
         browser.close()
+
+
+@pytest.fixture
+def browser(monkeypatch):
+    with chromium(monkeypatch) as launched:
+        yield launched
 
 
 def write_page(folder, stack, tenant, name="index.html", extra=""):

@@ -13,7 +13,7 @@ from apps.ingestion.models import Event
 from apps.properties.services import property_update
 from devtools.stack import wait_until
 from tests.conftest import tenant_create
-from tests.e2e.test_beacon_browser import CHROME, CHROMIUM, CHROMIUM_ARGS
+from tests.e2e.test_beacon_browser import CHROME, CHROMIUM_ARGS, chromium
 from tests.e2e.test_beacon_browser import site as site  # fixtures of this module too
 from tests.e2e.test_beacon_browser import stack as stack
 
@@ -33,13 +33,8 @@ PEER_ARGS = [
 
 @pytest.fixture
 def browser(monkeypatch):
-    from playwright import sync_api
-
-    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
-    with sync_api.sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, headless=True, args=PEER_ARGS)
-        yield browser
-        browser.close()
+    with chromium(monkeypatch, PEER_ARGS) as launched:
+        yield launched
 
 
 class WatchedPage:
@@ -53,7 +48,18 @@ class WatchedPage:
         self.page.on("pageerror", lambda error: self.problems.append(f"page error: {error}"))
         self.page.on("requestfailed", lambda request: self.problems.append(f"failed: {request.url}"))
         self.page.on("response", lambda r: r.status >= 400 and self.problems.append(f"{r.status}: {r.url}"))
+        self.responses: list[str] = []
+        self.page.on("response", lambda r: self.responses.append(f"{r.status} {r.request.method} {r.url}"))
         self.page.goto(url)
+
+    def wait_for(self, expression: str) -> None:
+        """Wait for `expression` to hold in the page; on a timeout, fail with what the page saw."""
+        from playwright.sync_api import TimeoutError as PlaywrightTimeout
+
+        try:
+            self.page.wait_for_function(expression, timeout=60_000)
+        except PlaywrightTimeout:
+            pytest.fail(f"{expression} never held; responses: {self.responses}; problems: {self.problems}")
 
     def close(self) -> list[str]:
         self.context.close()
@@ -105,7 +111,7 @@ window.signup = () => track("Signup", {{ props: {{ source: "hero" }} }});
 </script></body></html>""")
     watched = WatchedPage(browser, f"http://{SITE}:{port}/index.html?utm_source=newsletter")
     page = watched.page
-    page.wait_for_function("window.buy !== undefined")
+    watched.wait_for("window.buy !== undefined")
     page.evaluate("history.pushState({}, '', '/pricing')")
     page.evaluate("signup(); buy()")
     expected = Counter({"pageview": 2, "Signup": 1, "Purchase": 1})
@@ -130,7 +136,7 @@ def test_umamis_tracker_from_this_server_counts_pageviews_spa_routes_and_custom_
 </head><body><button id="cta" data-umami-event="cta-click" data-umami-event-place="hero">Go</button></body></html>""")
     watched = WatchedPage(browser, f"http://{SITE}:{port}/index.html")
     page = watched.page
-    page.wait_for_function("window.umami !== undefined")
+    watched.wait_for("window.umami !== undefined")
     wait_until(lambda: stored(tenant)["pageview"] == 1, timeout=30, message="the first pageview")
     page.evaluate("history.pushState({}, '', '/pricing')")
     page.evaluate("umami.track('signup', {plan: 'pro'})")
@@ -156,7 +162,7 @@ def test_posthogs_snippet_loads_its_library_from_this_server_and_counts_pageview
 <script>{snippet}posthog.init('{tenant.write_key}', {options});</script></head><body></body></html>""")
     watched = WatchedPage(browser, f"http://{SITE}:{port}/index.html")
     page = watched.page
-    page.wait_for_function("window.posthog && window.posthog.__loaded")
+    watched.wait_for("window.posthog && window.posthog.__loaded")
     page.evaluate("history.pushState({}, '', '/pricing')")
     page.evaluate("posthog.capture('signup', {plan: 'pro'})")
     page.evaluate("posthog.identify('user-42')")

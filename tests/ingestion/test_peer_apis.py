@@ -261,6 +261,8 @@ def test_the_peer_trackers_are_served_where_their_snippets_look(client):
         response = client.get(path)
         assert response.status_code == 200 and marker in response.content
         assert response["Content-Type"].startswith("application/javascript")
+        assert response["Access-Control-Allow-Origin"] == "*", "PostHog's snippet loads it with crossorigin"
+        assert "Access-Control-Allow-Credentials" not in response
 
 
 # CORS: a preflight names no property; an origin that some property allows gets an answer.
