@@ -10,6 +10,7 @@ from urllib.parse import quote
 import pytest
 
 from apps.ingestion.models import Event
+from apps.properties.models import Property
 from apps.properties.services import property_update
 
 pytestmark = pytest.mark.django_db
@@ -276,3 +277,13 @@ def test_a_preflight_is_answered_for_an_origin_some_property_allows_and_only_the
     assert "Access-Control-Allow-Credentials" not in allowed
     refused = client.options(path, HTTP_ORIGIN="https://evil.example", **preflight)
     assert "Access-Control-Allow-Origin" not in refused
+
+
+def test_a_site_without_a_key_is_rate_limited_per_property(client, site):
+    Property.unscoped.filter(pk=site.property.pk).update(ingest_limit_per_key=2)
+    page = {"n": "pageview", "u": f"{ORIGIN}/", "d": SITE}
+    statuses = [plausible(client, page).status_code for _ in range(3)]
+    assert statuses == [202, 202, 429]
+    message = {"type": "event", "payload": {"website": site.property.public_id, "hostname": SITE, "url": "/"}}
+    assert umami(client, "/api/send", message).status_code == 429, "the same property's budget"
+    assert stored(site).count() == 2
