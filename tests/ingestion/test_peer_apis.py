@@ -8,6 +8,8 @@ import uuid
 from urllib.parse import quote
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from apps.ingestion.models import Event
 from apps.properties.models import Property
@@ -287,3 +289,41 @@ def test_a_site_without_a_key_is_rate_limited_per_property(client, site):
     message = {"type": "event", "payload": {"website": site.property.public_id, "hostname": SITE, "url": "/"}}
     assert umami(client, "/api/send", message).status_code == 429, "the same property's budget"
     assert stored(site).count() == 2
+
+
+# Whatever a body holds, an answer below 500: the peers' fields in every shape, around real names.
+
+FIELDS = [
+    *("n", "u", "d", "r", "p", "$", "h", "name", "url", "domain", "referrer", "props", "revenue", "amount"),
+    *("currency", "type", "payload", "website", "hostname", "title", "data", "id", "timestamp", "api_key"),
+    *("batch", "event", "properties", "token", "uuid", "distinct_id", "$current_url", "$device_id"),
+    *("$session_id", "$is_identified", "$referrer", "sent_at"),
+]
+PEER_PATHS = ["/api/event", "/api/send", "/api/batch", "/e/", "/i/v0/e/?compression=gzip-js", "/batch/"]
+
+
+def json_values(tenant):
+    names = st.sampled_from([SITE, tenant.property.public_id, tenant.write_key, "pageview", "$pageview", "event"])
+    leaves = st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=12) | names
+    return st.recursive(
+        leaves,
+        lambda children: (
+            st.lists(children, max_size=4)
+            | st.dictionaries(st.sampled_from(FIELDS) | st.text(max_size=4), children, max_size=6)
+        ),
+        max_leaves=25,
+    )
+
+
+@pytest.mark.parametrize("path", PEER_PATHS)
+def test_any_json_body_is_answered_below_500(client, site, path):
+    @given(body=json_values(site))
+    @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+    def answered(body):
+        data = json.dumps(body).encode()
+        if "gzip" in path:
+            data = gzip.compress(data)
+        response = client.post(path, data=data, content_type="text/plain", HTTP_ORIGIN=ORIGIN)
+        assert response.status_code < 500, response.content
+
+    answered()
