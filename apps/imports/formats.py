@@ -87,11 +87,13 @@ def record_of_row(row: dict) -> dict:
 
 
 def _mapped(found: Iterator[tuple[str, int, dict]], event: Callable[[dict], ImportedEvent | None]):
+    """Each found record as `event` reads it; a record it refuses is an InvalidFile naming its line."""
     for file, line, record in found:
         try:
-            yield file, line, event(record)
+            imported = event(record)
         except InvalidRecord as exc:
             raise InvalidFile(f"{file}, line {line}: {exc}") from None
+        yield file, line, imported
 
 
 def clickmeter_events(path: Path, name: str) -> Iterator[tuple[str, int, ImportedEvent | None]]:
