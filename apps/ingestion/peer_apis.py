@@ -27,7 +27,12 @@ from apps.ingestion.services import events_receive
 from apps.keys.models import ApiKey
 from apps.keys.selectors import ResolvedKey, api_key_resolve, site_sender_resolve
 
-POSTHOG_CONTENT_TYPES = ACCEPTED_CONTENT_TYPES | {"application/x-www-form-urlencoded"}
+# Also a form's type: what curl sends without -H, and PostHog's beacons; the body is read as JSON anyway.
+PEER_CONTENT_TYPES = ACCEPTED_CONTENT_TYPES | {"application/x-www-form-urlencoded"}
+
+
+def _body(request) -> bytes:
+    return body_read(request, content_types=PEER_CONTENT_TYPES)
 
 
 def _receive(request, *, sender: ResolvedKey, events: list, received_at: datetime, sent_at=None) -> dict:
@@ -57,7 +62,7 @@ class PlausibleEventApi(_PeerIngestApi):
 
     def post(self, request):
         received_at = timezone.now()
-        domains, events = plausible.plausible_event_parse(envelope_parse(body_read(request)))
+        domains, events = plausible.plausible_event_parse(envelope_parse(_body(request)))
         senders = [sender for domain in domains if (sender := site_sender_resolve(hostname=domain)) is not None]
         if not senders:
             raise ApplicationError(
@@ -103,7 +108,7 @@ class UmamiSendApi(_PeerIngestApi):
     """`POST /api/send`: one `{type, payload}` from Umami's tracker; answered as Umami answers."""
 
     def post(self, request):
-        refused = _umami_receive(request, [envelope_parse(body_read(request))], received_at=timezone.now())
+        refused = _umami_receive(request, [envelope_parse(_body(request))], received_at=timezone.now())
         if refused:
             raise refused[0][1]
         return Response({"cache": ""})
@@ -114,7 +119,7 @@ class UmamiBatchApi(_PeerIngestApi):
     """`POST /api/batch`: a list of `{type, payload}`; each bad message is named in `details`."""
 
     def post(self, request):
-        messages = umami.umami_batch(json_parse(body_read(request)))
+        messages = umami.umami_batch(json_parse(_body(request)))
         refused = _umami_receive(request, messages, received_at=timezone.now())
         return Response(
             {
@@ -134,9 +139,7 @@ class PostHogCaptureApi(_PeerIngestApi):
     def post(self, request):
         received_at = timezone.now()
         compression = request.GET.get("compression") or request.headers.get("content-encoding", "")
-        body = posthog.posthog_body_decode(
-            body_read(request, content_types=POSTHOG_CONTENT_TYPES), compression=compression.lower()
-        )
+        body = posthog.posthog_body_decode(_body(request), compression=compression.lower())
         token, sent_at, raw = posthog.posthog_events(body)
         sender = api_key_resolve(secret=token, kind=ApiKey.Kind.WRITE)
         if sender is None:

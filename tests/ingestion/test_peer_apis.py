@@ -327,3 +327,12 @@ def test_any_json_body_is_answered_below_500(client, site, path):
         assert response.status_code < 500, response.content
 
     answered()
+
+
+def test_a_body_sent_as_a_form_is_read_as_json_as_curl_sends_it(client, site):
+    page = json.dumps({"n": "pageview", "u": f"{ORIGIN}/", "d": SITE})
+    form = "application/x-www-form-urlencoded"
+    assert client.post("/api/event", data=page, content_type=form, HTTP_ORIGIN=ORIGIN).status_code == 202
+    response = client.post("/api/event", data=page, content_type="application/xml", HTTP_ORIGIN=ORIGIN)
+    assert_error(response, 415, "unsupported_media_type")
+    assert stored(site).count() == 1
