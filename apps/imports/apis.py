@@ -13,8 +13,8 @@ from apps.imports.services import CSV, EXPORT_FORMATS, NDJSON, events_export
 from apps.keys.authentication import REPORT_AUTHENTICATION
 from apps.keys.permissions import IsMemberOrHasApiKey, request_actor
 from apps.properties.selectors import property_access
-from apps.reports.apis import DAY, read_key_touch
-from apps.reports.periods import FIRST_DAY, LAST_DAY, day_parse
+from apps.reports.apis import DAY, day_param, read_key_touch
+from apps.reports.periods import FIRST_DAY, LAST_DAY
 
 CONTENT_TYPES = {NDJSON: "application/x-ndjson", CSV: "text/csv; charset=utf-8"}
 
@@ -45,7 +45,7 @@ class EventsExportApi(APIView):
     def get(self, request, property_id: str):
         prop = property_access(actor=request_actor(request), public_id=property_id)
         params = query_params_single(request.GET)
-        first, last = _day(params, "from", FIRST_DAY), _day(params, "to", LAST_DAY)
+        first, last = day_param(params, "from") or FIRST_DAY, day_param(params, "to") or LAST_DAY
         if last < first:
             raise ApplicationError("invalid_parameter", "to comes before from.", field="to")
         format = params.get("format", NDJSON)
@@ -57,12 +57,3 @@ class EventsExportApi(APIView):
         )
         response["Content-Disposition"] = f'attachment; filename="{prop.public_id}-events.{format}"'
         return response
-
-
-def _day(params: dict[str, str], name: str, default):
-    if name not in params:
-        return default
-    try:
-        return day_parse(params[name])
-    except ValueError as error:
-        raise ApplicationError("invalid_parameter", f"{name} must be {error}.", field=name) from None

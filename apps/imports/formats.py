@@ -12,8 +12,10 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import orjson
+from django.db.models import CharField
 
 from apps.imports.files import InvalidFile, InvalidRecord, records, zip_members
+from apps.ingestion.models import Event
 from apps.ingestion.schema import UTM_FIELDS, parse_timestamp
 from apps.ingestion.storage import AGENT_FIELDS, PLACE_FIELDS
 
@@ -33,9 +35,16 @@ RECORD_FIELDS = (
     *PLACE_FIELDS,
     *AGENT_FIELDS,
 )
+
+
+def _column_length(name: str) -> int:
+    field = Event._meta.get_field(name)
+    assert isinstance(field, CharField) and field.max_length is not None, name
+    return field.max_length
+
+
 # The longest value the event table keeps of each place and user agent field.
-CONTEXT_LIMITS = {"country": 2, "region": 16, "city": 128, "browser": 64, "browser_version": 16, "os": 64}
-CONTEXT_LIMITS |= {"os_version": 16, "device": 16}
+CONTEXT_LIMITS = {name: _column_length(name) for name in (*PLACE_FIELDS, *AGENT_FIELDS)}
 
 
 @dataclass(frozen=True)

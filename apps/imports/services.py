@@ -57,7 +57,8 @@ def import_run(import_: Import, *, progress: Callable[[int], object] | None = No
     try:
         count, days = 0, set[date]()
         for row in _rows(import_, progress=progress):
-            count, days = count + 1, days | {row["day"]}
+            count += 1
+            days.add(row["day"])
         try:
             rows = _rows(import_, progress=progress)
             while block := list(islice(rows, ROWS_PER_WRITE)):

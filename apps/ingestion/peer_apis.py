@@ -94,8 +94,9 @@ def _umami_receive(request, messages: list, *, received_at: datetime) -> list[tu
         except ApplicationError as exc:
             refused.append((index, exc))
             continue
-        # A property named only by messages that store nothing is still received: origin and bots.
-        groups[sender].extend([(index, event)] if event is not None else [])
+        received = groups[sender]  # also for messages that store nothing: the origin and bot rules answer
+        if event is not None:
+            received.append((index, event))
     for sender, indexed in groups.items():
         result = _receive(request, sender=sender, events=[event for _, event in indexed], received_at=received_at)
         errors = _event_errors(result)

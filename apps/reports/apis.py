@@ -1,7 +1,7 @@
 import re
 from collections.abc import Callable
 from datetime import date, datetime, timedelta
-from typing import Protocol, TypeVar
+from typing import Any, Protocol, TypeVar
 
 from django.http import Http404
 from django.utils import timezone
@@ -256,7 +256,8 @@ class MetricsApi(_ReportApi):
         }
 
 
-def _date(params, name: str) -> date | None:
+def day_param(params, name: str) -> date | None:
+    """The day a query parameter names, None without it; a 400 naming it if it is no day."""
     value = params.get(name)
     if value is None:
         return None
@@ -267,8 +268,8 @@ def _date(params, name: str) -> date | None:
 
 
 def _date_range(params, prop: Property) -> tuple[date, date]:
-    date_to = _date(params, "to") or datetime.now(prop.tzinfo).date()
-    date_from = _date(params, "from") or max(date_to - timedelta(days=DEFAULT_DAYS - 1), FIRST_DAY)
+    date_to = day_param(params, "to") or datetime.now(prop.tzinfo).date()
+    date_from = day_param(params, "from") or max(date_to - timedelta(days=DEFAULT_DAYS - 1), FIRST_DAY)
     if date_from > date_to:
         raise ApplicationError("invalid_parameter", "from must not be after to.", field="from")
     if (date_to - date_from).days >= MAX_DAYS:
@@ -323,15 +324,27 @@ class _OfDays(Protocol):
 OfDays = TypeVar("OfDays", bound=_OfDays)
 
 
-def days_query_parse(parse: Callable[[object], OfDays], data: object, *, property: Property) -> OfDays:
-    """The query `parse` reads from a request's `data`, its days checked for `property`
-    (days_span_check); an invalid one is a 400 naming its field."""
+Answered = TypeVar("Answered")
+
+
+def days_query_answered(
+    request,
+    property: Property,
+    data: object,
+    parse: Callable[[object], OfDays],
+    answer: Callable[..., Answered],
+    as_json: Callable[[OfDays, Answered], dict[str, Any]],
+) -> Response:
+    """The JSON of what a query over days answers for `property`: the query `parse` reads from the
+    request's `data`, its days checked (days_span_check; an invalid one is a 400 naming its field),
+    answered by `answer(property=, query=)`, the read key's use recorded."""
     try:
         query = parse(data)
         days_span_check(*query.date_range.days(property_today(property), property.tzinfo), field="date_range")
     except queries.InvalidQuery as error:
         raise ApplicationError("invalid_parameter", str(error), field=error.field) from None
-    return query
+    read_key_touch(request)
+    return Response(as_json(query, answer(property=property, query=query)))
 
 
 @extend_schema_view(

@@ -14,7 +14,7 @@ from apps.core.openapi import error_responses
 from apps.core.tenancy import Role
 from apps.keys.permissions import request_actor
 from apps.properties.selectors import property_access
-from apps.reports.apis import REPORT_ERRORS, EngineQueryApi, days_query_parse, read_key_touch
+from apps.reports.apis import REPORT_ERRORS, EngineQueryApi, days_query_answered
 from apps.reports.funnels import openapi as funnel_schemas
 from apps.reports.funnels.selectors import funnel_access, funnels_of_property
 from apps.reports.funnels.services import funnel_create, funnel_delete
@@ -111,9 +111,8 @@ class FunnelQueryApi(EngineQueryApi):
         if isinstance(data, dict) and "funnel_id" in data:
             data = dict(data)
             saved = funnel_access(property=prop, funnel_id=_funnel_id(data.pop("funnel_id"))).definition()
-        query = days_query_parse(partial(funnel_query_parse, saved=saved), data, property=prop)
-        read_key_touch(request)
-        return Response(_answer_json(query, funnel_answer(property=prop, query=query)))
+        parse = partial(funnel_query_parse, saved=saved)
+        return days_query_answered(request, prop, data, parse, funnel_answer, _answer_json)
 
 
 def _funnel_id(value: object) -> int:

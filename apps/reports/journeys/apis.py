@@ -4,11 +4,10 @@ event, for its read key or a member (docs/journeys.md)."""
 from typing import Any
 
 from drf_spectacular.utils import OpenApiResponse, extend_schema
-from rest_framework.response import Response
 
 from apps.keys.permissions import request_actor
 from apps.properties.selectors import property_access
-from apps.reports.apis import REPORT_ERRORS, EngineQueryApi, days_query_parse, read_key_touch
+from apps.reports.apis import REPORT_ERRORS, EngineQueryApi, days_query_answered
 from apps.reports.journeys import openapi as journey_schemas
 from apps.reports.queries.engine import journey_answer
 from apps.reports.queries.journeys import JourneyAnswer, JourneyQuery, journey_query_parse
@@ -33,9 +32,7 @@ class JourneyQueryApi(EngineQueryApi):
     )
     def post(self, request, property_id: str):
         prop = property_access(actor=request_actor(request), public_id=property_id)
-        query = days_query_parse(journey_query_parse, request.data, property=prop)
-        read_key_touch(request)
-        return Response(_answer_json(query, journey_answer(property=prop, query=query)))
+        return days_query_answered(request, prop, request.data, journey_query_parse, journey_answer, _answer_json)
 
 
 def _answer_json(query: JourneyQuery, answer: JourneyAnswer) -> dict[str, Any]:

@@ -35,10 +35,11 @@ from apps.reports.queries.query import (
     DateRange,
     Filter,
     InvalidQuery,
-    date_range_parse,
+    days_range_parse,
     filters_parse,
     integer_parse,
     list_parse,
+    object_parse,
 )
 from apps.reports.queries.vocabulary import EVENT as EVENT_SCOPE
 from apps.reports.queries.vocabulary import VISIT, Dimension, dimension_lookup, metric_rounded
@@ -138,18 +139,9 @@ def step_parse(item: object, field: str) -> FunnelStep:
 def funnel_query_parse(data: object, *, saved: Funnel | None = None) -> FunnelQuery:
     """The FunnelQuery of a JSON request: its own steps, or those of a `saved` funnel; raise
     InvalidQuery naming the bad field."""
-    if not isinstance(data, dict):
-        raise InvalidQuery("A funnel query is a JSON object.", field="query")
-    allowed = QUERY_FIELDS if saved is None else QUERY_FIELDS[len(FUNNEL_FIELDS) :]
-    for name in data:
-        if name not in allowed:
-            raise InvalidQuery(f"Unknown field; a funnel query has {', '.join(allowed)}.", field=str(name))
+    data = object_parse(data, QUERY_FIELDS if saved is None else QUERY_FIELDS[len(FUNNEL_FIELDS) :], "a funnel query")
     funnel = saved or funnel_parse(data)
-    if "date_range" not in data:
-        raise InvalidQuery("date_range is required.", field="date_range")
-    date_range = date_range_parse(data["date_range"], "date_range")
-    if date_range.since is not None:
-        raise InvalidQuery("A funnel's range is of days: a named range or [first day, last day].", field="date_range")
+    date_range = days_range_parse(data, "A funnel's")
     dimension = None
     if data.get("dimension") is not None:
         name = data["dimension"]

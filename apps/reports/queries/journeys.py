@@ -23,7 +23,15 @@ from datetime import date
 from typing import Any
 
 from apps.reports.queries.funnels import STEP_KINDS, FunnelStep, step_parse
-from apps.reports.queries.query import DateRange, Filter, InvalidQuery, date_range_parse, filters_parse, integer_parse
+from apps.reports.queries.query import (
+    DateRange,
+    Filter,
+    InvalidQuery,
+    days_range_parse,
+    filters_parse,
+    integer_parse,
+    object_parse,
+)
 
 NEXT, PREVIOUS = "next", "previous"
 EXIT, ENTRY = "(exit)", "(entry)"
@@ -54,11 +62,7 @@ class JourneyAnswer:
 
 def journey_query_parse(data: object) -> JourneyQuery:
     """The JourneyQuery of a JSON request; raise InvalidQuery naming the bad field."""
-    if not isinstance(data, dict):
-        raise InvalidQuery("A journey query is a JSON object.", field="query")
-    for name in data:
-        if name not in QUERY_FIELDS:
-            raise InvalidQuery(f"Unknown field; a journey query has {', '.join(QUERY_FIELDS)}.", field=str(name))
+    data = object_parse(data, QUERY_FIELDS, "a journey query")
     if "anchor" not in data:
         raise InvalidQuery(f'anchor is required: {{"kind": {" | ".join(STEP_KINDS)}, "value": …}}.', field="anchor")
     anchor = step_parse(data["anchor"], "anchor")
@@ -66,12 +70,7 @@ def journey_query_parse(data: object) -> JourneyQuery:
     if direction not in (NEXT, PREVIOUS):
         raise InvalidQuery(f"direction is {NEXT} or {PREVIOUS}.", field="direction")
     depth = integer_parse(data.get("depth", 3), "depth", low=1, high=MAX_DEPTH)
-    if "date_range" not in data:
-        raise InvalidQuery("date_range is required.", field="date_range")
-    date_range = date_range_parse(data["date_range"], "date_range")
-    if date_range.since is not None:
-        raise InvalidQuery("A journey's range is of days: a named range or [first day, last day].",
-                           field="date_range")  # fmt: skip
+    date_range = days_range_parse(data, "A journey's")
     limit = integer_parse(data.get("limit", DEFAULT_LIMIT), "limit", low=1, high=MAX_LIMIT)
     return JourneyQuery(anchor, date_range, direction, depth, filters_parse(data.get("filters", [])), limit)
 

@@ -5,7 +5,7 @@ import calendar
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta, tzinfo
-from typing import TypedDict
+from typing import Any, TypedDict
 
 from apps.reports.queries.safe_regex import UnsafePattern, safe_regex_re2
 from apps.reports.queries.vocabulary import (
@@ -171,11 +171,7 @@ class Answer:
 
 def query_parse(data: object) -> Query:
     """The Query a JSON request (already decoded) asks; raise InvalidQuery naming the bad field."""
-    if not isinstance(data, dict):
-        raise InvalidQuery("A query is a JSON object.", field="query")
-    for name in data:
-        if name not in QUERY_FIELDS:
-            raise InvalidQuery(f"Unknown field; a query has {', '.join(QUERY_FIELDS)}.", field=str(name))
+    data = object_parse(data, QUERY_FIELDS, "a query")
     metrics = _metrics_parse(_required(data, "metrics"))
     date_range = date_range_parse(_required(data, "date_range"), "date_range")
     dimensions = _dimensions_parse(data.get("dimensions", []))
@@ -208,6 +204,24 @@ def _required(data: dict[str, object], name: str) -> object:
     if name not in data:
         raise InvalidQuery(f"{name} is required.", field=name)
     return data[name]
+
+
+def object_parse(data: object, fields: tuple[str, ...], what: str) -> dict[str, Any]:
+    """`data` as the JSON object of `what` (as "a funnel query"), holding none but `fields`."""
+    if not isinstance(data, dict):
+        raise InvalidQuery(f"{what[:1].upper()}{what[1:]} is a JSON object.", field="query")
+    for name in data:
+        if name not in fields:
+            raise InvalidQuery(f"Unknown field; {what} has {', '.join(fields)}.", field=str(name))
+    return data
+
+
+def days_range_parse(data: dict[str, Any], whose: str) -> DateRange:
+    """The required `date_range` of `whose` (as "A funnel's") query, which is of days, not times."""
+    date_range = date_range_parse(_required(data, "date_range"), "date_range")
+    if date_range.since is not None:
+        raise InvalidQuery(f"{whose} range is of days: a named range or [first day, last day].", field="date_range")
+    return date_range
 
 
 def list_parse(value: object, field: str, *, min_size: int = 0, max_size: int | None = None) -> list[object]:

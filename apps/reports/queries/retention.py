@@ -26,7 +26,7 @@ from datetime import date, datetime, time
 from typing import Any
 
 from apps.reports.queries.funnels import percent
-from apps.reports.queries.query import DateRange, Filter, InvalidQuery, date_range_parse, filters_parse
+from apps.reports.queries.query import DateRange, Filter, InvalidQuery, days_range_parse, filters_parse, object_parse
 from apps.reports.queries.vocabulary import time_bucket
 
 PERIODS = ("day", "week", "month")
@@ -60,20 +60,11 @@ class RetentionAnswer:
 
 def retention_query_parse(data: object) -> RetentionQuery:
     """The RetentionQuery of a JSON request; raise InvalidQuery naming the bad field."""
-    if not isinstance(data, dict):
-        raise InvalidQuery("A retention query is a JSON object.", field="query")
-    for name in data:
-        if name not in QUERY_FIELDS:
-            raise InvalidQuery(f"Unknown field; a retention query has {', '.join(QUERY_FIELDS)}.", field=str(name))
+    data = object_parse(data, QUERY_FIELDS, "a retention query")
     period = data.get("period", "week")
     if period not in PERIODS:
         raise InvalidQuery(f"A period is one of {', '.join(PERIODS)}.", field="period")
-    if "date_range" not in data:
-        raise InvalidQuery("date_range is required.", field="date_range")
-    date_range = date_range_parse(data["date_range"], "date_range")
-    if date_range.since is not None:
-        raise InvalidQuery("Retention's range is of days: a named range or [first day, last day].",
-                           field="date_range")  # fmt: skip
+    date_range = days_range_parse(data, "Retention's")
     first, last = date_range.first, date_range.last
     if first is not None and last is not None and len(periods_of(period, first, last)) > MAX_PERIODS:
         raise InvalidQuery(f"A range holds at most {MAX_PERIODS} periods.", field="date_range")

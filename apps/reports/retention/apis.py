@@ -4,11 +4,10 @@ or a member (docs/retention.md)."""
 from typing import Any
 
 from drf_spectacular.utils import OpenApiResponse, extend_schema
-from rest_framework.response import Response
 
 from apps.keys.permissions import request_actor
 from apps.properties.selectors import property_access
-from apps.reports.apis import REPORT_ERRORS, EngineQueryApi, days_query_parse, read_key_touch
+from apps.reports.apis import REPORT_ERRORS, EngineQueryApi, days_query_answered
 from apps.reports.queries.engine import retention_answer
 from apps.reports.queries.retention import RetentionAnswer, RetentionQuery, retention_query_parse
 from apps.reports.retention import IDENTITY
@@ -34,9 +33,7 @@ class RetentionQueryApi(EngineQueryApi):
     )
     def post(self, request, property_id: str):
         prop = property_access(actor=request_actor(request), public_id=property_id)
-        query = days_query_parse(retention_query_parse, request.data, property=prop)
-        read_key_touch(request)
-        return Response(_answer_json(query, retention_answer(property=prop, query=query)))
+        return days_query_answered(request, prop, request.data, retention_query_parse, retention_answer, _answer_json)
 
 
 def _answer_json(query: RetentionQuery, answer: RetentionAnswer) -> dict[str, Any]:

@@ -2,10 +2,11 @@
 
 from abc import ABC, abstractmethod
 from datetime import date
+from typing import Protocol
 
 from apps.properties.models import Property
 from apps.reports.periods import Period
-from apps.reports.queries.query import DateRange, Filter, Query
+from apps.reports.queries.query import AnyOf, DateRange, Filter, Query
 from apps.reports.queries.vocabulary import Dimension
 
 
@@ -18,6 +19,17 @@ def marked_query(first: date, last: date, filters: tuple[Filter, ...], dimension
         dimensions=(dimension,) if dimension is not None else (),
         filters=filters,
     )
+
+
+class Compiled(Protocol):
+    """A query over a property's range as a store compiles it, marked by `marks` (funnel steps, a
+    retention goal), which the rows it reads must be able to test."""
+
+    def rows(self) -> list[tuple]: ...
+
+    def step_rows(self) -> list[tuple]: ...
+
+    def cohort_rows(self, period: str) -> tuple[list[tuple], int, int]: ...
 
 
 class EventStore(ABC):
@@ -45,12 +57,17 @@ class EventStore(ABC):
         return every day that had or now has events."""
 
     @abstractmethod
+    def compiled(
+        self, *, property: Property, query: Query, first: date, last: date, marks: tuple[Filter, ...] = ()
+    ) -> Compiled:
+        """The query over the property's days `first`..`last`, compiled for this store."""
+
     def rows(self, *, property: Property, query: Query, first: date, last: date) -> list[tuple]:
         """The query's groups over the days `first`..`last`, unordered and unpaged: per group its
         dimensions' values (a time bucket as a date, or a datetime for an hour) and its metrics'
         unrounded values, in the query's order."""
+        return self.compiled(property=property, query=query, first=first, last=last).rows()
 
-    @abstractmethod
     def step_events(
         self,
         *,
@@ -64,8 +81,9 @@ class EventStore(ABC):
         """The events of the days `first`..`last` that pass `filters` and complete one of `steps`, as
         funnels.StepEvent: visitor key, the visit's day and key, the time in microseconds since the
         epoch, the steps completed (bit n: steps[n]), and `dimension`'s value (None without one)."""
+        query = marked_query(first, last, (*filters, AnyOf(steps)), dimension)
+        return self.compiled(property=property, query=query, first=first, last=last, marks=steps).step_rows()
 
-    @abstractmethod
     def cohorts(
         self,
         *,
@@ -81,6 +99,9 @@ class EventStore(ABC):
         time buckets are) of an identity's first such event and period of any, the identities, and
         those of them with an event passing `goal` in that period; then the distinct visitors of
         those events, and of those with an identity."""
+        query = marked_query(first, last, filters)
+        marks = (goal,) if goal is not None else ()
+        return self.compiled(property=property, query=query, first=first, last=last, marks=marks).cohort_rows(period)
 
     @abstractmethod
     def events(self, *, property: Property, day: date | None = None) -> list[dict]:

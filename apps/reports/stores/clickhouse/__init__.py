@@ -14,9 +14,9 @@ from django.db import connection
 
 from apps.properties.models import Property
 from apps.reports.periods import Period
-from apps.reports.queries.query import IS, AnyOf, Condition, DateRange, Filter, Query
-from apps.reports.queries.vocabulary import DIMENSIONS, Dimension
-from apps.reports.stores.base import EventStore, marked_query
+from apps.reports.queries.query import IS, Condition, DateRange, Filter, Query
+from apps.reports.queries.vocabulary import DIMENSIONS
+from apps.reports.stores.base import EventStore
 from apps.reports.stores.clickhouse.client import Client, client_connect
 from apps.reports.stores.clickhouse.compiler import VISITORS, ClickHouseQuery
 from apps.reports.stores.clickhouse.schema import COLUMNS, EVENT_COLUMNS, row_read, row_stored, table_create_sql
@@ -169,35 +169,10 @@ class ClickHouseStore(EventStore):
             )
         }
 
-    def rows(self, *, property: Property, query: Query, first: date, last: date) -> list[tuple]:
-        return ClickHouseQuery(property, query, first, last, self.table).rows(self.client)
-
-    def step_events(
-        self,
-        *,
-        property: Property,
-        first: date,
-        last: date,
-        filters: tuple[Filter, ...],
-        steps: tuple[Filter, ...],
-        dimension: Dimension | None,
-    ) -> list[tuple]:
-        query = marked_query(first, last, (*filters, AnyOf(steps)), dimension)
-        return ClickHouseQuery(property, query, first, last, self.table, steps).step_rows(self.client)
-
-    def cohorts(
-        self,
-        *,
-        property: Property,
-        first: date,
-        last: date,
-        filters: tuple[Filter, ...],
-        goal: Filter | None,
-        period: str,
-    ) -> tuple[list[tuple], int, int]:
-        query = marked_query(first, last, filters)
-        marks = (goal,) if goal is not None else ()
-        return ClickHouseQuery(property, query, first, last, self.table, marks).cohort_rows(self.client, period)
+    def compiled(
+        self, *, property: Property, query: Query, first: date, last: date, marks: tuple[Filter, ...] = ()
+    ) -> ClickHouseQuery:
+        return ClickHouseQuery(property, query, first, last, self.table, self.client, marks)
 
     def first_day(self, *, property: Property) -> date | None:
         found = self.client.execute(
@@ -210,7 +185,7 @@ class ClickHouseStore(EventStore):
     ) -> list[dict]:
         of_type = Condition(IS, DIMENSIONS["event:name"], (event_type,))
         query = Query(metrics=("events",), date_range=DateRange(first=first, last=last), filters=(*filters, of_type))
-        facts = ClickHouseQuery(property, query, first, last, self.table).facts(
+        facts = self.compiled(property=property, query=query, first=first, last=last).facts(
             [Sql("visitor_key"), Sql("prop_keys"), Sql("data_values")], carried=("prop_keys", "data_values")
         )
         found = self.client.execute(

@@ -173,15 +173,16 @@ class ClickHouseQuery:
     first: date
     last: date
     table: str
+    client: Client
     # Filters the events read are marked by (funnel steps, a retention goal), which they must be able to test.
     marks: tuple[Filter, ...] = ()
 
-    def rows(self, client: Client) -> list[tuple]:
+    def rows(self) -> list[tuple]:
         width = len(self.query.dimensions)
         metrics = self.query.metrics
         found: dict[tuple, list[Any]] = {}
         for statement, names in self._statements():
-            for row in client.execute(statement.text, statement.params):
+            for row in self.client.execute(statement.text, statement.params):
                 values = found.setdefault(tuple(row[:width]), [None] * len(metrics))
                 for name, value in zip(names, row[width:], strict=True):
                     values[metrics.index(name)] = value
@@ -189,15 +190,15 @@ class ClickHouseQuery:
             found[()] = [None] * len(metrics)
         return [(*key, *values) for key, values in found.items()]
 
-    def step_rows(self, client: Client) -> list[tuple]:
+    def step_rows(self) -> list[tuple]:
         """EventStore.step_events, the query being base.marked_query's and the marks the steps."""
         group = self._value(self.query.dimensions[0]) if self.query.dimensions else Sql("NULL")
         facts = self.facts(
             [Sql("visitor_key"), Sql("day"), Sql("session_key"), Sql("ts"), marks_sql(self.marks, DIALECT), group]
         )
-        return client.execute(facts.text, facts.params)
+        return self.client.execute(facts.text, facts.params)
 
-    def cohort_rows(self, client: Client, period: str) -> tuple[list[tuple], int, int]:
+    def cohort_rows(self, period: str) -> tuple[list[tuple], int, int]:
         """EventStore.cohorts, the query being base.marked_query's and the mark the goal's."""
         identity = identity_value(DIALECT)
         completed = marks_sql(self.marks, DIALECT)
@@ -211,13 +212,13 @@ class ClickHouseQuery:
             f"SELECT person, {bucket} AS period, max(completed) AS done FROM ({facts.text}) m"
             " WHERE person != '' GROUP BY person, period"
         )
-        cohorts = client.execute(
+        cohorts = self.client.execute(
             f"SELECT cohort, period, count(), sum(done) FROM ({periods}) p"
             f" ALL INNER JOIN (SELECT person, min(period) AS cohort FROM ({periods}) f GROUP BY person) c USING person"
             " GROUP BY cohort, period",
             [*facts.params, *facts.params],
         )
-        counted = client.execute(
+        counted = self.client.execute(
             f"SELECT {VISITORS}, ifNull(uniqExactIf(visitor_key, person != ''), 0) FROM ({facts.text}) m",
             facts.params,
         )

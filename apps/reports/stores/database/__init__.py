@@ -12,9 +12,9 @@ from apps.ingestion.storage import EVENT_COLUMNS
 from apps.properties.models import Property
 from apps.reports.models import EventRollup, SessionRollup
 from apps.reports.periods import Period
-from apps.reports.queries.query import AnyOf, Filter, Query, filtered_dimensions
-from apps.reports.queries.vocabulary import VISIT, Dimension
-from apps.reports.stores.base import EventStore, marked_query
+from apps.reports.queries.query import Filter, Query, filtered_dimensions
+from apps.reports.queries.vocabulary import VISIT
+from apps.reports.stores.base import EventStore
 from apps.reports.stores.database.compiler import CompiledQuery
 from apps.reports.stores.database.dialects import DIALECTS
 from apps.reports.stores.database.grains import (
@@ -109,35 +109,10 @@ class DatabaseStore(EventStore):
             Event.objects.bulk_update(rows, ["day"], batch_size=1000)
         return days | set(events.values_list("day", flat=True).distinct())
 
-    def rows(self, *, property: Property, query: Query, first: date, last: date) -> list[tuple]:
-        return CompiledQuery(property, query, first, last, DIALECTS[connection.vendor]).rows()
-
-    def step_events(
-        self,
-        *,
-        property: Property,
-        first: date,
-        last: date,
-        filters: tuple[Filter, ...],
-        steps: tuple[Filter, ...],
-        dimension: Dimension | None,
-    ) -> list[tuple]:
-        query = marked_query(first, last, (*filters, AnyOf(steps)), dimension)
-        return CompiledQuery(property, query, first, last, DIALECTS[connection.vendor], steps).step_rows()
-
-    def cohorts(
-        self,
-        *,
-        property: Property,
-        first: date,
-        last: date,
-        filters: tuple[Filter, ...],
-        goal: Filter | None,
-        period: str,
-    ) -> tuple[list[tuple], int, int]:
-        query = marked_query(first, last, filters)
-        marks = (goal,) if goal is not None else ()
-        return CompiledQuery(property, query, first, last, DIALECTS[connection.vendor], marks).cohort_rows(period)
+    def compiled(
+        self, *, property: Property, query: Query, first: date, last: date, marks: tuple[Filter, ...] = ()
+    ) -> CompiledQuery:
+        return CompiledQuery(property, query, first, last, DIALECTS[connection.vendor], marks)
 
     def events_delete(self, *, property_id: int, event_id_prefix: str) -> set[date]:
         events = Event.objects.filter(property_id=property_id, event_id__startswith=event_id_prefix)
