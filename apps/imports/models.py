@@ -10,15 +10,17 @@ class ImportQuerySet(TenantQuerySet["Import"]):
 
 
 class Import(models.Model):
-    """A file of another server's (or this one's) history, loaded into a property's raw events.
+    """A file of another server's (or this one's) history, loaded into a property's raw events, or,
+    for an export of daily totals (Plausible's), into its imported totals (reports.models.ImportedDay).
 
-    Its events carry ids that begin with `event_id_prefix`, by which it is deleted as a whole; an
-    import that fails leaves none behind.
+    Its events carry ids that begin with `event_id_prefix`, its totals its id, by which it is
+    deleted as a whole; an import that fails leaves none behind.
     """
 
     class Source(models.TextChoices):
         CLICKMETER = "clickmeter", "Clickmeter raw events (NDJSON or CSV)"
         UMAMI = "umami", "Umami website events (CSV, or a zip with session.csv)"
+        PLAUSIBLE = "plausible", "Plausible CSV export (its zip, or one of its CSV files): daily totals"
 
     class Status(models.TextChoices):
         PENDING = "pending", "Waiting"
@@ -32,7 +34,9 @@ class Import(models.Model):
     name = models.CharField(max_length=255, editable=False, help_text="The file's name as uploaded.")
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.PENDING)
     error = models.TextField(blank=True, help_text="Why it failed, naming the file and line.")
-    events = models.PositiveBigIntegerField(default=0, help_text="Events imported.")
+    events = models.PositiveBigIntegerField(
+        default=0, help_text="Events imported (of daily totals: the pageviews and custom events they count)."
+    )
     first_day = models.DateField(null=True, blank=True)
     last_day = models.DateField(null=True, blank=True)
     created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL)

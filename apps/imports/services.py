@@ -16,10 +16,12 @@ from apps.core.api import ApplicationError
 from apps.imports.files import InvalidFile
 from apps.imports.formats import RECORD_FIELDS, ImportedEvent, clickmeter_events, record_of_row, umami_events
 from apps.imports.models import Import
+from apps.imports.plausible import plausible_totals
 from apps.ingestion import identity
 from apps.ingestion.schema import TEXT_LIMITS, EventError, event_validate
 from apps.ingestion.storage import days_mark_dirty, event_row
 from apps.properties.models import Property
+from apps.reports.services import imported_days_delete, imported_days_write
 from apps.reports.stores import event_store
 
 ROWS_PER_WRITE = 10_000
@@ -37,37 +39,23 @@ class ImportFailed(Exception):
 
 def import_create(*, property: Property, source: str, file, created_by=None) -> Import:
     """Record an upload to import; import_run loads it (tasks.import_run, in the background)."""
-    if source not in READERS:
-        raise ApplicationError("invalid_field", f"source must be one of {', '.join(READERS)}.", field="source")
+    if source not in Import.Source.values:
+        raise ApplicationError(
+            "invalid_field", f"source must be one of {', '.join(Import.Source.values)}.", field="source"
+        )
     name = Path(file.name or "").name
     return Import.unscoped.create(property=property, source=source, file=file, name=name, created_by=created_by)
 
 
 def import_run(import_: Import, *, progress: Callable[[int], object] | None = None) -> Import:
-    """Load an import's file into its property's raw events: all of it, or, on any error, nothing.
-
-    The file is read twice: once to check every record (the first bad one fails the import, naming
-    its file and line), then to write it in blocks, each marking its days for the rollups. A write
-    that fails midway, or a run cut off and run again, first deletes what the import had written.
-    `progress(n)` hears of every n records read.
-    """
-    prop = import_.property
+    """Load an import's file into its property's raw events, or its daily totals into the property's
+    imported totals: all of it, or, on any error, nothing (a run cut off and run again first deletes
+    what the import had written). `progress(n)` hears of every n records read."""
     Import.unscoped.filter(pk=import_.pk).update(status=Import.Status.RUNNING, error="")
-    _events_delete(import_)
+    _imported_delete(import_)
+    load = _totals_load if import_.source == Import.Source.PLAUSIBLE else _events_load
     try:
-        count, days = 0, set[date]()
-        for row in _rows(import_, progress=progress):
-            count += 1
-            days.add(row["day"])
-        try:
-            rows = _rows(import_, progress=progress)
-            while block := list(islice(rows, ROWS_PER_WRITE)):
-                with transaction.atomic():
-                    event_store().write(block)
-                    days_mark_dirty(sorted({(prop.pk, row["day"]) for row in block}), now=timezone.now())
-        except BaseException:
-            _events_delete(import_)
-            raise
+        count, days = load(import_, progress)
     except ImportFailed as exc:
         return _finished(import_, status=Import.Status.FAILED, error=str(exc))
     except Exception as exc:
@@ -77,9 +65,41 @@ def import_run(import_: Import, *, progress: Callable[[int], object] | None = No
     return _finished(import_, status=Import.Status.DONE, events=count, first_day=first_day, last_day=last_day)
 
 
+def _events_load(import_: Import, progress: Callable[[int], object] | None) -> tuple[int, set[date]]:
+    """Write a file of events: read once to check every record (the first bad one fails the
+    import, naming its file and line), then again to write it in blocks, each marking its days for
+    the rollups; a write that fails midway deletes what was written."""
+    prop = import_.property
+    count, days = 0, set[date]()
+    for row in _rows(import_, progress=progress):
+        count += 1
+        days.add(row["day"])
+    try:
+        rows = _rows(import_, progress=progress)
+        while block := list(islice(rows, ROWS_PER_WRITE)):
+            with transaction.atomic():
+                event_store().write(block)
+                days_mark_dirty(sorted({(prop.pk, row["day"]) for row in block}), now=timezone.now())
+    except BaseException:
+        _imported_delete(import_)
+        raise
+    return count, days
+
+
+def _totals_load(import_: Import, progress: Callable[[int], object] | None) -> tuple[int, set[date]]:
+    """Keep a file of daily totals (plausible.py) in one transaction; its count is the events they count."""
+    try:
+        totals = plausible_totals(Path(import_.file.path), import_.name, progress=progress)
+    except InvalidFile as exc:
+        raise ImportFailed(str(exc)) from None
+    imported_days_write(property_id=import_.property_id, import_id=import_.pk, totals=totals)
+    days_totals = [(day, counts.events) for (dimension, day, _), counts in totals.items() if not dimension]
+    return sum(events for _, events in days_totals), {day for day, _ in days_totals}
+
+
 def import_delete(*, import_: Import) -> None:
-    """Delete an import with every event it brought; the reports of their days are computed again."""
-    _events_delete(import_)
+    """Delete an import with every event or total it brought; the reports of their days are computed again."""
+    _imported_delete(import_)
     import_.file.delete(save=False)
     import_.delete()
 
@@ -91,7 +111,8 @@ def _finished(import_: Import, **fields) -> Import:
     return import_
 
 
-def _events_delete(import_: Import) -> None:
+def _imported_delete(import_: Import) -> None:
+    imported_days_delete(property_id=import_.property_id, import_id=import_.pk)
     days = event_store().events_delete(property_id=import_.property_id, event_id_prefix=import_.event_id_prefix())
     if days:
         days_mark_dirty(sorted((import_.property_id, day) for day in days), now=timezone.now())

@@ -70,6 +70,35 @@ class EventRollup(models.Model):
         return f"{self.property_id} {self.day} {self.type} {self.path}"
 
 
+class ImportedDay(models.Model):
+    """One property-local day's totals for one value of one dimension, from another server's export of
+    daily totals (a Plausible CSV export; imports/plausible.py): what the query engine adds to the raw
+    events' answer where a query's grain is the import's (queries/imported.py).
+
+    `dimension` is a query dimension's name (`visit:source`), blank for the day's totals; the counts
+    are as the exporting server counted them, `visit_seconds` the visits' summed length. It belongs
+    to the imports.Import numbered `import_id`, and goes with it.
+    """
+
+    property = models.ForeignKey(Property, on_delete=models.CASCADE, related_name="+", db_index=False)
+    import_id = models.PositiveBigIntegerField(db_index=True)
+    day = models.DateField()
+    dimension = models.CharField(max_length=32, blank=True)
+    value = models.TextField(blank=True)
+    visitors = models.PositiveBigIntegerField(default=0)
+    visits = models.PositiveBigIntegerField(default=0)
+    pageviews = models.PositiveBigIntegerField(default=0)
+    bounces = models.PositiveBigIntegerField(default=0)
+    visit_seconds = models.PositiveBigIntegerField(default=0)
+    events = models.PositiveBigIntegerField(default=0)
+
+    class Meta:
+        indexes = [models.Index(fields=["property", "dimension", "day"], name="imported_day_lookup")]
+
+    def __str__(self):
+        return f"{self.property_id} {self.day} {self.dimension or 'totals'} {self.value}"
+
+
 class RollupGeneration(models.Model):
     """A random token, new whenever a property's rollups are rewritten or its old data deleted.
 

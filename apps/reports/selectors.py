@@ -9,8 +9,10 @@ from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta
 
 from django.conf import settings
+from django.db.models import Max, Min
 
 from apps.properties.models import Property
+from apps.reports.models import ImportedDay
 from apps.reports.periods import Period
 from apps.reports.queries import vocabulary
 from apps.reports.queries.cache import data_version
@@ -226,6 +228,14 @@ class MetricsQuery:
                     continue
             rows.append(answered)
         return rows
+
+
+def imported_days(*, property: Property, date_from: date, date_to: date) -> tuple[date, date] | None:
+    """The first and last day of the range with imported daily totals (models.ImportedDay), or None."""
+    found = ImportedDay.objects.filter(property=property, day__range=(date_from, date_to)).aggregate(
+        first=Min("day"), last=Max("day")
+    )
+    return (found["first"], found["last"]) if found["first"] is not None else None
 
 
 def property_has_events(*, property: Property) -> bool:

@@ -1,5 +1,6 @@
 import secrets
 from datetime import date, timedelta
+from itertools import islice
 
 from django.conf import settings
 from django.db import transaction
@@ -9,7 +10,8 @@ from django.utils import timezone
 from apps.ingestion.models import DirtyDay
 from apps.ingestion.storage import days_mark_dirty
 from apps.properties.models import Property
-from apps.reports.models import RollupGeneration
+from apps.reports.models import ImportedDay, RollupGeneration
+from apps.reports.queries.imported import Counts
 from apps.reports.stores import event_store
 
 
@@ -33,6 +35,26 @@ def rollup_refresh_day(*, property_id: int, day: date) -> bool:
         DirtyDay.objects.filter(property_id=property_id, day=day, token=mark).delete()
         rollup_generation_renew(property_id=property_id)
     return True
+
+
+def imported_days_write(*, property_id: int, import_id: int, totals: dict[tuple[str, date, str], Counts]) -> None:
+    """Keep an import's daily totals (models.ImportedDay), all of them or, on an error, none."""
+    rows = (
+        ImportedDay(
+            property_id=property_id, import_id=import_id, dimension=dimension, day=day, value=value, **vars(counts)
+        )
+        for (dimension, day, value), counts in totals.items()
+    )
+    with transaction.atomic():
+        while block := list(islice(rows, 5_000)):
+            ImportedDay.objects.bulk_create(block)
+        rollup_generation_renew(property_id=property_id)
+
+
+def imported_days_delete(*, property_id: int, import_id: int) -> None:
+    """Delete an import's daily totals; reports of the property are computed again."""
+    if ImportedDay.objects.filter(import_id=import_id).delete()[0]:
+        rollup_generation_renew(property_id=property_id)
 
 
 def rollup_generation_renew(*, property_id: int) -> None:

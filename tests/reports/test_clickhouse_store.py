@@ -24,8 +24,8 @@ from apps.ingestion.storage import AcceptedBatch, events_store
 from apps.properties.models import Property
 from apps.reports.periods import Period
 from apps.reports.queries.engine import query_answer
-from apps.reports.queries.query import IS, Condition, query_parse
-from apps.reports.queries.vocabulary import DIMENSIONS
+from apps.reports.queries.query import IS, Condition, DateRange, Query, query_parse
+from apps.reports.queries.vocabulary import DIMENSIONS, VISIT_PARTS
 from apps.reports.services import events_reday
 from apps.reports.stores import event_store
 from apps.reports.stores.clickhouse import ClickHouseStore
@@ -73,8 +73,26 @@ def reads(prop: Property) -> dict:
     period = Period(date_from=FIRST_DAY - timedelta(days=1), date_to=LAST_DAY + timedelta(days=1))
     visit_filter = Condition(IS, DIMENSIONS["visit:source"], ("Google", ""))
     event_filter = Condition(IS, DIMENSIONS["event:page"], ("/a",))
+    parts = [
+        Query(
+            metrics=VISIT_PARTS,
+            date_range=DateRange(first=FIRST_DAY, last=LAST_DAY),
+            dimensions=dimensions,
+            filters=filters,
+        )
+        for dimensions, filters in (((DIMENSIONS["visit:source"],), ()), ((), (event_filter,)))
+    ]
     return {
         **reports,
+        # The parts of the visit ratios a merge with imported totals reads (queries/imported.py).
+        **{
+            f"visit parts {n}": sorted(
+                # A sum of no visits: NULL in SQL, 0 in ClickHouse; none to the merge.
+                tuple(value if isinstance(value, str) else int(value or 0) for value in row)
+                for row in store.rows(property=prop, query=query, first=FIRST_DAY, last=LAST_DAY)
+            )
+            for n, query in enumerate(parts)
+        },
         "events": store.events(property=prop),
         "first_day": store.first_day(property=prop),
         "visitors": store.visitors_by_day(periods={prop: period}),

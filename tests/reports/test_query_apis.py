@@ -78,13 +78,17 @@ def test_a_query_answers_rows_meta_and_the_query_as_understood(client, traffic):
         {"dimensions": ["/pricing"], "metrics": [2, 1, 0.0]},
         {"dimensions": ["/docs"], "metrics": [1, 1, 100.0]},
     ]
-    assert body["meta"] == {"date_range": ["2026-05-01", "2026-05-03"], "totals": [4, 5, 75.0]}
+    assert body["meta"] == {
+        "date_range": ["2026-05-01", "2026-05-03"],
+        "imports_included": False,
+        "totals": [4, 5, 75.0],
+    }
     assert body["query"] == {
         **PAGES,
         "filters": [],
         "order_by": [],
         "pagination": {"limit": 10000, "offset": 0},
-        "include": {"totals": True, "time_labels": False, "compare": None},
+        "include": {"totals": True, "time_labels": False, "compare": None, "imports": True},
     }
 
 
@@ -97,14 +101,14 @@ QUERIES = [
         "filters": [["or", [["contains", "event:page", ["pric"]], ["not", ["is", "event:props:plan", ["free"]]]]]],
         "order_by": [["visits", "desc"]],
         "pagination": {"limit": 3, "offset": 1},
-        "include": {"totals": True, "time_labels": True, "compare": "previous_period"},
+        "include": {"totals": True, "time_labels": True, "compare": "previous_period", "imports": True},
     },
     {
         "metrics": ["visitors"],
         "date_range": [D2.isoformat(), D3.isoformat()],
         "dimensions": ["time:day"],
         "filters": [["matches", "visit:entry_page", ["^/(docs|pricing)$"]]],
-        "include": {"time_labels": True, "compare": [D1.isoformat(), D1.isoformat()]},
+        "include": {"time_labels": True, "compare": [D1.isoformat(), D1.isoformat()], "imports": True},
     },
     {"metrics": ["visitors", "pageviews"], "date_range": "7d", "dimensions": ["event:props:plan"]},
 ]

@@ -95,6 +95,7 @@ def test_the_report_code_digest_is_of_the_source_of_the_modules_that_compute_rep
         "apps.reports.queries.engine",
         "apps.reports.queries.funnels",
         "apps.reports.queries.goals",
+        "apps.reports.queries.imported",
         "apps.reports.queries.journeys",
         "apps.reports.queries.retention",
         "apps.reports.goals.selectors",
@@ -144,8 +145,9 @@ def test_a_series_by_day_keeps_its_unchanged_days_from_the_cache_while_today_cha
     on(2, "v3")
     with CaptureQueriesContext(connection) as queries:
         assert [row["pageviews"] for row in query.calculate()] == [1, 2]
-    # The range's version, then each run's: the 1st from the cache, the 2nd computed (one statement).
-    assert len(queries) == 1 + KEY_QUERIES + KEY_QUERIES + 1
+    # The range's version, then each run's: the 1st from the cache, the 2nd computed (its check for
+    # imported totals, then one statement).
+    assert len(queries) == 1 + KEY_QUERIES + KEY_QUERIES + 2
 
 
 def engine_visitors(prop) -> tuple[int | float, int]:

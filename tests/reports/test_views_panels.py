@@ -165,11 +165,11 @@ def test_a_fragment_names_its_panel_whatever_the_query_says(traffic):
 def test_a_page_costs_the_same_queries_whatever_the_tabs(traffic, django_assert_max_num_queries):
     client = session_client_for(traffic.viewer)
     path = f"/properties/{traffic.property.public_id}/"
-    # Session and property (3), live counter, cards and series (2 reports each), two reports per box;
-    # a report is its cache key's read, then its SQL.
-    with django_assert_max_num_queries(4 + 2 * (4 + 2 * len(BOXES))):
+    # Session and property (3), live counter, imported days, cards and series (2 reports each), two
+    # reports per box; a report is its cache key's read, its check for imported totals, then its SQL.
+    with django_assert_max_num_queries(5 + 3 * (4 + 2 * len(BOXES))):
         client.get(path)
-    with django_assert_max_num_queries(4 + 2 * (4 + 2 * len(BOXES))):
+    with django_assert_max_num_queries(5 + 3 * (4 + 2 * len(BOXES))):
         client.get(path + "?sources=referrers&campaigns=utm_term&pages=exit_pages&locations=cities")
 
 
@@ -178,8 +178,8 @@ def test_a_browser_running_htmx_fetches_the_same_boxes_after_the_page(traffic, d
     full = page(traffic, query=query).content.decode()
     client = session_client_for(traffic.viewer)
     client.cookies[BOXES_FETCHED_COOKIE] = "1"
-    # Session and property (3), live counter, cards and series (2 reports each): no box.
-    with django_assert_max_num_queries(4 + 2 * 4):
+    # Session and property (3), live counter, imported days, cards and series (2 reports each): no box.
+    with django_assert_max_num_queries(5 + 2 * 4):
         shell = client.get(f"/properties/{traffic.property.public_id}/{query}").content.decode()
     for key in BOXES:
         placeholder = re.search(rf'<section class="box" id="box-{key}"[^>]*>', shell, re.S)[0]

@@ -45,7 +45,12 @@ def filter_json(item: Filter) -> list[Any]:
 def query_json(query: Query) -> JSON:
     """The query as its request would be written with every default spelled out."""
     date_range = query.date_range
-    include: JSON = {"totals": query.include_totals, "time_labels": query.include_time_labels, "compare": None}
+    include: JSON = {
+        "totals": query.include_totals,
+        "time_labels": query.include_time_labels,
+        "compare": None,
+        "imports": query.include_imports,
+    }
     if query.compare is not None:
         custom = query.compare.custom
         include["compare"] = query.compare.period or (
@@ -68,9 +73,15 @@ def _rows(rows: list[Row]) -> list[JSON]:
 
 
 def answer_json(query: Query, answer: Answer) -> JSON:
-    """The endpoint's body: the rows, then `meta` (the days, and totals, time labels and the
-    comparison when asked), then the query as understood."""
-    meta: JSON = {"date_range": [answer.first.isoformat(), answer.last.isoformat()]}
+    """The endpoint's body: the rows, then `meta` (the days, whether imported totals are in them and
+    why not where some are left out, and totals, time labels and the comparison when asked), then
+    the query as understood."""
+    meta: JSON = {
+        "date_range": [answer.first.isoformat(), answer.last.isoformat()],
+        "imports_included": answer.imports_included,
+    }
+    if answer.imports_warning is not None:
+        meta["imports_warning"] = answer.imports_warning
     if answer.totals is not None:
         meta["totals"] = answer.totals
     if answer.time_labels is not None:

@@ -39,6 +39,7 @@ REPORT_MODULES = (
     "apps.reports.queries.engine",
     "apps.reports.queries.funnels",
     "apps.reports.queries.goals",
+    "apps.reports.queries.imported",
     "apps.reports.queries.journeys",
     "apps.reports.goals.selectors",
     "apps.reports.queries.query",

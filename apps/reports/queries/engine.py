@@ -3,7 +3,7 @@ ordered and paged as query.py says, the same for every store and equal to the or
 (tests/reports/queries/), through the report cache.
 """
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import replace
 from datetime import date, datetime
 from typing import Any, Protocol, TypeVar
@@ -28,6 +28,7 @@ from apps.reports.queries.goals import (
     goal_filters_resolved,
     names_goals,
 )
+from apps.reports.queries.imported import Imported, Labels, imported_totals, merged_rows, with_visit_parts
 from apps.reports.queries.journeys import JourneyAnswer, JourneyQuery, journey_answered, journeys_walked
 from apps.reports.queries.query import Answer, DateRange, Filter, Query, Row, rows_in_order, time_labels
 from apps.reports.queries.retention import RetentionAnswer, RetentionQuery, retention_answered
@@ -152,7 +153,8 @@ def _answer(property: Property, query: Query, goals: tuple[GoalDefinition, ...],
 
 
 def _computed(property: Property, query: Query, goals: tuple[GoalDefinition, ...], first: date, last: date) -> Answer:
-    rows = _rows(property, query, goals, first, last)
+    imported = imported_totals(property=property, query=query, first=first, last=last)
+    rows = _rows(property, query, goals, first, last, imported)
     labels = time_labels(query, first, last, property.tzinfo)
     if query.include_time_labels and len(query.dimensions) == 1:
         present = {row["dimensions"][0] for row in rows}
@@ -161,25 +163,53 @@ def _computed(property: Property, query: Query, goals: tuple[GoalDefinition, ...
     rows = rows_in_order(query, rows)[query.offset : query.offset + query.limit]
     totals = None
     if query.include_totals:
-        whole = Query(metrics=query.metrics, date_range=query.date_range, filters=query.filters)
-        totals = _rows(property, whole, goals, first, last)[0]["metrics"]
-    return Answer(rows, first, last, totals, labels if query.include_time_labels else None)
+        whole = Query(
+            metrics=query.metrics,
+            date_range=query.date_range,
+            filters=query.filters,
+            include_imports=query.include_imports,
+        )
+        whole_imported = imported_totals(property=property, query=whole, first=first, last=last)
+        totals = _rows(property, whole, goals, first, last, whole_imported)[0]["metrics"]
+    return Answer(
+        rows,
+        first,
+        last,
+        totals,
+        labels if query.include_time_labels else None,
+        imports_included=imported.groups is not None,
+        imports_warning=imported.warning,
+    )
 
 
-def _rows(property: Property, query: Query, goals: tuple[GoalDefinition, ...], first: date, last: date) -> list[Row]:
+def _rows(
+    property: Property, query: Query, goals: tuple[GoalDefinition, ...], first: date, last: date, imported: Imported
+) -> list[Row]:
     width = len(query.dimensions)
     store = event_store()
+    labelled: list[tuple[Labels, Sequence[Any]]]
 
     def fetch(asked: Query) -> list[tuple[Any, ...]]:
         return store.rows(property=property, query=asked, first=first, last=last)
 
+    if imported.groups is None:
+        fetched = conversion_rows(query, goals, fetch) if names_goals(query) else fetch(query)
+        labelled = [(_labels(row[:width]), row[width:]) for row in fetched]
+    else:
+        stored = [(_labels(row[:width]), row[width:]) for row in fetch(with_visit_parts(query))]
+        imported_groups = {_labels(group): counts for group, counts in imported.groups.items()}
+        labelled = merged_rows(query, stored, imported_groups)
     return [
         {
-            "dimensions": [_label(value) for value in row[:width]],
-            "metrics": [metric_rounded(name, value) for name, value in zip(query.metrics, row[width:], strict=True)],
+            "dimensions": list(group),
+            "metrics": [metric_rounded(name, value) for name, value in zip(query.metrics, values, strict=True)],
         }
-        for row in (conversion_rows(query, goals, fetch) if names_goals(query) else fetch(query))
+        for group, values in labelled
     ]
+
+
+def _labels(values: tuple[Any, ...]) -> tuple[str | None, ...]:
+    return tuple(_label(value) for value in values)
 
 
 def _label(value: object) -> str | None:

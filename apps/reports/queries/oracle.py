@@ -65,24 +65,20 @@ from apps.reports.queries.goals import AMOUNT_TEXT, PAGEVIEW, GoalDefinition
 from apps.reports.queries.journeys import ENTRY, EXIT, NEXT, JourneyAnswer, JourneyQuery
 from apps.reports.queries.query import (
     CONTAINS,
-    CONTAINS_NOT,
     IS,
-    IS_NOT,
     MATCHES,
-    AllOf,
     Answer,
-    AnyOf,
     Condition,
     Filter,
     InvalidQuery,
-    Not,
     Query,
     Row,
+    condition_holds,
+    filter_holds,
     rows_in_order,
     time_labels,
 )
 from apps.reports.queries.retention import RetentionAnswer, RetentionQuery
-from apps.reports.queries.safe_regex import safe_regex_compile
 from apps.reports.queries.vocabulary import (
     EVENTS_OF_TYPE_PREFIX,
     GOAL,
@@ -156,7 +152,7 @@ def _answer(
     matching = passing(query.filters)
     goal_conditions = [f for f in query.filters if isinstance(f, Condition) and f.dimension.scope == GOAL]
     positive = [c for c in goal_conditions if c.operator in (IS, CONTAINS, MATCHES)]
-    context = tuple(g for g in goals if all(_condition_holds(c, [g.name]) for c in positive))
+    context = tuple(g for g in goals if all(condition_holds(c, [g.name]) for c in positive))
     currencies = {g.currency for g in context if g.currency}
     revenue_asked = [name for name in query.metrics if name in REVENUE_METRICS]
     if revenue_asked and len(currencies) != 1:
@@ -168,7 +164,7 @@ def _answer(
     rate_base = passing(not_goals) if "conversion_rate" in query.metrics else []
     if any(d.scope == GOAL for d in query.dimensions):
         # Grouped by goal, the goal filters choose the goals (by name) instead of the events.
-        kept = tuple(g for g in goals if all(_condition_holds(c, [g.name]) for c in goal_conditions))
+        kept = tuple(g for g in goals if all(condition_holds(c, [g.name]) for c in goal_conditions))
         rows = _grouped(query, passing(not_goals), timezone, kept, rate_base, revenue_of)
     else:
         rows = _grouped(query, matching, timezone, goals, rate_base, revenue_of)
@@ -266,24 +262,7 @@ def _path_fits(pattern: str, path: str) -> bool:
 
 
 def _holds(filter: Filter, event: EventRow, visit: _Visit, goals: tuple[GoalDefinition, ...]) -> bool:
-    if isinstance(filter, AllOf):
-        return all(_holds(f, event, visit, goals) for f in filter.filters)
-    if isinstance(filter, AnyOf):
-        return any(_holds(f, event, visit, goals) for f in filter.filters)
-    if isinstance(filter, Not):
-        return not _holds(filter.filter, event, visit, goals)
-    return _condition_holds(filter, _values(filter.dimension, event, visit, None, goals))
-
-
-def _condition_holds(condition: Condition, values: list[str]) -> bool:
-    """Whether one of `values` is, contains or matches one of the condition's (negated: none does)."""
-    if condition.operator in (IS, IS_NOT):
-        found = any(value in condition.values for value in values)
-    elif condition.operator in (CONTAINS, CONTAINS_NOT):
-        found = any(wanted in value for value in values for wanted in condition.values)
-    else:
-        found = any(safe_regex_compile(pattern).search(value) for value in values for pattern in condition.values)
-    return found if condition.operator in (IS, CONTAINS, MATCHES) else not found
+    return filter_holds(filter, lambda dimension: _values(dimension, event, visit, None, goals))
 
 
 def _grouped(

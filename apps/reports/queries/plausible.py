@@ -163,7 +163,7 @@ def plausible_query_parse(
         "filters": _filters(filters, "filters", depth=1),
         "order_by": _order_by(data.get("order_by", []), dimensions),
         "pagination": data.get("pagination", {}),
-        "include": {"totals": "percentage" in metrics},
+        "include": {"totals": "percentage" in metrics, "imports": bool(include.get("imports"))},
     }
     try:
         query = query_parse(request)
@@ -339,7 +339,11 @@ def plausible_query(*, property: Property, site_id: str, data: object) -> JSON:
     ]
     meta: JSON = {}
     if parsed.include.get("imports"):
-        meta.update(imports_included=False, imports_skip_reason="no_imported_data")
+        meta["imports_included"] = answer.imports_included
+        if answer.imports_warning is not None:
+            meta.update(imports_skip_reason="unsupported_query", imports_warning=answer.imports_warning)
+        elif not answer.imports_included:
+            meta["imports_skip_reason"] = "no_imported_data"
     if parsed.time_labels:
         meta["time_labels"] = time_labels(query, answer.first, answer.last, property.tzinfo)
     if parsed.total_rows:

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta, tzinfo
 from typing import Any, TypedDict
 
-from apps.reports.queries.safe_regex import UnsafePattern, safe_regex_re2
+from apps.reports.queries.safe_regex import UnsafePattern, safe_regex_compile, safe_regex_re2
 from apps.reports.queries.vocabulary import (
     CLOCK_BUCKETS,
     GOAL,
@@ -42,7 +42,7 @@ MAX_MINUTE_HOURS = 24
 # The times a range may name: their local days, in any timezone, lie within the days a store keeps.
 TIMES = (datetime(1970, 1, 2, tzinfo=UTC), datetime(2999, 12, 30, tzinfo=UTC))
 QUERY_FIELDS = ("metrics", "date_range", "dimensions", "filters", "order_by", "pagination", "include")
-INCLUDE_FIELDS = ("totals", "time_labels", "compare")
+INCLUDE_FIELDS = ("totals", "time_labels", "compare", "imports")
 
 
 class InvalidQuery(ValueError):
@@ -145,6 +145,8 @@ class Query:
     # when time is the only dimension.
     include_time_labels: bool = False
     compare: Compare | None = None
+    # Whether the answer takes in imported daily totals where its grain allows (queries/imported.py).
+    include_imports: bool = True
 
     @property
     def time_dimension(self) -> Dimension | None:
@@ -167,6 +169,10 @@ class Answer:
     totals: list[int | float] | None = None
     time_labels: list[str] | None = None
     comparison: "Answer | None" = None
+    # Whether imported daily totals are in the numbers; where the range has some they could not join,
+    # why not.
+    imports_included: bool = False
+    imports_warning: str | None = None
 
 
 def query_parse(data: object) -> Query:
@@ -178,7 +184,7 @@ def query_parse(data: object) -> Query:
     filters = filters_parse(data.get("filters", []))
     order_by = _order_by_parse(data.get("order_by", []), {*metrics, *(d.name for d in dimensions)})
     limit, offset = _pagination_parse(data.get("pagination", {}))
-    totals, time_labels, compare = _include_parse(data.get("include", {}))
+    totals, time_labels, compare, imports = _include_parse(data.get("include", {}))
     time_dimension = next((d for d in dimensions if d.scope == TIME), None)
     if time_labels and time_dimension is None:
         raise InvalidQuery("time_labels needs a time dimension.", field="include.time_labels")
@@ -197,6 +203,7 @@ def query_parse(data: object) -> Query:
         include_totals=totals,
         include_time_labels=time_labels,
         compare=compare,
+        include_imports=imports,
     )
 
 
@@ -416,7 +423,7 @@ def _flag(value: object, field: str) -> bool:
     return value
 
 
-def _include_parse(value: object) -> tuple[bool, bool, Compare | None]:
+def _include_parse(value: object) -> tuple[bool, bool, Compare | None, bool]:
     if not isinstance(value, dict):
         raise InvalidQuery(f"include is an object with {', '.join(INCLUDE_FIELDS)}.", field="include")
     for name in value:
@@ -424,19 +431,20 @@ def _include_parse(value: object) -> tuple[bool, bool, Compare | None]:
             raise InvalidQuery(f"include has {', '.join(INCLUDE_FIELDS)}.", field=f"include.{name}")
     totals = _flag(value.get("totals", False), "include.totals")
     time_labels = _flag(value.get("time_labels", False), "include.time_labels")
+    imports = _flag(value.get("imports", True), "include.imports")
     compare = value.get("compare")
     if compare is None:
-        return totals, time_labels, None
+        return totals, time_labels, None, imports
     if isinstance(compare, str):
         if compare not in COMPARE_PERIODS:
             raise InvalidQuery(
                 f"compare is one of {', '.join(COMPARE_PERIODS)} or [first, last].", field="include.compare"
             )
-        return totals, time_labels, Compare(period=compare)
+        return totals, time_labels, Compare(period=compare), imports
     custom = date_range_parse(compare, "include.compare")
     if custom.first is None:
         raise InvalidQuery(f"compare is one of {', '.join(COMPARE_PERIODS)} or [first, last].", field="include.compare")
-    return totals, time_labels, Compare(custom=custom)
+    return totals, time_labels, Compare(custom=custom), imports
 
 
 def _year_before(day: date) -> date:
@@ -483,6 +491,28 @@ def rows_in_order(query: Query, rows: list[Row]) -> list[Row]:
     for name, direction in reversed([*query.order_by, *default]):
         rows = sorted(rows, key=key(name), reverse=direction == "desc")
     return rows
+
+
+def filter_holds(filter: Filter, values_of: Callable[[Dimension], list[str]]) -> bool:
+    """Whether `filter` holds for what has the values `values_of(dimension)` (README, "Definitions")."""
+    if isinstance(filter, AllOf):
+        return all(filter_holds(f, values_of) for f in filter.filters)
+    if isinstance(filter, AnyOf):
+        return any(filter_holds(f, values_of) for f in filter.filters)
+    if isinstance(filter, Not):
+        return not filter_holds(filter.filter, values_of)
+    return condition_holds(filter, values_of(filter.dimension))
+
+
+def condition_holds(condition: Condition, values: list[str]) -> bool:
+    """Whether one of `values` is, contains or matches one of the condition's (negated: none does)."""
+    if condition.operator in (IS, IS_NOT):
+        found = any(value in condition.values for value in values)
+    elif condition.operator in (CONTAINS, CONTAINS_NOT):
+        found = any(wanted in value for value in values for wanted in condition.values)
+    else:
+        found = any(safe_regex_compile(pattern).search(value) for value in values for pattern in condition.values)
+    return found if condition.operator in (IS, CONTAINS, MATCHES) else not found
 
 
 def filtered_dimensions(filters: tuple[Filter, ...]) -> list[Dimension]:

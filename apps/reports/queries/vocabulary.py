@@ -121,6 +121,11 @@ METRICS = {
     "total_revenue": Metric("total_revenue", GOAL),
     "average_revenue": Metric("average_revenue", GOAL),
 }
+# The parts of bounce rate, views per visit and visit duration over the visits a query keeps, which
+# a store answers like metrics for the engine to add imported totals to (queries/imported.py): the
+# visits of one pageview, the visits with pageviews, their pageviews, the visits' summed length in
+# microseconds, the visits. No request names them.
+VISIT_PARTS = ("bounces", "pageview_visits", "visit_pageviews", "visit_microseconds", "visit_count")
 CONVERSION_METRICS = frozenset(name for name, metric in METRICS.items() if metric.scope == GOAL)
 REVENUE_METRICS = frozenset(("total_revenue", "average_revenue"))
 CENT = Decimal("0.01")

@@ -48,7 +48,7 @@ from apps.reports.filters import (
 from apps.reports.periods import (
     RANGES,
 )
-from apps.reports.selectors import property_has_events, realtime_report, realtime_visitors
+from apps.reports.selectors import imported_days, property_has_events, realtime_report, realtime_visitors
 from apps.reports.views.presentation import (
     BUCKET_TITLES,
     DEFAULT_METRIC,
@@ -200,6 +200,7 @@ def dashboard_page(request, prop: Property, *, urls: DashboardUrls) -> HttpRespo
         "waiting_for_first_event": not urls.shared
         and not known_totals.get("unique_visitors")
         and not property_has_events(property=prop),
+        "imported_days": imported_days(property=prop, date_from=scope.period.date_from, date_to=scope.period.date_to),
         "series": series,
         "bucket_title": BUCKET_TITLES[series["interval"]],
         "chart": chart_data(prop, series, scope),

@@ -1,9 +1,10 @@
 """The engine equals the oracle on every store: test_engine_equals_oracle.py run again, each in a
 pytest of its own, on the embedded default (SQLite) and on ClickHouse: a server process of Debian's
 package (release 18.16), a cluster of two of them (every query through the Distributed table), and
-the current engine embedded by chdb; the suite's own run is PostgreSQL's. ClickHouse answers every
-query from raw events, by SQL of its own: fewer examples there (and on SQLite) keep the run short,
-each still drawing queries of every shape."""
+the current engine embedded by chdb; the suite's own run is PostgreSQL's. Beside it runs
+tests/imports/test_plausible_equals_raw.py: imported daily totals answer what the raw events they
+were counted from answer. ClickHouse answers every query from raw events, by SQL of its own: fewer
+examples there (and on SQLite) keep the run short, each still drawing queries of every shape."""
 
 import os
 import subprocess
@@ -32,6 +33,7 @@ def oracle_test_run(env: dict) -> subprocess.CompletedProcess:
             "--create-db",
             "-q",
             "tests/reports/queries/test_engine_equals_oracle.py",
+            "tests/imports/test_plausible_equals_raw.py",
         ],
         cwd=settings.BASE_DIR,
         env={**os.environ, **env},
@@ -51,10 +53,11 @@ def test_the_engine_answers_what_the_oracle_answers_on_sqlite(tmp_path):
             "DATABASE_URL": f"sqlite:///{tmp_path / 'engine.sqlite3'}",
             "TEST_EXPECTED_STORES": "sqlite,database",
             "TEST_ORACLE_EXAMPLES": SQLITE_EXAMPLES,
+            "TEST_IMPORTED_EXAMPLES": SQLITE_EXAMPLES,
         }
     )
     assert run.returncode == 0, output(run)
-    assert "5 passed" in run.stdout, output(run)
+    assert "6 passed" in run.stdout, output(run)
 
 
 @pytest.mark.parametrize("engine", ["server", "cluster", "chdb"])
@@ -76,9 +79,10 @@ def test_the_engine_answers_what_the_oracle_answers_on_clickhouse(engine, reques
             **cluster,
             "TEST_EXPECTED_STORES": "postgresql,clickhouse",
             "TEST_ORACLE_EXAMPLES": CLICKHOUSE_EXAMPLES,
+            "TEST_IMPORTED_EXAMPLES": CLICKHOUSE_EXAMPLES,
             # A database of its own beside the suite's (pytest-django adds test_).
             "DATABASE_URL": database_url.rsplit("/", 1)[0] + f"/{database}",
         }
     )
     assert run.returncode == 0, output(run)
-    assert "5 passed" in run.stdout, output(run)
+    assert "6 passed" in run.stdout, output(run)

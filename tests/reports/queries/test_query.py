@@ -134,7 +134,8 @@ def test_year_over_year_compares_the_same_days_a_year_before():
         ({"include": {"totals": "yes"}}, "include.totals"),
         ({"include": {"compare": "last_year"}}, "include.compare"),
         ({"include": {"compare": "7d"}}, "include.compare"),
-        ({"include": {"imports": True}}, "include.imports"),
+        ({"include": {"imports": "yes"}}, "include.imports"),
+        ({"include": {"time_zone": True}}, "include.time_zone"),
         ({"site_id": "example.com"}, "site_id"),
         # NUL is in no stored name: PostgreSQL refuses it in text.
         ({"metrics": ["events:sign\x00up"]}, "metrics[0]"),

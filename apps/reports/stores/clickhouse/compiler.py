@@ -50,6 +50,12 @@ VISIT_METRICS = {
     "views_per_visit": "1.0 * sum(v_pageviews) / nullIf(countIf(v_pageviews > 0), 0)",
     # Microseconds summed exactly, divided once: the oracle's mean to the last digit.
     "visit_duration": "sum(v_last_ts - v_first_ts) / (1000000.0 * nullIf(count(), 0))",
+    # vocabulary.VISIT_PARTS
+    "bounces": "countIf(v_pageviews = 1)",
+    "pageview_visits": "countIf(v_pageviews > 0)",
+    "visit_pageviews": "sum(v_pageviews)",
+    "visit_microseconds": "sum(v_last_ts - v_first_ts)",
+    "visit_count": "count()",
 }
 
 

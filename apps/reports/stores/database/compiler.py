@@ -44,6 +44,12 @@ VISIT_METRICS = {
     "views_per_visit": "1.0 * SUM(pageviews) / NULLIF(SUM(CASE WHEN pageviews > 0 THEN 1 ELSE 0 END), 0)",
     # Microseconds summed exactly, divided once: the mean a store answers is the oracle's, to the last digit.
     "visit_duration": "SUM(duration) / (1000000.0 * NULLIF(COUNT(*), 0))",
+    # vocabulary.VISIT_PARTS
+    "bounces": "SUM(CASE WHEN pageviews = 1 THEN 1 ELSE 0 END)",
+    "pageview_visits": "SUM(CASE WHEN pageviews > 0 THEN 1 ELSE 0 END)",
+    "visit_pageviews": "SUM(pageviews)",
+    "visit_microseconds": "SUM(duration)",
+    "visit_count": "COUNT(*)",
 }
 
 
@@ -365,7 +371,7 @@ class CompiledQuery:
 
     def _duration(self) -> list[str]:
         """The column of a visit's length (s: the visit row), when the query asks for it."""
-        if "visit_duration" not in self.query.metrics:
+        if not {"visit_duration", "visit_microseconds"} & set(self.query.metrics):
             return []
         return [f"{self.dialect.microseconds_between('s.first_ts', 's.last_ts')} AS duration"]
 
