@@ -25,8 +25,8 @@ from apps.reports.queries.query import DateRange, Query, query_parse
 from apps.reports.queries.vocabulary import DIMENSIONS, VISIT_PARTS
 from apps.reports.services import rollup_refresh_dirty_days
 from apps.reports.stores import event_store
+from devtools.plausible import export_zip
 from tests.factories import PropertyFactory
-from tests.imports.plausible_exports import export_zip
 from tests.reports.queries.histories import DAYS, FIRST_DAY, TIMEZONES, batches_of, fact, local_ts
 from tests.reports.test_rollup_equivalence import numbered
 

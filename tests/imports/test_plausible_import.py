@@ -20,8 +20,9 @@ from apps.reports.models import ImportedDay
 from apps.reports.queries.engine import query_answer
 from apps.reports.queries.query import query_parse
 from apps.reports.templatetags.dashboard import metric_value
+from devtools.plausible import export_zip
 from tests.conftest import session_client_for
-from tests.imports.plausible_exports import export_zip, sample_export
+from tests.imports.plausible_exports import sample_export
 from tests.reports.test_query_apis import event, store
 
 pytestmark = pytest.mark.django_db

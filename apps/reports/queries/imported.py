@@ -11,16 +11,21 @@ days, imported visitors count a visitor once per day, as cookieless visitors are
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, fields, replace
-from datetime import date, datetime, time
+from datetime import date
 from fractions import Fraction
 from typing import Any
+
+from django.db.models import DateField, F, Sum, Value
+from django.db.models.functions import TruncMonth, TruncWeek
 
 from apps.properties.models import Property
 from apps.reports.models import ImportedDay
 from apps.reports.queries.goals import names_goals
 from apps.reports.queries.query import Query, filter_holds, filtered_dimensions
-from apps.reports.queries.vocabulary import CLOCK_BUCKETS, EVENTS_OF_TYPE_PREFIX, TIME, VISIT_PARTS, time_bucket
+from apps.reports.queries.vocabulary import CLOCK_BUCKETS, EVENTS_OF_TYPE_PREFIX, TIME, VISIT_PARTS
 
+# A day's time bucket (weeks start on Monday, as vocabulary.time_bucket's).
+BUCKETS = {"day": F, "week": TruncWeek, "month": TruncMonth}
 COUNTED = ("visitors", "visits", "pageviews", "events")
 VISIT_RATIOS = ("bounce_rate", "views_per_visit", "visit_duration")
 _OF_VISITS = frozenset(("visitors", "visits", "pageviews", *VISIT_RATIOS))
@@ -89,16 +94,25 @@ def imported_totals(*, property: Property, query: Query, first: date, last: date
     dimension, warning = _imported_dimension(query)
     if warning is not None:
         return Imported(None, warning)
+    # Summed per value (and time bucket) by the database: the filters then test each value once.
+    time_dimension = query.time_dimension
+    bucket = (
+        BUCKETS[time_dimension.column]("day") if time_dimension is not None else Value(None, output_field=DateField())
+    )
+    summed = (
+        held.filter(dimension=dimension)
+        .annotate(bucket=bucket)
+        .values("bucket", "value")
+        .annotate(**{f"summed_{name}": Sum(name) for name in COUNT_FIELDS})
+        .order_by()
+        .values_list("bucket", "value", *(f"summed_{name}" for name in COUNT_FIELDS))
+    )
     groups: defaultdict[Group, Counts] = defaultdict(Counts)
-    for day, value, *counts in held.filter(dimension=dimension).values_list("day", "value", *COUNT_FIELDS):
-        if not _holds(query, value):
-            continue
-        group = tuple(
-            time_bucket(d.column, datetime.combine(day, time())) if d.scope == TIME else value for d in query.dimensions
-        )
-        summed = groups[group]
-        for name, count in zip(COUNT_FIELDS, counts, strict=True):
-            setattr(summed, name, getattr(summed, name) + count)
+    for began, value, *counts in summed:
+        if _holds(query, value):
+            group = groups[tuple(began.isoformat() if d.scope == TIME else value for d in query.dimensions)]
+            for name, count in zip(COUNT_FIELDS, counts, strict=True):
+                setattr(group, name, getattr(group, name) + int(count))
     return Imported(dict(groups))
 
 
