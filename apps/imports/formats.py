@@ -186,7 +186,8 @@ def _umami_event(record: dict, session: dict) -> ImportedEvent | None:
     os_name = fields.get("os", "")
     place_agent = {
         "country": fields.get("country", "").upper()[:2],
-        "region": (fields.get("region") or fields.get("subdivision1", "")).rpartition("-")[2],
+        # ISO 3166-2 (DE-BE), as this server's GeoIP enrichment keeps it.
+        "region": fields.get("region") or fields.get("subdivision1", ""),
         "city": fields.get("city", ""),
         "browser": UMAMI_BROWSERS.get(browser, browser),
         "os": UMAMI_OS.get(os_name, "Windows" if os_name.startswith("Windows") else os_name),

@@ -305,10 +305,38 @@ def test_umamis_events_with_their_sessions_import_and_the_totals_equal_the_files
         "https://news.ycombinator.com/",
     )
     assert (first.browser, first.os, first.device, first.country, first.region, first.city) == (
-        "Firefox", "Mac OS X", "desktop", "DE", "BE", "Berlin",
+        "Firefox", "Mac OS X", "desktop", "DE", "DE-BE", "Berlin",
     )  # fmt: skip
     assert first.ts == datetime(2026, 4, 1, 9, 0, tzinfo=UTC)
     assert stored(tenant_a).filter(type="subscribe").count() == len(rows) - pageviews
+
+
+def test_umami_clouds_data_export_one_csv_of_events_with_their_sessions_columns_imports(tenant_a):
+    # Umami Cloud's data export: each event row with its session's columns (subdivision1, screen, …).
+    session_columns = [
+        "browser",
+        "os",
+        "device",
+        "screen",
+        "language",
+        "country",
+        "subdivision1",
+        "subdivision2",
+        "city",
+    ]
+    rows = [
+        {**row, "browser": "chrome", "os": "Windows 10", "device": "mobile", "screen": "390x844", "language": "fr",
+         "country": "FR", "subdivision1": "FR-IDF", "subdivision2": "FR-75", "city": "Paris"}
+        for row in umami_rows()
+    ]  # fmt: skip
+    done = imported(tenant_a, "export.csv", csv_bytes([*UMAMI_COLUMNS, *session_columns], rows), source="umami")
+    assert done.status == "done", done.error
+    assert done.events == len(rows)
+    assert totals(tenant_a, "2026-04-01", "2026-04-02")["pageviews"] == sum(row["event_type"] == "1" for row in rows)
+    first = stored(tenant_a).get(event_id=f"{done.event_id_prefix()}{rows[0]['event_id']}")
+    assert (first.browser, first.os, first.device, first.country, first.region, first.city) == (
+        "Chrome", "Windows", "mobile", "FR", "FR-IDF", "Paris",
+    )  # fmt: skip
 
 
 def test_an_umami_csv_without_sessions_imports_and_a_bad_time_names_its_line(tenant_a):
