@@ -23,7 +23,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench.ingest import database_reset  # noqa: E402
+from bench.ingest import database_reset, django_configured  # noqa: E402
 from devtools.stack import Redis  # noqa: E402
 
 
@@ -67,13 +67,7 @@ def main() -> int:
     database_url = database_reset("postgres://postgres@127.0.0.1:5432/postgres", "clickmeter_bench")
     with tempfile.TemporaryDirectory() as tmp:
         redis = Redis(Path(tmp), Path(tmp)).start()
-        os.environ.update(
-            DJANGO_SETTINGS_MODULE="config.settings", DEBUG="false", SECRET_KEY="bench-" + "x" * 50,
-            DATABASE_URL=database_url, REDIS_URL=redis.url, CLICKMETER_TASKS_EAGER="false",
-        )  # fmt: skip
-        import django
-
-        django.setup()
+        django_configured(database_url, redis.url, CLICKMETER_TASKS_EAGER="false")
         from django.db import connection
 
         from apps.ingestion import buffer

@@ -27,7 +27,7 @@ from random import Random
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench.ingest import database_reset  # noqa: E402
+from bench.ingest import database_reset, django_configured  # noqa: E402
 from devtools.plausible import export_zip  # noqa: E402
 from devtools.stack import Redis  # noqa: E402
 
@@ -130,15 +130,8 @@ def main() -> int:
     database_url = database_reset("postgres://postgres@127.0.0.1:5432/postgres", "clickmeter_bench_imported")
     with tempfile.TemporaryDirectory() as tmp:
         redis = Redis(Path(tmp), Path(tmp)).start()
-        os.environ.update(
-            DJANGO_SETTINGS_MODULE="config.settings", DEBUG="false", SECRET_KEY="bench-" + "x" * 50,
-            DATABASE_URL=database_url, REDIS_URL=redis.url, CLICKMETER_REPORT_CACHE_SECONDS="0",
-            MEDIA_ROOT=tmp,
-        )  # fmt: skip
         try:
-            import django
-
-            django.setup()
+            django_configured(database_url, redis.url, CLICKMETER_REPORT_CACHE_SECONDS="0", MEDIA_ROOT=tmp)
             from django.core.files.base import ContentFile
             from django.core.management import call_command
 

@@ -55,6 +55,17 @@ ACCEPTED = ("202 POST /v1/events", "202 POST /api/event", "200 POST /e/")
 DOMAIN = "bench.example"
 
 
+def django_configured(database_url: str, redis_url: str, **settings: str) -> None:
+    """Django set up in this process as production runs it (DEBUG off) on the given database and Redis."""
+    os.environ.update(
+        DJANGO_SETTINGS_MODULE="config.settings", DEBUG="false", SECRET_KEY="bench-" + "x" * 50,
+        DATABASE_URL=database_url, REDIS_URL=redis_url, **settings,
+    )  # fmt: skip
+    import django
+
+    django.setup()
+
+
 def database_reset(admin_url: str, name: str) -> str:
     with psycopg.connect(admin_url, autocommit=True) as conn:
         conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')

@@ -313,17 +313,7 @@ def test_umamis_events_with_their_sessions_import_and_the_totals_equal_the_files
 
 def test_umami_clouds_data_export_one_csv_of_events_with_their_sessions_columns_imports(tenant_a):
     # Umami Cloud's data export: each event row with its session's columns (subdivision1, screen, …).
-    session_columns = [
-        "browser",
-        "os",
-        "device",
-        "screen",
-        "language",
-        "country",
-        "subdivision1",
-        "subdivision2",
-        "city",
-    ]
+    session_columns = [*SESSION_COLUMNS[2:-2], "subdivision1", "subdivision2", "city"]
     rows = [
         {**row, "browser": "chrome", "os": "Windows 10", "device": "mobile", "screen": "390x844", "language": "fr",
          "country": "FR", "subdivision1": "FR-IDF", "subdivision2": "FR-75", "city": "Paris"}
