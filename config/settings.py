@@ -50,6 +50,7 @@ INSTALLED_APPS = [
     "apps.ingestion",
     "apps.reports",
     "apps.imports",
+    "apps.privacy",
     "apps.demo",
 ]
 

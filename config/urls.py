@@ -22,6 +22,7 @@ urlpatterns = [
     path("", include("apps.keys.urls")),
     path("", include("apps.reports.urls")),
     path("", include("apps.imports.urls")),
+    path("", include("apps.privacy.urls")),
     re_path(r"^v1/", api_not_found, {"exception": None}),
 ]
 

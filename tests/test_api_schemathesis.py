@@ -62,6 +62,7 @@ STATED_IN_WORDS = {
     ("POST /v1/properties/{property_id}/query", "dimensions"): "one time dimension; time:hour over ≤ 31 days",
     ("POST /v1/properties/{property_id}/query", "filters"): "filter shapes, nesting and the safe regex subset",
     ("POST /v1/properties/{property_id}/query", "order_by"): "a metric or dimension of the query",
+    ("POST /v1/properties/{property_id}/query", "metrics"): "revenue metrics need the revenue goals of one currency",
     ("POST /v1/properties/{property_id}/query", "include"): "time_labels needs a time dimension; compare's range",
     ("POST /api/v2/query", "date_range"): "last ≥ first, 1970..2999, at most 3660 days",
     ("POST /api/v2/query", "metrics"): "percentage needs a dimension, conversion_rate a goal",

@@ -23,7 +23,7 @@ from django.test import Client
 from apps.accounts.models import Invitation, Membership, Organization, User
 from apps.core.tenancy import TenantQuerySet
 from apps.imports.models import Import
-from apps.ingestion.models import DroppedEvents
+from apps.ingestion.models import DroppedEvents, SubjectRequest
 from apps.keys.models import ApiKey
 from apps.properties.models import Property, PropertyDomain
 from apps.properties.services import property_update
@@ -87,6 +87,7 @@ TENANT_MODELS = (
     Goal,
     Funnel,
     Import,
+    SubjectRequest,
     User,
 )
 
@@ -148,6 +149,9 @@ def tenant_objects(tenant) -> dict:
         Funnel: funnel,
         Import: Import.unscoped.create(
             property=tenant.property, source="clickmeter", file="imports/a.ndjson", name="a"
+        ),
+        SubjectRequest: SubjectRequest.unscoped.create(
+            property=tenant.property, kind="erasure", subject_hash="0" * 64, requested_by="test"
         ),
         User: tenant.viewer,
     }

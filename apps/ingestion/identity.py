@@ -11,7 +11,10 @@ without a session id is a session of its own, keyed by its event id.
 """
 
 import hashlib
+import hmac
 from datetime import UTC, datetime, timedelta
+
+from django.conf import settings
 
 from apps.ingestion.schema import MAX_EVENTS
 
@@ -20,6 +23,17 @@ from apps.ingestion.schema import MAX_EVENTS
 COOKIELESS_PREFIX = "h_"
 SESSION_SEPARATOR = "\x1f"
 OWN_SESSION_SEPARATOR = "\x1e"
+
+
+# The ids that name one person, which a subject request (models.SubjectRequest) gives.
+SUBJECT_FIELDS = ("visitor_id", "user_id_hash")
+
+
+def subject_hash(*, property_id: int, field: str, value: str) -> str:
+    """One of a person's ids in one property as a SubjectRequest keeps it: a keyed hash (HMAC-SHA-256
+    with the secret key), the same for the same id, from which the id cannot be read back."""
+    message = f"{property_id}\x1f{field}\x1f{value}".encode()
+    return hmac.new(settings.SECRET_KEY.encode(), message, hashlib.sha256).hexdigest()
 
 
 def text_key(text: str) -> int:

@@ -110,6 +110,7 @@ class DroppedEvents(models.Model):
     class Reason(models.TextChoices):
         BOT = "bot", "Bot or crawler"
         ORIGIN = "origin", "Origin not allowed"
+        ERASED = "erased", "Of a person erased (SubjectRequest) after it was received"
 
     property = models.ForeignKey(Property, on_delete=models.CASCADE, related_name="+", db_index=False)
     day = models.DateField()
@@ -125,3 +126,39 @@ class DroppedEvents(models.Model):
 
     def __str__(self):
         return f"{self.property_id} {self.day} {self.reason}: {self.count}"
+
+
+class SubjectRequestQuerySet(TenantQuerySet["SubjectRequest"]):
+    organization_path = "property__organization"
+    property_path = "property"
+
+
+class SubjectRequest(models.Model):
+    """A person's request about what a property holds on them (apps/privacy): to be erased, or to
+    see it (a subject access request). It is the audit record — who asked, when, how many events —
+    and it names the person only by a keyed hash (`subject_hash`), so that it keeps nothing of them.
+
+    An erasure also stands guard: an event of theirs received before it but still in the buffer is
+    dropped when it is drained (storage.events_store), never stored after the erasure.
+    """
+
+    class Kind(models.TextChoices):
+        ERASURE = "erasure", "Erasure"
+        ACCESS = "access", "Access"
+
+    property = models.ForeignKey(Property, on_delete=models.CASCADE, related_name="+")
+    kind = models.CharField(max_length=16, choices=Kind.choices)
+    subject_hash = models.CharField(max_length=64, editable=False)
+    requested_by = models.CharField(max_length=255, help_text="Who asked: a member's email, or the command.")
+    requested_at = models.DateTimeField(auto_now_add=True)
+    events = models.PositiveBigIntegerField(default=0, help_text="Events deleted, or handed over.")
+
+    unscoped = models.Manager.from_queryset(SubjectRequestQuerySet)()
+    objects = TenantManager.from_queryset(SubjectRequestQuerySet)()
+
+    class Meta:
+        ordering = ["-requested_at", "-pk"]
+        indexes = [models.Index(fields=["kind", "requested_at"], name="subject_request_kind_time")]
+
+    def __str__(self):
+        return f"{self.get_kind_display()} in {self.property_id} at {self.requested_at:%Y-%m-%d %H:%M}"

@@ -4,6 +4,7 @@ drop counts, and destroying finished days' salts."""
 
 import secrets
 import time
+from collections import Counter
 from dataclasses import dataclass, field
 from datetime import date, datetime
 
@@ -16,7 +17,8 @@ from redis.exceptions import RedisError
 from apps.core.tasks import TRANSIENT_DATABASE_ERRORS
 from apps.ingestion import buffer, enrichment, hooks, identity
 from apps.ingestion.attribution import attribution
-from apps.ingestion.models import DailySalt, DirtyDay, DroppedEvents, Event
+from apps.ingestion.identity import SUBJECT_FIELDS, subject_hash
+from apps.ingestion.models import DailySalt, DirtyDay, DroppedEvents, Event, SubjectRequest
 from apps.ingestion.schema import TEXT_LIMITS
 from apps.ingestion.sessions import sessions_derive
 from apps.ingestion.signals import events_stored
@@ -131,6 +133,7 @@ def events_store(*, batches: list[AcceptedBatch]) -> int:
             rows.append(
                 event_row(prop, event, tz=prop.tzinfo, received_at=batch.received_at, arrival=arrival, context=context)
             )
+    rows = _erased_dropped(rows)
     if not rows:
         return 0
     # A fixed order keeps concurrent transactions from locking the same unique keys crosswise.
@@ -143,6 +146,37 @@ def events_store(*, batches: list[AcceptedBatch]) -> int:
         transaction.on_commit(lambda: events_stored.send(sender=Event))
     api_keys_touch(key_ids={batch.key_id for batch in batches}, used_at=now)
     return len(rows)
+
+
+def _erased_dropped(rows: list[dict]) -> list[dict]:
+    """The rows but those of a person erased after the row was received (SubjectRequest): an event
+    accepted before the erasure and drained after it is counted as dropped, not stored."""
+    if not rows:
+        return rows
+    erasures = SubjectRequest.unscoped.filter(
+        kind=SubjectRequest.Kind.ERASURE,
+        property_id__in={row["property_id"] for row in rows},
+        requested_at__gte=min(row["received_at"] for row in rows),
+    ).values_list("property_id", "subject_hash", "requested_at")
+    erased_at = {(property_id, subject): at for property_id, subject, at in erasures}
+    if not erased_at:
+        return rows
+    kept, dropped = [], Counter[tuple[int, date]]()
+    for row in rows:
+        times = [
+            erased_at.get(
+                (row["property_id"], subject_hash(property_id=row["property_id"], field=name, value=row[name]))
+            )
+            for name in SUBJECT_FIELDS
+            if row[name]
+        ]
+        if any(at is not None and at >= row["received_at"] for at in times):
+            dropped[(row["property_id"], row["day"])] += 1
+        else:
+            kept.append(row)
+    for (property_id, day), count in dropped.items():
+        events_drop(property_id=property_id, day=day, reason=DroppedEvents.Reason.ERASED, count=count)
+    return kept
 
 
 def days_mark_dirty(days: list[tuple[int, date]], *, now: datetime) -> None:

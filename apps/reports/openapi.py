@@ -120,6 +120,11 @@ QUERY_REQUEST: Schema = {
                 "totals": {"type": "boolean", "default": False},
                 "time_labels": {"type": "boolean", "default": False},
                 "compare": {"nullable": True, "anyOf": [{"type": "string", "enum": list(COMPARE_PERIODS)}, DAYS]},
+                "imports": {
+                    "type": "boolean",
+                    "default": True,
+                    "description": "Imported daily totals in the answer where its grain allows (docs/switching.md).",
+                },
             },
         },
     },
@@ -142,9 +147,11 @@ QUERY_ANSWER: Schema = {
         "results": ROWS,
         "meta": {
             "type": "object",
-            "required": ["date_range"],
+            "required": ["date_range", "imports_included"],
             "properties": {
                 "date_range": {"type": "array", "items": {"type": "string", "format": "date"}},
+                "imports_included": {"type": "boolean"},
+                "imports_warning": {"type": "string", "description": "Why imported totals of the range are left out."},
                 "totals": {"type": "array", "items": {"type": "number"}},
                 "time_labels": {"type": "array", "items": {"type": "string"}},
                 "comparison": {
@@ -231,6 +238,7 @@ PLAUSIBLE_ANSWER: Schema = {
                 "total_rows": {"type": "integer"},
                 "imports_included": {"type": "boolean"},
                 "imports_skip_reason": {"type": "string"},
+                "imports_warning": {"type": "string"},
             },
         },
         "query": {"type": "object", "description": "The query as Plausible echoes it."},

@@ -21,6 +21,7 @@ from hypothesis import strategies as st
 
 from apps.imports.services import events_export, import_create, import_delete, import_run
 from apps.ingestion.storage import AcceptedBatch, events_store
+from apps.privacy.services import subject_access, subject_erase
 from apps.properties.models import Property
 from apps.reports.periods import Period
 from apps.reports.queries.engine import query_answer
@@ -259,3 +260,26 @@ def test_an_import_is_written_and_deleted_whole(tenant_a, clickhouse_store, sett
     assert len(copies) == len(originals) == done.events
     import_delete(import_=done)
     assert clickhouse_store.events(property=prop) == originals
+
+
+@pytest.mark.django_db
+@FEW
+# Every other event of visitor v1, the rest of v2.
+@given(facts=histories.map(lambda facts: [{**f, "visitor_id": f"v{1 + n % 2}"} for n, f in enumerate(facts)]))
+def test_a_person_is_handed_over_and_erased_on_clickhouse(tenant_a, clickhouse_store, facts):
+    prop = tenant_a.property
+    clickhouse_store.days_delete_before(property_id=prop.pk, day=EVERY_DAY)
+    written(prop, facts)
+    originals = clickhouse_store.events(property=prop)
+    theirs = [e for e in originals if e["visitor_id"] == "v1"]
+    assert theirs and len(theirs) < len(originals)
+    held = subject_access(property=prop, field="visitor_id", value="v1", requested_by="test")
+    assert sorted(e["event_id"] for e in held["events"]) == sorted(e["event_id"] for e in theirs)
+    with transaction.atomic():  # the erasure's record taken back: it would drop the next example's v1
+        erased = subject_erase(property=prop, field="visitor_id", value="v1", requested_by="test")
+        assert erased.events == len(theirs)
+        assert clickhouse_store.events(property=prop) == [e for e in originals if e["visitor_id"] != "v1"]
+        assert clickhouse_store.subject_events(property=prop, field="visitor_id", value="v1") == []
+        written(prop, facts)  # received before the erasure, drained after it: v1's are dropped
+        assert clickhouse_store.events(property=prop) == [e for e in originals if e["visitor_id"] != "v1"]
+        transaction.set_rollback(True)

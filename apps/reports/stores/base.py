@@ -52,6 +52,15 @@ class EventStore(ABC):
         return the days they were of, whose rollups are then stale."""
 
     @abstractmethod
+    def subject_events(self, *, property: Property, field: str, value: str) -> list[dict]:
+        """The property's raw events (EVENT_COLUMNS) whose `field` (identity.SUBJECT_FIELDS) is `value`."""
+
+    @abstractmethod
+    def subject_delete(self, *, property_id: int, field: str, value: str) -> dict[date, int]:
+        """Delete the property's raw events whose `field` (identity.SUBJECT_FIELDS) is `value`; return
+        how many of each day, whose rollups are then stale."""
+
+    @abstractmethod
     def events_reday(self, *, property: Property) -> set[date]:
         """Recompute the property-local day of the property's events after a timezone change;
         return every day that had or now has events."""

@@ -12,6 +12,7 @@ from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 from django.db import connection
 
+from apps.ingestion.identity import SUBJECT_FIELDS
 from apps.properties.models import Property
 from apps.reports.periods import Period
 from apps.reports.queries.query import IS, Condition, DateRange, Filter, Query
@@ -211,6 +212,26 @@ class ClickHouseStore(EventStore):
             **{(property_id, day_read(day)): visitors for property_id, day, visitors in daily},
             **{(property_id, None): visitors for property_id, visitors in totals},
         }
+
+    def subject_events(self, *, property: Property, field: str, value: str) -> list[dict]:
+        found = self.client.execute(
+            f"SELECT {', '.join(EVENT_COLUMNS)} FROM {self.table}"
+            f" WHERE property_id = %s AND {self._subject_column(field)} = %s ORDER BY ts, event_id",
+            [property.pk, value],
+        )
+        return [row_read(values) for values in found]
+
+    def subject_delete(self, *, property_id: int, field: str, value: str) -> dict[date, int]:
+        where, params = f"property_id = %s AND {self._subject_column(field)} = %s", [property_id, value]
+        found = self.client.execute(f"SELECT day, count() FROM {self.table} WHERE {where} GROUP BY day", params)
+        if found:
+            self._delete(where, params)
+        return {day_read(day): count for day, count in found}
+
+    @staticmethod
+    def _subject_column(field: str) -> str:
+        assert field in SUBJECT_FIELDS, field  # a column name in the SQL: only these
+        return field
 
     def events(self, *, property: Property, day: date | None = None) -> list[dict]:
         of_day = " AND day = %s" if day else ""

@@ -120,6 +120,16 @@ class DatabaseStore(EventStore):
         events.delete()
         return days
 
+    def subject_events(self, *, property: Property, field: str, value: str) -> list[dict]:
+        events = Event.objects.filter(property=property, **{field: value})
+        return list(events.order_by("ts", "event_id").values(*EVENT_COLUMNS))
+
+    def subject_delete(self, *, property_id: int, field: str, value: str) -> dict[date, int]:
+        events = Event.objects.filter(property_id=property_id, **{field: value})
+        days = dict(events.values_list("day").annotate(events=Count("*")).order_by())
+        events.delete()
+        return days
+
     def events(self, *, property: Property, day: date | None = None) -> list[dict]:
         events = Event.objects.filter(property=property, **({"day": day} if day else {}))
         return list(events.order_by("day", "event_id").values(*EVENT_COLUMNS))

@@ -1,0 +1,77 @@
+"""A person's rights over what a property holds on them: erasure and access (GDPR articles 17 and 15).
+
+A person is named by one of their ids, `visitor_id` or `user_id_hash` (identity.SUBJECT_FIELDS).
+Each request leaves an audit record (ingestion.models.SubjectRequest) that names them only by a
+keyed hash.
+"""
+
+from datetime import datetime
+
+from django.db import transaction
+from django.utils import timezone
+
+from apps.core.api import ApplicationError
+from apps.imports.formats import record_of_row
+from apps.ingestion.identity import SUBJECT_FIELDS, subject_hash
+from apps.ingestion.models import SubjectRequest
+from apps.ingestion.storage import days_mark_dirty
+from apps.properties.models import Property
+from apps.reports.services import rollup_generation_renew, rollup_refresh_day
+from apps.reports.stores import event_store
+
+# The longest id the event table keeps (Event.visitor_id, Event.user_id_hash).
+MAX_ID_LENGTH = 128
+
+
+def subject_erase(*, property: Property, field: str, value: str, requested_by: str) -> SubjectRequest:
+    """Delete every event of the person whose `field` is `value` in the property, on whichever store
+    keeps them, and rebuild the rollups of their days now, so that no table holds them and no cached
+    report counts them; an event of theirs still in the buffer is dropped when it is drained."""
+    _subject_check(field, value)
+    # First the record, which the drain reads: from its commit on, nothing of theirs is stored.
+    with transaction.atomic():
+        request = SubjectRequest.unscoped.create(
+            property=property,
+            kind=SubjectRequest.Kind.ERASURE,
+            subject_hash=subject_hash(property_id=property.pk, field=field, value=value),
+            requested_by=requested_by,
+        )
+    days = event_store().subject_delete(property_id=property.pk, field=field, value=value)
+    days_mark_dirty(sorted((property.pk, day) for day in days), now=timezone.now())
+    for day in sorted(days):
+        rollup_refresh_day(property_id=property.pk, day=day)
+    rollup_generation_renew(property_id=property.pk)
+    request.events = sum(days.values())
+    request.save(update_fields=["events"])
+    return request
+
+
+def subject_access(*, property: Property, field: str, value: str, requested_by: str) -> dict:
+    """What the property holds on the person whose `field` is `value`: each of their events as the
+    raw-event export writes it (docs/switching.md), with when this was asked."""
+    _subject_check(field, value)
+    events = event_store().subject_events(property=property, field=field, value=value)
+    request = SubjectRequest.unscoped.create(
+        property=property,
+        kind=SubjectRequest.Kind.ACCESS,
+        subject_hash=subject_hash(property_id=property.pk, field=field, value=value),
+        requested_by=requested_by,
+        events=len(events),
+    )
+    return {
+        "property_id": property.public_id,
+        "subject": {field: value},
+        "requested_at": _iso(request.requested_at),
+        "events": [record_of_row(event) for event in events],
+    }
+
+
+def _iso(moment: datetime) -> str:
+    return moment.isoformat().replace("+00:00", "Z")
+
+
+def _subject_check(field: str, value: str) -> None:
+    if field not in SUBJECT_FIELDS:
+        raise ApplicationError("invalid_field", f"A person is named by {' or '.join(SUBJECT_FIELDS)}.", field=field)
+    if not isinstance(value, str) or not value or len(value) > MAX_ID_LENGTH:
+        raise ApplicationError("invalid_field", f"An id is text of 1 to {MAX_ID_LENGTH} characters.", field=field)
