@@ -58,6 +58,9 @@ STATED_IN_WORDS = {
     ("POST /v1/properties", "domains"): "a hostname belongs to one property",
     ("PATCH /v1/properties/{property_id}", "domains"): "a hostname belongs to one property",
     # The query endpoints: a rule about a field's items is keyed by the field (docs/query.md).
+    ("GET /v1/properties/{property_id}/events/query", "since"): "a time 1970..2999, not after until",
+    ("GET /v1/properties/{property_id}/events/query", "until"): "a time 1970..2999, not before since",
+    ("GET /v1/properties/{property_id}/events/query", "cursor"): "a next_cursor this endpoint gave",
     ("POST /v1/properties/{property_id}/query", "date_range"): "last ≥ first, 1970..2999, at most 3660 days",
     ("POST /v1/properties/{property_id}/query", "dimensions"): "one time dimension; time:hour over ≤ 31 days",
     ("POST /v1/properties/{property_id}/query", "filters"): "filter shapes, nesting and the safe regex subset",

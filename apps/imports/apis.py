@@ -1,7 +1,13 @@
-"""`GET /v1/properties/{property_id}/events/export`: a property's raw events, streamed as NDJSON or CSV,
-in the format an import reads (docs/switching.md)."""
+"""A property's raw events out: `GET /v1/properties/{property_id}/events/export` streams them as NDJSON
+or CSV in the format an import reads (docs/switching.md); `GET …/events/query` pages through those
+of a time range that match exact values, for debugging and scripts."""
 
-from django.http import StreamingHttpResponse
+import base64
+import binascii
+from datetime import UTC, datetime, timedelta
+
+import orjson
+from django.http import HttpResponse, StreamingHttpResponse
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework.views import APIView
@@ -9,12 +15,16 @@ from rest_framework.views import APIView
 from apps.core.api import ApplicationError, query_params_single
 from apps.core.openapi import error_responses
 from apps.core.throttle import ReportRateThrottle
+from apps.imports.formats import record_of_row
 from apps.imports.services import CSV, EXPORT_FORMATS, NDJSON, events_export
 from apps.keys.authentication import REPORT_AUTHENTICATION
 from apps.keys.permissions import IsMemberOrHasApiKey, request_actor
 from apps.properties.selectors import property_access
 from apps.reports.apis import DAY, day_param, read_key_touch
 from apps.reports.periods import FIRST_DAY, LAST_DAY
+from apps.reports.queries.query import TIMES, InvalidQuery, time_parse
+from apps.reports.stores import event_store
+from apps.reports.stores.base import EVENT_FILTER_COLUMNS
 
 CONTENT_TYPES = {NDJSON: "application/x-ndjson", CSV: "text/csv; charset=utf-8"}
 
@@ -57,3 +67,109 @@ class EventsExportApi(APIView):
         )
         response["Content-Disposition"] = f'attachment; filename="{prop.public_id}-events.{format}"'
         return response
+
+
+JSON = "json"
+QUERY_FORMATS = (JSON, NDJSON)
+MAX_PAGE = 1000
+DEFAULT_PAGE = 100
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+NEXT_CURSOR_HEADER = "Clickmeter-Next-Cursor"
+
+
+def _time_param(params: dict[str, str], name: str, default: datetime) -> datetime:
+    if name not in params:
+        return default
+    try:
+        return time_parse(params[name], name)
+    except InvalidQuery as error:
+        raise ApplicationError("invalid_parameter", str(error), field=name) from None
+
+
+def cursor_of(row: dict) -> str:
+    """Where the page after `row` begins: its time and id, opaque to the client."""
+    written = f"{(row['ts'] - EPOCH) // timedelta(microseconds=1)}:{row['event_id']}"
+    return base64.urlsafe_b64encode(written.encode()).decode().rstrip("=")
+
+
+def _cursor_read(text: str) -> tuple[datetime, str]:
+    try:
+        written = base64.urlsafe_b64decode(text + "=" * (-len(text) % 4)).decode()
+        micros, event_id = written.split(":", 1)
+        return EPOCH + timedelta(microseconds=int(micros)), event_id
+    except (binascii.Error, UnicodeDecodeError, ValueError, OverflowError):
+        raise ApplicationError("invalid_parameter", "cursor is not one this endpoint gave.", field="cursor") from None
+
+
+class EventsQueryApi(APIView):
+    authentication_classes = REPORT_AUTHENTICATION
+    permission_classes = [IsMemberOrHasApiKey]
+    throttle_classes = [ReportRateThrottle]
+
+    @extend_schema(
+        tags=["exports"],
+        operation_id="events_query",
+        summary="Query raw events",
+        description="The property's raw events of the times `since`..`until` (both included; the last 24 hours by "
+        "default) whose columns have the values given, in time and then id order, a page at a time: JSON "
+        "`{events, next_cursor}`, or NDJSON with the next page's cursor in the `Clickmeter-Next-Cursor` header. "
+        "Each event as the raw-event export writes it.",
+        parameters=[
+            OpenApiParameter("since", OpenApiTypes.DATETIME, description="The first time (with its offset)."),
+            OpenApiParameter("until", OpenApiTypes.DATETIME, description="The last time (default: now)."),
+            *(
+                OpenApiParameter(column, str, description=f"Only events whose {column} is this.")
+                for column in EVENT_FILTER_COLUMNS
+            ),
+            OpenApiParameter(
+                "limit",
+                {"type": "integer", "minimum": 1, "maximum": MAX_PAGE},
+                description=f"Events per page (default {DEFAULT_PAGE}).",
+            ),
+            OpenApiParameter("cursor", str, description="The `next_cursor` of the page before."),
+            OpenApiParameter("format", str, enum=list(QUERY_FORMATS), description="json (default) or ndjson."),
+        ],
+        responses={
+            (200, "application/json"): OpenApiResponse(
+                OpenApiTypes.OBJECT, description="`events` and `next_cursor` (null on the last page)."
+            ),
+            (200, CONTENT_TYPES[NDJSON]): OpenApiResponse(OpenApiTypes.STR, description="One event per line."),
+            **error_responses(400, 401, 404, 429),
+        },
+    )
+    def get(self, request, property_id: str):
+        prop = property_access(actor=request_actor(request), public_id=property_id)
+        params = query_params_single(request.GET)
+        unknown = set(params) - {"since", "until", "limit", "cursor", "format", *EVENT_FILTER_COLUMNS}
+        if unknown:
+            name = sorted(unknown)[0]
+            raise ApplicationError("invalid_parameter", f"{name} is not a parameter of this query.", field=name)
+        until = _time_param(params, "until", min(datetime.now(UTC), TIMES[1]))
+        since = _time_param(params, "since", until - timedelta(hours=24))
+        if until < since:
+            raise ApplicationError("invalid_parameter", "until comes before since.", field="until")
+        limit = params.get("limit", str(DEFAULT_PAGE))
+        if not (limit.isascii() and limit.isdigit() and 1 <= int(limit) <= MAX_PAGE):
+            raise ApplicationError("invalid_parameter", f"limit is a whole number from 1 to {MAX_PAGE}.", field="limit")
+        format = params.get("format", JSON)
+        if format not in QUERY_FORMATS:
+            raise ApplicationError("invalid_parameter", "format must be json or ndjson.", field="format")
+        after = _cursor_read(params["cursor"]) if "cursor" in params else None
+        equal = {column: params[column] for column in EVENT_FILTER_COLUMNS if column in params}
+        read_key_touch(request)
+        rows = event_store().events_page(
+            property=prop, since=since, until=until, equal=equal, after=after, limit=int(limit) + 1
+        )
+        page, more = rows[: int(limit)], len(rows) > int(limit)
+        next_cursor = cursor_of(page[-1]) if more else None
+        records = [record_of_row(row) for row in page]
+        if format == NDJSON:
+            response = HttpResponse(
+                b"".join(orjson.dumps(r) + b"\n" for r in records), content_type=CONTENT_TYPES[NDJSON]
+            )
+            if next_cursor is not None:
+                response[NEXT_CURSOR_HEADER] = next_cursor
+            return response
+        return HttpResponse(
+            orjson.dumps({"events": records, "next_cursor": next_cursor}), content_type="application/json"
+        )

@@ -95,6 +95,14 @@ def reads(prop: Property) -> dict:
             for n, query in enumerate(parts)
         },
         "events": store.events(property=prop),
+        **{
+            f"events_page {equal} {after}": store.events_page(
+                property=prop, since=since, until=until, equal=equal, after=after, limit=7
+            )
+            for since, until in [(datetime(2026, 1, 1, tzinfo=UTC), datetime(2026, 12, 31, tzinfo=UTC))]
+            for equal in ({}, {"type": "pageview", "path": "/a"})
+            for after in (None, (datetime(2026, 3, 2, tzinfo=UTC), "ev9990"))
+        },
         "first_day": store.first_day(property=prop),
         "visitors": store.visitors_by_day(periods={prop: period}),
         **{

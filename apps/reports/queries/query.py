@@ -275,7 +275,7 @@ def _date_parse(value: object, field: str) -> date:
     raise InvalidQuery("A date is written YYYY-MM-DD.", field=field)
 
 
-def _time_parse(value: object, field: str) -> datetime:
+def time_parse(value: object, field: str) -> datetime:
     if isinstance(value, str):
         try:
             written = datetime.fromisoformat(value)
@@ -302,7 +302,7 @@ def date_range_parse(value: object, field: str) -> DateRange:
         return DateRange(period=value)
     pair = list_parse(value, field, min_size=2, max_size=2)
     if isinstance(pair[0], str) and len(pair[0]) > 10:
-        since, until = _time_parse(pair[0], f"{field}[0]"), _time_parse(pair[1], f"{field}[1]")
+        since, until = time_parse(pair[0], f"{field}[0]"), time_parse(pair[1], f"{field}[1]")
         if until < since:
             raise InvalidQuery("The last time comes before the first.", field=f"{field}[1]")
         return DateRange(since=since, until=until)

@@ -1,13 +1,37 @@
 """What every event store does (stores/__init__.py chooses one)."""
 
 from abc import ABC, abstractmethod
-from datetime import date
+from datetime import date, datetime
 from typing import Protocol
 
 from apps.properties.models import Property
 from apps.reports.periods import Period
 from apps.reports.queries.query import AnyOf, DateRange, Filter, Query
 from apps.reports.queries.vocabulary import Dimension
+
+# The event columns a raw-event query may match exactly (apps/imports/apis.EventsQueryApi).
+EVENT_FILTER_COLUMNS = (
+    "type",
+    "path",
+    "hostname",
+    "referrer_host",
+    "source",
+    "channel",
+    "utm_source",
+    "utm_medium",
+    "utm_campaign",
+    "utm_term",
+    "utm_content",
+    "country",
+    "region",
+    "city",
+    "browser",
+    "os",
+    "device",
+    "visitor_id",
+    "session_id",
+    "user_id_hash",
+)
 
 
 def marked_query(first: date, last: date, filters: tuple[Filter, ...], dimension: Dimension | None = None) -> Query:
@@ -50,6 +74,21 @@ class EventStore(ABC):
     def events_delete(self, *, property_id: int, event_id_prefix: str) -> set[date]:
         """Delete the property's raw events whose id begins with `event_id_prefix` (an import's);
         return the days they were of, whose rollups are then stale."""
+
+    @abstractmethod
+    def events_page(
+        self,
+        *,
+        property: Property,
+        since: datetime,
+        until: datetime,
+        equal: dict[str, str],
+        after: tuple[datetime, str] | None,
+        limit: int,
+    ) -> list[dict]:
+        """Up to `limit` of the property's raw events (EVENT_COLUMNS) of times since..until (both
+        included) whose columns named in `equal` (EVENT_FILTER_COLUMNS) have those values, in time
+        and then id order, after the (time, id) `after`."""
 
     @abstractmethod
     def subject_events(self, *, property: Property, field: str, value: str) -> list[dict]:

@@ -6,7 +6,7 @@ accounts and the dirty-day marks stay in PostgreSQL, which the store also uses t
 import os
 import threading
 import time
-from datetime import date
+from datetime import date, datetime
 
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
@@ -17,10 +17,17 @@ from apps.properties.models import Property
 from apps.reports.periods import Period
 from apps.reports.queries.query import IS, Condition, DateRange, Filter, Query
 from apps.reports.queries.vocabulary import DIMENSIONS
-from apps.reports.stores.base import EventStore
+from apps.reports.stores.base import EVENT_FILTER_COLUMNS, EventStore
 from apps.reports.stores.clickhouse.client import Client, client_connect
 from apps.reports.stores.clickhouse.compiler import VISITORS, ClickHouseQuery
-from apps.reports.stores.clickhouse.schema import COLUMNS, EVENT_COLUMNS, row_read, row_stored, table_create_sql
+from apps.reports.stores.clickhouse.schema import (
+    COLUMNS,
+    EVENT_COLUMNS,
+    microseconds,
+    row_read,
+    row_stored,
+    table_create_sql,
+)
 from apps.reports.stores.sql import Sql, day_read
 
 MUTATION_POLL_SECONDS = 0.05
@@ -212,6 +219,34 @@ class ClickHouseStore(EventStore):
             **{(property_id, day_read(day)): visitors for property_id, day, visitors in daily},
             **{(property_id, None): visitors for property_id, visitors in totals},
         }
+
+    def events_page(
+        self,
+        *,
+        property: Property,
+        since: datetime,
+        until: datetime,
+        equal: dict[str, str],
+        after: tuple[datetime, str] | None,
+        limit: int,
+    ) -> list[dict]:
+        assert set(equal) <= set(EVENT_FILTER_COLUMNS), equal  # column names in the SQL: only these
+        tz = property.tzinfo
+        where = ["property_id = %s", "day BETWEEN %s AND %s", "ts BETWEEN %s AND %s"]
+        params: list = [property.pk, since.astimezone(tz).date(), until.astimezone(tz).date()]
+        params += [microseconds(since), microseconds(until)]
+        for column, value in equal.items():
+            where.append(f"{column} = %s")
+            params.append(value)
+        if after is not None:
+            where.append("(ts > %s OR (ts = %s AND event_id > %s))")
+            params += [microseconds(after[0]), microseconds(after[0]), after[1]]
+        found = self.client.execute(
+            f"SELECT {', '.join(EVENT_COLUMNS)} FROM {self.table} WHERE {' AND '.join(where)}"
+            f" ORDER BY ts, event_id LIMIT {int(limit)}",
+            params,
+        )
+        return [row_read(values) for values in found]
 
     def subject_events(self, *, property: Property, field: str, value: str) -> list[dict]:
         found = self.client.execute(

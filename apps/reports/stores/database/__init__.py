@@ -1,10 +1,10 @@
 """The database store: raw events and rollups in the tables of the database itself (DATABASE_URL),
 PostgreSQL or SQLite, each through its dialect."""
 
-from datetime import date
+from datetime import date, datetime
 
 from django.db import connection
-from django.db.models import Count, Min
+from django.db.models import Count, Min, Q
 from psycopg.types.json import Jsonb
 
 from apps.ingestion.models import Event
@@ -119,6 +119,24 @@ class DatabaseStore(EventStore):
         days = set(events.values_list("day", flat=True).distinct())
         events.delete()
         return days
+
+    def events_page(
+        self,
+        *,
+        property: Property,
+        since: datetime,
+        until: datetime,
+        equal: dict[str, str],
+        after: tuple[datetime, str] | None,
+        limit: int,
+    ) -> list[dict]:
+        tz = property.tzinfo
+        days = (since.astimezone(tz).date(), until.astimezone(tz).date())
+        events = Event.objects.filter(property=property, day__range=days, ts__range=(since, until), **equal)
+        if after is not None:
+            ts, event_id = after
+            events = events.filter(Q(ts__gt=ts) | Q(ts=ts, event_id__gt=event_id))
+        return list(events.order_by("ts", "event_id").values(*EVENT_COLUMNS)[:limit])
 
     def subject_events(self, *, property: Property, field: str, value: str) -> list[dict]:
         events = Event.objects.filter(property=property, **{field: value})
