@@ -1,6 +1,7 @@
 """Gunicorn settings for the Procfile's web process; each can be overridden on the command line."""
 
 import os
+import tempfile
 
 bind = f"{os.environ.get('HOST', '0.0.0.0')}:{os.environ.get('PORT', '8000')}"  # noqa: S104 (a platform's web process)
 # One worker per core and one more: each runs several threads, so the sync workers' rule (two per
@@ -22,3 +23,14 @@ max_requests_jitter = 100_000
 accesslog = None
 # Error and access logs without client addresses or secrets, however they are configured.
 logger_class = "config.log_redaction.GunicornLogger"
+
+# Prometheus counters from every worker (apps/core/metrics.py): each writes them to this directory,
+# fresh for each start, and /metrics adds them up. Set before the app is imported (preload_app).
+os.environ.setdefault("PROMETHEUS_MULTIPROC_DIR", tempfile.mkdtemp(prefix="clickmeter-metrics-"))
+
+
+def child_exit(server, worker):
+    """A worker gone: its gauges of live processes are dropped (its counters stay in the sums)."""
+    from prometheus_client import multiprocess
+
+    multiprocess.mark_process_dead(worker.pid)

@@ -55,6 +55,7 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    "apps.core.metrics.RequestMetricsMiddleware",
     "apps.core.middleware.NulCharacterMiddleware",
     "corsheaders.middleware.CorsMiddleware",
     "django.middleware.security.SecurityMiddleware",
@@ -316,6 +317,8 @@ CLICKMETER_RETRY_AFTER_SECONDS = 5
 CLICKMETER_TRUSTED_PROXIES = env.int("CLICKMETER_TRUSTED_PROXIES", default=0)
 # A MaxMind GeoIP2/GeoLite2 City database; empty: no country, region or city.
 CLICKMETER_GEOIP_PATH = env.str("CLICKMETER_GEOIP_PATH", default="")
+# The bearer token Prometheus scrapes /metrics with; without one the endpoint answers 404.
+CLICKMETER_METRICS_TOKEN = env.str("CLICKMETER_METRICS_TOKEN", default="")
 
 # A rotated key keeps working this long, so a deployment can switch to the new secret.
 CLICKMETER_KEY_ROTATION_GRACE_HOURS = env.int("CLICKMETER_KEY_ROTATION_GRACE_HOURS", default=24)

@@ -3,12 +3,13 @@ from django.urls import include, path, re_path
 from drf_spectacular.renderers import OpenApiJsonRenderer
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
-from apps.core import health
+from apps.core import health, metrics
 from apps.core.views import api_not_found, server_error
 
 urlpatterns = [
     path("healthz", health.healthz, name="healthz"),
     path("readyz", health.readyz, name="readyz"),
+    path("metrics", metrics.metrics_view, name="metrics"),
     # Ingestion's paths first: every event request resolves through this list, and each pattern
     # tried before its own costs it CPU (bench/ingest measured ~45 µs with it last).
     path("", include("apps.ingestion.urls")),

@@ -10,6 +10,7 @@ from datetime import UTC, datetime
 from redis.exceptions import RedisError
 
 from apps.core.api import ApplicationError
+from apps.core.metrics import EVENTS_ACCEPTED, EVENTS_REJECTED, REQUESTS_RATE_LIMITED
 from apps.core.throttle import budget_spend
 from apps.ingestion import buffer, enrichment, tasks
 from apps.ingestion.models import DroppedEvents
@@ -46,6 +47,7 @@ def events_receive(*, key: ResolvedKey, batch: ValidatedBatch, client: RequestCl
             "origin_not_allowed", "This origin may not send events to this property.", status_code=403
         )
     body = {"accepted": len(batch.events), "rejected": len(batch.errors), "errors": batch.errors}
+    EVENTS_REJECTED.inc(len(batch.errors))
     if enrichment.is_bot(client.user_agent):
         _request_drop(key, DroppedEvents.Reason.BOT, count=len(batch.events), received_at=received_at)
         return {**body, "accepted": 0, "dropped": len(batch.events)}
@@ -71,12 +73,14 @@ def events_receive(*, key: ResolvedKey, batch: ValidatedBatch, client: RequestCl
     try:
         events_accept(batch=accepted, limits=limits)
     except buffer.RateLimited as exc:
+        REQUESTS_RATE_LIMITED.inc()
         raise ApplicationError(
             "rate_limited",
             f"Too many requests; retry after {exc.retry_after} s.",
             status_code=429,
             retry_after=exc.retry_after,
         ) from None
+    EVENTS_ACCEPTED.inc(len(batch.events))
     return body
 
 

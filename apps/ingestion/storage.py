@@ -5,15 +5,18 @@ drop counts, and destroying finished days' salts."""
 import secrets
 import time
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, datetime
 
 import orjson
 from django.conf import settings
 from django.db import DatabaseError, connection, transaction
+from django.db.models import Min
 from django.utils import timezone
 from redis.exceptions import RedisError
 
+from apps.core.metrics import EVENTS_DROPPED, gauge_register
 from apps.core.tasks import TRANSIENT_DATABASE_ERRORS
 from apps.ingestion import buffer, enrichment, hooks, identity
 from apps.ingestion.attribution import attribution
@@ -77,6 +80,7 @@ def events_drop(*, property_id: int, day, reason: str, count: int) -> None:
     """
     if count <= 0:
         return
+    EVENTS_DROPPED.labels(reason=reason).inc(count)
     if buffer.buffer_enabled() and not buffer.redis_outage():
         try:
             buffer.drops_count(f"{property_id}:{day.isoformat()}:{reason}", count)
@@ -291,3 +295,37 @@ def _entries_store(entries: list[tuple[bytes, dict]]) -> int:
         return len(decoded)
     buffer.entries_ack([entry_id for entry_id, _, _ in decoded])
     return len(decoded)
+
+
+def metrics_gauges_register() -> None:
+    """The gauges /metrics reads from the buffer and the dirty days (apps.core.metrics)."""
+
+    def buffered(read: Callable[[], float | None]) -> Callable[[], float | None]:
+        def guarded() -> float | None:
+            if not buffer.buffer_enabled() or buffer.redis_outage():
+                return None
+            try:
+                return read()
+            except RedisError:
+                return None
+
+        return guarded
+
+    def rollup_lag() -> float:
+        oldest = DirtyDay.objects.aggregate(oldest=Min("first_marked_at"))["oldest"]
+        return (timezone.now() - oldest).total_seconds() if oldest is not None else 0.0
+
+    gauge_register(
+        "clickmeter_buffer_depth",
+        "Batches appended to the ingest buffer and not yet stored.",
+        buffered(buffer.buffer_depth),
+    )
+    gauge_register(
+        "clickmeter_buffer_oldest_seconds",
+        "How long the oldest batch not yet stored has waited: the drain's lag.",
+        buffered(lambda: buffer.oldest_entry_age_seconds() or 0.0),
+    )
+    gauge_register("clickmeter_dirty_days", "Property-days whose rollups wait to be rebuilt.", DirtyDay.objects.count)
+    gauge_register(
+        "clickmeter_rollup_lag_seconds", "How long the oldest dirty day has waited for its rollup rebuild.", rollup_lag
+    )

@@ -8,12 +8,15 @@ missing were lost between gunicorn and the socket.
 
 import http.client
 import json
+import re
 import select
 import signal
 import socket
 import threading
 import time
+import urllib.request
 import uuid
+from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -292,5 +295,28 @@ def test_a_worker_with_every_thread_busy_leaves_new_connections_to_the_others(tm
             finally:
                 probe.close()
                 stalled.close()
+    finally:
+        stack.stop()
+
+
+def test_metrics_add_up_the_counters_of_every_gunicorn_worker(tmp_path, tenant):
+    # Two workers of one thread each, four clients at once: both workers take requests.
+    stack = Stack(
+        tmp_path, database_url(), web_args=("--workers", "2", "--threads", "1"), CLICKMETER_METRICS_TOKEN="scrape-me"
+    )
+    stack.start()
+    try:
+        with ThreadPoolExecutor(4) as pool:
+            statuses = list(
+                pool.map(lambda _: Connection(stack).post(envelope(tenant, 3), key=tenant.write_key)[0], range(40))
+            )
+        assert statuses == [202] * 40
+        scrape = {"Authorization": "Bearer scrape-me"}
+        request = urllib.request.Request(f"{stack.base_url}/metrics", headers=scrape)  # noqa: S310 (loopback only)
+        with urllib.request.urlopen(request, timeout=30) as response:  # noqa: S310 (loopback only)
+            text = response.read().decode()
+        accepted = re.search(r"^clickmeter_events_accepted_total (\S+)$", text, re.M)
+        assert accepted is not None and float(accepted[1]) == 120, text[:2000]
+        assert re.search(r"^clickmeter_buffer_depth \S+$", text, re.M)
     finally:
         stack.stop()

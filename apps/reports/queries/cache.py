@@ -13,6 +13,7 @@ from django.core.cache import cache
 from django.db import connection
 from redis.exceptions import RedisError
 
+from apps.core.metrics import REPORT_CACHE
 from apps.ingestion import buffer
 from apps.ingestion.models import DirtyDay
 from apps.properties.models import Property
@@ -101,6 +102,7 @@ def report_cached(
     except RedisError as exc:
         buffer.redis_failed(exc, "computing reports without the report cache")
         return compute()
+    REPORT_CACHE.labels(result="miss" if answer is None else "hit").inc()
     if answer is None:
         answer = compute()
         try:
