@@ -10,9 +10,8 @@ TEST_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/clickmeter
 
 ## Every package at its locked version, checked against its locked hashes (requirements/dev.txt
 ## holds the runtime's and the tools')
-$(STAMP): requirements/base.txt requirements/dev.txt
-	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/pip install --quiet --require-hashes -r requirements/dev.txt
+$(STAMP): requirements/base.txt requirements/dev.txt scripts/install-requirements
+	PYTHON=$(PYTHON) scripts/install-requirements $(VENV) dev
 	touch $(STAMP)
 
 ## Compile requirements/*.in (the direct dependencies) into the locked, hashed *.txt; after editing a
