@@ -354,6 +354,8 @@ SIMPLE_JWT = {
     "USER_ID_FIELD": "id",
     "USER_ID_CLAIM": "user_id",
     "CHECK_REVOKE_TOKEN": True,
+    # Access tokens are checked against the blacklist, where signing out puts them (apps/accounts/tokens.py).
+    "AUTH_TOKEN_CLASSES": ("apps.accounts.tokens.RevocableAccessToken",),
 }
 
 SPECTACULAR_SETTINGS = {

@@ -22,6 +22,7 @@ from apps.accounts.selectors import (
     organizations_of_user,
 )
 from apps.accounts.services import (
+    access_token_revoke,
     invitation_create,
     invitation_resend,
     invitation_revoke,
@@ -120,7 +121,8 @@ class TokenRefreshApi(_TokenApi):
 
 
 class LogoutApi(_TokenApi):
-    """`POST /v1/auth/logout`: revoke a refresh token (access tokens already issued live out their minutes)."""
+    """`POST /v1/auth/logout`: revoke a refresh token, and the access token the request carries
+    (`Authorization: Bearer <access>`), which then stops working at once."""
 
     @extend_schema(
         tags=["auth"],
@@ -133,6 +135,9 @@ class LogoutApi(_TokenApi):
     def post(self, request):
         params = input_validated(RefreshInputSerializer, request.data)
         _tokens(TokenBlacklistSerializer(data=params))
+        header = request.headers.get("Authorization", "")
+        if header.startswith("Bearer "):
+            access_token_revoke(raw=header.removeprefix("Bearer "))
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 

@@ -13,10 +13,12 @@ from django.utils.crypto import get_random_string
 from django.utils.text import slugify
 from kombu.exceptions import OperationalError as BrokerError
 from redis.exceptions import RedisError
+from rest_framework_simplejwt.exceptions import TokenError
 
 from apps.accounts import tasks
 from apps.accounts.mail import INVITATION_SALT, invitation_is_open, invitation_token
 from apps.accounts.models import PUBLIC_ID_ALPHABET, Invitation, MailStatus, Membership, Organization, User
+from apps.accounts.tokens import RevocableAccessToken
 from apps.core.api import ApplicationError
 from apps.core.tenancy import Role
 
@@ -285,3 +287,12 @@ def password_reset_mail_queue(*, user: User, domain: str, protocol: str) -> None
     """Hand a password reset email for `user` to a task; a broker that cannot take it is logged, so
     the reset form answers the same whether or not mail works."""
     _task_send(tasks.password_reset_mail_send, user_id=user.pk, domain=domain, protocol=protocol)
+
+
+def access_token_revoke(*, raw: str) -> None:
+    """Put a member's access token on the token blacklist (apps/accounts/tokens.py): it stops working
+    at once. A token that is not a valid access token any more is left alone: it opens nothing."""
+    try:
+        RevocableAccessToken(raw).blacklist()  # type: ignore[arg-type]  # a token's text, which it decodes
+    except TokenError:
+        return

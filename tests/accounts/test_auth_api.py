@@ -52,6 +52,27 @@ def test_a_token_pair_works_rotates_and_logs_out(client, tenant_a):
     assert_error(post(client, "/v1/auth/logout", {"refresh": second["refresh"]}), 401, "token_invalid")
 
 
+def test_logging_out_with_the_access_token_revokes_it_at_once_and_no_other(client, tenant_a):
+    signed_out = obtain(client, tenant_a.owner.email).json()
+    other = obtain(client, tenant_a.owner.email).json()  # another program of the same member
+    assert organizations(client, signed_out["access"]).status_code == 200
+    response = post(
+        client,
+        "/v1/auth/logout",
+        {"refresh": signed_out["refresh"]},
+        HTTP_AUTHORIZATION=f"Bearer {signed_out['access']}",
+    )
+    assert response.status_code == 204
+    assert_error(organizations(client, signed_out["access"]), 401, "authentication_failed")
+    assert organizations(client, other["access"]).status_code == 200
+    # A header that holds no valid access token changes nothing, and the refresh token is still revoked.
+    third = obtain(client, tenant_a.owner.email).json()
+    response = post(client, "/v1/auth/logout", {"refresh": third["refresh"]}, HTTP_AUTHORIZATION="Bearer not-a-token")
+    assert response.status_code == 204
+    assert_error(post(client, "/v1/auth/token/refresh", {"refresh": third["refresh"]}), 401, "token_invalid")
+    assert organizations(client, third["access"]).status_code == 200
+
+
 def test_changing_the_password_refuses_access_tokens_issued_before(client, tenant_a):
     access = obtain(client, tenant_a.owner.email).json()["access"]
     assert organizations(client, access).status_code == 200
