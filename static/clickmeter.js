@@ -2,7 +2,8 @@
  * <script defer src="https://analytics.example.com/c.js" data-property="prop_…" data-key="wk_…"></script>
  * Optional: data-token (instead of data-key), data-api, data-hash, data-consent="granted",
  * data-respect-dnt, data-outbound, data-downloads="pdf,zip". API: clickmeter.track(type, data),
- * clickmeter.consent(bool), clickmeter.identify(userIdHash).
+ * clickmeter.consent(bool), clickmeter.identify(userIdHash), clickmeter.flush() (send what is queued now),
+ * clickmeter.reset() (forget the ids, as on sign-out).
  * No cookies; no storage unless consent is given. Never throws into the page. */
 (function () {
   var w = window, d = document, n = navigator, s = d.currentScript;
@@ -11,7 +12,7 @@
     if (!s || w.clickmeter) return;
     var attr = function (k) { return s.getAttribute("data-" + k); };
     if (attr("respect-dnt") != null && (n.doNotTrack == "1" || n.globalPrivacyControl)) {
-      w.clickmeter = { track: noop, consent: noop, identify: noop };
+      w.clickmeter = { track: noop, consent: noop, identify: noop, flush: noop, reset: noop };
       return;
     }
     var token = attr("token"), prop = attr("property"), hashRoutes = attr("hash") != null;
@@ -114,18 +115,21 @@
       }, true);
     }
 
+    var forget = function () {
+      try {
+        localStorage.removeItem("cm_vid");
+        sessionStorage.removeItem("cm_sid");
+      } catch (x) {}
+    };
     w.clickmeter = {
       track: track,
       consent: function (yes) {
         consented = !!yes;
-        if (!yes) {
-          try {
-            localStorage.removeItem("cm_vid");
-            sessionStorage.removeItem("cm_sid");
-          } catch (x) {}
-        }
+        if (!yes) forget();
       },
-      identify: function (hash) { userHash = hash ? String(hash) : 0; }
+      identify: function (hash) { userHash = hash ? String(hash) : 0; },
+      flush: function () { flush(); },
+      reset: function () { flush(); userHash = 0; forget(); }
     };
     page();
   } catch (x) {}

@@ -174,6 +174,38 @@ def test_with_consent_the_beacon_keeps_a_visitor_and_a_session_in_storage(stack,
     assert Event.objects.get(property=tenant.property, type="signup").user_id_hash == "sha256:abc"
 
 
+def test_flush_sends_the_queue_now_and_reset_forgets_the_ids_as_on_sign_out(stack, site, browser):
+    folder, port = site
+    tenant = tenant_create(allowed_origins=[f"http://localhost:{port}"], ingest_limit_per_address=0)
+    write_page(folder, stack, tenant, extra='data-consent="granted"')
+    context, page = open_page(browser, f"http://localhost:{port}/index.html")
+    wait_until(lambda: Event.objects.filter(property=tenant.property).count() == 1, timeout=30, message="the pageview")
+    # The queue waits up to 2 s for more events; flush() sends it within the call.
+    calls = page.evaluate(
+        """() => {
+          let sent = 0;
+          const fetched = window.fetch;
+          window.fetch = (...args) => { sent++; return fetched(...args); };
+          clickmeter.track("queued");
+          const before = sent;
+          clickmeter.flush();
+          return [before, sent];
+        }"""
+    )
+    assert calls == [0, 1]
+    visitor = page.evaluate("localStorage.getItem('cm_vid')")
+    page.evaluate(
+        "clickmeter.identify('u-hash'); clickmeter.track('before'); clickmeter.reset(); clickmeter.track('after')"
+    )
+    page.evaluate("clickmeter.flush()")
+    wait_until(lambda: Event.objects.filter(property=tenant.property).count() == 4, timeout=30, message="4 events")
+    context.close()
+    before = Event.objects.get(property=tenant.property, type="before")
+    after = Event.objects.get(property=tenant.property, type="after")
+    assert (before.visitor_id, before.user_id_hash) == (visitor, "u-hash")
+    assert after.visitor_id and after.visitor_id != visitor and after.user_id_hash == ""
+
+
 def test_a_flood_from_one_address_hits_429_and_the_beacons_retries_still_land_every_event_once(stack, site, browser):
     folder, port = site
     tenant = tenant_create(allowed_origins=[f"http://localhost:{port}"], ingest_limit_per_address=2)
