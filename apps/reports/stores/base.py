@@ -7,27 +7,14 @@ from typing import Protocol
 from apps.properties.models import Property
 from apps.reports.periods import Period
 from apps.reports.queries.query import AnyOf, DateRange, Filter, Query
-from apps.reports.queries.vocabulary import Dimension
+from apps.reports.queries.vocabulary import VISIT_ATTRIBUTE_COLUMNS, Dimension
 
 # The event columns a raw-event query may match exactly (apps/imports/apis.EventsQueryApi).
 EVENT_FILTER_COLUMNS = (
     "type",
     "path",
     "hostname",
-    "referrer_host",
-    "source",
-    "channel",
-    "utm_source",
-    "utm_medium",
-    "utm_campaign",
-    "utm_term",
-    "utm_content",
-    "country",
-    "region",
-    "city",
-    "browser",
-    "os",
-    "device",
+    *VISIT_ATTRIBUTE_COLUMNS,
     "visitor_id",
     "session_id",
     "user_id_hash",
