@@ -317,6 +317,9 @@ CLICKMETER_RETRY_AFTER_SECONDS = 5
 CLICKMETER_TRUSTED_PROXIES = env.int("CLICKMETER_TRUSTED_PROXIES", default=0)
 # A MaxMind GeoIP2/GeoLite2 City database; empty: no country, region or city.
 CLICKMETER_GEOIP_PATH = env.str("CLICKMETER_GEOIP_PATH", default="")
+# Live streams of the realtime view (Server-Sent Events) each web process keeps open at once: each
+# holds one of its threads (WEB_THREADS), so keep it below them.
+CLICKMETER_LIVE_STREAMS_PER_PROCESS = env.int("CLICKMETER_LIVE_STREAMS_PER_PROCESS", default=2)
 # The bearer token Prometheus scrapes /metrics with; without one the endpoint answers 404.
 CLICKMETER_METRICS_TOKEN = env.str("CLICKMETER_METRICS_TOKEN", default="")
 

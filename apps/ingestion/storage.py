@@ -18,7 +18,7 @@ from redis.exceptions import RedisError
 
 from apps.core.metrics import EVENTS_DROPPED, gauge_register
 from apps.core.tasks import TRANSIENT_DATABASE_ERRORS
-from apps.ingestion import buffer, enrichment, hooks, identity
+from apps.ingestion import buffer, enrichment, hooks, identity, live
 from apps.ingestion.attribution import attribution
 from apps.ingestion.identity import SUBJECT_FIELDS, subject_hash
 from apps.ingestion.models import DailySalt, DirtyDay, DroppedEvents, Event, SubjectRequest
@@ -148,6 +148,7 @@ def events_store(*, batches: list[AcceptedBatch]) -> int:
         hooks.events_write(rows)
         days_mark_dirty(dirty_days, now=now)
         transaction.on_commit(lambda: events_stored.send(sender=Event))
+        transaction.on_commit(lambda: live.live_publish(rows))
     api_keys_touch(key_ids={batch.key_id for batch in batches}, used_at=now)
     return len(rows)
 

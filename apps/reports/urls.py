@@ -31,6 +31,11 @@ urlpatterns = [
     path("properties/<str:property_id>/export/<str:table>.csv", exports.property_export, name="property-export"),
     path("properties/<str:property_id>/live", dashboard.property_live, name="property-live"),
     path("properties/<str:property_id>/realtime", dashboard.property_realtime, name="property-realtime"),
+    path(
+        "properties/<str:property_id>/realtime/events",
+        dashboard.property_live_events,
+        name="property-live-events",
+    ),
     path("properties/<str:property_id>/funnels/", funnels.property_funnels, name="property-funnels"),
     path("properties/<str:property_id>/retention/", retention.property_retention, name="property-retention"),
     path("properties/<str:property_id>/journeys/", journeys.property_journeys, name="property-journeys"),
@@ -66,4 +71,5 @@ urlpatterns = [
     path("share/<str:token>/export/<str:table>.csv", shared_link_views.shared_export, name="shared-export"),
     path("share/<str:token>/live", shared_link_views.shared_live, name="shared-live"),
     path("share/<str:token>/realtime", shared_link_views.shared_realtime, name="shared-realtime"),
+    path("share/<str:token>/realtime/events", shared_link_views.shared_live_events, name="shared-live-events"),
 ]

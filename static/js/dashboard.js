@@ -102,8 +102,35 @@
     }
   }
 
+  // The realtime view's stream (Server-Sent Events, apps/reports/views/dashboard.py): each message a
+  // list of stored events, shown newest first, and a "clickmeter:live" event on the body, on which
+  // htmx fetches the report again.
+  var LIVE_ROWS = 20;
+
+  function follow(list) {
+    if (!window.EventSource) return;
+    var source = new EventSource(list.getAttribute("data-stream"));
+    source.onmessage = function (message) {
+      JSON.parse(message.data).forEach(function (event) {
+        var row = document.createElement("tr");
+        [new Date(event.ts).toLocaleTimeString(), event.type, event.path, event.source, event.country, event.device].forEach(function (text) {
+          var cell = document.createElement("td");
+          cell.textContent = text || "\u2013";
+          row.appendChild(cell);
+        });
+        list.insertBefore(row, list.firstChild);
+      });
+      while (list.rows.length > LIVE_ROWS) list.deleteRow(-1);
+      var waiting = document.getElementById("live-events-waiting");
+      if (waiting) waiting.hidden = true;
+      document.body.dispatchEvent(new Event("clickmeter:live"));
+    };
+  }
+
   document.addEventListener("DOMContentLoaded", function () {
     document.querySelectorAll("[data-chart]").forEach(draw);
+    var live = document.getElementById("live-events");
+    if (live) follow(live);
     // htmx runs here: from the next page on, the server leaves the breakdown boxes for it to fetch
     // in parallel (apps/reports/views.py, BOXES_FETCHED_COOKIE).
     if (window.htmx) {

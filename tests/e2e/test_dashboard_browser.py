@@ -371,3 +371,39 @@ def test_the_goals_box_equals_the_api_and_filters_the_dashboard_at_both_widths(s
         assert cards_on(page) == shown_like_the_page(api_cards(stack, tenant, goal="Pricing"))
         assert page.locator(".filter-chips .chip").count() == 1
         context.close()
+
+
+def test_the_realtime_view_shows_each_event_as_it_is_stored_without_polling(stack, browser):
+    tenant = seeded_tenant()
+    context, page = signed_in_page(browser, stack, tenant.viewer)
+    streams = []
+    page.on("request", lambda request: streams.append(request.url) if "/realtime/events" in request.url else None)
+    page.goto(f"{stack.base_url}/properties/{tenant.property.public_id}/realtime")
+    expect(page.locator("#live-events-waiting")).to_be_visible()
+    shown = int(page.inner_text("#realtime-pageviews .metric-value"))
+    rows, sent = page.locator("#live-events tr"), []
+
+    def send() -> None:
+        path = f"/live/{len(sent)}"
+        envelope = {
+            "property_id": tenant.property.public_id,
+            "events": [{"type": "pageview", "context": {"page": {"url": f"https://example.com{path}"}}}],
+        }
+        assert stack.ingest(tenant.write_key, envelope)[0] == 202
+        sent.append(path)
+
+    # An event stored before the stream has subscribed is not in it: send until two have come.
+    def two_shown() -> bool:
+        send()
+        page.wait_for_timeout(1_000)
+        return rows.count() >= 2
+
+    wait_until(two_shown, timeout=60, message="two events in the live list")
+    # Newest first: the latest sent, in order (any sent before the stream subscribed are missing).
+    shown_paths = [rows.nth(n).locator("td").nth(2).inner_text() for n in range(rows.count())]
+    assert shown_paths == sent[::-1][: len(shown_paths)]
+    expect(page.locator("#live-events-waiting")).to_be_hidden()
+    # The report follows the events: its pageviews count them too.
+    expect(page.locator("#realtime-pageviews .metric-value")).to_have_text(str(shown + len(sent)), timeout=30_000)
+    assert len(streams) == 1, streams  # one stream, not a request per event
+    context.close()

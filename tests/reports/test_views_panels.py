@@ -443,7 +443,7 @@ def test_the_live_fragment_answers_only_when_the_count_changed(live):
     assert "live?shown=2" in fragment and "no-cache" in changed["Cache-Control"]
 
 
-def test_the_realtime_view_shows_the_last_thirty_minutes_and_polls(live):
+def test_the_realtime_view_shows_the_last_thirty_minutes_and_follows_the_live_stream(live, settings):
     response = page(live, "realtime")
     assert response.status_code == 200
     html = response.content.decode()
@@ -454,9 +454,19 @@ def test_the_realtime_view_shows_the_last_thirty_minutes_and_polls(live):
         ("/a", "2"),
         ("/b", "1"),
     ]
-    assert f'hx-get="/properties/{live.property.public_id}/realtime" hx-trigger="every 15s"' in html
+    prop_id = live.property.public_id
+    # Fetched again as events arrive (and each minute, as its minutes move on), from the live stream.
+    assert (
+        f'hx-get="/properties/{prop_id}/realtime" hx-trigger="clickmeter:live from:body throttle:3s, every 60s"' in html
+    )
+    assert f'data-stream="/properties/{prop_id}/realtime/events"' in html
     assert 'hx-select="#realtime-report"' in html
     assert "<caption>Pageviews per minute, the last 30 minutes</caption>" in html
+    # Without Redis there is no stream: the page asks every 15 seconds.
+    settings.REDIS_URL = ""
+    html = page(live, "realtime").content.decode()
+    assert f'hx-get="/properties/{prop_id}/realtime" hx-trigger="every 15s"' in html
+    assert "data-stream" not in html
 
 
 def test_the_realtime_tables_download_as_csv(live):

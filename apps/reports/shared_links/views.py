@@ -27,6 +27,7 @@ from apps.reports.views.dashboard import (
     breakdown_page,
     dashboard_page,
     error_page,
+    live_events_page,
     live_fragment,
     panel_fragment,
     realtime_page,
@@ -146,3 +147,4 @@ shared_panel = _shared_route(panel_fragment, fragment=True)
 shared_export = _shared_route(export_csv)
 shared_live = _shared_route(live_fragment, fragment=True)
 shared_realtime = _shared_route(realtime_page)
+shared_live_events = _shared_route(live_events_page, fragment=True)

@@ -7,16 +7,22 @@ shared links (through the link's gate). Links that change what a page shows are 
 relative to it, and links to the other pages come from `urls`, so one template serves both.
 """
 
+import threading
+from collections.abc import Iterator
 from functools import wraps
 
+from django.conf import settings
 from django.contrib.auth.decorators import login_required
-from django.http import HttpResponse
+from django.http import HttpResponse, StreamingHttpResponse
+from django.http.response import HttpResponseBase
 from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_safe
 
 from apps.core.tenancy import Role
+from apps.ingestion.buffer import buffer_enabled
+from apps.ingestion.live import live_events
 from apps.properties.models import Property
 from apps.properties.selectors import property_access
 from apps.reports.dashboard import (
@@ -292,6 +298,7 @@ def realtime_page(request, prop: Property, *, urls: DashboardUrls) -> HttpRespon
         "minutes": REALTIME_MINUTES,
         # Formatted here: the template's time filter would show it in the server's timezone.
         "updated": now.astimezone(prop.tzinfo).strftime("%H:%M:%S"),
+        "live_stream": buffer_enabled(),
         "bars": minute_bars(report["per_minute"]),
         "tops": [
             ("Top pages", "Page", [{**row, "value": row["path"]} for row in report["pages"]], "pages"),
@@ -304,6 +311,42 @@ def realtime_page(request, prop: Property, *, urls: DashboardUrls) -> HttpRespon
         },
     }
     return render(request, "reports/realtime.html", context)
+
+
+# A stream ends after this long and the browser opens it again (EventSource's `retry`): a stream holds
+# one of gunicorn's threads, and a process keeps at most CLICKMETER_LIVE_STREAMS_PER_PROCESS of them
+# so that it still answers other requests; beyond that, a browser is told to come back later.
+LIVE_STREAM_SECONDS = 300
+LIVE_RECONNECT_MS = 1_000
+LIVE_BUSY_RECONNECT_MS = 15_000
+_live_lock = threading.Lock()
+_live_open = 0
+
+
+def live_events_page(request, prop: Property, *, urls: DashboardUrls) -> HttpResponseBase:
+    """The realtime view's stream of the property's events as they are stored (Server-Sent Events):
+    each message a JSON list of {ts, type, path, source, country, device}."""
+
+    def stream() -> Iterator[str]:
+        global _live_open
+        with _live_lock:
+            admitted = buffer_enabled() and _live_open < settings.CLICKMETER_LIVE_STREAMS_PER_PROCESS
+            _live_open += admitted
+        if not admitted:
+            yield f"retry: {LIVE_BUSY_RECONNECT_MS}\n\n"
+            return
+        try:
+            yield f"retry: {LIVE_RECONNECT_MS}\n\n"
+            for message in live_events(prop.pk, seconds=LIVE_STREAM_SECONDS):
+                yield ": alive\n\n" if message is None else f"data: {message.decode()}\n\n"
+        finally:
+            with _live_lock:
+                _live_open -= 1
+
+    response = StreamingHttpResponse(stream(), content_type="text/event-stream")
+    response["Cache-Control"] = "no-cache"
+    response["X-Accel-Buffering"] = "no"  # nginx: pass each message on as it comes
+    return response
 
 
 def error_page(request, prop: Property, urls: DashboardUrls, error: PageError) -> HttpResponse:
@@ -334,3 +377,4 @@ property_breakdown = member_route(breakdown_page)
 property_panel = member_route(panel_fragment)
 property_live = member_route(live_fragment)
 property_realtime = member_route(realtime_page)
+property_live_events = member_route(live_events_page)
