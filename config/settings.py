@@ -426,9 +426,11 @@ PERMISSIONS_POLICY: dict[str, list[str]] = {
         "xr-spatial-tracking",
     )
 }
-# The session and CSRF cookies go with requests from this site only (a link from elsewhere opens
-# the sign-in page), as the seeds ask of a dashboard's session.
-SESSION_COOKIE_SAMESITE = "Strict"
+# The CSRF cookie goes with requests from this site only. The session cookie is Lax, not the
+# Strict the seeds ask for: Django's password reset keeps the link's token in the session across a
+# redirect, which a Strict cookie misses when the link is opened from a mail
+# (tests/e2e/test_reset_link_browser.py); Lax still keeps it off other sites' POSTs and subrequests.
+SESSION_COOKIE_SAMESITE = "Lax"
 CSRF_COOKIE_SAMESITE = "Strict"
 if not DEBUG:
     SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=True)
