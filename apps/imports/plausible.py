@@ -19,11 +19,10 @@ from pathlib import Path
 
 from apps.imports.files import InvalidFile, records, zip_members
 from apps.ingestion.schema import UTM_FIELDS
-from apps.reports.queries.imported import COUNT_FIELDS, Counts
+from apps.reports.queries.imported import COUNT_FIELDS, PAGEVIEW, Counts
 
 FILE_NAME = re.compile(r"^(?:imported_)?(?P<table>[a-z_]+)_(?P<first>\d{8})_(?P<last>\d{8})\.csv$")
 TOTALS = "visitors"
-PAGEVIEW = "pageview"
 # Events Plausible stores beside pageviews that are no custom events of the site.
 NOT_CUSTOM_EVENTS = frozenset(("engagement", PAGEVIEW))
 # Plausible's screen sizes as this server's devices (enrichment.device).

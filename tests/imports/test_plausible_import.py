@@ -310,3 +310,17 @@ def test_the_dashboard_shows_the_imported_totals_and_says_they_are_imported(tena
     assert "Includes imported daily totals for 6 Jan 2025 \u2013 25 Jan 2025" in html
     later = session_client_for(tenant_a.owner).get(f"/properties/{tenant_a.property.public_id}/?range=7d")
     assert b"imported-note" not in later.content
+
+
+def test_imported_pages_are_pageviews_for_a_filter_on_the_event_name(client, tenant_a):
+    tables = sample_export(seed=9, first=FIRST, days=3)
+    assert imported(tenant_a, export_zip(tables, FIRST, FIRST + timedelta(2))).status == Import.Status.DONE
+    span = [FIRST.isoformat(), (FIRST + timedelta(2)).isoformat()]
+    body = {"metrics": ["pageviews"], "date_range": span, "dimensions": ["event:page"]}
+    # The dashboard's Top pages: pages of pageviews.
+    pages = ask(client, tenant_a, {**body, "filters": [["is", "event:name", ["pageview"]]]})
+    assert pages["meta"]["imports_included"] is True
+    pricing = sum(row["pageviews"] for row in tables["pages"] if row["page"] == "/pricing")
+    assert {"dimensions": ["/pricing"], "metrics": [pricing]} in pages["results"]
+    signups = ask(client, tenant_a, {**body, "filters": [["is", "event:name", ["Signup"]]]})
+    assert signups["meta"]["imports_included"] is True and signups["results"] == []

@@ -26,6 +26,10 @@ from apps.reports.queries.vocabulary import CLOCK_BUCKETS, EVENTS_OF_TYPE_PREFIX
 
 # A day's time bucket (weeks start on Monday, as vocabulary.time_bucket's).
 BUCKETS = {"day": F, "week": TruncWeek, "month": TruncMonth}
+# Imported page rows count pageviews alone: a filter on the event's name tests "pageview" for them
+# (the dashboard's Top pages asks for pages with `event:name is pageview`).
+EVENT_NAME, PAGEVIEW = "event:name", "pageview"
+PAGEVIEW_ROWS = frozenset(("event:page", "event:hostname"))
 COUNTED = ("visitors", "visits", "pageviews", "events")
 VISIT_RATIOS = ("bounce_rate", "views_per_visit", "visit_duration")
 _OF_VISITS = frozenset(("visitors", "visits", "pageviews", *VISIT_RATIOS))
@@ -109,16 +113,17 @@ def imported_totals(*, property: Property, query: Query, first: date, last: date
     )
     groups: defaultdict[Group, Counts] = defaultdict(Counts)
     for began, value, *counts in summed:
-        if _holds(query, value):
+        if _holds(query, dimension, value):
             group = groups[tuple(began.isoformat() if d.scope == TIME else value for d in query.dimensions)]
             for name, count in zip(COUNT_FIELDS, counts, strict=True):
                 setattr(group, name, getattr(group, name) + int(count))
     return Imported(dict(groups))
 
 
-def _holds(query: Query, value: str) -> bool:
-    """Whether the query's filters, all on one dimension, hold for a row of its `value`."""
-    return all(filter_holds(f, lambda _: [value]) for f in query.filters)
+def _holds(query: Query, dimension: str, value: str) -> bool:
+    """Whether the query's filters hold for a row of `dimension` of its `value` (a page row's event
+    is a pageview: PAGEVIEW_ROWS)."""
+    return all(filter_holds(f, lambda d: [value] if d.name == dimension else [PAGEVIEW]) for f in query.filters)
 
 
 def _imported_dimension(query: Query) -> tuple[str, str | None]:
@@ -130,8 +135,15 @@ def _imported_dimension(query: Query) -> tuple[str, str | None]:
         return "", f"Imported data is kept by day: {time_dimension.name} reads raw events only."
     if names_goals(query) or any(name.startswith(EVENTS_OF_TYPE_PREFIX) for name in query.metrics):
         return "", "Imported data holds no goals or counts of one event type."
-    named = list(dict.fromkeys(d.name for d in (*query.dimensions, *filtered_dimensions(query.filters))))
-    named = [name for name in named if not name.startswith(f"{TIME}:")]
+    grouped = [d.name for d in query.dimensions if d.scope != TIME]
+    named = list(dict.fromkeys([*grouped, *(d.name for d in filtered_dimensions(query.filters))]))
+    if (
+        EVENT_NAME in named
+        and EVENT_NAME not in grouped
+        and len(named) == 2
+        and set(named) - {EVENT_NAME} <= PAGEVIEW_ROWS
+    ):
+        named.remove(EVENT_NAME)  # a filter on the event's name, which every page row's is
     if len(named) > 1:
         return "", f"Imported data is kept one dimension at a time: {' and '.join(named)} read raw events only."
     dimension = named[0] if named else ""
