@@ -12,8 +12,12 @@ an operator configures for them.
 import ipaddress
 import logging
 import re
+from typing import TYPE_CHECKING, Any
 
 from gunicorn import glogging
+
+if TYPE_CHECKING:
+    from sentry_sdk._types import Event
 
 REDACTED = "[redacted]"
 ADDRESS = "[address]"
@@ -73,3 +77,30 @@ class GunicornLogger(glogging.Logger):
         for log in (self.error_log, self.access_log):
             if not any(isinstance(existing, RedactingFilter) for existing in log.filters):
                 log.addFilter(RedactingFilter())
+
+
+def sentry_event_redacted(event: "Event", hint: dict[str, Any]) -> "Event":
+    """A Sentry event (SENTRY_DSN, config/settings.py) as the logs are kept: every text in it through
+    `redact`, and no client address, cookie or credential header at all."""
+    request: dict[str, Any] = event.get("request") or {}
+    request.pop("cookies", None)
+    request.pop("env", None)  # REMOTE_ADDR, SERVER_NAME
+    headers: dict[str, Any] = request.get("headers") or {}
+    for name in list(headers):
+        if name.lower() in ("authorization", "cookie", "x-forwarded-for", "x-real-ip", "x-write-key"):
+            del headers[name]
+    user = event.get("user")
+    if isinstance(user, dict):
+        user.pop("ip_address", None)
+    redacted: Event = _redacted_everywhere(event)
+    return redacted
+
+
+def _redacted_everywhere(value: Any) -> Any:
+    if isinstance(value, str):
+        return redact(value)
+    if isinstance(value, dict):
+        return {key: _redacted_everywhere(item) for key, item in value.items()}
+    if isinstance(value, list | tuple):
+        return [_redacted_everywhere(item) for item in value]
+    return value

@@ -320,6 +320,32 @@ CLICKMETER_GEOIP_PATH = env.str("CLICKMETER_GEOIP_PATH", default="")
 # Live streams of the realtime view (Server-Sent Events) each web process keeps open at once: each
 # holds one of its threads (WEB_THREADS), so keep it below them.
 CLICKMETER_LIVE_STREAMS_PER_PROCESS = env.int("CLICKMETER_LIVE_STREAMS_PER_PROCESS", default=2)
+# Errors reported to Sentry (or any server that speaks its protocol) when set: the web process's
+# and the workers' (the SDK's Django, Celery and Redis integrations), with no client address, cookie
+# or credential, every text through the logs' redaction (config/log_redaction.py).
+SENTRY_DSN = env.str("SENTRY_DSN", default="")
+if SENTRY_DSN:
+    import sentry_sdk
+
+    from config.log_redaction import sentry_event_redacted
+
+    sentry_sdk.init(
+        dsn=SENTRY_DSN,
+        environment=env.str("SENTRY_ENVIRONMENT", default="production"),
+        # Nothing about the person or the request beyond its method and path: no user, cookies,
+        # headers, bodies, query strings, frame variables or SQL parameters.
+        data_collection={
+            "user_info": False,
+            "cookies": {"mode": "off"},
+            "http_headers": {"request": {"mode": "off"}},
+            "http_bodies": [],
+            "url_query_params": {"mode": "off"},
+            "stack_frame_variables": False,
+            "database_query_data": False,
+        },
+        before_send=sentry_event_redacted,
+        traces_sample_rate=0.0,
+    )
 # The bearer token Prometheus scrapes /metrics with; without one the endpoint answers 404.
 CLICKMETER_METRICS_TOKEN = env.str("CLICKMETER_METRICS_TOKEN", default="")
 
