@@ -10,17 +10,14 @@ import orjson
 from django.http import HttpResponse, StreamingHttpResponse
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
-from rest_framework.views import APIView
 
 from apps.core.api import ApplicationError, query_params_single
 from apps.core.openapi import error_responses
-from apps.core.throttle import ReportRateThrottle
 from apps.imports.formats import record_of_row
 from apps.imports.services import CSV, EXPORT_FORMATS, NDJSON, events_export
-from apps.keys.authentication import REPORT_AUTHENTICATION
-from apps.keys.permissions import IsMemberOrHasApiKey, request_actor
+from apps.keys.permissions import request_actor
 from apps.properties.selectors import property_access
-from apps.reports.apis import DAY, day_param, read_key_touch
+from apps.reports.apis import DAY, ReportAccessApi, day_param, read_key_touch
 from apps.reports.periods import FIRST_DAY, LAST_DAY
 from apps.reports.queries.query import TIMES, InvalidQuery, time_parse
 from apps.reports.stores import event_store
@@ -29,11 +26,7 @@ from apps.reports.stores.base import EVENT_FILTER_COLUMNS
 CONTENT_TYPES = {NDJSON: "application/x-ndjson", CSV: "text/csv; charset=utf-8"}
 
 
-class EventsExportApi(APIView):
-    authentication_classes = REPORT_AUTHENTICATION
-    permission_classes = [IsMemberOrHasApiKey]
-    throttle_classes = [ReportRateThrottle]
-
+class EventsExportApi(ReportAccessApi):
     @extend_schema(
         tags=["exports"],
         operation_id="events_export",
@@ -101,11 +94,7 @@ def _cursor_read(text: str) -> tuple[datetime, str]:
         raise ApplicationError("invalid_parameter", "cursor is not one this endpoint gave.", field="cursor") from None
 
 
-class EventsQueryApi(APIView):
-    authentication_classes = REPORT_AUTHENTICATION
-    permission_classes = [IsMemberOrHasApiKey]
-    throttle_classes = [ReportRateThrottle]
-
+class EventsQueryApi(ReportAccessApi):
     @extend_schema(
         tags=["exports"],
         operation_id="events_query",

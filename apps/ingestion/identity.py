@@ -29,11 +29,16 @@ OWN_SESSION_SEPARATOR = "\x1e"
 SUBJECT_FIELDS = ("visitor_id", "user_id_hash")
 
 
-def subject_hash(*, property_id: int, field: str, value: str) -> str:
-    """One of a person's ids in one property as a SubjectRequest keeps it: a keyed hash (HMAC-SHA-256
-    with the secret key), the same for the same id, from which the id cannot be read back."""
-    message = f"{property_id}\x1f{field}\x1f{value}".encode()
+def secret_hash(*parts: str) -> str:
+    """A keyed hash of `parts` (HMAC-SHA-256 with the secret key, hex): the same for the same parts,
+    from which they cannot be read back."""
+    message = "\x1f".join(parts).encode()
     return hmac.new(settings.SECRET_KEY.encode(), message, hashlib.sha256).hexdigest()
+
+
+def subject_hash(*, property_id: int, field: str, value: str) -> str:
+    """One of a person's ids in one property as a SubjectRequest keeps it."""
+    return secret_hash(str(property_id), field, value)
 
 
 def text_key(text: str) -> int:

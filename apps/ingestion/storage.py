@@ -20,7 +20,6 @@ from apps.core.metrics import EVENTS_DROPPED, gauge_register
 from apps.core.tasks import TRANSIENT_DATABASE_ERRORS
 from apps.ingestion import buffer, enrichment, hooks, identity, live
 from apps.ingestion.attribution import attribution
-from apps.ingestion.identity import SUBJECT_FIELDS, subject_hash
 from apps.ingestion.models import DailySalt, DirtyDay, DroppedEvents, Event, SubjectRequest
 from apps.ingestion.schema import TEXT_LIMITS
 from apps.ingestion.sessions import sessions_derive
@@ -170,9 +169,9 @@ def _erased_dropped(rows: list[dict]) -> list[dict]:
     for row in rows:
         times = [
             erased_at.get(
-                (row["property_id"], subject_hash(property_id=row["property_id"], field=name, value=row[name]))
+                (row["property_id"], identity.subject_hash(property_id=row["property_id"], field=name, value=row[name]))
             )
-            for name in SUBJECT_FIELDS
+            for name in identity.SUBJECT_FIELDS
             if row[name]
         ]
         if any(at is not None and at >= row["received_at"] for at in times):

@@ -7,7 +7,6 @@ keyed hash.
 
 from datetime import datetime
 
-from django.db import transaction
 from django.utils import timezone
 
 from apps.core.api import ApplicationError
@@ -16,7 +15,7 @@ from apps.ingestion.identity import SUBJECT_FIELDS, subject_hash
 from apps.ingestion.models import SubjectRequest
 from apps.ingestion.storage import days_mark_dirty
 from apps.properties.models import Property
-from apps.reports.services import rollup_generation_renew, rollup_refresh_day
+from apps.reports.services import rollup_refresh_day
 from apps.reports.stores import event_store
 
 # The longest id the event table keeps (Event.visitor_id, Event.user_id_hash).
@@ -28,19 +27,13 @@ def subject_erase(*, property: Property, field: str, value: str, requested_by: s
     keeps them, and rebuild the rollups of their days now, so that no table holds them and no cached
     report counts them; an event of theirs still in the buffer is dropped when it is drained."""
     _subject_check(field, value)
-    # First the record, which the drain reads: from its commit on, nothing of theirs is stored.
-    with transaction.atomic():
-        request = SubjectRequest.unscoped.create(
-            property=property,
-            kind=SubjectRequest.Kind.ERASURE,
-            subject_hash=subject_hash(property_id=property.pk, field=field, value=value),
-            requested_by=requested_by,
-        )
+    # First the record, which the drain reads: from then on, nothing of theirs is stored.
+    request = _recorded(SubjectRequest.Kind.ERASURE, property, field, value, requested_by)
     days = event_store().subject_delete(property_id=property.pk, field=field, value=value)
+    # Marked dirty (a new data version for the report cache), then rebuilt at once.
     days_mark_dirty(sorted((property.pk, day) for day in days), now=timezone.now())
     for day in sorted(days):
         rollup_refresh_day(property_id=property.pk, day=day)
-    rollup_generation_renew(property_id=property.pk)
     request.events = sum(days.values())
     request.save(update_fields=["events"])
     return request
@@ -51,13 +44,7 @@ def subject_access(*, property: Property, field: str, value: str, requested_by: 
     raw-event export writes it (docs/switching.md), with when this was asked."""
     _subject_check(field, value)
     events = event_store().subject_events(property=property, field=field, value=value)
-    request = SubjectRequest.unscoped.create(
-        property=property,
-        kind=SubjectRequest.Kind.ACCESS,
-        subject_hash=subject_hash(property_id=property.pk, field=field, value=value),
-        requested_by=requested_by,
-        events=len(events),
-    )
+    request = _recorded(SubjectRequest.Kind.ACCESS, property, field, value, requested_by, events=len(events))
     return {
         "property_id": property.public_id,
         "subject": {field: value},
@@ -68,6 +55,16 @@ def subject_access(*, property: Property, field: str, value: str, requested_by: 
 
 def _iso(moment: datetime) -> str:
     return moment.isoformat().replace("+00:00", "Z")
+
+
+def _recorded(
+    kind: str, property: Property, field: str, value: str, requested_by: str, *, events: int = 0
+) -> SubjectRequest:
+    """The audit record of a request about the person whose `field` is `value`."""
+    subject = subject_hash(property_id=property.pk, field=field, value=value)
+    return SubjectRequest.unscoped.create(
+        property=property, kind=kind, subject_hash=subject, requested_by=requested_by, events=events
+    )
 
 
 def _subject_check(field: str, value: str) -> None:

@@ -51,13 +51,17 @@ DEFAULT_LIMIT = 50
 MAX_LIMIT = 1000
 
 
-class _ReportApi(APIView):
-    """A report on one property for its read key or a member; subclasses name their parameters and
-    compute the body."""
+class ReportAccessApi(APIView):
+    """An endpoint over one property's data, for its read key or a member, within the report rate limit."""
 
     authentication_classes = REPORT_AUTHENTICATION
     permission_classes = [IsMemberOrHasApiKey]
     throttle_classes = [ReportRateThrottle]
+
+
+class _ReportApi(ReportAccessApi):
+    """A report on one property; subclasses name their parameters and compute the body."""
+
     parameters: frozenset[str] = frozenset({"from", "to"})
 
     def get(self, request, property_id: str):
@@ -306,13 +310,10 @@ def read_key_touch(request) -> None:
         api_keys_touch(key_ids={request.auth.id}, used_at=timezone.now())
 
 
-class EngineQueryApi(APIView):
-    """A POST asking the query engine about one property, for its read key or a member: a JSON body
-    the engine parses (the query, a funnel, retention, journeys), answered as JSON."""
+class EngineQueryApi(ReportAccessApi):
+    """A POST asking the query engine about one property: a JSON body the engine parses (the query,
+    a funnel, retention, journeys), answered as JSON."""
 
-    authentication_classes = REPORT_AUTHENTICATION
-    permission_classes = [IsMemberOrHasApiKey]
-    throttle_classes = [ReportRateThrottle]
     schema = query_schemas.QueryBodySchema()
 
 

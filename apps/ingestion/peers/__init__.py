@@ -5,19 +5,14 @@ schema.py), which then take the same path as `POST /v1/events`: validation, orig
 filter, enrichment, rate limits and the buffer. Nothing here touches the database.
 """
 
-import hashlib
-import hmac
-
-from django.conf import settings
-
 from apps.core.api import ApplicationError
+from apps.ingestion.identity import secret_hash
 
 
 def person_id_hash(value: str, *, property_public_id: str) -> str:
     """A person id a peer tracker sends (once identified, often an email) as Clickmeter keeps it: a
     keyed hash, the same for the same id within a property, from which the id cannot be read back."""
-    message = f"{property_public_id}\x1f{value}".encode()
-    return hmac.new(settings.SECRET_KEY.encode(), message, hashlib.sha256).hexdigest()[:32]
+    return secret_hash(property_public_id, value)[:32]
 
 
 def object_field(parent: dict, name: str) -> dict:
