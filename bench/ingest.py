@@ -175,7 +175,7 @@ def requests_per_worker(access_log: Path, offset: int) -> tuple[dict[str, int], 
         lines = log.read().splitlines()
         end = log.tell()
     counts: dict[str, int] = {}
-    for line in lines:
+    for line in access_lines(lines):
         pid = line.rsplit(" ", 1)[-1]
         counts[pid] = counts.get(pid, 0) + 1
     return counts, end
@@ -194,7 +194,12 @@ def stored_counts(database_url: str, clickhouse: ClickHouse | None) -> tuple[int
 
 def accepted_requests(access_log: Path) -> int:
     """Requests the server accepted, from gunicorn's access log."""
-    return sum(1 for line in access_log.read_text().splitlines() if line.startswith(ACCEPTED))
+    return sum(1 for line in access_lines(access_log.read_text().splitlines()) if line.startswith(ACCEPTED))
+
+
+def access_lines(logged: list[str]) -> list[str]:
+    """The access log's lines as `--access-logformat` wrote them, each the message of one JSON log line."""
+    return [json.loads(line)["event"] for line in logged if line.startswith("{")]
 
 
 def main() -> int:
@@ -246,6 +251,7 @@ def main() -> int:
             web_args=("--access-logfile", str(access_log), "--access-logformat", "%(s)s %(m)s %(U)s %(p)s",
                       *args.gunicorn_arg),
             CLICKMETER_INGEST_CLAIM_IDLE_SECONDS="60",
+            LOG_LEVEL="INFO",  # as in production: each request logged
             CLICKMETER_GEOIP_PATH=str(geoip_test_database_write(Path(tmp) / "City-Test.mmdb")),
             **store,
         )  # fmt: skip

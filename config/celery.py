@@ -1,21 +1,23 @@
+import logging.config
 import os
 
 from celery import Celery
-from celery.signals import after_setup_logger, after_setup_task_logger
-
-from config.log_redaction import RedactingFilter
+from celery.signals import setup_logging
+from django_structlog.celery.steps import DjangoStructLogInitStep
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
 
 app = Celery("clickmeter")
 app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
+# Each task logs with its id and the request id of the request that queued it (apps/core/logs.py).
+app.steps["worker"].add(DjangoStructLogInitStep)
 
 
-@after_setup_logger.connect
-@after_setup_task_logger.connect
-def logs_redacted(logger, **kwargs):
-    """Redact the handlers Celery installs in place of settings.LOGGING's (no addresses, no secrets)."""
-    for handler in logger.handlers:
-        if not any(isinstance(existing, RedactingFilter) for existing in handler.filters):
-            handler.addFilter(RedactingFilter())
+@setup_logging.connect
+def logging_from_settings(**kwargs):
+    """Workers and beat log as the web does (settings.LOGGING: structured, redacted), in place of
+    the handlers Celery would install."""
+    from django.conf import settings
+
+    logging.config.dictConfig(settings.LOGGING)

@@ -22,7 +22,7 @@ max_requests = 1_000_000
 max_requests_jitter = 100_000
 accesslog = None
 # Error and access logs without client addresses or secrets, however they are configured.
-logger_class = "config.log_redaction.GunicornLogger"
+logger_class = "config.logs.GunicornLogger"
 
 # Prometheus counters from every worker (apps/core/metrics.py): each writes them to this directory,
 # fresh for each start, and /metrics adds them up. Set before the app is imported (preload_app).

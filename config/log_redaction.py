@@ -4,17 +4,16 @@ The README promises that no IP address is logged and that shared links, keys and
 only as hashes, but request logs quote paths, query strings and peers: Django's "Not Found:
 /share/sl_…", runserver's request lines, gunicorn's "Invalid request from ip=…" and access log, a
 Redis or PostgreSQL error naming its server. Every record is rewritten by `redact` on its way out:
-Django's and Celery's handlers through `RedactingFilter` (settings.LOGGING, config/celery.py),
-gunicorn's error and access logs through `GunicornLogger` (config/gunicorn.py), whatever handlers
-an operator configures for them.
+what Django, Celery and our code log through the structured formatter's last processor,
+`redacted_event` (config/logs.py), gunicorn's error and access logs through `RedactingFilter` on
+their loggers (config.logs.GunicornLogger), whatever handlers an operator configures for them.
 """
 
 import ipaddress
 import logging
 import re
+from collections.abc import Mapping, MutableMapping
 from typing import TYPE_CHECKING, Any
-
-from gunicorn import glogging
 
 if TYPE_CHECKING:
     from sentry_sdk._types import Event
@@ -50,6 +49,12 @@ def _address(match: re.Match) -> str:
     return ADDRESS
 
 
+def redacted_event(logger: Any, method_name: str, event_dict: MutableMapping[str, Any]) -> Mapping[str, Any]:
+    """A structlog processor: the event with every text in it redacted (message, traceback, context)."""
+    redacted: dict[str, Any] = _redacted_everywhere(event_dict)
+    return redacted
+
+
 class RedactingFilter(logging.Filter):
     """Rewrite a record's message and traceback with `redact`; never drop a record."""
 
@@ -63,20 +68,6 @@ class RedactingFilter(logging.Filter):
         if record.exc_text:
             record.exc_text = redact(record.exc_text)
         return True
-
-
-class GunicornLogger(glogging.Logger):
-    """gunicorn's logger with every record of its error and access logs redacted.
-
-    The filter sits on the loggers themselves, not on handlers, so that it holds for the console,
-    log files, syslog and any `logconfig` alike.
-    """
-
-    def setup(self, cfg):
-        super().setup(cfg)
-        for log in (self.error_log, self.access_log):
-            if not any(isinstance(existing, RedactingFilter) for existing in log.filters):
-                log.addFilter(RedactingFilter())
 
 
 def sentry_event_redacted(event: "Event", hint: dict[str, Any]) -> "Event":

@@ -2,12 +2,15 @@
 
 import hashlib
 import hmac
+import logging
 from datetime import timedelta
 from pathlib import Path
 
 import environ
 from django.core.exceptions import ImproperlyConfigured
 from whitenoise.compress import Compressor
+
+from config.logs import logging_config
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 env = environ.Env()
@@ -43,6 +46,7 @@ INSTALLED_APPS = [
     "drf_spectacular_sidecar",
     "corsheaders",
     "axes",
+    "django_structlog",
     "apps.core",
     "apps.accounts",
     "apps.properties",
@@ -55,6 +59,7 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    "apps.core.logs.RequestIdMiddleware",
     "apps.core.metrics.RequestMetricsMiddleware",
     "apps.core.middleware.NulCharacterMiddleware",
     "corsheaders.middleware.CorsMiddleware",
@@ -73,6 +78,7 @@ MIDDLEWARE = [
 # The ingest endpoint is served by a handler with only these (see config/wsgi.py): it carries no
 # session, cookie or CSRF state, and every microsecond there is paid once per event batch.
 INGEST_MIDDLEWARE = [
+    "apps.core.logs.RequestIdMiddleware",
     "apps.core.middleware.NulCharacterMiddleware",
     "corsheaders.middleware.CorsMiddleware",
     "django.middleware.security.SecurityMiddleware",
@@ -469,19 +475,17 @@ if not DEBUG:
     if env.bool("SECURE_PROXY_SSL_HEADER", default=False):
         SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 
-# No log line carries an IP address, a key or a token (config/log_redaction.py). Every logger writes
-# through the one console handler and its filter: Django's own handlers (its DEBUG console, mail to
-# admins, runserver's) are removed, since they would bypass it.
-LOGGING = {
-    "version": 1,
-    "disable_existing_loggers": False,
-    "filters": {"redact": {"()": "config.log_redaction.RedactingFilter"}},
-    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain", "filters": ["redact"]}},
-    "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
-    "loggers": {
-        "django": {"level": "INFO"},
-        "django.server": {"level": "WARNING", "propagate": True},
-        "celery.app.trace": {"level": "WARNING"},
-    },
-}
+# Structured logs with a request id (config/logs.py): JSON lines by default, `LOG_FORMAT=console`
+# for people reading a terminal. No log line carries an IP address, a key or a token
+# (config/log_redaction.py). Every logger writes through the one console handler and its
+# formatter: Django's own handlers (its DEBUG console, mail to admins, runserver's) are removed,
+# since they would bypass it.
+LOGGING = logging_config(
+    level=env.str("LOG_LEVEL", default="INFO"), format=env.str("LOG_FORMAT", default="console" if DEBUG else "json")
+)
+# A request id follows each request into the tasks it queues and the batches it buffers; an id set
+# by a proxy in front (`X-Request-ID`) is taken only when the operator says it can be trusted.
+DJANGO_STRUCTLOG_CELERY_ENABLED = True
+DJANGO_STRUCTLOG_IP_LOGGING_ENABLED = False
+DJANGO_STRUCTLOG_STATUS_START_LOG_LEVEL = logging.DEBUG
+DJANGO_STRUCTLOG_TRUST_UPSTREAM_REQUEST_ID = env.bool("TRUST_UPSTREAM_REQUEST_ID", default=False)

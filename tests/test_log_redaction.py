@@ -1,12 +1,16 @@
 """No log line carries an IP address or a secret (README, Privacy); tests/e2e/test_web_server.py
 checks the real gunicorn's log."""
 
+import io
+import json
 import logging
 
 import pytest
+import structlog
 from gunicorn.config import Config
 
-from config.log_redaction import GunicornLogger, RedactingFilter, redact
+from config.log_redaction import RedactingFilter, redact
+from config.logs import GunicornLogger, structured_formatter
 
 SECRET = "AbCdEfGhIjKlMnOpQrStUvWxYz012345"
 
@@ -88,17 +92,52 @@ def reachable_handlers(logger: logging.Logger) -> list[logging.Handler]:
 @pytest.mark.parametrize(
     "name", ["django.request", "django.server", "django.security.DisallowedHost", "apps.ingestion.services", "celery"]
 )
-def test_every_django_log_record_passes_the_filter(name):
+def test_every_log_record_is_redacted_on_its_way_out(name):
     handlers = reachable_handlers(logging.getLogger(name))
-    assert handlers, "a record reaches a handler (not Python's last resort, which no filter guards)"
-    assert all(any(isinstance(f, RedactingFilter) for f in h.filters) for h in handlers), handlers
+    assert handlers, "a record reaches a handler (not Python's last resort, which nothing redacts)"
+    try:
+        raise ValueError(f"peer 192.0.2.1 asked for /share/sl_{SECRET}")
+    except ValueError as exc:
+        entry = logging.LogRecord(
+            name, logging.ERROR, __file__, 1, "from %s", ("198.51.100.4",), (ValueError, exc, exc.__traceback__)
+        )
+    for handler in handlers:
+        assert handler.filter(entry)
+        line = handler.format(entry)
+        assert "ValueError: peer [address] asked for /share/[redacted]" in line, line
+        assert SECRET not in line and "192.0.2.1" not in line and "198.51.100.4" not in line, line
+
+
+def test_structured_lines_are_redacted_in_their_context_and_tracebacks_too():
+    stream = io.StringIO()
+    handler = logging.StreamHandler(stream)
+    handler.setFormatter(structured_formatter("json"))
+    logger = logging.getLogger("tests.structured")
+    logger.addHandler(handler)
+    try:
+        try:
+            raise ValueError(f"token it_{SECRET}")
+        except ValueError:
+            structlog.get_logger("tests.structured").exception(
+                "request_failed", request=f"GET /share/sl_{SECRET}", peers=["203.0.113.9"]
+            )
+    finally:
+        logger.removeHandler(handler)
+    line = json.loads(stream.getvalue())
+    assert line["event"] == "request_failed" and line["level"] == "error"
+    assert line["request"] == "GET /share/[redacted]" and line["peers"] == ["[address]"]
+    assert "ValueError: token it_[redacted]" in line["exception"]
+    assert SECRET not in stream.getvalue()
 
 
 @pytest.mark.parametrize("accesslog", [None, "-"])
-def test_gunicorn_logs_are_redacted_whatever_their_handlers(accesslog):
+def test_gunicorn_logs_are_redacted_and_structured_whatever_their_handlers(accesslog):
     config = Config()
     config.set("accesslog", accesslog)
     logger = GunicornLogger(config)
     logger.setup(config)  # as a configuration reload does: still one filter each
     for log in (logger.error_log, logger.access_log):
         assert sum(isinstance(f, RedactingFilter) for f in log.filters) == 1
+        for handler in [handler for handler in log.handlers if getattr(handler, "_gunicorn", False)]:
+            line = json.loads(handler.format(record("Invalid request from ip=192.0.2.1")))
+            assert line["event"] == "Invalid request from ip=[address]", line

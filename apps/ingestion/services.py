@@ -10,6 +10,7 @@ from datetime import UTC, datetime
 from redis.exceptions import RedisError
 
 from apps.core.api import ApplicationError
+from apps.core.logs import request_id
 from apps.core.metrics import EVENTS_ACCEPTED, EVENTS_REJECTED, REQUESTS_RATE_LIMITED
 from apps.core.throttle import budget_spend
 from apps.ingestion import buffer, enrichment, tasks
@@ -68,7 +69,12 @@ def events_receive(*, key: ResolvedKey, batch: ValidatedBatch, client: RequestCl
         address_limit=key.ingest_limit_per_address,
     )
     accepted = AcceptedBatch(
-        property_id=key.property_id, key_id=key.id, received_at=received_at, events=batch.events, context=context
+        property_id=key.property_id,
+        key_id=key.id,
+        received_at=received_at,
+        events=batch.events,
+        context=context,
+        request_id=request_id(),
     )
     try:
         events_accept(batch=accepted, limits=limits)

@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 
 import orjson
+import structlog
 from django.conf import settings
 from django.db import DatabaseError, connection, transaction
 from django.db.models import Min
@@ -33,13 +34,16 @@ AGENT_FIELDS = ("browser", "browser_version", "os", "os_version", "device")
 
 DRAIN_MAX_SECONDS = 20.0
 
+logger = structlog.get_logger(__name__)
+
 
 @dataclass(frozen=True)
 class AcceptedBatch:
     """Validated events of one request, as buffered and stored. Holds no IP address.
 
     `context` is what the request says of every event in it: `user_agent`, `country`, `region`
-    and `city` (the last three derived from the address, which is not kept).
+    and `city` (the last three derived from the address, which is not kept). `request_id` is the
+    id its request was logged with (apps.core.logs), logged again by the drain that stores it.
     """
 
     property_id: int
@@ -47,6 +51,7 @@ class AcceptedBatch:
     received_at: datetime
     events: list[dict]
     context: dict = field(default_factory=dict)
+    request_id: str | None = None
 
     def encode(self) -> bytes:
         return orjson.dumps(
@@ -56,6 +61,7 @@ class AcceptedBatch:
                 "received_at": self.received_at.isoformat(),
                 "events": self.events,
                 "context": self.context,
+                "request_id": self.request_id,
             }
         )
 
@@ -68,6 +74,7 @@ class AcceptedBatch:
             received_at=datetime.fromisoformat(data["received_at"]),
             events=data["events"],
             context=data.get("context", {}),
+            request_id=data.get("request_id"),
         )
 
 
@@ -294,6 +301,12 @@ def _entries_store(entries: list[tuple[bytes, dict]]) -> int:
                 buffer.entries_ack([entry_id])
         return len(decoded)
     buffer.entries_ack([entry_id for entry_id, _, _ in decoded])
+    logger.info(
+        "batches_stored",
+        batches=len(decoded),
+        events=sum(len(batch.events) for _, _, batch in decoded),
+        request_ids=[batch.request_id for _, _, batch in decoded],
+    )
     return len(decoded)
 
 

@@ -5,6 +5,7 @@ Includes the fault drills: a worker killed with SIGKILL mid-batch (on either sto
 restarted mid-load, the broker stopped during a burst, and the database and broker both unreachable.
 """
 
+import json
 import os
 import signal
 import subprocess
@@ -272,3 +273,44 @@ def test_database_and_broker_both_unreachable_is_503_with_retry_after(tmp_path, 
     finally:
         stack.stop()
     assert stored(tenant) == 0
+
+
+def json_lines(text: str) -> list[dict]:
+    return [json.loads(line) for line in text.splitlines() if line.startswith("{")]
+
+
+def test_a_request_id_follows_a_batch_from_the_request_into_the_worker(tmp_path, tenant):
+    stack = Stack(tmp_path, database_url(), LOG_LEVEL="INFO")
+    try:
+        stack.start(beat=False)
+        answers = [stack.ingest(tenant.write_key, envelope(tenant, 3)) for _ in range(4)]
+        assert [status for status, _, _ in answers] == [202] * 4
+        request_ids = {headers["X-Request-ID"] for _, headers, _ in answers}
+        assert len(request_ids) == 4, "each request has an id of its own"
+        wait_until(lambda: stored(tenant) == 12, timeout=60, message=stack.logs())
+
+        def lines_stored() -> list[dict]:
+            worker_log = stack.workers[0].log_path.read_text()
+            return [line for line in json_lines(worker_log) if line["event"] == "batches_stored"]
+
+        def ids_stored() -> set[str]:
+            return {request_id for line in lines_stored() for request_id in line["request_ids"]}
+
+        # The drain logs once the batches are committed: a moment after the rows can be read.
+        wait_until(lambda: ids_stored() == request_ids, timeout=30, message=stack.logs())
+        assert sum(line["events"] for line in lines_stored()) == 12
+        finished = {
+            line["request_id"]: line
+            for line in json_lines(stack.web.log_path.read_text())
+            if line["event"] == "request_finished" and line["request"] == "POST /v1/events"
+        }
+        assert set(finished) == request_ids
+        assert all(line["code"] == 202 and line["duration_ms"] >= 0 for line in finished.values())
+        worker_log = stack.workers[0].log_path.read_text()
+        # The drain a request queued runs under that request's id.
+        drains = [line for line in json_lines(worker_log) if line["event"] == "task_started"]
+        assert drains and {line.get("request_id") for line in drains} <= request_ids | {None}, worker_log
+        logged = json_lines(stack.web.log_path.read_text()) + json_lines(worker_log)
+        assert "127.0.0.1" not in json.dumps(logged), "no line names the client (Celery's printed banner aside)"
+    finally:
+        stack.stop()

@@ -204,7 +204,7 @@ def test_the_web_log_holds_no_client_address_and_no_secret(stack, tenant):
     shared = "sl_" + "S" * 32
     invitation = "eyJpIjo0Mn0:1tSecret:InvitationSignature"
     # Lines that quoted the client or a secret: gunicorn's "Invalid request from ip=…" (and its
-    # access log), Django's "Not Found: /share/…", a key and a token in query strings.
+    # access log), the request line of a 404 under /share/…, a key and a token in query strings.
     for raw in (b"NOT HTTP\r\n\r\n", b"GET / HTTP/9.9\r\n\r\n", b"GET /x HTTP/1.1\r\nHost: h\r\nBad Header\r\n\r\n"):
         with socket.create_connection(("127.0.0.1", stack.web_port), timeout=10) as sock:
             sock.sendall(raw)
@@ -218,7 +218,7 @@ def test_the_web_log_holds_no_client_address_and_no_secret(stack, tenant):
     connection.close()
 
     log = stack.web.log_path.read_text()
-    assert "Invalid request from ip=" in log and "Not Found: /share/" in log, log
+    assert "Invalid request from ip=" in log and "GET /share/[redacted]/panels/pages" in log, log
     assert "/v1/events?key=" in log, "the access log was written"
     for secret in ("127.0.0.1", shared, invitation, tenant.write_key, "S" * 16, "1tSecret"):
         assert secret not in log, f"{secret} in the web log:\n{log}"
