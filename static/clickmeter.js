@@ -2,7 +2,8 @@
  * <script defer src="https://analytics.example.com/c.js" data-property="prop_…" data-key="wk_…"></script>
  * Optional: data-token (instead of data-key), data-api, data-hash, data-consent="granted",
  * data-respect-dnt, data-outbound, data-downloads="pdf,zip". API: clickmeter.track(type, data),
- * clickmeter.consent(bool), clickmeter.identify(userIdHash), clickmeter.flush() (send what is queued now),
+ * clickmeter.consent(bool), clickmeter.identify(userIdHash, traits) (traits: the user's properties, sent as an
+ * "identify" event), clickmeter.flush() (send what is queued now),
  * clickmeter.reset() (forget the ids, as on sign-out).
  * No cookies; no storage unless consent is given. Never throws into the page. */
 (function () {
@@ -127,7 +128,10 @@
         consented = !!yes;
         if (!yes) forget();
       },
-      identify: function (hash) { userHash = hash ? String(hash) : 0; },
+      identify: function (hash, traits) {
+        userHash = hash ? String(hash) : 0;
+        if (userHash && traits) track("identify", traits);
+      },
       flush: function () { flush(); },
       reset: function () { flush(); userHash = 0; forget(); }
     };

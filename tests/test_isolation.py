@@ -51,6 +51,7 @@ NOT_TENANT_PARAMETERS = {
     "content_type_id": "the admin's view-on-site shortcut: test_admin_view_on_site_shortcut_confirms_nothing",
     "panel": "a dashboard breakdown's name (pages, countries...): the same for every property",
     "table": "the name of a dashboard table to export as CSV (series, a breakdown): the same for every property",
+    "session_id": "a visit's day and key, looked up only among the events of the property named beside it",
 }
 
 

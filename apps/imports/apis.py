@@ -2,12 +2,9 @@
 or CSV in the format an import reads (docs/switching.md); `GET …/events/query` pages through those
 of a time range that match exact values, for debugging and scripts."""
 
-import base64
-import binascii
 from datetime import UTC, datetime, timedelta
 
-import orjson
-from django.http import HttpResponse, StreamingHttpResponse
+from django.http import StreamingHttpResponse
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 
@@ -17,7 +14,17 @@ from apps.imports.formats import record_of_row
 from apps.imports.services import CSV, EXPORT_FORMATS, NDJSON, events_export
 from apps.keys.permissions import request_actor
 from apps.properties.selectors import property_access
-from apps.reports.apis import DAY, ReportAccessApi, day_param, read_key_touch
+from apps.reports.apis import (
+    DAY,
+    PAGE_FORMATS,
+    ReportAccessApi,
+    cursor_read,
+    cursor_written,
+    day_param,
+    page_params,
+    page_response,
+    read_key_touch,
+)
 from apps.reports.periods import FIRST_DAY, LAST_DAY
 from apps.reports.queries.query import TIMES, InvalidQuery, time_parse
 from apps.reports.stores import event_store
@@ -62,12 +69,9 @@ class EventsExportApi(ReportAccessApi):
         return response
 
 
-JSON = "json"
-QUERY_FORMATS = (JSON, NDJSON)
 MAX_PAGE = 1000
 DEFAULT_PAGE = 100
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
-NEXT_CURSOR_HEADER = "Clickmeter-Next-Cursor"
 
 
 def _time_param(params: dict[str, str], name: str, default: datetime) -> datetime:
@@ -80,17 +84,15 @@ def _time_param(params: dict[str, str], name: str, default: datetime) -> datetim
 
 
 def cursor_of(row: dict) -> str:
-    """Where the page after `row` begins: its time and id, opaque to the client."""
-    written = f"{(row['ts'] - EPOCH) // timedelta(microseconds=1)}:{row['event_id']}"
-    return base64.urlsafe_b64encode(written.encode()).decode().rstrip("=")
+    """Where the page after `row` begins: its time and id."""
+    return cursor_written(f"{(row['ts'] - EPOCH) // timedelta(microseconds=1)}:{row['event_id']}")
 
 
 def _cursor_read(text: str) -> tuple[datetime, str]:
     try:
-        written = base64.urlsafe_b64decode(text + "=" * (-len(text) % 4)).decode()
-        micros, event_id = written.split(":", 1)
+        micros, event_id = cursor_read(text).split(":", 1)
         return EPOCH + timedelta(microseconds=int(micros)), event_id
-    except (binascii.Error, UnicodeDecodeError, ValueError, OverflowError):
+    except (ValueError, OverflowError):
         raise ApplicationError("invalid_parameter", "cursor is not one this endpoint gave.", field="cursor") from None
 
 
@@ -116,7 +118,7 @@ class EventsQueryApi(ReportAccessApi):
                 description=f"Events per page (default {DEFAULT_PAGE}).",
             ),
             OpenApiParameter("cursor", str, description="The `next_cursor` of the page before."),
-            OpenApiParameter("format", str, enum=list(QUERY_FORMATS), description="json (default) or ndjson."),
+            OpenApiParameter("format", str, enum=list(PAGE_FORMATS), description="json (default) or ndjson."),
         ],
         responses={
             (200, "application/json"): OpenApiResponse(
@@ -137,28 +139,13 @@ class EventsQueryApi(ReportAccessApi):
         since = _time_param(params, "since", until - timedelta(hours=24))
         if until < since:
             raise ApplicationError("invalid_parameter", "until comes before since.", field="until")
-        limit = params.get("limit", str(DEFAULT_PAGE))
-        if not (limit.isascii() and limit.isdigit() and 1 <= int(limit) <= MAX_PAGE):
-            raise ApplicationError("invalid_parameter", f"limit is a whole number from 1 to {MAX_PAGE}.", field="limit")
-        format = params.get("format", JSON)
-        if format not in QUERY_FORMATS:
-            raise ApplicationError("invalid_parameter", "format must be json or ndjson.", field="format")
+        limit, format = page_params(params, default_limit=DEFAULT_PAGE, max_limit=MAX_PAGE)
         after = _cursor_read(params["cursor"]) if "cursor" in params else None
         equal = {column: params[column] for column in EVENT_FILTER_COLUMNS if column in params}
         read_key_touch(request)
         rows = event_store().events_page(
-            property=prop, since=since, until=until, equal=equal, after=after, limit=int(limit) + 1
+            property=prop, since=since, until=until, equal=equal, after=after, limit=limit + 1
         )
-        page, more = rows[: int(limit)], len(rows) > int(limit)
+        page, more = rows[:limit], len(rows) > limit
         next_cursor = cursor_of(page[-1]) if more else None
-        records = [record_of_row(row) for row in page]
-        if format == NDJSON:
-            response = HttpResponse(
-                b"".join(orjson.dumps(r) + b"\n" for r in records), content_type=CONTENT_TYPES[NDJSON]
-            )
-            if next_cursor is not None:
-                response[NEXT_CURSOR_HEADER] = next_cursor
-            return response
-        return HttpResponse(
-            orjson.dumps({"events": records, "next_cursor": next_cursor}), content_type="application/json"
-        )
+        return page_response("events", [record_of_row(row) for row in page], next_cursor, format)

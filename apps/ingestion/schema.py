@@ -18,6 +18,9 @@ from apps.core.api import ApplicationError
 
 SCHEMA_VERSION = 1
 MAX_BODY_BYTES = 1024 * 1024
+# The event type that gives its user (identity.user_id_hash) the traits in its data (the beacon's
+# identify(userIdHash, traits); a peer tracker's identify), which reports read as user:props:<key>.
+IDENTIFY = "identify"
 MAX_EVENTS = 500
 MAX_DATA_BYTES = 8 * 1024
 MAX_DATA_DEPTH = 4

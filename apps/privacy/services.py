@@ -13,8 +13,10 @@ from apps.core.api import ApplicationError
 from apps.imports.formats import record_of_row
 from apps.ingestion.identity import SUBJECT_FIELDS, subject_hash
 from apps.ingestion.models import SubjectRequest
+from apps.ingestion.schema import IDENTIFY
 from apps.ingestion.storage import days_mark_dirty
 from apps.properties.models import Property
+from apps.reports.queries.vocabulary import prop_text
 from apps.reports.services import rollup_refresh_day
 from apps.reports.stores import event_store
 
@@ -41,7 +43,8 @@ def subject_erase(*, property: Property, field: str, value: str, requested_by: s
 
 def subject_access(*, property: Property, field: str, value: str, requested_by: str) -> dict:
     """What the property holds on the person whose `field` is `value`: each of their events as the
-    raw-event export writes it (docs/switching.md), with when this was asked."""
+    raw-event export writes it (docs/switching.md), the traits their identify events gave them (as
+    `user:props` reads them), with when this was asked."""
     _subject_check(field, value)
     events = event_store().subject_events(property=property, field=field, value=value)
     request = _recorded(SubjectRequest.Kind.ACCESS, property, field, value, requested_by, events=len(events))
@@ -49,8 +52,18 @@ def subject_access(*, property: Property, field: str, value: str, requested_by: 
         "property_id": property.public_id,
         "subject": {field: value},
         "requested_at": _iso(request.requested_at),
+        "traits": _traits(events),
         "events": [record_of_row(event) for event in events],
     }
+
+
+def _traits(events: list[dict]) -> dict[str, str]:
+    """Each trait's last value among the identify events, in arrival order (vocabulary.USER_PROPS_PREFIX)."""
+    traits = {}
+    identified = (event for event in events if event["type"] == IDENTIFY)
+    for event in sorted(identified, key=lambda event: (event["ts"], event["arrival"], event["event_id"])):
+        traits.update({key: text for key, value in event["data"].items() if (text := prop_text(value))})
+    return traits
 
 
 def _iso(moment: datetime) -> str:

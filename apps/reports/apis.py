@@ -1,9 +1,12 @@
+import base64
+import binascii
 import re
 from collections.abc import Callable
 from datetime import date, datetime, timedelta
 from typing import Any, Protocol, TypeVar
 
-from django.http import Http404
+import orjson
+from django.http import Http404, HttpResponse
 from django.utils import timezone
 from drf_spectacular.utils import (
     OpenApiParameter,
@@ -74,7 +77,7 @@ class _ReportApi(ReportAccessApi):
                 f"Unknown parameter {unknown[0]!r}; this report takes {', '.join(sorted(self.parameters))}.",
                 field=unknown[0],
             )
-        date_from, date_to = _date_range(params, prop)
+        date_from, date_to = days_params(params, prop)
         if isinstance(request.auth, ResolvedKey):
             api_keys_touch(key_ids={request.auth.id}, used_at=timezone.now())
         body = {"property_id": prop.public_id, "from": date_from, "to": date_to}
@@ -271,7 +274,8 @@ def day_param(params, name: str) -> date | None:
         raise ApplicationError("invalid_parameter", f"{name} must be {error}.", field=name) from None
 
 
-def _date_range(params, prop: Property) -> tuple[date, date]:
+def days_params(params, prop: Property) -> tuple[date, date]:
+    """The days `from` and `to` name (the last DEFAULT_DAYS to today by default); a 400 naming the one at fault."""
     date_to = day_param(params, "to") or datetime.now(prop.tzinfo).date()
     date_from = day_param(params, "from") or max(date_to - timedelta(days=DEFAULT_DAYS - 1), FIRST_DAY)
     if date_from > date_to:
@@ -303,6 +307,50 @@ def _names(params, name: str, allowed, *, default: tuple[str, ...]) -> tuple[str
             field=name,
         )
     return names
+
+
+def cursor_written(position: str) -> str:
+    """A page's cursor: the position after which the next page begins, opaque to the client."""
+    return base64.urlsafe_b64encode(position.encode()).decode().rstrip("=")
+
+
+def cursor_read(text: str) -> str:
+    """The position a cursor (cursor_written) holds; a 400 naming `cursor` for text that is none."""
+    try:
+        return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4)).decode()
+    except (binascii.Error, UnicodeDecodeError, ValueError):
+        raise ApplicationError("invalid_parameter", "cursor is not one this endpoint gave.", field="cursor") from None
+
+
+# A page of a list (raw events, sessions): JSON `{<items>, next_cursor}`, or NDJSON with the cursor in a header.
+JSON, NDJSON = "json", "ndjson"
+PAGE_FORMATS = (JSON, NDJSON)
+NDJSON_CONTENT_TYPE = "application/x-ndjson"
+NEXT_CURSOR_HEADER = "Clickmeter-Next-Cursor"
+
+
+def page_params(params: dict[str, str], *, default_limit: int, max_limit: int) -> tuple[int, str]:
+    """The `limit` and `format` of a list's parameters; a 400 naming the one at fault."""
+    limit = params.get("limit", str(default_limit))
+    if not (limit.isascii() and limit.isdigit() and 1 <= int(limit) <= max_limit):
+        raise ApplicationError("invalid_parameter", f"limit is a whole number from 1 to {max_limit}.", field="limit")
+    format = params.get("format", JSON)
+    if format not in PAGE_FORMATS:
+        raise ApplicationError("invalid_parameter", "format must be json or ndjson.", field="format")
+    return int(limit), format
+
+
+def page_response(name: str, items: list[dict], next_cursor: str | None, format: str) -> HttpResponse:
+    """A page of a list as `format` asks: JSON `{name: items, "next_cursor": …}` (null on the last
+    page), or NDJSON, one item per line, the cursor in the NEXT_CURSOR_HEADER header."""
+    if format == NDJSON:
+        response = HttpResponse(
+            b"".join(orjson.dumps(item) + b"\n" for item in items), content_type=NDJSON_CONTENT_TYPE
+        )
+        if next_cursor is not None:
+            response[NEXT_CURSOR_HEADER] = next_cursor
+        return response
+    return HttpResponse(orjson.dumps({name: items, "next_cursor": next_cursor}), content_type="application/json")
 
 
 def read_key_touch(request) -> None:

@@ -25,6 +25,7 @@ from apps.reports.queries.vocabulary import (
     MAX_PROP_KEY_LENGTH,
     METRICS,
     PROPS_PREFIX,
+    USER_PROPS_PREFIX,
 )
 
 Schema = dict[str, Any]
@@ -45,6 +46,7 @@ DAY: Schema = {"type": "string", "format": "date", "pattern": DAY_PATTERN}
 DAYS: Schema = {"type": "array", "items": DAY, "minItems": 2, "maxItems": 2}
 TIMES: Schema = {"type": "array", "items": {"type": "string", "format": "date-time"}, "minItems": 2, "maxItems": 2}
 PROPS: Schema = {"type": "string", "pattern": f"^{PROPS_PREFIX}[^\\u0000]{{1,{MAX_PROP_KEY_LENGTH}}}$"}
+USER_PROPS: Schema = {"type": "string", "pattern": f"^{USER_PROPS_PREFIX}[^\\u0000]{{1,{MAX_PROP_KEY_LENGTH}}}$"}
 PAGINATION: Schema = {
     "type": "object",
     "additionalProperties": False,
@@ -103,7 +105,7 @@ QUERY_REQUEST: Schema = {
             "type": "array",
             "maxItems": 10,
             "uniqueItems": True,
-            "items": {"type": "string", "anyOf": [{"enum": sorted(DIMENSIONS)}, PROPS]},
+            "items": {"type": "string", "anyOf": [{"enum": sorted(DIMENSIONS)}, PROPS, USER_PROPS]},
         },
         "filters": FILTERS,
         "order_by": {

@@ -7,8 +7,9 @@ from apps.reports.goals import views as goal_views
 from apps.reports.goals.apis import GoalApi, GoalsApi
 from apps.reports.journeys.apis import JourneyQueryApi
 from apps.reports.retention.apis import RetentionQueryApi
+from apps.reports.sessions.apis import SessionApi, SessionsApi
 from apps.reports.shared_links import views as shared_link_views
-from apps.reports.views import dashboard, exports, funnels, journeys, property_list, retention
+from apps.reports.views import dashboard, exports, funnels, journeys, property_list, retention, sessions
 
 urlpatterns = [
     path("v1/properties/<str:property_id>/overview", OverviewApi.as_view(), name="report-overview"),
@@ -24,6 +25,12 @@ urlpatterns = [
     path("v1/properties/<str:property_id>/funnels/<int:funnel_id>", FunnelApi.as_view(), name="property-funnel-detail"),
     path("v1/properties/<str:property_id>/retention", RetentionQueryApi.as_view(), name="property-retention-query"),
     path("v1/properties/<str:property_id>/journeys", JourneyQueryApi.as_view(), name="property-journey-query"),
+    path("v1/properties/<str:property_id>/sessions", SessionsApi.as_view(), name="property-session-list"),
+    path(
+        "v1/properties/<str:property_id>/sessions/<str:session_id>",
+        SessionApi.as_view(),
+        name="property-session-detail",
+    ),
     path("", property_list.property_list, name="home"),
     path("properties/<str:property_id>/", dashboard.property_dashboard, name="property-dashboard"),
     path("properties/<str:property_id>/breakdown/<str:panel>", dashboard.property_breakdown, name="property-breakdown"),
@@ -39,6 +46,8 @@ urlpatterns = [
     path("properties/<str:property_id>/funnels/", funnels.property_funnels, name="property-funnels"),
     path("properties/<str:property_id>/retention/", retention.property_retention, name="property-retention"),
     path("properties/<str:property_id>/journeys/", journeys.property_journeys, name="property-journeys"),
+    path("properties/<str:property_id>/sessions/", sessions.property_sessions, name="property-sessions"),
+    path("properties/<str:property_id>/sessions/<str:session_id>", sessions.property_session, name="property-session"),
     path(
         "properties/<str:property_id>/settings/shared-links",
         shared_link_views.property_shared_link_create,

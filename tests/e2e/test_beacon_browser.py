@@ -11,6 +11,8 @@ from datetime import UTC, datetime
 import pytest
 
 from apps.ingestion.models import Event
+from apps.reports.queries.engine import query_answer
+from apps.reports.queries.query import query_parse
 from devtools.stack import Stack, free_port, wait_until
 from tests.conftest import tenant_create
 from tests.e2e.test_pipeline import database_url
@@ -165,13 +167,20 @@ def test_with_consent_the_beacon_keeps_a_visitor_and_a_session_in_storage(stack,
     context, page = open_page(browser, f"http://localhost:{port}/index.html")
     visitor = page.evaluate("localStorage.getItem('cm_vid')")
     session = page.evaluate("sessionStorage.getItem('cm_sid')")
-    page.evaluate("clickmeter.identify('sha256:abc'); clickmeter.track('signup')")
+    page.evaluate("clickmeter.identify('sha256:abc', {plan: 'pro', seats: 3}); clickmeter.track('signup')")
     context.close()
-    wait_until(lambda: Event.objects.filter(property=tenant.property).count() == 2, timeout=30, message="2 events")
+    wait_until(lambda: Event.objects.filter(property=tenant.property).count() == 3, timeout=30, message="3 events")
     assert visitor and session
     stored = set(Event.objects.filter(property=tenant.property).values_list("visitor_id", "session_id"))
     assert stored == {(visitor, session)}
     assert Event.objects.get(property=tenant.property, type="signup").user_id_hash == "sha256:abc"
+    identified = Event.objects.get(property=tenant.property, type="identify")
+    assert (identified.user_id_hash, identified.data) == ("sha256:abc", {"plan": "pro", "seats": 3})
+    # The trait groups the user's events; the pageview, sent before identify(), has no user.
+    today = identified.day.isoformat()
+    query = query_parse({"metrics": ["events"], "date_range": [today, today], "dimensions": ["user:props:plan"]})
+    rows = query_answer(property=tenant.property, query=query).rows
+    assert {row["dimensions"][0]: row["metrics"][0] for row in rows} == {"pro": 2, None: 1}
 
 
 def test_flush_sends_the_queue_now_and_reset_forgets_the_ids_as_on_sign_out(stack, site, browser):

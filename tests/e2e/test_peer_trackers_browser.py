@@ -165,11 +165,12 @@ def test_posthogs_snippet_loads_its_library_from_this_server_and_counts_pageview
     watched.wait_for("window.posthog && window.posthog.__loaded")
     page.evaluate("history.pushState({}, '', '/pricing')")
     page.evaluate("posthog.capture('signup', {plan: 'pro'})")
-    page.evaluate("posthog.identify('user-42')")
+    page.evaluate("posthog.identify('user-42', {company: 'Acme'})")
     page.evaluate("posthog.capture('upgrade')")
-    wait_for_events(stack, tenant, Counter({"pageview": 2, "signup": 1, "upgrade": 1}))  # its 3 s batches
+    sent = Counter({"pageview": 2, "signup": 1, "identify": 1, "upgrade": 1})
+    wait_for_events(stack, tenant, sent)  # its 3 s batches
     page.close(run_before_unload=True)  # closing the tab sends $pageleave (on beforeunload)
-    expected = Counter({"pageview": 2, "signup": 1, "upgrade": 1, "$pageleave": 1})
+    expected = sent + Counter({"$pageleave": 1})
     wait_for_events(stack, tenant, expected)
     assert watched.close() == []
     assert pageview_paths(tenant) == {"/index.html", "/pricing"}
@@ -179,5 +180,7 @@ def test_posthogs_snippet_loads_its_library_from_this_server_and_counts_pageview
     assert len(visitors) == 1 and visitors.pop().startswith("ph_"), "PostHog's device id, hashed"
     upgrade = events.get(type="upgrade")
     assert upgrade.user_id_hash and "user-42" not in upgrade.user_id_hash, "the identified id, hashed"
+    identified = events.get(type="identify")
+    assert (identified.user_id_hash, identified.data) == (upgrade.user_id_hash, {"company": "Acme"}), "its $set"
     assert len(set(events.values_list("session_id", flat=True))) == 1
     assert reported(stack, tenant) == expected

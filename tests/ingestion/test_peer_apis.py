@@ -132,10 +132,22 @@ def test_umami_send_stores_a_pageview_and_a_custom_event_and_answers_as_umami(cl
     assert event.user_id_hash and "user-7" not in event.user_id_hash
 
 
-def test_umami_identify_and_performance_are_answered_and_not_stored(client, site):
-    for kind in ("identify", "performance"):
-        assert umami(client, "/api/send", {**umami_message(site), "type": kind}).status_code == 200
+def test_umami_performance_and_identify_without_a_person_and_traits_are_answered_and_not_stored(client, site):
+    for message in (
+        {**umami_message(site), "type": "performance"},
+        {**umami_message(site, data={"plan": "pro"}), "type": "identify"},
+        {**umami_message(site, id="user-7"), "type": "identify"},
+    ):
+        assert umami(client, "/api/send", message).status_code == 200
     assert not stored(site).exists()
+
+
+def test_umami_identify_keeps_the_persons_traits_as_an_identify_event(client, site):
+    message = {**umami_message(site, id="user-7", data={"plan": "pro"}), "type": "identify"}
+    assert umami(client, "/api/send", message).status_code == 200
+    identified = stored(site).get()
+    assert (identified.type, identified.data) == ("identify", {"plan": "pro"})
+    assert identified.user_id_hash and "user-7" not in identified.user_id_hash
 
 
 def test_umami_batch_stores_the_good_messages_and_names_each_bad_one(client, site, tenant_b):
@@ -227,10 +239,26 @@ def test_posthog_an_event_sent_twice_counts_once(client, site):
     assert stored(site).count() == 1
 
 
-def test_posthog_person_and_recording_events_are_not_stored(client, site):
-    events = [posthog_event(site, name) for name in ("$identify", "$set", "$snapshot", "$$heatmap", "$groupidentify")]
+def test_posthog_recording_and_group_events_and_persons_without_properties_are_not_stored(client, site):
+    names = ("$identify", "$set", "$snapshot", "$$heatmap", "$groupidentify")
+    events = [posthog_event(site, name) for name in names]
     assert posthog(client, "/e/", json.dumps(events).encode()).status_code == 200
     assert not stored(site).exists()
+
+
+def test_posthog_identify_and_set_keep_the_persons_properties_as_identify_events(client, site):
+    events = [
+        # posthog-js puts $set beside the properties; other libraries within them.
+        {**posthog_event(site, "$identify", distinct_id="user-42"), "$set": {"plan": "free"}},
+        posthog_event(site, "$set", distinct_id="user-42", **{"$set": {"plan": "pro", "seats": 3}}),
+    ]
+    assert posthog(client, "/e/", json.dumps(events).encode()).status_code == 200
+    identified = list(stored(site).order_by("data"))
+    assert [(event.type, event.data) for event in identified] == [
+        ("identify", {"plan": "free"}),
+        ("identify", {"plan": "pro", "seats": 3}),
+    ]
+    assert len({event.user_id_hash for event in identified}) == 1 and identified[0].user_id_hash
 
 
 def test_posthog_refuses_a_token_that_is_no_write_key_and_bodies_it_cannot_read(client, site):

@@ -210,3 +210,22 @@ def test_redis_is_searched_where_the_buffer_keeps_events():
     # The search finds an entry of the buffer's stream, so its empty answer above means something.
     buffer.redis_client().xadd(buffer.stream_name(), {"payload": json.dumps({"visitor_id": PERSON})})
     assert redis_holding(PERSON) == [buffer.stream_name()]
+
+
+def test_access_hands_over_the_traits_the_persons_identify_events_gave(client, tenant_a):
+    def identify(k: int, traits: dict) -> dict:
+        return {
+            "event_id": f"identify-{k}",
+            "type": "identify",
+            "ts": f"{DAYS[0]}T11:0{k}:00Z",
+            "identity": {"user_id_hash": "u-42"},
+            "data": traits,
+        }
+
+    events = [identify(0, {"plan": "free", "seats": 3}), identify(1, {"plan": "pro", "seats": None})]
+    body = json.dumps({"property_id": tenant_a.property.public_id, "events": events})
+    response = client.post("/v1/events", body, "application/json", HTTP_AUTHORIZATION=f"Bearer {tenant_a.write_key}")
+    assert response.status_code == 202, response.content
+    held = ask(client, tenant_a, "access", {"user_id_hash": "u-42"}).json()
+    assert held["traits"] == {"plan": "pro", "seats": "3"}
+    assert len(held["events"]) == 2

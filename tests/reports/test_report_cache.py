@@ -98,6 +98,7 @@ def test_the_report_code_digest_is_of_the_source_of_the_modules_that_compute_rep
         "apps.reports.queries.imported",
         "apps.reports.queries.journeys",
         "apps.reports.queries.retention",
+        "apps.reports.queries.visits",
         "apps.reports.goals.selectors",
         "apps.reports.queries.query",
         "apps.reports.queries.vocabulary",

@@ -6,7 +6,10 @@ field `data` (`?compression=base64`); it holds one event, a list of them, or `{a
 sent_at}`. The project token (`api_key`, `token`, or each event's `properties.token`) is a write
 key of the property. An event's `uuid` is its event id; `$pageview` is a pageview, and every other
 event is stored under its own name (`$pageleave` included: it ends the visit's duration) but for
-the ones that record sessions, identify or edit persons, which Clickmeter does not keep.
+the ones that record sessions or edit groups, which Clickmeter does not keep. `$identify` and
+`$set` with person properties (`$set`, in the event or its properties) are stored as an `identify`
+event of the person (`distinct_id`): its traits, which `user:props:<key>` reads (docs/query.md);
+without them they are not stored.
 """
 
 import base64
@@ -16,10 +19,11 @@ from urllib.parse import parse_qs
 
 from apps.core.api import ApplicationError
 from apps.ingestion.peers import object_field, person_id_hash, text_field
-from apps.ingestion.schema import MAX_BODY_BYTES, json_parse
+from apps.ingestion.schema import IDENTIFY, MAX_BODY_BYTES, json_parse
 
 PAGEVIEW = "$pageview"
-NOT_STORED = frozenset({"$snapshot", "$identify", "$set", "$groupidentify", "$create_alias", "$feature_flag_called"})
+NOT_STORED = frozenset({"$snapshot", "$groupidentify", "$create_alias", "$feature_flag_called"})
+PERSON_EVENTS = frozenset({"$identify", "$set"})
 DIRECT = "$direct"
 TITLE = "title"
 NOT_DATA = frozenset({"token", "distinct_id"})
@@ -113,7 +117,14 @@ def posthog_event_parse(event, *, property_public_id: str) -> dict | None:
     identity = {"session_id": properties.get("$session_id")}
     if isinstance(device_id, str | int) and device_id != "":
         identity["visitor_id"] = "ph_" + person_id_hash(str(device_id), property_public_id=property_public_id)
-    if properties.get("$is_identified") and isinstance(distinct_id, str | int):
+    identified = isinstance(distinct_id, str | int) and distinct_id != ""
+    if name in PERSON_EVENTS:
+        # posthog-js sends them beside the properties; other libraries within them.
+        traits = event.get("$set") or properties.get("$set")
+        if not (identified and isinstance(traits, dict) and traits):
+            return None
+        name, data = IDENTIFY, traits
+    if identified and (properties.get("$is_identified") or name == IDENTIFY):
         identity["user_id_hash"] = person_id_hash(str(distinct_id), property_public_id=property_public_id)
     return {
         "event_id": event.get("uuid"),

@@ -4,7 +4,9 @@
 `hostname` and `url` (a path and query, or a whole URL) make the page's address, as Umami reads
 them; `referrer`, `title` (URI-encoded by older trackers), `name` and `data` (a custom event and its
 properties), `id` (a person id from `umami.identify`, kept only as a keyed hash) and `timestamp`
-(seconds). `identify` and `performance` requests are answered and not stored: they carry no visit.
+(seconds). An `identify` request with a person id and `data` is stored as an `identify` event of the
+person: its traits, which `user:props:<key>` reads (docs/query.md); `performance` requests, and
+identify requests without both, are answered and not stored.
 """
 
 from datetime import UTC, datetime
@@ -12,9 +14,10 @@ from urllib.parse import unquote
 
 from apps.core.api import ApplicationError
 from apps.ingestion.peers import object_field, person_id_hash, text_field
+from apps.ingestion.schema import IDENTIFY
 
 EVENT = "event"
-NOT_STORED = frozenset({"identify", "performance"})
+NOT_STORED = frozenset({"performance"})
 MAX_BATCH = 100
 WEBSITE = "payload.website"
 
@@ -34,15 +37,17 @@ def umami_event_parse(message: dict, *, property_public_id: str) -> dict | None:
     kind = text_field(message, "type") or EVENT
     if kind in NOT_STORED:
         return None
-    if kind != EVENT:
+    if kind not in (EVENT, IDENTIFY):
         raise ApplicationError("invalid_field", "type must be event, identify or performance.", field="type")
     payload = message["payload"]
+    if kind == IDENTIFY and not (text_field(payload, "id") and object_field(payload, "data")):
+        return None
     hostname, url = text_field(payload, "hostname"), text_field(payload, "url")
     if url.startswith("/") and hostname:
         url = f"https://{hostname}{url}"
     title = text_field(payload, "title")
     event = {
-        "type": text_field(payload, "name") or "pageview",
+        "type": IDENTIFY if kind == IDENTIFY else text_field(payload, "name") or "pageview",
         "context": {"page": {"url": url, "referrer": text_field(payload, "referrer"), "title": unquote(title)}},
         "data": object_field(payload, "data"),
     }

@@ -45,6 +45,7 @@ REPORT_MODULES = (
     "apps.reports.goals.selectors",
     "apps.reports.queries.query",
     "apps.reports.queries.retention",
+    "apps.reports.queries.visits",
     "apps.reports.queries.vocabulary",
     "apps.reports.stores",
     "apps.reports.stores.base",

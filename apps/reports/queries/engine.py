@@ -32,6 +32,13 @@ from apps.reports.queries.imported import Imported, Labels, imported_totals, mer
 from apps.reports.queries.journeys import JourneyAnswer, JourneyQuery, journey_answered, journeys_walked
 from apps.reports.queries.query import Answer, DateRange, Filter, Query, Row, rows_in_order, time_labels
 from apps.reports.queries.retention import RetentionAnswer, RetentionQuery, retention_answered
+from apps.reports.queries.visits import (
+    VISIT_EVENT_FIELDS,
+    VisitDetail,
+    VisitsAnswer,
+    VisitsQuery,
+    visit_of_row,
+)
 from apps.reports.queries.vocabulary import DIMENSIONS, metric_rounded
 from apps.reports.stores import event_store
 
@@ -91,6 +98,37 @@ def journey_answer(*, property: Property, query: JourneyQuery) -> JourneyAnswer:
         return journey_answered(journeys_walked(events, query), query, first, last)
 
     return _over_goals(property, query, computed)
+
+
+def visits_answer(*, property: Property, query: VisitsQuery) -> VisitsAnswer:
+    """A page of the visits a visits query lists over the property's events (visits.py), through the report cache."""
+
+    def computed(first: date, last: date, goals: Goals, filters: tuple[Filter, ...]) -> VisitsAnswer:
+        rows = event_store().visits_page(
+            property=property, first=first, last=last, filters=filters, before=query.before, limit=query.limit + 1
+        )
+        visits = [visit_of_row(row) for row in rows]
+        return VisitsAnswer(visits[: query.limit], len(visits) > query.limit, first, last)
+
+    return _over_goals(property, query, computed)
+
+
+def visit_answer(*, property: Property, day: date, visit_key: int) -> VisitDetail | None:
+    """The property's visit `visit_key` of `day` with its events (visits.py), None if it has none,
+    through the report cache."""
+
+    def computed() -> VisitDetail | None:
+        store = event_store()
+        rows = store.visits_page(
+            property=property, first=day, last=day, filters=(), before=None, limit=1, visit_key=visit_key
+        )
+        if not rows:
+            return None
+        events = store.visit_events(property=property, day=day, visit_key=visit_key)
+        shown = [{name: event[name] for name in VISIT_EVENT_FIELDS} for event in events]
+        return VisitDetail(visit_of_row(rows[0]), shown)
+
+    return report_cached(property=property, date_from=day, date_to=day, identity=("visit", visit_key), compute=computed)
 
 
 class _OverDays(Protocol):

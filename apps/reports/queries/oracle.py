@@ -6,7 +6,8 @@ follows README's "Definitions" step by step and shares nothing with the SQL but 
 1. An event's day is its local date. Its session is its `session_key` on that day (a session ends at
    local midnight), in time order: `ts`, then `arrival`, then `event_id` (byte order).
 2. A visit is a session split where an event carries a campaign (`campaign_id` or a UTM field) other
-   than the last one the session carried; the first event never splits.
+   than the last one the session carried; the first event never splits. The n-th visit of a session
+   (from 0) is keyed by the session's key moved n towards zero.
 3. A visit's dimensions are its first event's; its entry and exit page the paths of its first and
    last pageview.
 4. An event matches when it lies in the range (its local day within the days; within the times,
@@ -18,7 +19,9 @@ follows README's "Definitions" step by step and shares nothing with the SQL but 
    had one); visit metrics describe the whole visits kept, in the group of each of their matching
    events, their time being the bucket where the visit began. A query of visit metrics alone has
    the groups of its visits only (by time: the buckets where a kept visit began).
-6. An event completes a pageview goal when it is a pageview of a path the goal's pattern fits (`**`
+6. An event's user trait (`user:props:<key>`) is the last non-empty value of `key` in the data of
+   its user's identify events, all of the property's, in order; '' for an event without a user.
+7. An event completes a pageview goal when it is a pageview of a path the goal's pattern fits (`**`
    any text, `*` any text without a slash), an event goal when its type is the goal's and its
    custom properties have the goal's values. Its `event:goal` values are the goals it completes:
    a filter holds when one of them passes the condition (is_not: none), and the event is in the
@@ -29,16 +32,17 @@ follows README's "Definitions" step by step and shares nothing with the SQL but 
    `data.revenue` (decimal text or an integer) of a group's events that complete a goal with a
    currency, carried in that currency, among the goals of the positive goal filters (or all);
    grouped by goal, the row's goal's; those goals must have one currency.
-7. A funnel (funnels.py) is walked over the matching events of each visitor (with a visitor key):
+8. A funnel (funnels.py) is walked over the matching events of each visitor (with a visitor key):
    every chain of events completing its steps in order, each at a later time than the one
    before, in one visit or within the window of the first, is tried; the visitor's is the longest,
    then the one of the earliest times, then of the first group (the first event's value).
-8. Retention (retention.py) follows the identities of the matching events (a user id hash, else a
+9. Retention (retention.py) follows the identities of the matching events (a user id hash, else a
    visitor id that is not a cookieless one) from the period of their first to each later period of
    the range in which they had a matching event (with a goal: one completing it).
-9. A journey (journeys.py) starts at a visit's first matching event completing the anchor, its
+10. A journey (journeys.py) starts at a visit's first matching event completing the anchor, its
    pageviews and anchors in time, path and kind order, and reads the paths of the pageviews after
    (or before) it, a page repeated in a row once.
+11. A visits list (visits.py) holds the visits with a matching event, whole, from the newest start.
 """
 
 from collections import defaultdict
@@ -51,7 +55,7 @@ from itertools import product
 from typing import Any
 
 from apps.ingestion.identity import COOKIELESS_PREFIX
-from apps.ingestion.schema import CURRENCY_KEY, REVENUE_KEY
+from apps.ingestion.schema import CURRENCY_KEY, IDENTIFY, REVENUE_KEY
 from apps.reports.queries.funnels import (
     EVENT_STEP,
     PAGE_STEP,
@@ -79,12 +83,14 @@ from apps.reports.queries.query import (
     time_labels,
 )
 from apps.reports.queries.retention import RetentionAnswer, RetentionQuery
+from apps.reports.queries.visits import Visit, VisitsQuery
 from apps.reports.queries.vocabulary import (
     EVENTS_OF_TYPE_PREFIX,
     GOAL,
     PROPS_PREFIX,
     REVENUE_METRICS,
     TIME,
+    USER_PROPS_PREFIX,
     VISIT,
     VISIT_ATTRIBUTE_COLUMNS,
     Dimension,
@@ -125,6 +131,7 @@ def query_oracle(
     """What `query` answers over `events` of a property in `timezone` whose local date is `today`,
     the property's goals being `goals`."""
     first, last = query.date_range.days(today, timezone)
+    events = _with_traits(events)
     answer = _answer(timezone, events, query, goals, first, last)
     if query.compare is None:
         return answer
@@ -181,6 +188,17 @@ def _answer(
     return Answer(rows, first, last, totals, labels if query.include_time_labels else None)
 
 
+def _with_traits(events: list[EventRow]) -> list[EventRow]:
+    """The events, each with its user's traits (`traits`: key -> text): from the user's identify
+    events in order, each key's last non-empty value; none for an event without a user."""
+    traits: defaultdict[str, dict[str, str]] = defaultdict(dict)
+    for e in sorted((e for e in events if e["type"] == IDENTIFY and e["user_id_hash"]), key=_in_order):
+        for key, value in e["data"].items():
+            if text := prop_text(value):
+                traits[e["user_id_hash"]][key] = text
+    return [{**e, "traits": traits.get(e["user_id_hash"], {}) if e["user_id_hash"] else {}} for e in events]
+
+
 def _local(ts: datetime, timezone: tzinfo) -> datetime:
     return ts.astimezone(timezone)
 
@@ -229,6 +247,9 @@ def _value(dimension: Dimension, event: EventRow, visit: _Visit, timezone: tzinf
         return time_bucket(dimension.column, _local(event["ts"], timezone))
     if dimension.name.startswith(PROPS_PREFIX):
         return prop_text(event["data"].get(dimension.column))
+    if dimension.name.startswith(USER_PROPS_PREFIX):
+        trait: str = event["traits"].get(dimension.column, "")
+        return trait
     text: str = event[dimension.column]
     return text
 
@@ -377,6 +398,7 @@ def funnel_oracle(
 ) -> FunnelAnswer:
     """What a funnel query answers over `events` of a property in `timezone` whose local date is
     `today`, the property's goals being `goals`."""
+    events = _with_traits(events)
     first, last = query.date_range.days(today, timezone)
     funnel = query.funnel
     in_range = [e for e in events if first <= _local(e["ts"], timezone).date() <= last]
@@ -471,6 +493,7 @@ def retention_oracle(
 ) -> RetentionAnswer:
     """What a retention query answers over `events` of a property in `timezone` whose local date is
     `today`, the property's goals being `goals`."""
+    events = _with_traits(events)
     first, last = query.date_range.days(today, timezone)
     in_range = [e for e in events if first <= _local(e["ts"], timezone).date() <= last]
     matching = [
@@ -526,6 +549,7 @@ def journey_oracle(
 ) -> JourneyAnswer:
     """What a journey query answers over `events` of a property in `timezone` whose local date is
     `today`, the property's goals being `goals`."""
+    events = _with_traits(events)
     first, last = query.date_range.days(today, timezone)
     in_range = [e for e in events if first <= _local(e["ts"], timezone).date() <= last]
     journeys = []
@@ -557,3 +581,48 @@ def journey_oracle(
         for source, target in sorted(set(moves), key=lambda move: (-moves.count(move), move))[: query.limit]:
             links.append({"step": step + 1, "from": source, "to": target, "visits": moves.count((source, target))})
     return JourneyAnswer(len(journeys), paths_taken, links, first, last)
+
+
+def visits_oracle(
+    *,
+    timezone: tzinfo,
+    events: list[EventRow],
+    query: VisitsQuery,
+    today: date,
+    goals: tuple[GoalDefinition, ...] = (),
+) -> list[Visit]:
+    """Every visit a visits query lists over `events` of a property in `timezone` whose local date is
+    `today`, newest first, ignoring the query's page (`before` and `limit`)."""
+    events = _with_traits(events)
+    first, last = query.date_range.days(today, timezone)
+    in_range = [e for e in events if first <= _local(e["ts"], timezone).date() <= last]
+    listed = []
+    for visit in _visits(in_range, timezone):
+        if not any(all(_holds(f, e, visit, goals) for f in query.filters) for e in visit.events):
+            continue
+        day, session_key, number = visit.key
+        attributes = {name: visit.attributes[name] for name in VISIT_ATTRIBUTE_COLUMNS}
+        listed.append(
+            Visit(
+                day=day,
+                # grains.visits_sql's key of a session's n-th visit: the session's moved n towards zero.
+                key=session_key - number if session_key > 0 else session_key + number,
+                started_at=visit.first["ts"],
+                ended_at=max(e["ts"] for e in visit.events),
+                entry_page=visit.attributes["entry_path"],
+                exit_page=visit.attributes["exit_path"],
+                pageviews=sum(e["type"] == PAGEVIEW for e in visit.events),
+                events=len(visit.events),
+                attributes=attributes,
+            )
+        )
+    return sorted(listed, key=lambda v: (v.started_at, v.day, v.key), reverse=True)
+
+
+def visit_events_oracle(*, timezone: tzinfo, events: list[EventRow], day: date, visit_key: int) -> list[EventRow]:
+    """The events of the visit of `day` whose key (visits_oracle's) is `visit_key`, in order."""
+    for visit in _visits([e for e in events if _local(e["ts"], timezone).date() == day], timezone):
+        _, session_key, number = visit.key
+        if (session_key - number if session_key > 0 else session_key + number) == visit_key:
+            return visit.events
+    return []

@@ -6,6 +6,7 @@ A metric counts the matching events (and the visits and visitors that had one), 
 whole visits a filter keeps, each in the time bucket where it began. README, "Definitions".
 """
 
+import hashlib
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal
@@ -105,6 +106,10 @@ DIMENSIONS = {
 GOAL_DIMENSION = Dimension("event:goal", GOAL, "goal")
 # event:props:<key> reads the top-level `key` of the event's `data`.
 PROPS_PREFIX = "event:props:"
+# user:props:<key> reads the trait `key` of the event's user (its `user_id_hash`): the value of
+# `key` in the `data` of the user's last identify event (schema.IDENTIFY) that gave it one (in arrival order: time,
+# arrival, event id), at the time of the query; '' for an event without a user or such a trait.
+USER_PROPS_PREFIX = "user:props:"
 MAX_PROP_KEY_LENGTH = 128
 
 METRICS = {
@@ -136,9 +141,10 @@ MAX_EVENT_TYPE_LENGTH = 64
 
 def dimension_lookup(name: str) -> Dimension | None:
     """The dimension called `name`, or None if there is none."""
-    if name.startswith(PROPS_PREFIX):
-        key = name.removeprefix(PROPS_PREFIX)
-        return Dimension(name, EVENT, key) if 0 < len(key) <= MAX_PROP_KEY_LENGTH and "\x00" not in key else None
+    for prefix in (PROPS_PREFIX, USER_PROPS_PREFIX):
+        if name.startswith(prefix):
+            key = name.removeprefix(prefix)
+            return Dimension(name, EVENT, key) if 0 < len(key) <= MAX_PROP_KEY_LENGTH and "\x00" not in key else None
     if name == GOAL_DIMENSION.name:
         return GOAL_DIMENSION
     return DIMENSIONS.get(name)
@@ -169,6 +175,11 @@ def metric_rounded(name: str, value: float | Fraction | Decimal | None) -> int |
     if name == "visit_duration":
         return round(float(value)) if value is not None else 0
     return int(value or 0)
+
+
+def user_prop_column(key: str) -> str:
+    """The column a store's fact rows answer the trait `key` in (stores join it in by this name)."""
+    return "u_" + hashlib.sha256(key.encode()).hexdigest()[:16]
 
 
 def prop_text(value: object) -> str:

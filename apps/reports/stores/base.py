@@ -7,6 +7,7 @@ from typing import Protocol
 from apps.properties.models import Property
 from apps.reports.periods import Period
 from apps.reports.queries.query import AnyOf, DateRange, Filter, Query
+from apps.reports.queries.visits import VisitCursor
 from apps.reports.queries.vocabulary import VISIT_ATTRIBUTE_COLUMNS, Dimension
 
 # The event columns a raw-event query may match exactly (apps/imports/apis.EventsQueryApi).
@@ -41,6 +42,8 @@ class Compiled(Protocol):
     def step_rows(self) -> list[tuple]: ...
 
     def cohort_rows(self, period: str) -> tuple[list[tuple], int, int]: ...
+
+    def visit_rows(self, *, before: VisitCursor | None, limit: int, visit_key: int | None) -> list[tuple]: ...
 
 
 class EventStore(ABC):
@@ -137,6 +140,29 @@ class EventStore(ABC):
         query = marked_query(first, last, filters)
         marks = (goal,) if goal is not None else ()
         return self.compiled(property=property, query=query, first=first, last=last, marks=marks).cohort_rows(period)
+
+    def visits_page(
+        self,
+        *,
+        property: Property,
+        first: date,
+        last: date,
+        filters: tuple[Filter, ...],
+        before: VisitCursor | None,
+        limit: int,
+        visit_key: int | None = None,
+    ) -> list[tuple]:
+        """Up to `limit` of the visits of the days `first`..`last` with an event that passes `filters`
+        (queries/visits.py), as visits.VISIT_ROW_COLUMNS: newest first (by start, day and key, all
+        descending), those after `before` in that order; with `visit_key`, only the visit of that key."""
+        query = marked_query(first, last, filters)
+        compiled = self.compiled(property=property, query=query, first=first, last=last)
+        return compiled.visit_rows(before=before, limit=limit, visit_key=visit_key)
+
+    @abstractmethod
+    def visit_events(self, *, property: Property, day: date, visit_key: int) -> list[dict]:
+        """The raw events (EVENT_COLUMNS) of the property's visit `visit_key` of `day`, in time,
+        arrival and event id order."""
 
     @abstractmethod
     def events(self, *, property: Property, day: date | None = None) -> list[dict]:

@@ -10,7 +10,7 @@ from typing import Any
 
 from apps.ingestion.identity import COOKIELESS_PREFIX
 from apps.reports.queries.query import CONTAINS, CONTAINS_NOT, IS, IS_NOT, MATCHES, AllOf, AnyOf, Condition, Filter, Not
-from apps.reports.queries.vocabulary import PROPS_PREFIX, VISIT, Dimension
+from apps.reports.queries.vocabulary import PROPS_PREFIX, USER_PROPS_PREFIX, VISIT, Dimension, user_prop_column
 
 
 @dataclass
@@ -101,7 +101,14 @@ def fact_value(dimension: Dimension, dialect: Dialect) -> Sql:
         return Sql(dialect.visit_column(dimension.column))
     if dimension.name.startswith(PROPS_PREFIX):
         return Sql(dialect.prop(), [dimension.column])
+    if dimension.name.startswith(USER_PROPS_PREFIX):
+        return Sql(dialect.event_column(user_prop_column(dimension.column)))
     return Sql(dialect.event_column(dimension.column))
+
+
+def user_prop_keys(dimensions: list[Dimension]) -> list[str]:
+    """The traits (user:props:<key>) among `dimensions`, each once, which the fact rows must carry."""
+    return list(dict.fromkeys(d.column for d in dimensions if d.name.startswith(USER_PROPS_PREFIX)))
 
 
 def filter_sql(filters: tuple[Filter, ...], dialect: Dialect) -> tuple[str, list[Any]]:

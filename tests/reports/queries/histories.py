@@ -29,11 +29,13 @@ fact = st.fixed_dictionaries(
         # Minutes from the day's local midnight: sessions that cross it, and many ties.
         "minute": st.sampled_from([-2, -1, 0, 1, 1, 2, 700]),
         "second": st.sampled_from([0, 0, 0, 30]),
-        "type": st.sampled_from(["pageview", "pageview", "click", "signup"]),
+        # An identify event gives its user (user_id_hash) the traits in its data.
+        "type": st.sampled_from(["pageview", "pageview", "click", "signup", "identify"]),
         "path": st.sampled_from(["/", "/a", "/b"]),
         "host": st.sampled_from(["example.com", "www.example.com"]),
         "visitor_id": st.sampled_from(["", "v1", "v2", "v3"]),
         "session_id": st.sampled_from(["", "s1", "s1", "s2"]),
+        "user_id_hash": st.sampled_from(["", "", "u1", "u2"]),
         "campaign_id": st.sampled_from(["", "", "", "cmp_1"]),
         "utm_campaign": st.sampled_from(["", "", "spring"]),
         "utm_source": st.sampled_from(["", "", "partner"]),

@@ -1,7 +1,8 @@
 """The engine answers what the oracle answers, exactly, for every query drawn: metrics (counts,
 events of a type, visit metrics, conversions), event, visit, custom-property, goal and time
 dimensions, nested filters with every operator, goal filters, order, pagination, totals, time
-labels and a compared period, over the property's goals drawn too.
+labels and a compared period, over the property's goals drawn too; and so do funnels, retention,
+journeys and the sessions list, page by page.
 
 Event histories go through the real storage path (events_store, some days rolled up, the others
 left dirty) into the configured event store; the oracle reads the stored rows back.
@@ -24,16 +25,32 @@ from apps.ingestion.storage import AcceptedBatch, events_store
 from apps.properties.models import Property
 from apps.reports.models import Goal
 from apps.reports.periods import property_today
-from apps.reports.queries.engine import funnel_answer, journey_answer, query_answer, retention_answer
+from apps.reports.queries.engine import (
+    funnel_answer,
+    journey_answer,
+    query_answer,
+    retention_answer,
+    visit_answer,
+    visits_answer,
+)
 from apps.reports.queries.funnels import funnel_query_parse
 from apps.reports.queries.goals import GoalDefinition
 from apps.reports.queries.journeys import journey_query_parse
-from apps.reports.queries.oracle import funnel_oracle, journey_oracle, query_oracle, retention_oracle
-from apps.reports.queries.query import InvalidQuery, query_parse
+from apps.reports.queries.oracle import (
+    funnel_oracle,
+    journey_oracle,
+    query_oracle,
+    retention_oracle,
+    visit_events_oracle,
+    visits_oracle,
+)
+from apps.reports.queries.query import DateRange, InvalidQuery, filters_parse, query_parse
 from apps.reports.queries.retention import retention_query_parse
+from apps.reports.queries.visits import VISIT_EVENT_FIELDS, VisitsQuery
 from apps.reports.services import rollup_refresh_day
 from apps.reports.stores import event_store
 from devtools.events import validated_event
+from tests.conftest import tenant_create
 from tests.reports.queries.histories import DAYS, DEVICES, FIRST_DAY, TIMEZONES, batches_of, fact
 from tests.reports.test_rollup_equivalence import RECEIVED, numbered
 
@@ -79,6 +96,7 @@ VALUES = {
     "event:page": ["/", "/a", "a", "/b"],
     "event:hostname": ["example.com", "www.", "EXAMPLE.COM"],
     "event:props:plan": ["pro", "Pro", "2", "true", "1.5", ""],
+    "user:props:plan": ["pro", "Pro", "2", "true", ""],
     "visit:source": ["Google", "partner", "", "oo"],
     "visit:campaign": ["cmp_1", "spring", ""],
     "visit:channel": ["direct", "referral", "social"],
@@ -412,3 +430,87 @@ def test_journeys_answer_what_the_oracle_answers(tenant_a, timezone, facts, roll
             walked += sum(step not in ("(exit)", "(entry)") for path in expected.paths for step in path["steps"])
     # Towards histories whose journeys go somewhere.
     target(walked, label="pages walked")
+
+
+@st.composite
+def visits_queries(draw) -> dict:
+    return {
+        "date_range": days_drawn(draw),
+        "filters": draw(
+            st.sampled_from([[], [], [draw(filters)], [draw(goal_condition())], [["is", "event:name", ["pageview"]]]])
+        ),
+        "limit": draw(st.sampled_from([2, 5, 1000])),
+    }
+
+
+@over_drawn_histories(facts=st.lists(fact, min_size=5, max_size=40), asked=visits_queries())
+def test_sessions_list_what_the_oracle_lists_page_by_page(tenant_a, timezone, facts, rolled_up, asked, goals):
+    listed = 0
+    with stored_history(tenant_a, timezone, facts, rolled_up, goals) as (prop, events):
+        for request in asked:
+            first, last = (date.fromisoformat(day) for day in request["date_range"])
+            query = VisitsQuery(
+                DateRange(first=first, last=last), filters_parse(request["filters"]), None, request["limit"]
+            )
+            expected = visits_oracle(
+                timezone=prop.tzinfo, events=events, query=query, today=property_today(prop), goals=tuple(goals)
+            )
+            found = []
+            while True:
+                answer = visits_answer(property=prop, query=query)
+                assert len(answer.visits) <= query.limit, request
+                found += answer.visits
+                if answer.next_cursor is None:
+                    break
+                query = replace(query, before=answer.next_cursor)
+            assert found == expected, request
+            for visit in expected[:3]:
+                detail = visit_answer(property=prop, day=visit.day, visit_key=visit.key)
+                assert detail is not None and detail.visit == visit, request
+                in_order = visit_events_oracle(timezone=prop.tzinfo, events=events, day=visit.day, visit_key=visit.key)
+                assert detail.events == [{name: e[name] for name in VISIT_EVENT_FIELDS} for e in in_order], request
+            listed += len(expected)
+    # Towards histories with many visits to page through.
+    target(listed, label="visits listed")
+
+
+def test_a_users_traits_are_those_of_their_last_identify_and_group_their_events_before_and_after(tenant_a):
+    prop = tenant_a.property
+    noon = datetime.combine(FIRST_DAY, time(12), UTC)
+
+    def at(minutes: int, **fields) -> dict:
+        return validated_event(ts=(noon + timedelta(minutes=minutes)).isoformat(), **fields)
+
+    events = [
+        at(0, path="/", visitor_id="v1", user_id_hash="u1"),
+        at(1, type="identify", visitor_id="v1", user_id_hash="u1", data={"plan": "free", "seats": 1}),
+        at(2, path="/pricing", visitor_id="v1", user_id_hash="u1"),
+        # A later identify changes one trait and leaves the others; an empty value changes none.
+        at(3, type="identify", visitor_id="v1", user_id_hash="u1", data={"plan": "pro", "seats": None}),
+        at(4, type="identify", visitor_id="v2", user_id_hash="u2", data={"plan": "team", "admin": True}),
+        at(5, path="/docs", visitor_id="v2", user_id_hash="u2"),
+        at(6, path="/", visitor_id="v3"),
+        # Another property's user of the same hash gives this property's nothing.
+    ]
+    events_store(batches=[AcceptedBatch(prop.pk, 0, noon, events, {"user_agent": "", "country": "GB"})])
+    other = tenant_create()
+    events_store(
+        batches=[
+            AcceptedBatch(other.property.pk, 0, noon, [at(9, type="identify", user_id_hash="u2", data={"plan": "x"})])
+        ]
+    )
+    day = FIRST_DAY.isoformat()
+
+    def pageviews_by(dimension: str, *filters: list) -> dict:
+        query = query_parse(
+            {"metrics": ["pageviews"], "date_range": [day, day], "dimensions": [dimension], "filters": list(filters)}
+        )
+        return {row["dimensions"][0]: row["metrics"][0] for row in query_answer(property=prop, query=query).rows}
+
+    # Grouped by the traits the users have now, whenever their events were; no trait is a blank (None).
+    assert pageviews_by("user:props:plan") == {"pro": 2, "team": 1, None: 1}
+    assert pageviews_by("user:props:seats") == {"1": 2, None: 2}
+    assert pageviews_by("user:props:admin", ["is_not", "user:props:plan", ["pro"]]) == {"true": 1, None: 1}
+    # The identify events match too (they have no page).
+    by_page = {"/": 1, "/pricing": 1, "/docs": 1, None: 0}
+    assert pageviews_by("event:page", ["is", "user:props:plan", ["pro", "team"]]) == by_page

@@ -14,7 +14,7 @@ import uuid
 import pytest
 from django.conf import settings
 
-# Examples per drawn test (five of them: queries, funnels, retention, journeys) beside PostgreSQL's 100.
+# Examples per drawn test (queries, funnels, retention, journeys, sessions, imports) beside PostgreSQL's 100.
 SQLITE_EXAMPLES, CLICKHOUSE_EXAMPLES = "50", "25"
 
 
@@ -57,7 +57,7 @@ def test_the_engine_answers_what_the_oracle_answers_on_sqlite(tmp_path):
         }
     )
     assert run.returncode == 0, output(run)
-    assert "6 passed" in run.stdout, output(run)
+    assert "8 passed" in run.stdout, output(run)
 
 
 @pytest.mark.parametrize("engine", ["server", "cluster", "chdb"])
@@ -85,4 +85,4 @@ def test_the_engine_answers_what_the_oracle_answers_on_clickhouse(engine, reques
         }
     )
     assert run.returncode == 0, output(run)
-    assert "6 passed" in run.stdout, output(run)
+    assert "8 passed" in run.stdout, output(run)

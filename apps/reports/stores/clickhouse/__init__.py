@@ -19,7 +19,7 @@ from apps.reports.queries.query import IS, Condition, DateRange, Filter, Query
 from apps.reports.queries.vocabulary import DIMENSIONS
 from apps.reports.stores.base import EVENT_FILTER_COLUMNS, EventStore
 from apps.reports.stores.clickhouse.client import Client, client_connect
-from apps.reports.stores.clickhouse.compiler import VISITORS, ClickHouseQuery
+from apps.reports.stores.clickhouse.compiler import VISITORS, ClickHouseQuery, keyed_events_sql
 from apps.reports.stores.clickhouse.schema import (
     COLUMNS,
     EVENT_COLUMNS,
@@ -247,6 +247,16 @@ class ClickHouseStore(EventStore):
             params,
         )
         return [row_read(values) for values in found]
+
+    def visit_events(self, *, property: Property, day: date, visit_key: int) -> list[dict]:
+        of_day = [property.pk, day, day]
+        found = self.client.execute(
+            f"SELECT {', '.join(EVENT_COLUMNS)} FROM {self.table} WHERE property_id = %s AND day = %s"
+            " AND event_id IN (SELECT event_id FROM"
+            f" ({keyed_events_sql(self.table, ('day', 'session_key', 'event_id'))}) keyed WHERE session_key = %s)",
+            [property.pk, day, *of_day * 3, visit_key],
+        )
+        return sorted((row_read(values) for values in found), key=lambda e: (e["ts"], e["arrival"], e["event_id"]))
 
     def subject_events(self, *, property: Property, field: str, value: str) -> list[dict]:
         found = self.client.execute(

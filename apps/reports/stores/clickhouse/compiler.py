@@ -18,8 +18,10 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
+from apps.ingestion.schema import IDENTIFY
 from apps.properties.models import Property
 from apps.reports.queries.query import Filter, Query, filtered_dimensions
+from apps.reports.queries.visits import VISIT_ROW_COLUMNS, VisitCursor
 from apps.reports.queries.vocabulary import (
     CLOCK_BUCKETS,
     EVENTS_OF_TYPE_PREFIX,
@@ -28,11 +30,21 @@ from apps.reports.queries.vocabulary import (
     VISIT,
     VISIT_ATTRIBUTE_COLUMNS,
     Dimension,
+    user_prop_column,
 )
 from apps.reports.stores.clickhouse.client import Client
 from apps.reports.stores.clickhouse.schema import microseconds
 from apps.reports.stores.database.grains import CAMPAIGN_COLUMNS
-from apps.reports.stores.sql import Dialect, Sql, day_read, fact_value, holds, identity_value, marks_sql
+from apps.reports.stores.sql import (
+    Dialect,
+    Sql,
+    day_read,
+    fact_value,
+    holds,
+    identity_value,
+    marks_sql,
+    user_prop_keys,
+)
 
 PAGEVIEW = "type = 'pageview'"
 # In arrival order: events of the same time in the order they were received, then by event id.
@@ -230,6 +242,30 @@ class ClickHouseQuery:
         )
         return [(day_read(c), day_read(p), people, done) for c, p, people, done in cohorts], *counted[0]
 
+    def visit_rows(self, *, before: VisitCursor | None, limit: int, visit_key: int | None) -> list[tuple]:
+        """EventStore.visits_page, the query being base.marked_query's: the visits of the matching events."""
+        where = []
+        if self.query.filters:
+            facts = self.facts([Sql("day"), Sql("session_key")])
+            where.append(Sql(f"(day, session_key) IN ({facts.text})", facts.params))
+        if visit_key is not None:
+            where.append(Sql("session_key = %s", [visit_key]))
+        if before is not None:
+            at, day, key = before
+            where.append(
+                Sql(
+                    "(v_first_ts < %s OR (v_first_ts = %s AND (day < %s OR (day = %s AND session_key < %s))))",
+                    [at, at, day, day, key],
+                )
+            )
+        columns = ["day", "session_key", *(f"v_{c}" for c in VISIT_ROW_COLUMNS[2:-2]), "v_first_ts", "v_last_ts"]
+        condition = f" WHERE {' AND '.join(w.text for w in where)}" if where else ""
+        return self.client.execute(
+            f"SELECT {', '.join(columns)} FROM ({visits_sql(self.table)}) s{condition}"
+            f" ORDER BY v_first_ts DESC, day DESC, session_key DESC LIMIT {int(limit)}",
+            [*self._range_params * 3, *(p for w in where for p in w.params)],
+        )
+
     @property
     def _range_params(self) -> list[Any]:
         return [self.prop.pk, self.first, self.last]
@@ -248,6 +284,7 @@ class ClickHouseQuery:
         `carried`: event columns they read beyond those the query names."""
         named = [*self.query.dimensions, *filtered_dimensions((*self.query.filters, *self.marks))]
         props = any(d.name.startswith(PROPS_PREFIX) for d in named)
+        traits = user_prop_keys(named)
         event_columns = dict.fromkeys(
             (
                 "day",
@@ -258,10 +295,14 @@ class ClickHouseQuery:
                 "hostname",
                 "ts",
                 *(("prop_keys", "prop_values") if props else ()),
+                *(("user_id_hash",) if traits else ()),
                 *carried,
             )
         )
-        source = Sql(f"({keyed_events_sql(self.table, tuple(event_columns))}) e", self._range_params * 3)
+        events = Sql(keyed_events_sql(self.table, tuple(event_columns)), self._range_params * 3)
+        if traits:
+            events = self._with_traits(events, tuple(event_columns), traits)
+        source = Sql(f"({events.text}) e", events.params)
         if any(d.scope == VISIT for d in named):
             visits = visits_sql(self.table)
             source = Sql(
@@ -276,6 +317,22 @@ class ClickHouseQuery:
         return Sql(
             f"SELECT {', '.join(c.text for c in columns)} FROM {source.text}{condition}",
             [*(p for c in columns for p in c.params), *source.params, *(p for w in where for p in w.params)],
+        )
+
+    def _with_traits(self, events: Sql, columns: tuple[str, ...], keys: list[str]) -> Sql:
+        """`columns` of `events` and each trait of `keys` of the event's user (user_prop_column):
+        the value in the last of the user's identify events that gives one, in arrival order."""
+        values = ", ".join(f"{DIALECT.prop()} AS t{n}" for n in range(len(keys)))
+        traits = ", ".join(
+            f"argMaxIf(t{n}, {ARRIVAL_ORDER}, t{n} != '') AS {user_prop_column(key)}" for n, key in enumerate(keys)
+        )
+        # One join, at most, per SELECT in ClickHouse 18.16: the traits are joined to the events alone.
+        return Sql(
+            f"SELECT {', '.join(columns)}, {', '.join(user_prop_column(key) for key in keys)} FROM ({events.text}) ev"
+            f" ANY LEFT JOIN (SELECT user_id_hash, {traits} FROM (SELECT user_id_hash, ts, arrival, event_id, {values}"
+            f" FROM {self.table} WHERE property_id = %s AND type = %s AND user_id_hash != '') GROUP BY user_id_hash)"
+            " traits USING user_id_hash",
+            [*events.params, *keys, self.prop.pk, IDENTIFY],
         )
 
     @property

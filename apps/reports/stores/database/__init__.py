@@ -138,6 +138,15 @@ class DatabaseStore(EventStore):
             events = events.filter(Q(ts__gt=ts) | Q(ts=ts, event_id__gt=event_id))
         return list(events.order_by("ts", "event_id").values(*EVENT_COLUMNS)[:limit])
 
+    def visit_events(self, *, property: Property, day: date, visit_key: int) -> list[dict]:
+        keyed, params = keyed_events_sql(property, day, day, ("id", "session_key"))
+        with connection.cursor() as cursor:
+            cursor.execute(f"SELECT k.id FROM ({keyed}) k WHERE k.session_key = %s", [*params, visit_key])
+            ids = [id for (id,) in cursor.fetchall()]
+        events = Event.objects.filter(property=property, day=day, pk__in=ids).values(*EVENT_COLUMNS)
+        # In Python: event ids in byte order (code points are), whatever the database's collation.
+        return sorted(events, key=lambda event: (event["ts"], event["arrival"], event["event_id"]))
+
     def subject_events(self, *, property: Property, field: str, value: str) -> list[dict]:
         events = Event.objects.filter(property=property, **{field: value})
         return list(events.order_by("ts", "event_id").values(*EVENT_COLUMNS))

@@ -25,17 +25,29 @@ from apps.reports.queries.query import (
     Query,
     filtered_dimensions,
 )
+from apps.reports.queries.visits import VISIT_ROW_COLUMNS, VisitCursor
 from apps.reports.queries.vocabulary import (
     CLOCK_BUCKETS,
     EVENT,
     EVENTS_OF_TYPE_PREFIX,
     PROPS_PREFIX,
     TIME,
+    USER_PROPS_PREFIX,
     VISIT,
     Dimension,
+    user_prop_column,
 )
-from apps.reports.stores.database.grains import grain_rows_sql
-from apps.reports.stores.sql import Dialect, Sql, day_read, fact_value, holds, identity_value, marks_sql
+from apps.reports.stores.database.grains import grain_rows_sql, user_trait_sql
+from apps.reports.stores.sql import (
+    Dialect,
+    Sql,
+    day_read,
+    fact_value,
+    holds,
+    identity_value,
+    marks_sql,
+    user_prop_keys,
+)
 
 PAGEVIEW = "pageview"
 VISIT_METRICS = {
@@ -104,6 +116,54 @@ class CompiledQuery:
         )
         counted = [(day_read(c), day_read(p), people, done) for c, p, people, done in cohorts]
         return counted, visitors, int(identified or 0)
+
+    def visit_rows(self, *, before: VisitCursor | None, limit: int, visit_key: int | None) -> list[tuple]:
+        """EventStore.visits_page, the query being base.marked_query's: the visit rows, kept by the
+        filters themselves when they name visits alone, else by the visits of their matching events."""
+        started = self.dialect.epoch_microseconds("s.first_ts")
+        where = []
+        if self._reads_event_rows:
+            events = self._events()
+            source = Sql(f"({events.text}) e", events.params)
+            if self._visit_columns:
+                visits = self._visits()
+                source = Sql(
+                    f"{source.text} JOIN ({visits.text}) s ON s.day = e.day AND s.session_key = e.session_key",
+                    [*source.params, *visits.params],
+                )
+            conditions = [holds(f, self.dialect) for f in self._filters]
+            where.append(
+                Sql(
+                    f"(s.day, s.session_key) IN (SELECT e.day, e.session_key FROM {source.text}"
+                    f" WHERE {' AND '.join(c.text for c in conditions)})",
+                    [*source.params, *(p for c in conditions for p in c.params)],
+                )
+            )
+        else:
+            where += [holds(f, self.dialect) for f in self._filters]
+            if self._pageviews_only:
+                where.append(Sql("s.pageviews > 0"))
+        if visit_key is not None:
+            where.append(Sql("s.session_key = %s", [visit_key]))
+        if before is not None:
+            at, day, key = before
+            where.append(
+                Sql(
+                    f"({started} < %s OR ({started} = %s AND (s.day < %s OR (s.day = %s AND s.session_key < %s))))",
+                    [at, at, day, day, key],
+                )
+            )
+        visits_sql, visits_params = grain_rows_sql("sessions", self.prop, self.first, self.last)
+        columns = [f"s.{c}" for c in VISIT_ROW_COLUMNS[:-2]]
+        condition = f" WHERE {' AND '.join(w.text for w in where)}" if where else ""
+        return self._fetched(
+            Sql(
+                f"SELECT {', '.join(columns)}, {started} AS started,"
+                f" {self.dialect.epoch_microseconds('s.last_ts')} FROM ({visits_sql}) s{condition}"
+                " ORDER BY started DESC, s.day DESC, s.session_key DESC LIMIT %s",
+                [*visits_params, *(p for w in where for p in w.params), limit],
+            )
+        )
 
     def _raw_events(self, columns: list[Sql], *, identity: bool = False) -> Sql:
         """A SELECT of `columns` of the raw events (e, in their visits s) that pass the query's filters."""
@@ -174,7 +234,7 @@ class CompiledQuery:
 
     @property
     def _reads_raw(self) -> bool:
-        return self._timed or any(d.name.startswith(PROPS_PREFIX) for d in self._named)
+        return self._timed or any(d.name.startswith((PROPS_PREFIX, USER_PROPS_PREFIX)) for d in self._named)
 
     @property
     def _visit_columns(self) -> list[str]:
@@ -198,7 +258,9 @@ class CompiledQuery:
         names; `identity`: raw events with their ids."""
         columns = ("day", "type", "path", "hostname", "session_key", "visitor_key", "events")
         props = any(d.name.startswith(PROPS_PREFIX) for d in self._named)
+        traits = user_prop_keys(self._named)
         timed = timed or self._timed
+        identity = identity or bool(traits)
         sql, params = grain_rows_sql(
             "events",
             self.prop,
@@ -214,7 +276,18 @@ class CompiledQuery:
             data=props,
             identity=identity,
         )
-        return Sql(sql, params)
+        if not traits:
+            return Sql(sql, params)
+        # Each trait named, joined to the event by its user (grains.user_trait_sql).
+        joins, values = [], []
+        for n, key in enumerate(traits):
+            trait_sql, trait_params = user_trait_sql(self.prop, key, self.dialect.prop())
+            joins.append(Sql(f" LEFT JOIN ({trait_sql}) t{n} ON t{n}.user_id_hash = ev.user_id_hash", trait_params))
+            values.append(f"COALESCE(t{n}.value, '') AS {user_prop_column(key)}")
+        return Sql(
+            f"SELECT ev.*, {', '.join(values)} FROM ({sql}) ev{''.join(j.text for j in joins)}",
+            [*params, *(p for j in joins for p in j.params)],
+        )
 
     def _value(self, dimension: Dimension, *, visit_bucket: bool = False) -> Sql:
         """A dimension's value of a fact row (e: its event, s: its visit); a time dimension's

@@ -11,6 +11,7 @@ from typing import Any
 from django.db import connection
 
 from apps.ingestion.models import DirtyDay, Event
+from apps.ingestion.schema import IDENTIFY
 from apps.properties.models import Property
 from apps.reports.models import EventRollup, SessionRollup
 from apps.reports.queries.vocabulary import VISIT_ATTRIBUTE_COLUMNS
@@ -152,6 +153,20 @@ def keyed_events_sql(
         f" UNION ALL {visits_sql(f'{IN_RANGE} AND e.day IN ({_dirty_days_sql()})', columns)}"
     )
     return sql, [property.pk, date_from, date_to] * 4
+
+
+def user_trait_sql(property: Property, key: str, value: str) -> tuple[str, list[Any]]:
+    """(SQL, params) of the trait `key` of each of the property's users (columns user_id_hash,
+    value): the value in the last of the user's identify events (vocabulary.USER_PROPS_PREFIX) that
+    gives one, in arrival order. `value` is the expression of an event e's value for the key given
+    as its one parameter, '' for none (Dialect.prop)."""
+    sql = (
+        f"SELECT user_id_hash, value FROM (SELECT e.user_id_hash, {value} AS value,"
+        f" ROW_NUMBER() OVER (PARTITION BY e.user_id_hash ORDER BY {_in_arrival_order(descending=True)}) AS latest"
+        f" FROM {Event._meta.db_table} e WHERE e.property_id = %s AND e.type = %s AND e.user_id_hash <> ''"
+        f" AND {value} <> '') traits WHERE latest = 1"
+    )
+    return sql, [key, property.pk, IDENTIFY, key]
 
 
 def grain_rows_sql(
