@@ -49,10 +49,13 @@ def _address(match: re.Match) -> str:
     return ADDRESS
 
 
+# What the log processors write themselves (config/logs.py, apps/core/logs.py), never a client's.
+_OWN_FIELDS = frozenset({"timestamp", "level", "logger", "request_id", "task_id", "parent_task_id"})
+
+
 def redacted_event(logger: Any, method_name: str, event_dict: MutableMapping[str, Any]) -> Mapping[str, Any]:
     """A structlog processor: the event with every text in it redacted (message, traceback, context)."""
-    redacted: dict[str, Any] = _redacted_everywhere(event_dict)
-    return redacted
+    return {name: value if name in _OWN_FIELDS else _redacted_everywhere(value) for name, value in event_dict.items()}
 
 
 class RedactingFilter(logging.Filter):

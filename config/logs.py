@@ -10,6 +10,7 @@ and redact every value (config/log_redaction.py) just before rendering, tracebac
 import os
 from typing import Any
 
+import orjson
 import structlog
 from gunicorn import glogging
 
@@ -59,7 +60,11 @@ def structured_formatter(format: str) -> structlog.stdlib.ProcessorFormatter:
     """The formatter of every log line, ours or a library's: context added, redacted, rendered."""
     if format not in FORMATS:
         raise ValueError(f"LOG_FORMAT must be one of {', '.join(FORMATS)}, not {format!r}")
-    renderer = structlog.processors.JSONRenderer() if format == "json" else structlog.dev.ConsoleRenderer(colors=False)
+    renderer = (
+        structlog.processors.JSONRenderer(serializer=_json_text)
+        if format == "json"
+        else structlog.dev.ConsoleRenderer(colors=False)
+    )
     return structlog.stdlib.ProcessorFormatter(
         foreign_pre_chain=list(_CONTEXT),
         processors=[
@@ -69,6 +74,11 @@ def structured_formatter(format: str) -> structlog.stdlib.ProcessorFormatter:
             renderer,
         ],
     )
+
+
+def _json_text(event: Any, **kwargs: Any) -> str:
+    # orjson: a third of the standard library's time per line; what it cannot encode, as its repr.
+    return orjson.dumps(event, default=repr).decode()
 
 
 class GunicornLogger(glogging.Logger):

@@ -2,7 +2,6 @@
 
 import hashlib
 import hmac
-import logging
 from datetime import timedelta
 from pathlib import Path
 
@@ -483,9 +482,8 @@ if not DEBUG:
 LOGGING = logging_config(
     level=env.str("LOG_LEVEL", default="INFO"), format=env.str("LOG_FORMAT", default="console" if DEBUG else "json")
 )
-# A request id follows each request into the tasks it queues and the batches it buffers; an id set
-# by a proxy in front (`X-Request-ID`) is taken only when the operator says it can be trusted.
+# A request id (apps/core/logs.py) follows each request into the tasks it queues (django-structlog's
+# Celery receivers) and the batches it buffers; an id set by a proxy in front (`X-Request-ID`) is
+# taken only when the operator says it can be trusted.
 DJANGO_STRUCTLOG_CELERY_ENABLED = True
-DJANGO_STRUCTLOG_IP_LOGGING_ENABLED = False
-DJANGO_STRUCTLOG_STATUS_START_LOG_LEVEL = logging.DEBUG
-DJANGO_STRUCTLOG_TRUST_UPSTREAM_REQUEST_ID = env.bool("TRUST_UPSTREAM_REQUEST_ID", default=False)
+TRUST_UPSTREAM_REQUEST_ID = env.bool("TRUST_UPSTREAM_REQUEST_ID", default=False)
