@@ -16,11 +16,12 @@ from apps.keys.permissions import request_actor
 from apps.properties.selectors import property_access
 from apps.reports.apis import (
     DAY,
-    PAGE_FORMATS,
+    NDJSON_CONTENT_TYPE,
     ReportAccessApi,
     cursor_read,
     cursor_written,
     day_param,
+    page_parameters,
     page_params,
     page_response,
     read_key_touch,
@@ -30,7 +31,7 @@ from apps.reports.queries.query import TIMES, InvalidQuery, time_parse
 from apps.reports.stores import event_store
 from apps.reports.stores.base import EVENT_FILTER_COLUMNS
 
-CONTENT_TYPES = {NDJSON: "application/x-ndjson", CSV: "text/csv; charset=utf-8"}
+CONTENT_TYPES = {NDJSON: NDJSON_CONTENT_TYPE, CSV: "text/csv; charset=utf-8"}
 
 
 class EventsExportApi(ReportAccessApi):
@@ -112,13 +113,7 @@ class EventsQueryApi(ReportAccessApi):
                 OpenApiParameter(column, str, description=f"Only events whose {column} is this.")
                 for column in EVENT_FILTER_COLUMNS
             ),
-            OpenApiParameter(
-                "limit",
-                {"type": "integer", "minimum": 1, "maximum": MAX_PAGE},
-                description=f"Events per page (default {DEFAULT_PAGE}).",
-            ),
-            OpenApiParameter("cursor", str, description="The `next_cursor` of the page before."),
-            OpenApiParameter("format", str, enum=list(PAGE_FORMATS), description="json (default) or ndjson."),
+            *page_parameters("events", default_limit=DEFAULT_PAGE, max_limit=MAX_PAGE),
         ],
         responses={
             (200, "application/json"): OpenApiResponse(

@@ -340,6 +340,19 @@ def page_params(params: dict[str, str], *, default_limit: int, max_limit: int) -
     return int(limit), format
 
 
+def page_parameters(noun: str, *, default_limit: int, max_limit: int) -> list[OpenApiParameter]:
+    """The OpenAPI parameters page_params reads, for a list of `noun` (plural)."""
+    return [
+        OpenApiParameter(
+            "limit",
+            {"type": "integer", "minimum": 1, "maximum": max_limit},
+            description=f"{noun.capitalize()} per page (default {default_limit}).",
+        ),
+        OpenApiParameter("cursor", str, description="The `next_cursor` of the page before."),
+        OpenApiParameter("format", str, enum=list(PAGE_FORMATS), description="json (default) or ndjson."),
+    ]
+
+
 def page_response(name: str, items: list[dict], next_cursor: str | None, format: str) -> HttpResponse:
     """A page of a list as `format` asks: JSON `{name: items, "next_cursor": …}` (null on the last
     page), or NDJSON, one item per line, the cursor in the NEXT_CURSOR_HEADER header."""

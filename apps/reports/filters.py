@@ -3,9 +3,10 @@ links that add or remove one while keeping the range and everything else.
 
 A filter is one parameter: `f_<dimension>=value` keeps what has the value (`f_country=FR`), and
 `f_<dimension>.<operator>=value` applies another operator (`f_path.contains=/blog`,
-`f_country.is_not=FR`, `f_path.contains_not=/admin`). The dimension is any filterable one or a
-custom property of the events' data, `props:<key>` (`f_props:plan=pro`). An empty value stands for a
-blank dimension.
+`f_country.is_not=FR`, `f_path.contains_not=/admin`). The dimension is any filterable one, a
+custom property of the events' data, `props:<key>` (`f_props:plan=pro`), or a trait of the events'
+user, `trait:<key>` (`f_trait:plan=pro`, the engine's `user:props:plan`). An empty value stands for
+a blank dimension.
 
 Links are query strings only (`?range=7d&f_country=FR`): relative to the page they are on, they
 work the same on a member's dashboard and on a shared one.
@@ -17,12 +18,15 @@ from dataclasses import dataclass
 from django.http import QueryDict
 
 from apps.reports.queries.query import CONTAINS, CONTAINS_NOT, IS, IS_NOT, MAX_VALUE_LENGTH, Condition
-from apps.reports.queries.vocabulary import PROPS_PREFIX, Dimension, dimension_lookup
+from apps.reports.queries.vocabulary import PROPS_PREFIX, USER_PROPS_PREFIX, Dimension, dimension_lookup
 from apps.reports.selectors import QUERY_DIMENSIONS
 
 FILTER_PREFIX = "f_"
-# A custom property of the events' data, as a filter's dimension: props:<key>.
+# A custom property of the events' data, and a trait of their user, as a filter's dimension:
+# props:<key> and trait:<key>, with their engine dimensions' prefixes and the names on the page.
 PROPS = "props:"
+TRAIT = "trait:"
+KEYED = {PROPS: (PROPS_PREFIX, "Property"), TRAIT: (USER_PROPS_PREFIX, "Trait")}
 OPERATOR_LABELS = {IS: "is", IS_NOT: "is not", CONTAINS: "contains", CONTAINS_NOT: "does not contain"}
 DIMENSION_LABELS = {
     "type": "Event",
@@ -76,8 +80,9 @@ class DashboardFilter:
 
     @property
     def label(self) -> str:
-        if self.dimension.startswith(PROPS):
-            return f"Property “{self.dimension.removeprefix(PROPS)}”"
+        for prefix, (_, name) in KEYED.items():
+            if self.dimension.startswith(prefix):
+                return f"{name} “{self.dimension.removeprefix(prefix)}”"
         return DIMENSION_LABELS[self.dimension]
 
     @property
@@ -97,8 +102,9 @@ class FilterChip:
 
 def _engine_dimension(dimension: str) -> Dimension | None:
     """The query engine's dimension a filter's `dimension` names, or None if it names none."""
-    if dimension.startswith(PROPS):
-        return dimension_lookup(PROPS_PREFIX + dimension.removeprefix(PROPS))
+    for prefix, (engine_prefix, _) in KEYED.items():
+        if dimension.startswith(prefix):
+            return dimension_lookup(engine_prefix + dimension.removeprefix(prefix))
     return QUERY_DIMENSIONS.get(dimension)
 
 
@@ -109,6 +115,8 @@ def filter_parsed(dimension: str, operator: str, value: str) -> DashboardFilter:
     if _engine_dimension(dimension) is None:
         if dimension.startswith(PROPS):
             raise FilterError("A custom property's name is 1 to 128 characters.")
+        if dimension.startswith(TRAIT):
+            raise FilterError("A trait's name is 1 to 128 characters.")
         raise FilterError(f"There is no dimension “{dimension}” to filter by.")
     if len(value) > MAX_VALUE_LENGTH or "\x00" in value:
         raise FilterError(f"A filter's value is at most {MAX_VALUE_LENGTH} characters.")
@@ -117,15 +125,15 @@ def filter_parsed(dimension: str, operator: str, value: str) -> DashboardFilter:
     return DashboardFilter(dimension, operator, value)
 
 
-# The dashboard's "Add a filter" form: the dimension (or PROPS for a custom property, named by
-# filter_property), the operator and the value.
+# The dashboard's "Add a filter" form: the dimension (or PROPS for a custom property, TRAIT for a
+# user's trait, named by filter_property), the operator and the value.
 FILTER_FORM_FIELDS = ("filter_dimension", "filter_property", "filter_operator", "filter_value")
 
 
 def filter_from_form(params: Mapping[str, str]) -> DashboardFilter:
     """The filter the dashboard's form asks for (FILTER_FORM_FIELDS); FilterError says what is wrong."""
     dimension, key, operator, value = (params.get(name, "") for name in FILTER_FORM_FIELDS)
-    if dimension == PROPS:
+    if dimension in KEYED:
         dimension += key.strip()
     return filter_parsed(dimension, operator, value)
 

@@ -340,6 +340,29 @@ def test_a_custom_property_filter_keeps_the_visits_whose_events_carry_it(tenant_
     assert 'href="?range=today&amp;event=signup&amp;f_props%3Aplan=pro"' in html
 
 
+def test_a_user_trait_filter_keeps_the_events_of_the_users_with_it(tenant_a):
+    prop = tenant_a.property
+    today = property_today(prop)
+    ts = datetime.combine(today, time(12), prop.tzinfo).astimezone(UTC).isoformat()
+    events = [
+        validated_event(ts=ts, visitor_id="v1", session_id="v1", user_id_hash="u1", path="/a"),
+        validated_event(ts=ts, visitor_id="v2", session_id="v2", user_id_hash="u2", path="/b"),
+        validated_event(ts=ts, visitor_id="v3", session_id="v3", path="/c"),
+        validated_event(
+            ts=ts, type="identify", visitor_id="v1", session_id="v1", user_id_hash="u1", data={"plan": "pro"}
+        ),
+        validated_event(
+            ts=ts, type="identify", visitor_id="v2", session_id="v2", user_id_hash="u2", data={"plan": "free"}
+        ),
+    ]
+    events_store(batches=[AcceptedBatch(prop.pk, 0, timezone.now(), events)])
+    html = dashboard(tenant_a.viewer, prop, "?range=today&f_trait:plan=pro").content.decode()
+    assert count_cards(html) == {"unique_visitors": "1", "pageviews": "1", "sessions": "1"}
+    assert "Trait “plan” is <strong>pro</strong>" in html
+    html = dashboard(tenant_a.viewer, prop, "?range=today&f_trait:plan.is_not=pro").content.decode()
+    assert count_cards(html)["pageviews"] == "2", "a visitor without a user has no trait"
+
+
 def test_the_add_a_filter_form_redirects_to_the_filtered_dashboard(traffic):
     prop = traffic.property
     form = "filter_dimension=path&filter_property=&filter_operator=contains&filter_value=pric"
@@ -401,6 +424,9 @@ def test_a_filter_is_the_engines_condition_on_its_dimension():
     assert DashboardFilter("props:plan", CONTAINS, "pr").condition == Condition(
         CONTAINS, dimension_lookup("event:props:plan"), ("pr",)
     )
+    assert DashboardFilter("trait:plan", IS_NOT, "free").condition == Condition(
+        IS_NOT, dimension_lookup("user:props:plan"), ("free",)
+    )
 
 
 def test_adding_a_filter_keeps_the_range_and_the_other_filters_and_replaces_its_own():
@@ -433,10 +459,14 @@ def test_the_filter_form_names_what_is_wrong():
     assert filter_from_form(form(dimension="props:", key=" plan ", value="pro")) == DashboardFilter(
         "props:plan", IS, "pro"
     )
+    assert filter_from_form(form(dimension="trait:", key="plan", value="pro")) == DashboardFilter(
+        "trait:plan", IS, "pro"
+    )
     for wrong, message in (
         (form(dimension="planet"), "no dimension “planet”"),
         (form(operator="like"), "no filter operator “like”"),
         (form(dimension="props:", key=""), "custom property's name"),
+        (form(dimension="trait:", key=""), "trait's name"),
         (form(operator=CONTAINS, value=""), "should contain"),
         (form(value="x" * 1025), "at most 1024"),
     ):
@@ -445,10 +475,11 @@ def test_the_filter_form_names_what_is_wrong():
 
 
 def test_chips_name_the_dimension_and_the_operator_and_show_blank_values_as_none():
-    chips = filter_chips(QueryDict("f_utm_source=news&f_referrer.is_not=&f_props:plan.contains=pro"))
+    chips = filter_chips(QueryDict("f_utm_source=news&f_referrer.is_not=&f_props:plan.contains=pro&f_trait:seats=3"))
     shown = [(c.filter.label, c.filter.operator_label, c.filter.value_label, c.remove_query) for c in chips]
     assert shown == [
-        ("UTM source", "is", "news", "?f_referrer.is_not=&f_props%3Aplan.contains=pro"),
-        ("Referrer", "is not", "(none)", "?f_utm_source=news&f_props%3Aplan.contains=pro"),
-        ("Property “plan”", "contains", "pro", "?f_utm_source=news&f_referrer.is_not="),
+        ("UTM source", "is", "news", "?f_referrer.is_not=&f_props%3Aplan.contains=pro&f_trait%3Aseats=3"),
+        ("Referrer", "is not", "(none)", "?f_utm_source=news&f_props%3Aplan.contains=pro&f_trait%3Aseats=3"),
+        ("Property “plan”", "contains", "pro", "?f_utm_source=news&f_referrer.is_not=&f_trait%3Aseats=3"),
+        ("Trait “seats”", "is", "3", "?f_utm_source=news&f_referrer.is_not=&f_props%3Aplan.contains=pro"),
     ]

@@ -42,6 +42,7 @@ from apps.reports.filters import (
     FILTER_FORM_FIELDS,
     OPERATOR_LABELS,
     PROPS,
+    TRAIT,
     FilterError,
     filter_add_query,
     filter_chips,
@@ -118,7 +119,7 @@ def range_page_context(prop: Property, urls: DashboardUrls, scope: Scope, *, par
         "chips": filter_chips(params),
         "clear_filters_query": filters_cleared_query(params),
         "filter_form": {
-            "dimensions": [*DIMENSION_LABELS.items(), (PROPS, "Custom property")],
+            "dimensions": [*DIMENSION_LABELS.items(), (PROPS, "Custom property"), (TRAIT, "User trait")],
             "operators": OPERATOR_LABELS.items(),
             "hidden": hidden_inputs(params, exclude=set(FILTER_FORM_FIELDS)),
         },
