@@ -22,6 +22,7 @@ def event(n: int, **fields) -> dict:
         arrival=n,
         session_key=1,
         visitor_key=10,
+        user_id_hash="",
         data={},
     )
     row.update(fields)
