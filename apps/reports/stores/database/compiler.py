@@ -123,14 +123,7 @@ class CompiledQuery:
         started = self.dialect.epoch_microseconds("s.first_ts")
         where = []
         if self._reads_event_rows:
-            events = self._events()
-            source = Sql(f"({events.text}) e", events.params)
-            if self._visit_columns:
-                visits = self._visits()
-                source = Sql(
-                    f"{source.text} JOIN ({visits.text}) s ON s.day = e.day AND s.session_key = e.session_key",
-                    [*source.params, *visits.params],
-                )
+            source = self._in_visits(self._events())
             conditions = [holds(f, self.dialect) for f in self._filters]
             where.append(
                 Sql(
@@ -167,19 +160,23 @@ class CompiledQuery:
 
     def _raw_events(self, columns: list[Sql], *, identity: bool = False) -> Sql:
         """A SELECT of `columns` of the raw events (e, in their visits s) that pass the query's filters."""
-        events = self._events(timed=True, identity=identity)
-        source = Sql(f"({events.text}) e", events.params)
-        if self._visit_columns:
-            visits = self._visits()
-            source = Sql(
-                f"{source.text} JOIN ({visits.text}) s ON s.day = e.day AND s.session_key = e.session_key",
-                [*source.params, *visits.params],
-            )
+        source = self._in_visits(self._events(timed=True, identity=identity))
         where = [holds(f, self.dialect) for f in self.query.filters]
         condition = f" WHERE {' AND '.join(w.text for w in where)}" if where else ""
         return Sql(
             f"SELECT {', '.join(c.text for c in columns)} FROM {source.text}{condition}",
             [*(p for c in columns for p in c.params), *source.params, *(p for w in where for p in w.params)],
+        )
+
+    def _in_visits(self, events: Sql) -> Sql:
+        """`events` as the source e, joined to their visits s when the query names a visit column."""
+        source = Sql(f"({events.text}) e", events.params)
+        if not self._visit_columns:
+            return source
+        visits = self._visits()
+        return Sql(
+            f"{source.text} JOIN ({visits.text}) s ON s.day = e.day AND s.session_key = e.session_key",
+            [*source.params, *visits.params],
         )
 
     @staticmethod
@@ -335,8 +332,7 @@ class CompiledQuery:
             if self._pageviews_only:
                 counts["events"] = "SUM(pageviews)"
         else:
-            events = self._events()
-            joined = bool(self._visit_columns)
+            source = self._in_visits(self._events())
             visits = self._visits()
             typed = [name for name in self._event_metrics if name.startswith(EVENTS_OF_TYPE_PREFIX)]
             columns = [
@@ -348,18 +344,13 @@ class CompiledQuery:
                 f"CASE WHEN e.type = '{PAGEVIEW}' THEN e.events ELSE 0 END AS pageviews",
                 *(f"CASE WHEN e.type = %s THEN e.events ELSE 0 END AS t{n}" for n in range(len(typed))),
             ]
-            source = f"({events.text}) e"
-            source_params = [*events.params]
-            if joined:
-                source += f" JOIN ({visits.text}) s ON s.day = e.day AND s.session_key = e.session_key"
-                source_params += visits.params
             ctes.append(
                 Sql(
-                    f"facts AS (SELECT {', '.join(columns)} FROM {source}{condition.text})",
+                    f"facts AS (SELECT {', '.join(columns)} FROM {source.text}{condition.text})",
                     [
                         *value_params,
                         *(name.removeprefix(EVENTS_OF_TYPE_PREFIX) for name in typed),
-                        *source_params,
+                        *source.params,
                         *condition.params,
                     ],
                 )
