@@ -179,6 +179,49 @@ def safe_regex_re2(pattern: str) -> str:
     return "(?s)" + _Parser(pattern).parse()
 
 
+# The characters that begin a construct outside a class (an unescaped `]` or `}` is refused).
+_CONSTRUCTS = frozenset(".^$*+?()[{|")
+
+
+def literal_prefix(pattern: str) -> str:
+    """The text that every value a pattern of the subset matches begins with: after a leading `^`,
+    its literal characters up to the first construct, less one that a quantifier may leave out
+    ('' without a leading `^`, or with an alternation outside a group, which may match elsewhere).
+    A store tests it first: a cheap test that rules out most values before the pattern runs."""
+    if not pattern.startswith("^") or _alternates(pattern):
+        return ""
+    prefix, position = [], 1
+    while position < len(pattern) and pattern[position] not in _CONSTRUCTS:
+        width = 2 if pattern[position] == "\\" else 1
+        following = pattern[position + width : position + width + 1]
+        if following in ("*", "?", "{"):
+            break
+        prefix.append(pattern[position + width - 1])
+        position += width
+        if following == "+":
+            break
+    return "".join(prefix)
+
+
+def _alternates(pattern: str) -> bool:
+    """Whether `pattern` has a `|` outside every group and class."""
+    depth, position, in_class = 0, 0, False
+    while position < len(pattern):
+        char = pattern[position]
+        if char == "\\":
+            position += 1
+        elif in_class:
+            in_class = char != "]"
+        elif char == "[":
+            in_class = True
+        elif char in "()":
+            depth += 1 if char == "(" else -1
+        elif char == "|" and depth == 0:
+            return True
+        position += 1
+    return False
+
+
 class SafeRegex(Protocol):
     """What the queries use of a compiled RE2 pattern (re2 ships no types)."""
 
