@@ -70,6 +70,32 @@ class EventRollup(models.Model):
         return f"{self.property_id} {self.day} {self.type} {self.path}"
 
 
+class IdentityRollup(models.Model):
+    """The visitors of one property-local day, each with the lasting identities of their events
+    (retention.py: a user id hash, else a visitor id that is not cookieless), one row per pair: what
+    retention reads, and the share of visitors it can follow across days.
+
+    `person_key` is the identity's 64-bit key (ingestion.identity.text_key, the visitor key where the
+    identity is the visitor id), NULL for events without one; `visitor_key` NULL for events without a
+    visitor.
+    """
+
+    property = models.ForeignKey(Property, on_delete=models.CASCADE, related_name="+", db_index=False)
+    day = models.DateField()
+    visitor_key = models.BigIntegerField(null=True)
+    person_key = models.BigIntegerField(null=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["property", "day"], name="identity_rollup_property_day")]
+
+    def __str__(self):
+        return f"{self.property_id} {self.day} {self.person_key}"
+
+
+# What the day refresh keeps per property-local day, each read for its clean days.
+ROLLUPS = (SessionRollup, EventRollup, IdentityRollup)
+
+
 class ImportedDay(models.Model):
     """One property-local day's totals for one value of one dimension, from another server's export of
     daily totals (a Plausible CSV export; imports/plausible.py): what the query engine adds to the raw

@@ -8,7 +8,7 @@ from django.db.models import Count
 
 from apps.ingestion import identity
 from apps.ingestion.models import DirtyDay, Event
-from apps.reports.models import EventRollup, SessionRollup
+from apps.reports.models import ROLLUPS
 from apps.reports.selectors import MetricsQuery
 from bench.dashboard import events_seed, rollups_build
 from tests.factories import PropertyFactory
@@ -61,7 +61,7 @@ def test_rollups_are_built_for_every_past_day_and_today_stays_raw():
 
     assert rollups_build(property=prop, today=today) == DAYS - 1
     assert list(DirtyDay.objects.filter(property=prop).values_list("day", flat=True)) == [today]
-    for rollup in (SessionRollup, EventRollup):
+    for rollup in ROLLUPS:
         assert set(rollup.objects.filter(property=prop).values_list("day", flat=True)) == {
             first_day + timedelta(days=n) for n in range(DAYS - 1)
         }

@@ -4,7 +4,7 @@ import pytest
 
 from apps.ingestion.models import DirtyDay, Event
 from apps.ingestion.storage import AcceptedBatch, events_store
-from apps.reports.models import EventRollup, SessionRollup
+from apps.reports.models import ROLLUPS
 from apps.reports.services import retention_enforce, rollup_refresh_dirty_days
 from devtools.events import validated_event
 
@@ -30,7 +30,7 @@ def test_events_and_rollups_older_than_the_propertys_retention_are_deleted(tenan
 
     assert retention_enforce(today=TODAY) == 2
     assert list(Event.objects.filter(property=tenant_a.property).values_list("day", flat=True)) == [kept]
-    for rollup in (SessionRollup, EventRollup):
+    for rollup in ROLLUPS:
         assert not rollup.objects.filter(property=tenant_a.property, day=old).exists()
         assert rollup.objects.filter(property=tenant_a.property, day=kept).exists()
     assert not DirtyDay.objects.filter(property=tenant_a.property, day=old).exists()

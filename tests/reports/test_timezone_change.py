@@ -5,7 +5,7 @@ import pytest
 from apps.ingestion.models import DirtyDay, Event
 from apps.ingestion.storage import AcceptedBatch, events_store
 from apps.properties.services import property_timezone_set
-from apps.reports.models import EventRollup, SessionRollup
+from apps.reports.models import ROLLUPS
 from apps.reports.selectors import report_overview
 from apps.reports.services import rollup_refresh_dirty_days
 from devtools.events import validated_event
@@ -30,7 +30,7 @@ def test_changing_the_timezone_moves_events_to_their_new_local_days(tenant_a):
     for day in (date(2026, 3, 1), date(2026, 3, 2)):
         assert report_overview(property=prop, date_from=day, date_to=day)["pageviews"] == 1
     rollup_refresh_dirty_days(quiet_seconds=0)
-    for rollup in (SessionRollup, EventRollup):
+    for rollup in ROLLUPS:
         assert set(rollup.objects.values_list("day", flat=True)) == {date(2026, 3, 1), date(2026, 3, 2)}
     for day in (date(2026, 3, 1), date(2026, 3, 2)):
         assert report_overview(property=prop, date_from=day, date_to=day)["pageviews"] == 1
@@ -46,7 +46,7 @@ def test_a_day_left_without_events_loses_its_rollup(tenant_a):
     assert report_overview(property=prop, date_from=date(2026, 3, 1), date_to=date(2026, 3, 1))["pageviews"] == 0
     rollup_refresh_dirty_days(quiet_seconds=0)
     assert report_overview(property=prop, date_from=date(2026, 3, 1), date_to=date(2026, 3, 1))["pageviews"] == 0
-    for rollup in (SessionRollup, EventRollup):
+    for rollup in ROLLUPS:
         assert list(rollup.objects.values_list("day", flat=True)) == [date(2026, 3, 2)]
 
 

@@ -10,7 +10,7 @@ from psycopg.types.json import Jsonb
 from apps.ingestion.models import Event
 from apps.ingestion.storage import EVENT_COLUMNS
 from apps.properties.models import Property
-from apps.reports.models import EventRollup, SessionRollup
+from apps.reports.models import ROLLUPS, EventRollup, IdentityRollup, SessionRollup
 from apps.reports.periods import Period
 from apps.reports.queries.query import Filter, Query, filtered_dimensions
 from apps.reports.queries.vocabulary import VISIT
@@ -19,11 +19,13 @@ from apps.reports.stores.database.compiler import CompiledQuery
 from apps.reports.stores.database.dialects import DIALECTS
 from apps.reports.stores.database.grains import (
     EVENT_ROW_COLUMNS,
+    IDENTITY_ROW_COLUMNS,
     IN_RANGE,
     SESSION_ROW_COLUMNS,
     grain_rows_sql,
     keyed_events_sql,
     raw_event_rows_sql,
+    raw_identity_rows_sql,
     raw_session_rows_sql,
     vendor_sql,
     visits_sql,
@@ -58,8 +60,8 @@ class DatabaseStore(EventStore):
             cursor.execute("DELETE FROM event_load")
 
     def day_refresh(self, *, property_id: int, day: date) -> None:
-        SessionRollup.objects.filter(property_id=property_id, day=day).delete()
-        EventRollup.objects.filter(property_id=property_id, day=day).delete()
+        for rollup in ROLLUPS:
+            rollup.objects.filter(property_id=property_id, day=day).delete()
         of_day = "e.property_id = %s AND e.day = %s"
         event_grain = ", ".join(EVENT_ROW_COLUMNS[:-1])
         events = Event._meta.db_table
@@ -77,6 +79,11 @@ class DatabaseStore(EventStore):
                 f" GROUP BY {event_grain}",
                 [property_id, property_id, day],
             )
+            cursor.execute(
+                f"INSERT INTO {IdentityRollup._meta.db_table} (property_id, {', '.join(IDENTITY_ROW_COLUMNS)})"
+                f" SELECT %s, computed.* FROM ({raw_identity_rows_sql(of_day)}) computed",
+                [property_id, property_id, day],
+            )
             # Only the keys that changed are written, and most events' visit is their session: a
             # refresh rewrites few rows of the events table. The day's visits are computed once and
             # the day named on both sides, so that even a table without statistics yet (a first
@@ -90,7 +97,7 @@ class DatabaseStore(EventStore):
             )
 
     def days_delete_before(self, *, property_id: int, day: date) -> int:
-        for rollup in (SessionRollup, EventRollup):
+        for rollup in ROLLUPS:
             rollup.objects.filter(property_id=property_id, day__lt=day).delete()
         return Event.objects.filter(property_id=property_id, day__lt=day).delete()[0]
 

@@ -37,14 +37,13 @@ from apps.reports.queries.vocabulary import (
     Dimension,
     user_prop_column,
 )
-from apps.reports.stores.database.grains import grain_rows_sql, user_trait_sql
+from apps.reports.stores.database.grains import grain_rows_sql, person_key_sql, user_trait_sql
 from apps.reports.stores.sql import (
     Dialect,
     Sql,
     day_read,
     fact_value,
     holds,
-    identity_value,
     marks_sql,
     user_prop_keys,
 )
@@ -88,17 +87,29 @@ class CompiledQuery:
         return self._fetched(self._raw_events(columns))
 
     def cohort_rows(self, period: str) -> tuple[list[tuple], int, int]:
-        """EventStore.cohorts, the query being base.marked_query's and the mark the goal's."""
-        identity = identity_value(self.dialect)
-        completed = marks_sql(self.marks, self.dialect)
-        matching = self._raw_events([Sql(f"{identity.text} AS person", identity.params), Sql("e.day"),
-                                     Sql(f"{completed.text} AS completed", completed.params), Sql("e.visitor_key")],
-                                    identity=True)  # fmt: skip
+        """EventStore.cohorts, the query being base.marked_query's and the mark the goal's: the
+        identities' keys (NULL for none) of the raw events that pass the filters, or, without filters
+        or a goal, of the identity rows (grains.py), kept per day."""
+        if self.query.filters or self.marks:
+            completed = marks_sql(self.marks, self.dialect)
+            matching = self._raw_events([Sql(f"{person_key_sql()} AS person, e.day"),
+                                         Sql(f"{completed.text} AS completed", completed.params), Sql("e.visitor_key")],
+                                        identity=True)  # fmt: skip
+        else:
+            matching = Sql(
+                *grain_rows_sql(
+                    "identities",
+                    self.prop,
+                    self.first,
+                    self.last,
+                    columns=("person_key AS person", "day", "0 AS completed", "visitor_key"),
+                )
+            )
         bucket = {"day": self.dialect.day, "week": self.dialect.week, "month": self.dialect.month}[period]("m.day")
         cohorts = self._fetched(
             Sql(
                 f"WITH p AS (SELECT person, {bucket} AS period, MAX(completed) AS completed FROM ({matching.text}) m"
-                f" WHERE person <> '' GROUP BY person, {bucket}),"
+                f" WHERE person IS NOT NULL GROUP BY person, {bucket}),"
                 " c AS (SELECT person, MIN(period) AS cohort FROM p GROUP BY person)"
                 " SELECT c.cohort, p.period, COUNT(*), SUM(p.completed) FROM p JOIN c ON c.person = p.person"
                 " GROUP BY c.cohort, p.period",
@@ -109,7 +120,7 @@ class CompiledQuery:
         ((visitors, identified),) = self._fetched(
             Sql(
                 "SELECT COUNT(*), SUM(identified) FROM (SELECT visitor_key,"
-                f" MAX(CASE WHEN person <> '' THEN 1 ELSE 0 END) AS identified FROM ({matching.text}) m"
+                f" MAX(CASE WHEN person IS NOT NULL THEN 1 ELSE 0 END) AS identified FROM ({matching.text}) m"
                 " WHERE visitor_key IS NOT NULL GROUP BY visitor_key) v",
                 matching.params,
             )

@@ -3,8 +3,8 @@ database, chosen by the connection's vendor.
 
 SQLite has neither regular expressions nor time zones: `sqlite_functions_register` gives each
 SQLite connection the functions its dialect calls: RE2's search (the same subset means the same as
-PostgreSQL's `~`, safe_regex.py), the local minute and hour of a time in a named timezone, and the exact
-microseconds between two times.
+PostgreSQL's `~`, safe_regex.py), the local minute and hour of a time in a named timezone, the exact
+microseconds between two times, and the 64-bit key of a text (ingestion.identity.text_key).
 """
 
 from collections.abc import Callable
@@ -13,6 +13,7 @@ from functools import lru_cache
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from apps.ingestion.identity import text_key
 from apps.reports.queries.safe_regex import safe_regex_compile
 from apps.reports.queries.vocabulary import CLOCK_BUCKETS, time_bucket
 from apps.reports.stores.sql import Dialect
@@ -138,3 +139,4 @@ def sqlite_functions_register(sender: object, connection: Any, **kwargs: object)
         connection.connection.create_function(
             "clickmeter_microseconds_between", 2, _microseconds_between, deterministic=True
         )
+        connection.connection.create_function("clickmeter_text_key", 1, text_key, deterministic=True)

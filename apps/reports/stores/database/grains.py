@@ -1,7 +1,8 @@
-"""The store's SQL of the two grains every report reads, shared by the rollup refresh (which stores
+"""The store's SQL of the grains the reports read, shared by the rollup refresh (which stores
 them) and the engine (which reads them): visits (one row per visit and local day, with its first
-event's attributes, entry and exit page, counts and times) and events (per day, type, path,
-hostname and visit, counted), from the rollups for clean days and computed from raw events, by the
+event's attributes, entry and exit page, counts and times), events (per day, type, path,
+hostname and visit, counted) and identities (per day, each visitor with its lasting identities,
+which retention reads), from the rollups for clean days and computed from raw events, by the
 same SQL, for dirty days (and for every day when a query needs what rollups do not keep).
 """
 
@@ -10,10 +11,11 @@ from typing import Any
 
 from django.db import connection
 
+from apps.ingestion.identity import COOKIELESS_PREFIX, text_key_sql
 from apps.ingestion.models import DirtyDay, Event
 from apps.ingestion.schema import IDENTIFY
 from apps.properties.models import Property
-from apps.reports.models import EventRollup, SessionRollup
+from apps.reports.models import EventRollup, IdentityRollup, SessionRollup
 from apps.reports.queries.vocabulary import VISIT_ATTRIBUTE_COLUMNS
 
 # The columns of the two grains, as the rollup tables store them and raw_*_rows_sql computes them.
@@ -30,6 +32,7 @@ SESSION_ROW_COLUMNS = (
     "last_ts",
 )
 EVENT_ROW_COLUMNS = ("day", "type", "path", "hostname", "session_key", "visitor_key", "events")
+IDENTITY_ROW_COLUMNS = ("day", "visitor_key", "person_key")
 # What an event carries of a campaign: a new value starts a new visit (visits_sql).
 CAMPAIGN_COLUMNS = ("campaign_id", "utm_source", "utm_medium", "utm_campaign", "utm_term", "utm_content")
 
@@ -123,6 +126,23 @@ def raw_event_rows_sql(where: str) -> str:
     return _counted(visits_sql(where, EVENT_ROW_COLUMNS[:-1]), ())
 
 
+def person_key_sql() -> str:
+    """The key of a raw event e's lasting identity (sql.identity_value), NULL for none: the key of
+    its user id hash (identity.text_key), else its visitor key unless its visitor id is cookieless.
+    Keys group several times faster than the ids' text (docs/benchmarks.md)."""
+    user_key = vendor_sql(text_key_sql("e.user_id_hash"), "clickmeter_text_key(e.user_id_hash)")
+    return (
+        f"CASE WHEN e.user_id_hash <> '' THEN {user_key} WHEN e.visitor_id <> ''"
+        f" AND substr(e.visitor_id, 1, {len(COOKIELESS_PREFIX)}) <> '{COOKIELESS_PREFIX}' THEN e.visitor_key END"
+    )
+
+
+def raw_identity_rows_sql(where: str) -> str:
+    """A SELECT of IDENTITY_ROW_COLUMNS computed from the raw events matching `where` (alias e)."""
+    events = Event._meta.db_table
+    return f"SELECT DISTINCT e.day, e.visitor_key, {person_key_sql()} AS person_key FROM {events} e WHERE {where}"
+
+
 def _counted(events: str, carried: tuple[str, ...]) -> str:
     columns = ", ".join((*EVENT_ROW_COLUMNS[:-1], "1 AS events", *carried))
     return f"SELECT {columns} FROM ({events}) e"
@@ -169,6 +189,14 @@ def user_trait_sql(property: Property, key: str, value: str) -> tuple[str, list[
     return sql, [key, property.pk, IDENTIFY, key]
 
 
+# Per grain: its rollup, the SQL that computes its rows from raw events, and its columns.
+GRAINS = {
+    "sessions": (SessionRollup, raw_session_rows_sql, SESSION_ROW_COLUMNS),
+    "events": (EventRollup, raw_event_rows_sql, EVENT_ROW_COLUMNS),
+    "identities": (IdentityRollup, raw_identity_rows_sql, IDENTITY_ROW_COLUMNS),
+}
+
+
 def grain_rows_sql(
     grain: str,
     property: Property,
@@ -180,22 +208,21 @@ def grain_rows_sql(
     data: bool = False,
     identity: bool = False,
 ) -> tuple[str, list[Any]]:
-    """(SQL, params) of `columns` (default: all) of the rows of `grain` ("sessions" or "events") over
-    the range: the rollup's for clean days and those computed from raw events for dirty days; with
-    `raw`, event rows of every day are raw events in their visits (keyed_events_sql), with `ts` and,
-    when asked, `data` and (`identity`) `visitor_id` and `user_id_hash`."""
+    """(SQL, params) of `columns` (default: all) of the rows of `grain` (GRAINS) over the range:
+    the rollup's for clean days and those computed from raw events for dirty days; with `raw`,
+    event rows of every day are raw events in their visits (keyed_events_sql), with `ts` and, when
+    asked, `data` and (`identity`) `visitor_id` and `user_id_hash`."""
     assert raw or not (data or identity), "rollups keep no event data and no ids"
-    assert grain == "events" or not raw, "visit rows are always read from the rollups for clean days"
-    selected = ", ".join(columns or (SESSION_ROW_COLUMNS if grain == "sessions" else EVENT_ROW_COLUMNS))
+    assert grain == "events" or not raw, "visit and identity rows are always read from the rollups for clean days"
+    rollup, compute, grain_columns = GRAINS[grain]
+    selected = ", ".join(columns or grain_columns)
     span = [property.pk, date_from, date_to]
     if raw:
         carried = ("ts", *(("data",) if data else ()), *(("visitor_id", "user_id_hash") if identity else ()))
         events, params = keyed_events_sql(property, date_from, date_to, (*EVENT_ROW_COLUMNS[:-1], *carried))
         return f"SELECT {selected} FROM ({_counted(events, carried)}) computed", params
-    compute = raw_session_rows_sql if grain == "sessions" else raw_event_rows_sql
-    table = (SessionRollup if grain == "sessions" else EventRollup)._meta.db_table
     sql = (
-        f"SELECT {selected} FROM {table} r WHERE r.property_id = %s AND r.day BETWEEN %s AND %s"
+        f"SELECT {selected} FROM {rollup._meta.db_table} r WHERE r.property_id = %s AND r.day BETWEEN %s AND %s"
         f" AND r.day NOT IN ({_dirty_days_sql()})"
         f" UNION ALL SELECT {selected} FROM"
         f" ({compute(f'{IN_RANGE} AND e.day IN ({_dirty_days_sql()})')}) computed"
