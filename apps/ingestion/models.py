@@ -62,6 +62,9 @@ class Event(models.Model):
         indexes = [
             models.Index(fields=["property", "day"], name="event_property_day"),
             models.Index(fields=["property", "ts"], name="event_property_ts"),
+            # A custom event's days (an event goal with conditions on its data, the event data
+            # tables): a few rows among the range's pageviews (docs/benchmarks.md).
+            models.Index(fields=["property", "type", "day"], name="event_property_type_day"),
         ]
 
     def __str__(self):

@@ -64,7 +64,12 @@ class EventRollup(models.Model):
     events = models.PositiveIntegerField()
 
     class Meta:
-        indexes = [models.Index(fields=["property", "day"], name="event_rollup_property_day")]
+        indexes = [
+            models.Index(fields=["property", "day"], name="event_rollup_property_day"),
+            # What a goal, a funnel step or a filter on one page or event type reads: a few rows of the range's.
+            models.Index(fields=["property", "type", "day"], name="event_rollup_property_type_day"),
+            models.Index(fields=["property", "path", "day"], name="event_rollup_property_path_day"),
+        ]
 
     def __str__(self):
         return f"{self.property_id} {self.day} {self.type} {self.path}"
