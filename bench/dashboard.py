@@ -582,6 +582,7 @@ def seed(parameters: SeedParameters, now: datetime) -> dict:
 
     from apps.accounts.services import member_create, organization_get_or_create
     from apps.properties.services import property_create_with_keys
+    from apps.reports.models import ROLLUPS
 
     organization = organization_get_or_create(name=ORGANIZATION)
     prop, keys = property_create_with_keys(
@@ -596,8 +597,8 @@ def seed(parameters: SeedParameters, now: datetime) -> dict:
     seeded = time.monotonic()
     rollups_build(property=prop, today=parameters.today)
     with connection.cursor() as cursor:
-        cursor.execute("VACUUM ANALYZE reports_sessionrollup")
-        cursor.execute("VACUUM ANALYZE reports_eventrollup")
+        for rollup in ROLLUPS:
+            cursor.execute(f"VACUUM ANALYZE {rollup._meta.db_table}")
     built = time.monotonic()
     credentials = {"property_id": prop.public_id, "read_key": keys["read"], "email": MEMBER_EMAIL, "password": password}
     summary = {
