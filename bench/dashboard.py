@@ -621,14 +621,19 @@ def seed(parameters: SeedParameters, now: datetime) -> dict:
     return {"credentials": credentials, "summary": summary}
 
 
+# (label, table) of the tables whose size the run prints.
+SIZED_TABLES = (
+    ("events", "ingestion_event"),
+    ("session rollups", "reports_sessionrollup"),
+    ("event rollups", "reports_eventrollup"),
+    ("identity rollups", "reports_identityrollup"),
+)
+
+
 def table_sizes(url: str) -> dict:
     sizes = {}
     with psycopg.connect(url) as conn:
-        for label, table in (
-            ("events", "ingestion_event"),
-            ("session rollups", "reports_sessionrollup"),
-            ("event rollups", "reports_eventrollup"),
-        ):
+        for label, table in SIZED_TABLES:
             rows = conn.execute(f"SELECT count(*) FROM {table}").fetchone()[0]  # noqa: S608
             heap, indexes = conn.execute("SELECT pg_table_size(%s), pg_indexes_size(%s)", [table, table]).fetchone()
             sizes[label] = {"rows": rows, "table_mb": round(heap / 2**20), "index_mb": round(indexes / 2**20)}
@@ -1121,7 +1126,7 @@ def main() -> int:
         )
     goals_ensure(credentials["property_id"])
     sizes = table_sizes(url)
-    for label in ("events", "session rollups", "event rollups"):
+    for label, _ in SIZED_TABLES:
         size = sizes[label]
         print(f"{label}: {size['rows']:,} rows, {size['table_mb']} MB table + {size['index_mb']} MB indexes")
     print(f"dirty days (read raw): {sizes['dirty_days']}")
