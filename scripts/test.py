@@ -99,7 +99,17 @@ def main() -> int:
             print(f"test run: databases test_{name}*, Redis on 127.0.0.1:{redis_port}", flush=True)
             workers = os.environ.get("TEST_WORKERS") or "auto"
             # `--cov` before another option: followed by a path, it would take the path for its source.
-            argv = [str(BIN / "pytest"), "--create-db", "--cov", "-n", workers, "--dist", "worksteal", *sys.argv[1:]]
+            argv = [
+                str(BIN / "pytest"),
+                "--create-db",
+                "--cov",
+                "--durations=15",
+                "-n",
+                workers,
+                "--dist",
+                "worksteal",
+                *sys.argv[1:],
+            ]
             return subprocess.run(argv, cwd=ROOT, env=env).returncode
         finally:
             redis_server.terminate()
