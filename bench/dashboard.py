@@ -621,19 +621,18 @@ def seed(parameters: SeedParameters, now: datetime) -> dict:
     return {"credentials": credentials, "summary": summary}
 
 
-# (label, table) of the tables whose size the run prints.
-SIZED_TABLES = (
-    ("events", "ingestion_event"),
-    ("session rollups", "reports_sessionrollup"),
-    ("event rollups", "reports_eventrollup"),
-    ("identity rollups", "reports_identityrollup"),
-)
+def sized_tables() -> list[tuple[str, str]]:
+    """(label, table) of the tables whose size the run prints: the events and every rollup."""
+    from apps.ingestion.models import Event
+    from apps.reports.models import ROLLUPS
+
+    return [("events", Event._meta.db_table)] + [(f"{r._meta.verbose_name}s", r._meta.db_table) for r in ROLLUPS]
 
 
 def table_sizes(url: str) -> dict:
     sizes = {}
     with psycopg.connect(url) as conn:
-        for label, table in SIZED_TABLES:
+        for label, table in sized_tables():
             rows = conn.execute(f"SELECT count(*) FROM {table}").fetchone()[0]  # noqa: S608
             heap, indexes = conn.execute("SELECT pg_table_size(%s), pg_indexes_size(%s)", [table, table]).fetchone()
             sizes[label] = {"rows": rows, "table_mb": round(heap / 2**20), "index_mb": round(indexes / 2**20)}
@@ -1126,7 +1125,7 @@ def main() -> int:
         )
     goals_ensure(credentials["property_id"])
     sizes = table_sizes(url)
-    for label, _ in SIZED_TABLES:
+    for label, _ in sized_tables():
         size = sizes[label]
         print(f"{label}: {size['rows']:,} rows, {size['table_mb']} MB table + {size['index_mb']} MB indexes")
     print(f"dirty days (read raw): {sizes['dirty_days']}")

@@ -129,7 +129,7 @@ def raw_event_rows_sql(where: str) -> str:
 def person_key_sql() -> str:
     """The key of a raw event e's lasting identity (sql.identity_value), NULL for none: the key of
     its user id hash (identity.text_key), else its visitor key unless its visitor id is cookieless.
-    Keys group several times faster than the ids' text (docs/benchmarks.md)."""
+    Keys group faster than the ids' text (docs/benchmarks.md: 760-951 against 1,202-2,124 ms)."""
     user_key = vendor_sql(text_key_sql("e.user_id_hash"), "clickmeter_text_key(e.user_id_hash)")
     return (
         f"CASE WHEN e.user_id_hash <> '' THEN {user_key} WHEN e.visitor_id <> ''"
