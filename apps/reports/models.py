@@ -97,8 +97,30 @@ class IdentityRollup(models.Model):
         return f"{self.property_id} {self.day} {self.person_key}"
 
 
+class PageSequenceRollup(models.Model):
+    """The visits of one property-local day that hold a pageview, each with the paths of its
+    pageviews in time order (those of one moment by path, as bytes): what a journey from a page
+    reads (journeys.py), one row per visit instead of one per pageview.
+
+    `session_key` is the visit's key (grains.visits_sql), `visitor_key` NULL for a visit without a
+    visitor; `paths` a JSON array of texts.
+    """
+
+    property = models.ForeignKey(Property, on_delete=models.CASCADE, related_name="+", db_index=False)
+    day = models.DateField()
+    session_key = models.BigIntegerField()
+    visitor_key = models.BigIntegerField(null=True)
+    paths = models.JSONField()
+
+    class Meta:
+        indexes = [models.Index(fields=["property", "day"], name="page_sequence_property_day")]
+
+    def __str__(self):
+        return f"{self.property_id} {self.day} {self.session_key}"
+
+
 # What the day refresh keeps per property-local day, each read for its clean days.
-ROLLUPS = (SessionRollup, EventRollup, IdentityRollup)
+ROLLUPS = (SessionRollup, EventRollup, IdentityRollup, PageSequenceRollup)
 
 
 class ImportedDay(models.Model):

@@ -14,6 +14,7 @@ from apps.reports.periods import property_today
 from apps.reports.queries.cache import report_cached
 from apps.reports.queries.funnels import (
     GOAL_STEP,
+    PAGE_STEP,
     FunnelAnswer,
     FunnelQuery,
     FunnelStep,
@@ -29,7 +30,13 @@ from apps.reports.queries.goals import (
     names_goals,
 )
 from apps.reports.queries.imported import Imported, Labels, imported_totals, merged_rows, with_visit_parts
-from apps.reports.queries.journeys import JourneyAnswer, JourneyQuery, journey_answered, journeys_walked
+from apps.reports.queries.journeys import (
+    JourneyAnswer,
+    JourneyQuery,
+    journey_answered,
+    journeys_followed,
+    journeys_walked,
+)
 from apps.reports.queries.query import Answer, DateRange, Filter, Query, Row, rows_in_order, time_labels
 from apps.reports.queries.retention import RetentionAnswer, RetentionQuery, retention_answered
 from apps.reports.queries.visits import (
@@ -90,6 +97,11 @@ def journey_answer(*, property: Property, query: JourneyQuery) -> JourneyAnswer:
     def computed(
         first: date, last: date, goals: tuple[GoalDefinition, ...], filters: tuple[Filter, ...]
     ) -> JourneyAnswer:
+        if query.anchor.kind == PAGE_STEP and not filters:
+            # A page's journeys need only the visits' pageviews: one row per visit, not per pageview.
+            exact = None if "*" in query.anchor.value else query.anchor.value
+            sequences = event_store().page_sequences(property=property, first=first, last=last, containing=exact)
+            return journey_answered(journeys_followed(sequences, query), query, first, last)
         # Bit 0 the anchor, bit 1 a pageview (journeys.ANCHOR, journeys.PAGEVIEW).
         steps = (step_filter(query.anchor, goals), PAGEVIEWS)
         events = event_store().step_events(

@@ -16,13 +16,15 @@ events of the same moment in the order of their paths, then an anchor that is no
   per step the `limit` most taken, for a flow diagram.
 """
 
+import heapq
 from collections import Counter, defaultdict
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
 from apps.reports.queries.funnels import STEP_KINDS, FunnelStep, step_parse
+from apps.reports.queries.goals import path_pattern_regex
 from apps.reports.queries.query import (
     DateRange,
     Filter,
@@ -32,6 +34,7 @@ from apps.reports.queries.query import (
     integer_parse,
     object_parse,
 )
+from apps.reports.queries.safe_regex import safe_regex_compile
 
 NEXT, PREVIOUS = "next", "previous"
 EXIT, ENTRY = "(exit)", "(entry)"
@@ -93,33 +96,66 @@ def journeys_walked(events: Iterable[JourneyEvent], query: JourneyQuery) -> list
         at = next((n for n, (_, _, marks) in enumerate(visit_events) if marks & ANCHOR), None)
         if at is None:
             continue
-        if query.direction == NEXT:
-            around, end = visit_events[at + 1 :], EXIT
-        else:
-            around, end = visit_events[:at][::-1], ENTRY
-        paths: list[str] = []
-        last = visit_events[at][1] if visit_events[at][2] & PAGEVIEW else None
-        for _, path, marks in around:
-            if marks & PAGEVIEW and path != last:
-                paths.append(path)
-                last = path
-            if len(paths) == query.depth:
-                break
-        journeys.append((*paths, *[end] * (query.depth - len(paths))))
+        around = visit_events[at + 1 :] if query.direction == NEXT else visit_events[:at][::-1]
+        anchor_path = visit_events[at][1] if visit_events[at][2] & PAGEVIEW else None
+        journeys.append(_journey((path for _, path, marks in around if marks & PAGEVIEW), anchor_path, query))
     return journeys
+
+
+def journeys_followed(sequences: Iterable[list[str]], query: JourneyQuery) -> list[tuple[str, ...]]:
+    """Each visit's journey from a page anchor, the visits given as their pageviews' paths in the
+    order journeys_walked sorts them (EventStore.page_sequences): the same journeys, without the
+    visits' other events."""
+    anchor_at = _first_fitting(query.anchor.value)
+    journeys = []
+    for paths in sequences:
+        at = anchor_at(paths)
+        if at is None:
+            continue
+        around = paths[at + 1 :] if query.direction == NEXT else paths[:at][::-1]
+        journeys.append(_journey(around, paths[at], query))
+    return journeys
+
+
+def _first_fitting(page: str) -> Callable[[list[str]], int | None]:
+    """The index of the first path that a page step's value (a path or a pattern) fits, or None."""
+    if "*" in page:
+        pattern = safe_regex_compile(path_pattern_regex(page))
+        return lambda paths: next((n for n, path in enumerate(paths) if pattern.search(path)), None)
+    return lambda paths: paths.index(page) if page in paths else None
+
+
+def _journey(paths: Iterable[str], anchor_path: str | None, query: JourneyQuery) -> tuple[str, ...]:
+    """The first `depth` of the pageviews' `paths` around an anchor (a pageview of `anchor_path`,
+    or no pageview: None), a page repeated in a row counted once, ended by EXIT or ENTRY."""
+    taken: list[str] = []
+    last = anchor_path
+    for path in paths:
+        if path != last:
+            taken.append(path)
+            last = path
+        if len(taken) == query.depth:
+            break
+    end = EXIT if query.direction == NEXT else ENTRY
+    return (*taken, *[end] * (query.depth - len(taken)))
 
 
 def journey_answered(journeys: list[tuple[str, ...]], query: JourneyQuery, first: date, last: date) -> JourneyAnswer:
     """The answer of a journey query from its visits' journeys."""
-    taken = Counter(journeys)
-    paths = [
-        {"steps": list(steps), "visits": visits}
-        for steps, visits in sorted(taken.items(), key=lambda item: (-item[1], item[0]))[: query.limit]
-    ]
+    paths = [{"steps": list(steps), "visits": visits} for steps, visits in _most_taken(Counter(journeys), query.limit)]
     links = []
     origin = query.anchor.value
     for step in range(query.depth):
         moves = Counter((journey[step - 1] if step else origin, journey[step]) for journey in journeys)
-        for (source, target), visits in sorted(moves.items(), key=lambda item: (-item[1], item[0]))[: query.limit]:
+        for (source, target), visits in _most_taken(moves, query.limit):
             links.append({"step": step + 1, "from": source, "to": target, "visits": visits})
     return JourneyAnswer(len(journeys), paths, links, first, last)
+
+
+def _most_taken(taken: Counter[Any], limit: int) -> list[tuple[Any, int]]:
+    """The `limit` most taken, then in their own order: those of the top `limit` counts sorted, not
+    every one (a month's 3-step journeys from a home page are some 15,000 different ones)."""
+    if len(taken) > limit:
+        least = heapq.nlargest(limit, taken.values())[-1]
+        taken = Counter({item: visits for item, visits in taken.items() if visits >= least})
+    return sorted(taken.items(), key=lambda item: (-item[1], item[0]))[:limit]

@@ -122,6 +122,11 @@ class EventStore(ABC):
         query = marked_query(first, last, (*filters, AnyOf(steps)), dimension)
         return self.compiled(property=property, query=query, first=first, last=last, marks=steps).step_rows()
 
+    @abstractmethod
+    def page_sequences(self, *, property: Property, first: date, last: date, containing: str | None) -> list[list[str]]:
+        """Per visit of the days `first`..`last` with a pageview (of the path `containing`, if
+        given), the paths of its pageviews in time order, those of one moment by path as bytes."""
+
     def cohorts(
         self,
         *,

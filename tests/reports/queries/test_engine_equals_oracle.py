@@ -413,7 +413,15 @@ def journey_queries(draw) -> dict:
     }
 
 
-@over_drawn_histories(facts=st.lists(journey_fact, min_size=5, max_size=40), asked=journey_queries())
+@st.composite
+def page_journey_queries(draw) -> dict:
+    """Journeys from a page without filters: those read from page sequences (journeys_followed)."""
+    return {**draw(journey_queries()), "anchor": draw(st.sampled_from(STEPS[:4])), "filters": []}
+
+
+@over_drawn_histories(
+    facts=st.lists(journey_fact, min_size=5, max_size=40), asked=st.one_of(journey_queries(), page_journey_queries())
+)
 def test_journeys_answer_what_the_oracle_answers(tenant_a, timezone, facts, rolled_up, asked, goals):
     walked = 0
     with stored_history(tenant_a, timezone, facts, rolled_up, goals) as (prop, events):

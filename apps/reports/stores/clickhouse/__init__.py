@@ -287,6 +287,16 @@ class ClickHouseStore(EventStore):
         )
         return [row_read(values) for values in found]
 
+    def page_sequences(self, *, property: Property, first: date, last: date, containing: str | None) -> list[list[str]]:
+        events = keyed_events_sql(self.table, ("day", "session_key", "type", "path", "ts"))
+        holding = " HAVING has(paths, %s)" if containing is not None else ""
+        found = self.client.execute(
+            "SELECT arrayMap(t -> t.2, arraySort(t -> (t.1, t.2), groupArray((ts, path)))) AS paths"
+            f" FROM ({events}) keyed WHERE type = 'pageview' GROUP BY day, session_key{holding}",
+            [*[property.pk, first, last] * 3, *([containing] if containing is not None else [])],
+        )
+        return [list(paths) for (paths,) in found]
+
     def events_per_day(self, *, property: Property) -> dict[date, int]:
         counted = self.client.execute(
             f"SELECT day, count() FROM {self.table} WHERE property_id = %s GROUP BY day", [property.pk]

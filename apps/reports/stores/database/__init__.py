@@ -1,6 +1,7 @@
 """The database store: raw events and rollups in the tables of the database itself (DATABASE_URL),
 PostgreSQL or SQLite, each through its dialect."""
 
+import json
 from datetime import date, datetime
 
 from django.db import connection
@@ -10,7 +11,7 @@ from psycopg.types.json import Jsonb
 from apps.ingestion.models import Event
 from apps.ingestion.storage import EVENT_COLUMNS
 from apps.properties.models import Property
-from apps.reports.models import ROLLUPS, EventRollup, IdentityRollup, SessionRollup
+from apps.reports.models import ROLLUPS, EventRollup, IdentityRollup, PageSequenceRollup, SessionRollup
 from apps.reports.periods import Period
 from apps.reports.queries.query import Filter, Query, filtered_dimensions
 from apps.reports.queries.vocabulary import VISIT
@@ -21,11 +22,13 @@ from apps.reports.stores.database.grains import (
     EVENT_ROW_COLUMNS,
     IDENTITY_ROW_COLUMNS,
     IN_RANGE,
+    SEQUENCE_ROW_COLUMNS,
     SESSION_ROW_COLUMNS,
     grain_rows_sql,
     keyed_events_sql,
     raw_event_rows_sql,
     raw_identity_rows_sql,
+    raw_sequence_rows_sql,
     raw_session_rows_sql,
     vendor_sql,
     visits_sql,
@@ -82,6 +85,11 @@ class DatabaseStore(EventStore):
             cursor.execute(
                 f"INSERT INTO {IdentityRollup._meta.db_table} (property_id, {', '.join(IDENTITY_ROW_COLUMNS)})"
                 f" SELECT %s, computed.* FROM ({raw_identity_rows_sql(of_day)}) computed",
+                [property_id, property_id, day],
+            )
+            cursor.execute(
+                f"INSERT INTO {PageSequenceRollup._meta.db_table} (property_id, {', '.join(SEQUENCE_ROW_COLUMNS)})"
+                f" SELECT %s, computed.* FROM ({raw_sequence_rows_sql(of_day)}) computed",
                 [property_id, property_id, day],
             )
             # Only the keys that changed are written, and most events' visit is their session: a
@@ -209,6 +217,23 @@ class DatabaseStore(EventStore):
                 {"key": key, "value": value, "events": events, "unique_visitors": visitors}
                 for key, value, events, visitors in cursor.fetchall()
             ]
+
+    def page_sequences(self, *, property: Property, first: date, last: date, containing: str | None) -> list[list[str]]:
+        """Read from the page sequence rollup (grains.raw_sequence_rows_sql computes dirty days'), as
+        one JSON array of them: parsed at once, a fraction of the time of one parse per row."""
+        sql, params = grain_rows_sql("sequences", property, first, last, columns=("paths",))
+        holds = ""
+        if containing is not None:
+            holds = vendor_sql(
+                " WHERE g.paths @> jsonb_build_array(%s::text)",
+                " WHERE EXISTS (SELECT 1 FROM json_each(g.paths) p WHERE p.value = %s)",
+            )
+            params = [*params, containing]
+        gathered = vendor_sql("json_agg(g.paths)::text", "json_group_array(json(g.paths))")
+        with connection.cursor() as cursor:
+            cursor.execute(f"SELECT {gathered} FROM ({sql}) g{holds}", params)
+            (sequences,) = cursor.fetchone()
+        return json.loads(sequences) if sequences is not None else []
 
     def visitors_by_day(self, *, periods: dict[Property, Period]) -> dict[tuple[int, date | None], int]:
         """Read as the engine reads visits (rollups, and raw events for dirty days), an arm per property."""

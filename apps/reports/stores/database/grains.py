@@ -2,7 +2,8 @@
 them) and the engine (which reads them): visits (one row per visit and local day, with its first
 event's attributes, entry and exit page, counts and times), events (per day, type, path,
 hostname and visit, counted) and identities (per day, each visitor with its lasting identities,
-which retention reads), from the rollups for clean days and computed from raw events, by the
+which retention reads) and page sequences (per visit, its pageviews' paths in order, which journeys
+read), from the rollups for clean days and computed from raw events, by the
 same SQL, for dirty days (and for every day when a query needs what rollups do not keep).
 """
 
@@ -15,7 +16,7 @@ from apps.ingestion.identity import COOKIELESS_PREFIX, text_key_sql
 from apps.ingestion.models import DirtyDay, Event
 from apps.ingestion.schema import IDENTIFY
 from apps.properties.models import Property
-from apps.reports.models import EventRollup, IdentityRollup, SessionRollup
+from apps.reports.models import EventRollup, IdentityRollup, PageSequenceRollup, SessionRollup
 from apps.reports.queries.vocabulary import VISIT_ATTRIBUTE_COLUMNS
 
 # The columns of the two grains, as the rollup tables store them and raw_*_rows_sql computes them.
@@ -33,6 +34,7 @@ SESSION_ROW_COLUMNS = (
 )
 EVENT_ROW_COLUMNS = ("day", "type", "path", "hostname", "session_key", "visitor_key", "events")
 IDENTITY_ROW_COLUMNS = ("day", "visitor_key", "person_key")
+SEQUENCE_ROW_COLUMNS = ("day", "session_key", "visitor_key", "paths")
 # What an event carries of a campaign: a new value starts a new visit (visits_sql).
 CAMPAIGN_COLUMNS = ("campaign_id", "utm_source", "utm_medium", "utm_campaign", "utm_term", "utm_content")
 
@@ -143,6 +145,22 @@ def raw_identity_rows_sql(where: str) -> str:
     return f"SELECT DISTINCT e.day, e.visitor_key, {person_key_sql()} AS person_key FROM {events} e WHERE {where}"
 
 
+def raw_sequence_rows_sql(where: str) -> str:
+    """A SELECT of SEQUENCE_ROW_COLUMNS computed from the raw events matching `where` (alias e): one
+    row per visit (visits_sql) with a pageview, `paths` its pageviews' paths as a JSON array in
+    time order, those of one moment by path as bytes (the order journeys.py walks them in)."""
+    visit, order = "PARTITION BY day, session_key", f"ORDER BY ts, path {_byte_order()}"
+    # An aggregate over a window with ORDER BY adds up in that order; SQLite's take none of their own.
+    aggregated = vendor_sql("jsonb_agg", "json_group_array")
+    events = visits_sql(where, ("day", "session_key", "visitor_key", "type", "path", "ts"))
+    ranked = (
+        f"SELECT day, session_key, MAX(visitor_key) OVER ({visit}) AS visitor_key,"
+        f" {aggregated}(path) OVER ({visit} {order} ROWS BETWEEN UNBOUNDED PRECEDING AND UNBOUNDED FOLLOWING)"
+        f" AS paths, ROW_NUMBER() OVER ({visit} {order}) AS nth FROM ({events}) e WHERE {PAGEVIEW}"
+    )
+    return f"SELECT day, session_key, visitor_key, paths FROM ({ranked}) ranked WHERE nth = 1"
+
+
 def _counted(events: str, carried: tuple[str, ...]) -> str:
     columns = ", ".join((*EVENT_ROW_COLUMNS[:-1], "1 AS events", *carried))
     return f"SELECT {columns} FROM ({events}) e"
@@ -194,6 +212,7 @@ GRAINS = {
     "sessions": (SessionRollup, raw_session_rows_sql, SESSION_ROW_COLUMNS),
     "events": (EventRollup, raw_event_rows_sql, EVENT_ROW_COLUMNS),
     "identities": (IdentityRollup, raw_identity_rows_sql, IDENTITY_ROW_COLUMNS),
+    "sequences": (PageSequenceRollup, raw_sequence_rows_sql, SEQUENCE_ROW_COLUMNS),
 }
 
 
@@ -213,7 +232,7 @@ def grain_rows_sql(
     event rows of every day are raw events in their visits (keyed_events_sql), with `ts` and, when
     asked, `data` and (`identity`) `visitor_id` and `user_id_hash`."""
     assert raw or not (data or identity), "rollups keep no event data and no ids"
-    assert grain == "events" or not raw, "visit and identity rows are always read from the rollups for clean days"
+    assert grain == "events" or not raw, "only event rows are read raw on clean days"
     rollup, compute, grain_columns = GRAINS[grain]
     selected = ", ".join(columns or grain_columns)
     span = [property.pk, date_from, date_to]
