@@ -1,5 +1,6 @@
 """The report cache answers while a range's data is unchanged and never after it changed."""
 
+import gc
 from datetime import UTC, date, datetime
 from pathlib import Path
 
@@ -170,3 +171,30 @@ def test_the_engine_answers_from_the_same_cache_until_the_data_changes(tenant_a)
     rollup_refresh_dirty_days(quiet_seconds=0)
     visitors, statements = engine_visitors(prop)
     assert visitors == 3 and statements > KEY_QUERIES
+
+
+@pytest.mark.parametrize("cache_seconds", [0, 3600])
+def test_a_report_is_computed_with_the_garbage_collector_paused_and_resumed_after(tenant_a, settings, cache_seconds):
+    settings.CLICKMETER_REPORT_CACHE_SECONDS = cache_seconds
+    seen = []
+
+    def compute():
+        seen.append(gc.isenabled())
+        return 1
+
+    def failing():
+        raise ValueError("a report that fails")
+
+    asked = {"property": tenant_a.property, "date_from": DAY, "date_to": DAY, "identity": cache_seconds}
+    assert report_cache.report_cached(**asked, compute=compute) == 1
+    assert seen == [False] and gc.isenabled()
+    with pytest.raises(ValueError):
+        report_cache.report_cached(**{**asked, "identity": "failing"}, compute=failing)
+    assert gc.isenabled()
+    # Paused by someone else (another thread's report): left paused.
+    gc.disable()
+    try:
+        report_cache.report_cached(**{**asked, "identity": "nested"}, compute=compute)
+        assert not gc.isenabled()
+    finally:
+        gc.enable()
