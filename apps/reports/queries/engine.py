@@ -27,6 +27,7 @@ from apps.reports.queries.goals import (
     GoalDefinition,
     conversion_rows,
     goal_filters_resolved,
+    is_wildcard_pattern,
     names_goals,
 )
 from apps.reports.queries.imported import Imported, Labels, imported_totals, merged_rows, with_visit_parts
@@ -99,7 +100,7 @@ def journey_answer(*, property: Property, query: JourneyQuery) -> JourneyAnswer:
     ) -> JourneyAnswer:
         if query.anchor.kind == PAGE_STEP and not filters:
             # A page's journeys need only the visits' pageviews: one row per visit, not per pageview.
-            exact = None if "*" in query.anchor.value else query.anchor.value
+            exact = None if is_wildcard_pattern(query.anchor.value) else query.anchor.value
             sequences = event_store().page_sequences(property=property, first=first, last=last, containing=exact)
             return journey_answered(journeys_followed(sequences, query), query, first, last)
         # Bit 0 the anchor, bit 1 a pageview (journeys.ANCHOR, journeys.PAGEVIEW).

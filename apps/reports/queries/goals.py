@@ -81,6 +81,11 @@ class GoalDefinition:
     currency: str = ""
 
 
+def is_wildcard_pattern(pattern: str) -> bool:
+    """Whether a path pattern has a wildcard; one without is a path, matched as it is."""
+    return "*" in pattern
+
+
 def path_pattern_regex(pattern: str) -> str:
     """The regular expression (safe_regex's subset) of a path pattern: `**` any text, `*` any text
     without a slash, everything else itself, the whole path."""
@@ -110,7 +115,7 @@ def path_pattern_check(pattern: str, *, field: str, name: str = "A path pattern"
 def goal_filter(goal: GoalDefinition) -> Filter:
     """The events that complete `goal`."""
     if goal.kind == PAGEVIEW:
-        if "*" in goal.path_pattern:
+        if is_wildcard_pattern(goal.path_pattern):
             page = Condition(MATCHES, DIMENSIONS["event:page"], (path_pattern_regex(goal.path_pattern),))
         else:
             page = Condition(IS, DIMENSIONS["event:page"], (goal.path_pattern,))

@@ -24,7 +24,7 @@ from datetime import date
 from typing import Any
 
 from apps.reports.queries.funnels import STEP_KINDS, FunnelStep, step_parse
-from apps.reports.queries.goals import path_pattern_regex
+from apps.reports.queries.goals import is_wildcard_pattern, path_pattern_regex
 from apps.reports.queries.query import (
     DateRange,
     Filter,
@@ -119,7 +119,7 @@ def journeys_followed(sequences: Iterable[list[str]], query: JourneyQuery) -> li
 
 def _first_fitting(page: str) -> Callable[[list[str]], int | None]:
     """The index of the first path that a page step's value (a path or a pattern) fits, or None."""
-    if "*" in page:
+    if is_wildcard_pattern(page):
         pattern = safe_regex_compile(path_pattern_regex(page))
         return lambda paths: next((n for n, path in enumerate(paths) if pattern.search(path)), None)
     return lambda paths: paths.index(page) if page in paths else None

@@ -416,7 +416,11 @@ def journey_queries(draw) -> dict:
 @st.composite
 def page_journey_queries(draw) -> dict:
     """Journeys from a page without filters: those read from page sequences (journeys_followed)."""
-    return {**draw(journey_queries()), "anchor": draw(st.sampled_from(STEPS[:4])), "filters": []}
+    return {
+        **draw(journey_queries()),
+        "anchor": draw(st.sampled_from([s for s in STEPS if s["kind"] == "page"])),
+        "filters": [],
+    }
 
 
 @over_drawn_histories(
