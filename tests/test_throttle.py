@@ -8,7 +8,7 @@ from apps.core.throttle import rate_parse
 from apps.ingestion import buffer
 from apps.reports.shared_links.services import shared_link_create
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("budget_window")]
 
 ADDRESS, OTHER_ADDRESS = "203.0.113.7", "198.51.100.9"
 PASSWORD = "a-long-enough-pass-phrase-42"

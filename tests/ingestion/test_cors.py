@@ -84,7 +84,7 @@ def test_cors_is_configured_for_the_ingest_paths_only_without_credentials(settin
     assert "Retry-After" in settings.CORS_EXPOSE_HEADERS, "the beacon reads it to back off"
 
 
-def test_a_refused_request_exposes_retry_after_to_the_page(client):
+def test_a_refused_request_exposes_retry_after_to_the_page(client, budget_window):
     tenant = tenant_create(allowed_origins=["https://shop.example.com"], ingest_limit_per_key=1)
     envelope = json.dumps({"property_id": tenant.property.public_id, "events": [{"type": "pageview"}]})
     responses = [

@@ -309,7 +309,7 @@ def test_a_preflight_is_answered_for_an_origin_some_property_allows_and_only_the
     assert "Access-Control-Allow-Origin" not in refused
 
 
-def test_a_site_without_a_key_is_rate_limited_per_property(client, site):
+def test_a_site_without_a_key_is_rate_limited_per_property(client, site, budget_window):
     Property.unscoped.filter(pk=site.property.pk).update(ingest_limit_per_key=2)
     page = {"n": "pageview", "u": f"{ORIGIN}/", "d": SITE}
     statuses = [plausible(client, page).status_code for _ in range(3)]

@@ -14,7 +14,7 @@ from apps.ingestion import buffer
 from apps.ingestion.models import Event
 from tests.conftest import tenant_create
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("budget_window")]
 
 CACHE_TABLE = "clickmeter_lockout_cache"
 

@@ -195,7 +195,7 @@ def test_revoking_a_link_closes_it_for_browsers_that_had_the_password(client, pr
     assert client.get(share_path(token)).status_code == 404
 
 
-def test_too_many_wrong_passwords_lock_the_link_for_that_address(client, protected):
+def test_too_many_wrong_passwords_lock_the_link_for_that_address(client, protected, budget_window):
     _, _, token = protected
     for _ in range(settings.AXES_FAILURE_LIMIT):
         assert client.post(share_path(token), {"password": "guess"}).status_code == 400
