@@ -12,9 +12,10 @@ from hypothesis import strategies as st
 from apps.ingestion.identity import visitor_key
 from apps.ingestion.models import DirtyDay
 from apps.ingestion.storage import AcceptedBatch, events_store
-from apps.reports.models import EventRollup, SessionRollup
+from apps.reports.models import ROLLUPS, EventRollup, SessionRollup
 from apps.reports.selectors import DIMENSIONS, MetricsQuery
 from apps.reports.services import rollup_refresh_day, rollup_refresh_dirty_days
+from apps.reports.stores.database.grains import GRAINS
 from devtools.events import validated_event
 
 pytestmark = pytest.mark.django_db
@@ -265,6 +266,11 @@ def test_reports_from_rollups_plus_dirty_raw_equal_reports_from_raw(tenant_a, be
         for q in queries:
             assert canonical(calculated(prop, q)) == canonical(expected(before + after, q))
         transaction.set_rollback(True)
+
+
+def test_the_database_store_refreshes_every_rollup_and_each_from_its_grain():
+    # The refresh inserts the rows of GRAINS; it deletes, as erasure and retention do, those of ROLLUPS.
+    assert [rollup for rollup, *_ in GRAINS.values()] == list(ROLLUPS)
 
 
 def test_refresh_replaces_the_days_rollup_and_clears_its_mark(tenant_a):

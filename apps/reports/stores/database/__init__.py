@@ -11,7 +11,7 @@ from psycopg.types.json import Jsonb
 from apps.ingestion.models import Event
 from apps.ingestion.storage import EVENT_COLUMNS
 from apps.properties.models import Property
-from apps.reports.models import ROLLUPS, EventRollup, IdentityRollup, PageSequenceRollup, SessionRollup
+from apps.reports.models import ROLLUPS
 from apps.reports.periods import Period
 from apps.reports.queries.query import Filter, Query, filtered_dimensions
 from apps.reports.queries.vocabulary import VISIT
@@ -19,17 +19,11 @@ from apps.reports.stores.base import EventStore
 from apps.reports.stores.database.compiler import CompiledQuery
 from apps.reports.stores.database.dialects import DIALECTS
 from apps.reports.stores.database.grains import (
-    EVENT_ROW_COLUMNS,
-    IDENTITY_ROW_COLUMNS,
+    GRAINS,
     IN_RANGE,
-    SEQUENCE_ROW_COLUMNS,
-    SESSION_ROW_COLUMNS,
     grain_rows_sql,
     keyed_events_sql,
-    raw_event_rows_sql,
-    raw_identity_rows_sql,
-    raw_sequence_rows_sql,
-    raw_session_rows_sql,
+    stored_rows_sql,
     vendor_sql,
     visits_sql,
 )
@@ -63,35 +57,18 @@ class DatabaseStore(EventStore):
             cursor.execute("DELETE FROM event_load")
 
     def day_refresh(self, *, property_id: int, day: date) -> None:
-        for rollup in ROLLUPS:
-            rollup.objects.filter(property_id=property_id, day=day).delete()
         of_day = "e.property_id = %s AND e.day = %s"
-        event_grain = ", ".join(EVENT_ROW_COLUMNS[:-1])
         events = Event._meta.db_table
         visit_key = f"NULLIF(v.session_key, {events}.session_key)"
+        for rollup in ROLLUPS:
+            rollup.objects.filter(property_id=property_id, day=day).delete()
         with connection.cursor() as cursor:
-            cursor.execute(
-                f"INSERT INTO {SessionRollup._meta.db_table} (property_id, {', '.join(SESSION_ROW_COLUMNS)})"
-                # In index order: a range's rows are then read page after page, not one page per row.
-                f" SELECT %s, computed.* FROM ({raw_session_rows_sql(of_day)}) computed ORDER BY session_key",
-                [property_id, property_id, day],
-            )
-            cursor.execute(
-                f"INSERT INTO {EventRollup._meta.db_table} (property_id, {', '.join(EVENT_ROW_COLUMNS)})"
-                f" SELECT %s, {event_grain}, SUM(events) FROM ({raw_event_rows_sql(of_day)}) computed"
-                f" GROUP BY {event_grain}",
-                [property_id, property_id, day],
-            )
-            cursor.execute(
-                f"INSERT INTO {IdentityRollup._meta.db_table} (property_id, {', '.join(IDENTITY_ROW_COLUMNS)})"
-                f" SELECT %s, computed.* FROM ({raw_identity_rows_sql(of_day)}) computed",
-                [property_id, property_id, day],
-            )
-            cursor.execute(
-                f"INSERT INTO {PageSequenceRollup._meta.db_table} (property_id, {', '.join(SEQUENCE_ROW_COLUMNS)})"
-                f" SELECT %s, computed.* FROM ({raw_sequence_rows_sql(of_day)}) computed",
-                [property_id, property_id, day],
-            )
+            for grain, (grain_rollup, _, columns) in GRAINS.items():
+                cursor.execute(
+                    f"INSERT INTO {grain_rollup._meta.db_table} (property_id, {', '.join(columns)})"
+                    f" SELECT %s, stored.* FROM ({stored_rows_sql(grain, of_day)}) stored",
+                    [property_id, property_id, day],
+                )
             # Only the keys that changed are written, and most events' visit is their session: a
             # refresh rewrites few rows of the events table. The day's visits are computed once and
             # the day named on both sides, so that even a table without statistics yet (a first

@@ -216,6 +216,18 @@ GRAINS = {
 }
 
 
+def stored_rows_sql(grain: str, where: str) -> str:
+    """A SELECT of the rows of `grain` as its rollup stores them, computed from the raw events
+    matching `where` (alias e): event rows counted per their other columns, visits in key order
+    (that of the index, so that a range's rows are read page after page, not one page per row)."""
+    _, compute, columns = GRAINS[grain]
+    if grain == "events":
+        grouped = ", ".join(columns[:-1])
+        return f"SELECT {grouped}, SUM(events) AS events FROM ({compute(where)}) computed GROUP BY {grouped}"
+    order = " ORDER BY session_key" if grain == "sessions" else ""
+    return f"SELECT * FROM ({compute(where)}) computed{order}"
+
+
 def grain_rows_sql(
     grain: str,
     property: Property,
