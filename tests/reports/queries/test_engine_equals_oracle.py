@@ -167,8 +167,20 @@ def days_drawn(draw) -> list[str]:
 @st.composite
 def queries(draw) -> dict:
     days = days_drawn(draw)
-    metrics = draw(st.lists(st.sampled_from(METRICS), min_size=1, max_size=4, unique=True))
-    dimensions = draw(st.lists(st.sampled_from(GROUPS), max_size=2, unique=True))
+    # Now and then visitors alone, by a time bucket at most, unfiltered: the database store reads
+    # them from identity rows (compiler._visitors_alone).
+    visitors_alone = draw(st.integers(0, 5)) == 0
+    if visitors_alone:
+        metrics, dimensions, query_filters = ["visitors"], [], []
+    else:
+        metrics = draw(st.lists(st.sampled_from(METRICS), min_size=1, max_size=4, unique=True))
+        dimensions = draw(st.lists(st.sampled_from(GROUPS), max_size=2, unique=True))
+        # Pageviews alone, as the dashboard asks: visit rows answer it (engine._pageviews_only).
+        query_filters = (
+            draw(st.sampled_from([[], [], [], [["is", "event:name", ["pageview"]]]]))
+            + draw(st.lists(filters, max_size=2))
+            + draw(st.lists(goal_condition(), max_size=1))
+        )
     bucket = draw(st.sampled_from([None, None, *TIME]))
     if bucket:
         dimensions.insert(draw(st.integers(0, len(dimensions))), bucket)
@@ -177,10 +189,7 @@ def queries(draw) -> dict:
         "metrics": metrics,
         "date_range": days,
         "dimensions": dimensions,
-        # Pageviews alone, as the dashboard asks: visit rows answer it (engine._pageviews_only).
-        "filters": draw(st.sampled_from([[], [], [], [["is", "event:name", ["pageview"]]]]))
-        + draw(st.lists(filters, max_size=2))
-        + draw(st.lists(goal_condition(), max_size=1)),
+        "filters": query_filters,
         "order_by": [
             [name, draw(st.sampled_from(["asc", "desc"]))]
             for name in draw(st.lists(st.sampled_from(names), max_size=2, unique=True))
