@@ -686,7 +686,7 @@ GOALS = (
 )
 # (label, endpoint under the property, body without its date_range, days or None for each of RANGES)
 # of the conversion questions timed: a 4-step funnel (in a visit, and in 7 days), retention by
-# week over 12 weeks, a 3-step journey.
+# week over 12 weeks (of every visit, and of desktop visits: raw events), a 3-step journey.
 FUNNEL_STEPS = [{"kind": "page", "value": "/"}, {"kind": "page", "value": "/pricing"},
                 {"kind": "page", "value": "/signup"}, {"kind": "event", "value": "signup"}]  # fmt: skip
 ANALYSES = (
@@ -694,6 +694,12 @@ ANALYSES = (
     ("funnel, 4 steps in 7 days", "funnels/query", {"steps": FUNNEL_STEPS, "window_days": 7}, None),
     ("funnel by source", "funnels/query", {"steps": FUNNEL_STEPS, "dimension": "visit:source"}, None),
     ("retention by week, 12 weeks", "retention", {"period": "week"}, 84),
+    (
+        "retention, desktop visits",
+        "retention",
+        {"period": "week", "filters": [["is", "visit:device", ["desktop"]]]},
+        84,
+    ),
     ("journey, 3 steps from /", "journeys", {"anchor": {"kind": "page", "value": "/"}, "depth": 3}, None),
 )
 REPORT_ORDER = {label: index for index, (label, *_) in enumerate((*REPORTS, *QUERIES, *ANALYSES))}
