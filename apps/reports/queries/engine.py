@@ -14,7 +14,6 @@ from apps.reports.periods import property_today
 from apps.reports.queries.cache import report_cached
 from apps.reports.queries.funnels import (
     GOAL_STEP,
-    PAGE_STEP,
     FunnelAnswer,
     FunnelQuery,
     FunnelStep,
@@ -37,6 +36,7 @@ from apps.reports.queries.journeys import (
     journey_answered,
     journeys_followed,
     journeys_walked,
+    page_of,
 )
 from apps.reports.queries.query import Answer, DateRange, Filter, Query, Row, rows_in_order, time_labels
 from apps.reports.queries.retention import RetentionAnswer, RetentionQuery, retention_answered
@@ -98,11 +98,12 @@ def journey_answer(*, property: Property, query: JourneyQuery) -> JourneyAnswer:
     def computed(
         first: date, last: date, goals: tuple[GoalDefinition, ...], filters: tuple[Filter, ...]
     ) -> JourneyAnswer:
-        if query.anchor.kind == PAGE_STEP and not filters:
+        page = page_of(query.anchor, goals)
+        if page is not None and not filters:
             # A page's journeys need only the visits' pageviews: one row per visit, not per pageview.
-            exact = None if is_wildcard_pattern(query.anchor.value) else query.anchor.value
+            exact = None if is_wildcard_pattern(page) else page
             sequences = event_store().page_sequences(property=property, first=first, last=last, containing=exact)
-            return journey_answered(journeys_followed(sequences, query), query, first, last)
+            return journey_answered(journeys_followed(sequences, page, query), query, first, last)
         # Bit 0 the anchor, bit 1 a pageview (journeys.ANCHOR, journeys.PAGEVIEW).
         steps = (step_filter(query.anchor, goals), PAGEVIEWS)
         events = event_store().step_events(

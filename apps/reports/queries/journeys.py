@@ -23,8 +23,9 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
-from apps.reports.queries.funnels import STEP_KINDS, FunnelStep, step_parse
-from apps.reports.queries.goals import is_wildcard_pattern, path_pattern_regex
+from apps.reports.queries.funnels import GOAL_STEP, PAGE_STEP, STEP_KINDS, FunnelStep, step_parse
+from apps.reports.queries.goals import PAGEVIEW as PAGEVIEW_GOAL
+from apps.reports.queries.goals import GoalDefinition, is_wildcard_pattern, path_pattern_regex
 from apps.reports.queries.query import (
     DateRange,
     Filter,
@@ -102,11 +103,21 @@ def journeys_walked(events: Iterable[JourneyEvent], query: JourneyQuery) -> list
     return journeys
 
 
-def journeys_followed(sequences: Iterable[list[str]], query: JourneyQuery) -> list[tuple[str, ...]]:
-    """Each visit's journey from a page anchor, the visits given as their pageviews' paths in the
-    order journeys_walked sorts them (EventStore.page_sequences): the same journeys, without the
-    visits' other events."""
-    anchor_at = _first_fitting(query.anchor.value)
+def page_of(anchor: FunnelStep, goals: tuple[GoalDefinition, ...]) -> str | None:
+    """The path or pattern of the pageviews an anchor is: a page's, or a pageview goal's; None for
+    an event or any other goal."""
+    if anchor.kind == PAGE_STEP:
+        return anchor.value
+    if anchor.kind == GOAL_STEP:
+        return next((g.path_pattern for g in goals if g.name == anchor.value and g.kind == PAGEVIEW_GOAL), None)
+    return None
+
+
+def journeys_followed(sequences: Iterable[list[str]], page: str, query: JourneyQuery) -> list[tuple[str, ...]]:
+    """Each visit's journey from its first pageview of `page` (a path or pattern: the anchor's,
+    page_of), the visits given as their pageviews' paths in the order journeys_walked sorts them
+    (EventStore.page_sequences): the same journeys, without the visits' other events."""
+    anchor_at = _first_fitting(page)
     journeys = []
     for paths in sequences:
         at = anchor_at(paths)

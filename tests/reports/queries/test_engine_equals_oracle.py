@@ -424,12 +424,11 @@ def journey_queries(draw) -> dict:
 
 @st.composite
 def page_journey_queries(draw) -> dict:
-    """Journeys from a page without filters: those read from page sequences (journeys_followed)."""
-    return {
-        **draw(journey_queries()),
-        "anchor": draw(st.sampled_from([s for s in STEPS if s["kind"] == "page"])),
-        "filters": [],
-    }
+    """Journeys from a page or a pageview goal without filters: those read from page sequences
+    (journeys_followed)."""
+    pageview_goals = {goal.name for goal in GOALS if goal.kind == "pageview"}
+    anchors = [s for s in STEPS if s["kind"] == "page" or (s["kind"] == "goal" and s["value"] in pageview_goals)]
+    return {**draw(journey_queries()), "anchor": draw(st.sampled_from(anchors)), "filters": []}
 
 
 @over_drawn_histories(
