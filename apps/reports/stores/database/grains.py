@@ -1,10 +1,11 @@
 """The store's SQL of the grains the reports read, shared by the rollup refresh (which stores
 them) and the engine (which reads them): visits (one row per visit and local day, with its first
 event's attributes, entry and exit page, counts and times), events (per day, type, path,
-hostname and visit, counted) and identities (per day, each visitor with its lasting identities,
-which retention reads, and the count of visitors alone) and page sequences (per visit, its pageviews' paths in order, which journeys
-read), from the rollups for clean days and computed from raw events, by the
-same SQL, for dirty days (and for every day when a query needs what rollups do not keep).
+hostname and visit, counted), identities (per day, each visitor with its lasting identities,
+which retention reads, and the count of visitors alone) and page sequences (per visit, its
+pageviews' paths in order, which journeys read), from the rollups for clean days and computed from
+raw events, by the same SQL, for dirty days (and for every day when a query needs what rollups do
+not keep).
 """
 
 from datetime import date
