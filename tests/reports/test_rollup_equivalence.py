@@ -270,7 +270,7 @@ def test_reports_from_rollups_plus_dirty_raw_equal_reports_from_raw(tenant_a, be
 
 def test_the_database_store_refreshes_every_rollup_and_each_from_its_grain():
     # The refresh inserts the rows of GRAINS; it deletes, as erasure and retention do, those of ROLLUPS.
-    assert [rollup for rollup, *_ in GRAINS.values()] == list(ROLLUPS)
+    assert [grain.rollup for grain in GRAINS.values()] == list(ROLLUPS)
 
 
 def test_refresh_replaces_the_days_rollup_and_clears_its_mark(tenant_a):

@@ -63,9 +63,9 @@ class DatabaseStore(EventStore):
         for rollup in ROLLUPS:
             rollup.objects.filter(property_id=property_id, day=day).delete()
         with connection.cursor() as cursor:
-            for grain, (grain_rollup, _, columns) in GRAINS.items():
+            for grain in GRAINS.values():
                 cursor.execute(
-                    f"INSERT INTO {grain_rollup._meta.db_table} (property_id, {', '.join(columns)})"
+                    f"INSERT INTO {grain.rollup._meta.db_table} (property_id, {', '.join(grain.columns)})"
                     f" SELECT %s, stored.* FROM ({stored_rows_sql(grain, of_day)}) stored",
                     [property_id, property_id, day],
                 )

@@ -8,8 +8,9 @@ raw events, by the same SQL, for dirty days (and for every day when a query need
 not keep).
 """
 
+from collections.abc import Callable
 from datetime import date
-from typing import Any
+from typing import Any, NamedTuple
 
 from django.db import connection
 
@@ -208,25 +209,35 @@ def user_trait_sql(property: Property, key: str, value: str) -> tuple[str, list[
     return sql, [key, property.pk, IDENTIFY, key]
 
 
-# Per grain: its rollup, the SQL that computes its rows from raw events, and its columns.
+class Grain(NamedTuple):
+    rollup: Any
+    # The SQL that computes its rows from the raw events matching a condition (alias e).
+    raw_rows_sql: Callable[[str], str]
+    columns: tuple[str, ...]
+    # As the rollup stores them: rows summed into one per their other columns (their last column a
+    # count), or in the order of the rollup's index (a range's rows then read page after page).
+    summed: bool = False
+    stored_order: str = ""
+
+
 GRAINS = {
-    "sessions": (SessionRollup, raw_session_rows_sql, SESSION_ROW_COLUMNS),
-    "events": (EventRollup, raw_event_rows_sql, EVENT_ROW_COLUMNS),
-    "identities": (IdentityRollup, raw_identity_rows_sql, IDENTITY_ROW_COLUMNS),
-    "sequences": (PageSequenceRollup, raw_sequence_rows_sql, SEQUENCE_ROW_COLUMNS),
+    "sessions": Grain(SessionRollup, raw_session_rows_sql, SESSION_ROW_COLUMNS, stored_order="session_key"),
+    "events": Grain(EventRollup, raw_event_rows_sql, EVENT_ROW_COLUMNS, summed=True),
+    "identities": Grain(IdentityRollup, raw_identity_rows_sql, IDENTITY_ROW_COLUMNS),
+    "sequences": Grain(PageSequenceRollup, raw_sequence_rows_sql, SEQUENCE_ROW_COLUMNS),
 }
 
 
-def stored_rows_sql(grain: str, where: str) -> str:
+def stored_rows_sql(grain: Grain, where: str) -> str:
     """A SELECT of the rows of `grain` as its rollup stores them, computed from the raw events
-    matching `where` (alias e): event rows counted per their other columns, visits in key order
-    (that of the index, so that a range's rows are read page after page, not one page per row)."""
-    _, compute, columns = GRAINS[grain]
-    if grain == "events":
-        grouped = ", ".join(columns[:-1])
-        return f"SELECT {grouped}, SUM(events) AS events FROM ({compute(where)}) computed GROUP BY {grouped}"
-    order = " ORDER BY session_key" if grain == "sessions" else ""
-    return f"SELECT * FROM ({compute(where)}) computed{order}"
+    matching `where` (alias e)."""
+    computed = grain.raw_rows_sql(where)
+    if grain.summed:
+        *keys, count = grain.columns
+        grouped = ", ".join(keys)
+        return f"SELECT {grouped}, SUM({count}) AS {count} FROM ({computed}) computed GROUP BY {grouped}"
+    order = f" ORDER BY {grain.stored_order}" if grain.stored_order else ""
+    return f"SELECT * FROM ({computed}) computed{order}"
 
 
 def grain_rows_sql(
@@ -246,7 +257,7 @@ def grain_rows_sql(
     asked, `data` and (`identity`) `visitor_id` and `user_id_hash`."""
     assert raw or not (data or identity), "rollups keep no event data and no ids"
     assert grain == "events" or not raw, "only event rows are read raw on clean days"
-    rollup, compute, grain_columns = GRAINS[grain]
+    rollup, compute, grain_columns, *_ = GRAINS[grain]
     selected = ", ".join(columns or grain_columns)
     span = [property.pk, date_from, date_to]
     if raw:
