@@ -100,7 +100,7 @@ def journey_answer(*, property: Property, query: JourneyQuery) -> JourneyAnswer:
     ) -> JourneyAnswer:
         page = page_of(query.anchor, goals)
         if page is not None and not filters:
-            # A page's journeys need only the visits' pageviews: one row per visit, not per pageview.
+            # From a page or a pageview goal, journeys need only the visits' pageviews: one row per visit.
             exact = None if is_wildcard_pattern(page) else page
             sequences = event_store().page_sequences(property=property, first=first, last=last, containing=exact)
             return journey_answered(journeys_followed(sequences, page, query), query, first, last)

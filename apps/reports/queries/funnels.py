@@ -30,7 +30,15 @@ from fractions import Fraction
 from statistics import median
 from typing import Any
 
-from apps.reports.queries.goals import EVENT, NO_EVENT, PAGEVIEW, GoalDefinition, goal_filter, path_pattern_check
+from apps.reports.queries.goals import (
+    EVENT,
+    NO_EVENT,
+    PAGEVIEW,
+    GoalDefinition,
+    goal_filter,
+    goal_named,
+    path_pattern_check,
+)
 from apps.reports.queries.query import (
     DateRange,
     Filter,
@@ -106,8 +114,8 @@ def step_filter(step: FunnelStep, goals: tuple[GoalDefinition, ...]) -> Filter:
         return goal_filter(GoalDefinition(step.value, PAGEVIEW, path_pattern=step.value))
     if step.kind == EVENT_STEP:
         return goal_filter(GoalDefinition(step.value, EVENT, event_type=step.value))
-    named = [goal for goal in goals if goal.name == step.value]
-    return goal_filter(named[0]) if named else NO_EVENT
+    goal = goal_named(goals, step.value)
+    return goal_filter(goal) if goal is not None else NO_EVENT
 
 
 def funnel_parse(data: dict[str, object], field: str = "") -> Funnel:

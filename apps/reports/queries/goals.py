@@ -81,6 +81,11 @@ class GoalDefinition:
     currency: str = ""
 
 
+def goal_named(goals: tuple[GoalDefinition, ...], name: str) -> GoalDefinition | None:
+    """The goal of that name among a property's (names are unique per property); None if it has none."""
+    return next((goal for goal in goals if goal.name == name), None)
+
+
 def is_wildcard_pattern(pattern: str) -> bool:
     """Whether a path pattern has a wildcard; one without is a path, matched as it is."""
     return "*" in pattern

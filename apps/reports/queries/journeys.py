@@ -25,7 +25,7 @@ from typing import Any
 
 from apps.reports.queries.funnels import GOAL_STEP, PAGE_STEP, STEP_KINDS, FunnelStep, step_parse
 from apps.reports.queries.goals import PAGEVIEW as PAGEVIEW_GOAL
-from apps.reports.queries.goals import GoalDefinition, is_wildcard_pattern, path_pattern_regex
+from apps.reports.queries.goals import GoalDefinition, goal_named, is_wildcard_pattern, path_pattern_regex
 from apps.reports.queries.query import (
     DateRange,
     Filter,
@@ -109,7 +109,8 @@ def page_of(anchor: FunnelStep, goals: tuple[GoalDefinition, ...]) -> str | None
     if anchor.kind == PAGE_STEP:
         return anchor.value
     if anchor.kind == GOAL_STEP:
-        return next((g.path_pattern for g in goals if g.name == anchor.value and g.kind == PAGEVIEW_GOAL), None)
+        goal = goal_named(goals, anchor.value)
+        return goal.path_pattern if goal is not None and goal.kind == PAGEVIEW_GOAL else None
     return None
 
 
