@@ -275,10 +275,10 @@ class CompiledQuery:
         """The range's visitors of each day (identity rows: one per visitor and lasting identity)."""
         return Sql(*grain_rows_sql("identities", self.prop, self.first, self.last, columns=("day", "visitor_key")))
 
-    def _events(self, *, timed: bool = False, identity: bool = False) -> Sql:
+    def _events(self, *, timed: bool = False, identity: bool = False, keyed: bool = True) -> Sql:
         """The event rows of the range; `timed`: raw events with their times, whatever the query
-        names; `identity`: raw events with their ids."""
-        columns = ("day", "type", "path", "hostname", "session_key", "visitor_key", "events")
+        names; `identity`: raw events with their ids; not `keyed`: without their visit's key."""
+        columns = ("day", "type", "path", "hostname", *(("session_key",) if keyed else ()), "visitor_key", "events")
         props = any(d.name.startswith(PROPS_PREFIX) for d in self._named)
         traits = user_prop_keys(self._named)
         timed = timed or self._timed
@@ -357,13 +357,14 @@ class CompiledQuery:
             if self._pageviews_only:
                 counts["events"] = "SUM(pageviews)"
         else:
-            source = self._in_visits(self._events())
+            keyed = bool(self._visit_columns or self._visit_metrics or "visits" in self.query.metrics)
+            source = self._in_visits(self._events(keyed=keyed))
             visits = self._visits()
             typed = [name for name in self._event_metrics if name.startswith(EVENTS_OF_TYPE_PREFIX)]
             columns = [
                 *selected,
                 "e.day",
-                "e.session_key",
+                *(["e.session_key"] if keyed else []),
                 "e.visitor_key",
                 "e.events",
                 f"CASE WHEN e.type = '{PAGEVIEW}' THEN e.events ELSE 0 END AS pageviews",

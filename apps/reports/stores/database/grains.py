@@ -10,6 +10,7 @@ not keep).
 
 from collections.abc import Callable
 from datetime import date
+from functools import partial
 from typing import Any, NamedTuple
 
 from django.db import connection
@@ -69,8 +70,11 @@ def visits_sql(where: str, columns: tuple[str, ...]) -> str:
     mid-session (an email in the same tab, a server-side sender) counts for its campaign. `where`
     must select whole days: a visit depends on the session's earlier events. The first visit keeps
     the session's key; the n-th takes the key moved n towards zero (still a 64-bit integer, and
-    as unlikely to meet another session's key as any two keys are).
+    as unlikely to meet another session's key as any two keys are). Without `session_key` among
+    `columns`, the events as they are: no visit to compute.
     """
+    if "session_key" not in columns:
+        return f"SELECT {', '.join(f'e.{c}' for c in columns)} FROM {Event._meta.db_table} e WHERE {where}"
     carries = "(" + " OR ".join(f"{column} <> ''" for column in CAMPAIGN_COLUMNS) + ")"
     changed = " OR ".join(f"{column} <> COALESCE(LAG({column}) OVER touches, '')" for column in CAMPAIGN_COLUMNS)
     order = _in_arrival_order()
@@ -124,10 +128,10 @@ def raw_session_rows_sql(where: str) -> str:
     )
 
 
-def raw_event_rows_sql(where: str) -> str:
-    """A SELECT of EVENT_ROW_COLUMNS computed from the raw events matching `where` (alias e), one
-    row per event, in its visit (visits_sql)."""
-    return _counted(visits_sql(where, EVENT_ROW_COLUMNS[:-1]), ())
+def raw_event_rows_sql(where: str, columns: tuple[str, ...] = EVENT_ROW_COLUMNS[:-1]) -> str:
+    """A SELECT of EVENT_ROW_COLUMNS (of `columns` of them, then `events`) computed from the raw
+    events matching `where` (alias e), one row per event, in its visit (visits_sql)."""
+    return _counted(visits_sql(where, columns), columns, ())
 
 
 def person_key_sql() -> str:
@@ -163,9 +167,8 @@ def raw_sequence_rows_sql(where: str) -> str:
     return f"SELECT day, session_key, visitor_key, paths FROM ({ranked}) ranked WHERE nth = 1"
 
 
-def _counted(events: str, carried: tuple[str, ...]) -> str:
-    columns = ", ".join((*EVENT_ROW_COLUMNS[:-1], "1 AS events", *carried))
-    return f"SELECT {columns} FROM ({events}) e"
+def _counted(events: str, columns: tuple[str, ...], carried: tuple[str, ...]) -> str:
+    return f"SELECT {', '.join((*columns, '1 AS events', *carried))} FROM ({events}) e"
 
 
 # A property's raw events (alias e) over a range of days; parameters: property, first and last day.
@@ -259,11 +262,15 @@ def grain_rows_sql(
     assert grain == "events" or not raw, "only event rows are read raw on clean days"
     rollup, compute, grain_columns, *_ = GRAINS[grain]
     selected = ", ".join(columns or grain_columns)
+    # Event rows without their visit's key need no split of dirty days' sessions into visits.
+    event_columns = tuple(c for c in EVENT_ROW_COLUMNS[:-1] if c in (columns or grain_columns))
+    if grain == "events":
+        compute = partial(raw_event_rows_sql, columns=event_columns)
     span = [property.pk, date_from, date_to]
     if raw:
         carried = ("ts", *(("data",) if data else ()), *(("visitor_id", "user_id_hash") if identity else ()))
-        events, params = keyed_events_sql(property, date_from, date_to, (*EVENT_ROW_COLUMNS[:-1], *carried))
-        return f"SELECT {selected} FROM ({_counted(events, carried)}) computed", params
+        events, params = keyed_events_sql(property, date_from, date_to, (*event_columns, *carried))
+        return f"SELECT {selected} FROM ({_counted(events, event_columns, carried)}) computed", params
     sql = (
         f"SELECT {selected} FROM {rollup._meta.db_table} r WHERE r.property_id = %s AND r.day BETWEEN %s AND %s"
         f" AND r.day NOT IN ({_dirty_days_sql()})"
