@@ -223,7 +223,7 @@ class ClickHouseQuery:
         facts = self.facts(
             [Sql(f"{identity.text} AS person", identity.params), Sql("day"),
              Sql(f"{completed.text} AS completed", completed.params), Sql("visitor_key")],
-            carried=("visitor_id", "user_id_hash"),
+            carried=("visitor_id", "user_id_hash"), keyed=False,
         )  # fmt: skip
         bucket = {"day": DIALECT.day, "week": DIALECT.week, "month": DIALECT.month}[period]("day")
         periods = (
@@ -279,16 +279,19 @@ class ClickHouseQuery:
         bucket = {"day": DIALECT.day, "week": DIALECT.week, "month": DIALECT.month}[dimension.column]
         return Sql(bucket("day"))
 
-    def facts(self, columns: list[Sql], carried: tuple[str, ...] = ()) -> Sql:
+    def facts(self, columns: list[Sql], carried: tuple[str, ...] = (), *, keyed: bool = True) -> Sql:
         """`columns` of the matching events, each joined to its visit when the query names a visit;
-        `carried`: event columns they read beyond those the query names."""
+        `carried`: event columns they read beyond those the query names; not `keyed`: without the
+        key of their visit (session_key), unless a visit is joined: no campaign splits to compute."""
         named = [*self.query.dimensions, *filtered_dimensions((*self.query.filters, *self.marks))]
         props = any(d.name.startswith(PROPS_PREFIX) for d in named)
         traits = user_prop_keys(named)
+        in_visits = any(d.scope == VISIT for d in named)
+        keyed = keyed or in_visits
         event_columns = dict.fromkeys(
             (
                 "day",
-                "session_key",
+                *(("session_key",) if keyed else ()),
                 "visitor_key",
                 "type",
                 "path",
@@ -299,11 +302,17 @@ class ClickHouseQuery:
                 *carried,
             )
         )
-        events = Sql(keyed_events_sql(self.table, tuple(event_columns)), self._range_params * 3)
+        if keyed:
+            events = Sql(keyed_events_sql(self.table, tuple(event_columns)), self._range_params * 3)
+        else:
+            events = Sql(
+                f"SELECT {', '.join(event_columns)} FROM {self.table} WHERE property_id = %s AND day BETWEEN %s AND %s",
+                self._range_params,
+            )
         if traits:
             events = self._with_traits(events, tuple(event_columns), traits)
         source = Sql(f"({events.text}) e", events.params)
-        if any(d.scope == VISIT for d in named):
+        if in_visits:
             visits = visits_sql(self.table)
             source = Sql(
                 f"{source.text} ALL INNER JOIN ({visits}) s USING (day, session_key)",
@@ -355,7 +364,11 @@ class ClickHouseQuery:
                     params.append(name.removeprefix(EVENTS_OF_TYPE_PREFIX))
                 else:
                     expressions.append(EVENT_METRICS[name])
-            facts = self.facts([*keyed, Sql("day"), Sql("session_key"), Sql("visitor_key"), Sql("type")])
+            visits = "visits" in event_metrics
+            facts = self.facts(
+                [*keyed, Sql("day"), *([Sql("session_key")] if visits else []), Sql("visitor_key"), Sql("type")],
+                keyed=visits,
+            )
             statements.append(
                 (
                     Sql(

@@ -96,7 +96,7 @@ class CompiledQuery:
             completed = marks_sql(self.marks, self.dialect)
             matching = self._raw_events([Sql(f"{person_key_sql()} AS person, e.day"),
                                          Sql(f"{completed.text} AS completed", completed.params), Sql("e.visitor_key")],
-                                        identity=True)  # fmt: skip
+                                        identity=True, keyed=False)  # fmt: skip
         else:
             matching = Sql(
                 *grain_rows_sql(
@@ -171,9 +171,11 @@ class CompiledQuery:
             )
         )
 
-    def _raw_events(self, columns: list[Sql], *, identity: bool = False) -> Sql:
-        """A SELECT of `columns` of the raw events (e, in their visits s) that pass the query's filters."""
-        source = self._in_visits(self._events(timed=True, identity=identity))
+    def _raw_events(self, columns: list[Sql], *, identity: bool = False, keyed: bool = True) -> Sql:
+        """A SELECT of `columns` of the raw events (e, in their visits s) that pass the query's filters;
+        not `keyed`: without the key of their visit, unless a visit is joined."""
+        keyed = keyed or bool(self._visit_columns)
+        source = self._in_visits(self._events(timed=True, identity=identity, keyed=keyed))
         where = [holds(f, self.dialect) for f in self.query.filters]
         condition = f" WHERE {' AND '.join(w.text for w in where)}" if where else ""
         return Sql(
