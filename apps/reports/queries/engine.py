@@ -72,7 +72,13 @@ def funnel_answer(*, property: Property, query: FunnelQuery) -> FunnelAnswer:
     ) -> FunnelAnswer:
         steps = tuple(step_filter(step, goals) for step in query.funnel.steps)
         events = event_store().step_events(
-            property=property, first=first, last=last, filters=filters, steps=steps, dimension=query.dimension
+            property=property,
+            first=first,
+            last=last,
+            filters=filters,
+            steps=steps,
+            dimension=query.dimension,
+            in_visits=query.funnel.window_days is None,
         )
         return funnel_answered(chains_walked(events, query.funnel), query, first, last)
 

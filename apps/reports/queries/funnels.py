@@ -161,8 +161,9 @@ def funnel_query_parse(data: object, *, saved: Funnel | None = None) -> FunnelQu
     return FunnelQuery(funnel, date_range, filters_parse(data.get("filters", [])), dimension, limit)
 
 
-# A store's event that completes a step: visitor key, the visit's day and key, its time in
-# microseconds since the epoch, the steps it completes (bit n: step n + 1), its group's value.
+# A store's event that completes a step: visitor key, the visit's day and key (0 for a funnel
+# within a window, which cuts no visits), its time in microseconds since the epoch, the steps it
+# completes (bit n: step n + 1), its group's value.
 StepEvent = tuple[Any, date, int, int, int, Any]
 
 

@@ -39,7 +39,7 @@ class Compiled(Protocol):
 
     def rows(self) -> list[tuple]: ...
 
-    def step_rows(self) -> list[tuple]: ...
+    def step_rows(self, *, in_visits: bool) -> list[tuple]: ...
 
     def cohort_rows(self, period: str) -> tuple[list[tuple], int, int]: ...
 
@@ -115,12 +115,15 @@ class EventStore(ABC):
         filters: tuple[Filter, ...],
         steps: tuple[Filter, ...],
         dimension: Dimension | None,
+        in_visits: bool = True,
     ) -> list[tuple]:
         """The events of the days `first`..`last` that pass `filters` and complete one of `steps`, as
-        funnels.StepEvent: visitor key, the visit's day and key, the time in microseconds since the
-        epoch, the steps completed (bit n: steps[n]), and `dimension`'s value (None without one)."""
+        funnels.StepEvent: visitor key, the visit's day and key (0 unless `in_visits`: no visit cut
+        from its session), the time in microseconds since the epoch, the steps completed (bit n:
+        steps[n]), and `dimension`'s value (None without one)."""
         query = marked_query(first, last, (*filters, AnyOf(steps)), dimension)
-        return self.compiled(property=property, query=query, first=first, last=last, marks=steps).step_rows()
+        compiled = self.compiled(property=property, query=query, first=first, last=last, marks=steps)
+        return compiled.step_rows(in_visits=in_visits)
 
     @abstractmethod
     def page_sequences(self, *, property: Property, first: date, last: date, containing: str | None) -> list[list[str]]:

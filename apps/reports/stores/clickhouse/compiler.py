@@ -208,11 +208,12 @@ class ClickHouseQuery:
             found[()] = [None] * len(metrics)
         return [(*key, *values) for key, values in found.items()]
 
-    def step_rows(self) -> list[tuple]:
+    def step_rows(self, *, in_visits: bool) -> list[tuple]:
         """EventStore.step_events, the query being base.marked_query's and the marks the steps."""
         group = self._value(self.query.dimensions[0]) if self.query.dimensions else Sql("NULL")
+        visit = Sql("session_key" if in_visits else "0")
         facts = self.facts(
-            [Sql("visitor_key"), Sql("day"), Sql("session_key"), Sql("ts"), marks_sql(self.marks, DIALECT), group]
+            [Sql("visitor_key"), Sql("day"), visit, Sql("ts"), marks_sql(self.marks, DIALECT), group], keyed=in_visits
         )
         return self.client.execute(facts.text, facts.params)
 

@@ -81,12 +81,13 @@ class CompiledQuery:
     def rows(self) -> list[tuple]:
         return self._fetched(self._statement())
 
-    def step_rows(self) -> list[tuple]:
+    def step_rows(self, *, in_visits: bool) -> list[tuple]:
         """EventStore.step_events, the query being base.marked_query's and the marks the steps."""
         group = self._value(self.query.dimensions[0]) if self.query.dimensions else Sql("NULL")
         epoch = self.dialect.epoch_microseconds("e.ts")
-        columns = [Sql(f"e.visitor_key, e.day, e.session_key, {epoch}"), marks_sql(self.marks, self.dialect), group]
-        return self._fetched(self._raw_events(columns))
+        visit = "e.session_key" if in_visits else "0"
+        columns = [Sql(f"e.visitor_key, e.day, {visit}, {epoch}"), marks_sql(self.marks, self.dialect), group]
+        return self._fetched(self._raw_events(columns, keyed=in_visits))
 
     def cohort_rows(self, period: str) -> tuple[list[tuple], int, int]:
         """EventStore.cohorts, the query being base.marked_query's and the mark the goal's: the
