@@ -365,10 +365,10 @@ class ClickHouseQuery:
                     params.append(name.removeprefix(EVENTS_OF_TYPE_PREFIX))
                 else:
                     expressions.append(EVENT_METRICS[name])
-            visits = "visits" in event_metrics
+            counts_visits = "visits" in event_metrics
             facts = self.facts(
-                [*keyed, Sql("day"), *([Sql("session_key")] if visits else []), Sql("visitor_key"), Sql("type")],
-                keyed=visits,
+                [*keyed, Sql("day"), *([Sql("session_key")] if counts_visits else []), Sql("visitor_key"), Sql("type")],
+                keyed=counts_visits,
             )
             statements.append(
                 (

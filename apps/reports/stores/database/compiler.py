@@ -173,9 +173,8 @@ class CompiledQuery:
         )
 
     def _raw_events(self, columns: list[Sql], *, identity: bool = False, keyed: bool = True) -> Sql:
-        """A SELECT of `columns` of the raw events (e, in their visits s) that pass the query's filters;
-        not `keyed`: without the key of their visit, unless a visit is joined."""
-        keyed = keyed or bool(self._visit_columns)
+        """A SELECT of `columns` of the raw events (e, in their visits s) that pass the query's
+        filters; `keyed` as _events'."""
         source = self._in_visits(self._events(timed=True, identity=identity, keyed=keyed))
         where = [holds(f, self.dialect) for f in self.query.filters]
         condition = f" WHERE {' AND '.join(w.text for w in where)}" if where else ""
@@ -280,7 +279,9 @@ class CompiledQuery:
 
     def _events(self, *, timed: bool = False, identity: bool = False, keyed: bool = True) -> Sql:
         """The event rows of the range; `timed`: raw events with their times, whatever the query
-        names; `identity`: raw events with their ids; not `keyed`: without their visit's key."""
+        names; `identity`: raw events with their ids; not `keyed`: without their visit's key, unless
+        a visit is joined (its rows then need no split of dirty days' sessions into visits)."""
+        keyed = keyed or bool(self._visit_columns)
         columns = ("day", "type", "path", "hostname", *(("session_key",) if keyed else ()), "visitor_key", "events")
         props = any(d.name.startswith(PROPS_PREFIX) for d in self._named)
         traits = user_prop_keys(self._named)
