@@ -686,13 +686,15 @@ GOALS = (
 )
 # (label, endpoint under the property, body without its date_range, days or None for each of RANGES)
 # of the conversion questions timed: a 4-step funnel (in a visit, and in 7 days), retention by
-# week over 12 weeks (of every visit, and of desktop visits: raw events), a 3-step journey.
+# week over each range and over 12 weeks (of every visit, and of desktop visits: raw events), a
+# 3-step journey.
 FUNNEL_STEPS = [{"kind": "page", "value": "/"}, {"kind": "page", "value": "/pricing"},
                 {"kind": "page", "value": "/signup"}, {"kind": "event", "value": "signup"}]  # fmt: skip
 ANALYSES = (
     ("funnel, 4 steps in a visit", "funnels/query", {"steps": FUNNEL_STEPS}, None),
     ("funnel, 4 steps in 7 days", "funnels/query", {"steps": FUNNEL_STEPS, "window_days": 7}, None),
     ("funnel by source", "funnels/query", {"steps": FUNNEL_STEPS, "dimension": "visit:source"}, None),
+    ("retention by week", "retention", {"period": "week"}, None),
     ("retention by week, 12 weeks", "retention", {"period": "week"}, 84),
     (
         "retention, desktop visits",
