@@ -119,13 +119,16 @@ class ClickHouseDialect(Dialect):
 DIALECT = ClickHouseDialect()
 
 
+# A property's events over a range of whole days; parameters: property, first and last day.
+OF_RANGE = "property_id = %s AND day BETWEEN %s AND %s"
+
+
 def _splits_sql(table: str) -> str:
     """(day, event_id, split_key) of each event whose visit is not its session (the key of its
     visit, as grains.visits_sql numbers them). Parameters: property, first and last day, twice."""
     campaign = f"({', '.join(CAMPAIGN_COLUMNS)})"
     carries = " OR ".join(f"{column} != ''" for column in CAMPAIGN_COLUMNS)
     blank = "(" + ", ".join(["''"] * len(CAMPAIGN_COLUMNS)) + ")"
-    of_range = "property_id = %s AND day BETWEEN %s AND %s"
     numbered = (
         f"SELECT day, session_key,"
         f" arraySort(t -> (t.1, t.2, t.3), groupArray((ts, arrival, event_id, {campaign}))) AS touches,"
@@ -136,8 +139,8 @@ def _splits_sql(table: str) -> str:
         " arrayEnumerate(carrying)) AS starts,"
         " arrayMap(i -> arraySum(arrayMap((p, s) -> p <= i AND s, carrying, starts)), arrayEnumerate(touches))"
         " AS visits"
-        f" FROM {table} WHERE {of_range}"
-        f" AND (day, session_key) IN (SELECT day, session_key FROM {table} WHERE {of_range} AND ({carries}))"
+        f" FROM {table} WHERE {OF_RANGE}"
+        f" AND (day, session_key) IN (SELECT day, session_key FROM {table} WHERE {OF_RANGE} AND ({carries}))"
         " GROUP BY day, session_key"
     )
     return (
@@ -157,7 +160,7 @@ def keyed_events_sql(table: str, columns: tuple[str, ...]) -> str:
         "if(split_key = 0, event_session_key, split_key) AS session_key" if c == "session_key" else c for c in columns
     )
     return (
-        f"SELECT {outer} FROM (SELECT {inner} FROM {table} WHERE property_id = %s AND day BETWEEN %s AND %s) e"
+        f"SELECT {outer} FROM (SELECT {inner} FROM {table} WHERE {OF_RANGE}) e"
         f" ANY LEFT JOIN ({_splits_sql(table)}) splits USING (day, event_id)"
     )
 
@@ -306,10 +309,7 @@ class ClickHouseQuery:
         if keyed:
             events = Sql(keyed_events_sql(self.table, tuple(event_columns)), self._range_params * 3)
         else:
-            events = Sql(
-                f"SELECT {', '.join(event_columns)} FROM {self.table} WHERE property_id = %s AND day BETWEEN %s AND %s",
-                self._range_params,
-            )
+            events = Sql(f"SELECT {', '.join(event_columns)} FROM {self.table} WHERE {OF_RANGE}", self._range_params)
         if traits:
             events = self._with_traits(events, tuple(event_columns), traits)
         source = Sql(f"({events.text}) e", events.params)

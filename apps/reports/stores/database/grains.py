@@ -260,11 +260,13 @@ def grain_rows_sql(
     asked, `data` and (`identity`) `visitor_id` and `user_id_hash`."""
     assert raw or not (data or identity), "rollups keep no event data and no ids"
     assert grain == "events" or not raw, "only event rows are read raw on clean days"
-    rollup, compute, grain_columns, *_ = GRAINS[grain]
-    selected = ", ".join(columns or grain_columns)
-    # Event rows without their visit's key need no split of dirty days' sessions into visits.
-    event_columns = tuple(c for c in EVENT_ROW_COLUMNS[:-1] if c in (columns or grain_columns))
+    chosen = GRAINS[grain]
+    asked = columns or chosen.columns
+    selected = ", ".join(asked)
+    compute = chosen.raw_rows_sql
     if grain == "events":
+        # Only the event columns asked: without the visit's key, no split of sessions into visits.
+        event_columns = tuple(c for c in EVENT_ROW_COLUMNS[:-1] if c in asked)
         compute = partial(raw_event_rows_sql, columns=event_columns)
     span = [property.pk, date_from, date_to]
     if raw:
@@ -272,7 +274,7 @@ def grain_rows_sql(
         events, params = keyed_events_sql(property, date_from, date_to, (*event_columns, *carried))
         return f"SELECT {selected} FROM ({_counted(events, event_columns, carried)}) computed", params
     sql = (
-        f"SELECT {selected} FROM {rollup._meta.db_table} r WHERE r.property_id = %s AND r.day BETWEEN %s AND %s"
+        f"SELECT {selected} FROM {chosen.rollup._meta.db_table} r WHERE r.property_id = %s AND r.day BETWEEN %s AND %s"
         f" AND r.day NOT IN ({_dirty_days_sql()})"
         f" UNION ALL SELECT {selected} FROM"
         f" ({compute(f'{IN_RANGE} AND e.day IN ({_dirty_days_sql()})')}) computed"
